@@ -1,0 +1,1 @@
+"""policyrag api package (built out by its own issue)."""

@@ -1,0 +1,1 @@
+"""policyrag evals package (built out by its own issue)."""

@@ -1,0 +1,1 @@
+"""policyrag's write path: load, chunk, embed and store documents, incrementally."""

@@ -1,0 +1,61 @@
+"""``policyrag ingest``: contributed to the ``policyrag`` command through an entry point."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+
+def ingest_command(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (default: the corpus dir).")] = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Drop the index and start over.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON report.")] = False,
+) -> None:
+    """Ingest documents incrementally: unchanged files cost nothing, removed files leave the index."""
+    from ingest.pipeline import IngestError, Ingestor
+    from rag.config import get_settings
+    from rag.store import StoreError
+
+    err = Console(stderr=True)
+    settings = get_settings()
+    show_bar = err.is_terminal and not as_json
+    try:
+        if show_bar:
+            with Progress(
+                TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
+            ) as bar:
+                task = bar.add_task("files", total=None)
+                report = Ingestor(settings).run(
+                    paths, rebuild=rebuild, progress=lambda done, total: bar.update(task, completed=done, total=total)
+                )
+        else:
+            report = Ingestor(settings).run(paths, rebuild=rebuild)
+    except (IngestError, StoreError) as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
+    else:
+        out = Console()
+        out.print(
+            f"{report.files_seen} files: {report.files_ingested} ingested, {report.files_unchanged} unchanged, "
+            f"{report.files_removed} removed, {len(report.files_skipped)} skipped. "
+            f"Chunks: +{report.chunks_added} -{report.chunks_removed} = {report.chunks_total}; "
+            f"{report.embeddings_computed} embeddings in {report.seconds:.1f} s."
+        )
+        for skipped in report.files_skipped:
+            out.print(f"  skipped {skipped['path']}: {skipped['reason']}", highlight=False)
+    readable = report.files_ingested + report.files_unchanged
+    if not readable and (report.files_seen or report.files_skipped):
+        raise typer.Exit(1)  # nothing at all could be read
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ingest")(ingest_command)

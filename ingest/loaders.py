@@ -1,0 +1,242 @@
+"""Loaders turn a file into text plus metadata, or raise ``LoadError`` with a reason a person reads.
+
+Character offsets of chunks index into ``LoadedDocument.text``. For Markdown and plain text that is
+the file's own decoded text (front matter included, chunking starts after it), so a citation's
+offsets can be checked against the file itself. For HTML, PDF and DOCX it is the extracted text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+logger = logging.getLogger(__name__)
+
+SUPPORTED = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx")
+FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+
+
+class LoadError(Exception):
+    """A file that cannot be ingested; the message is shown to the user as the skip reason."""
+
+
+@dataclass
+class LoadedDocument:
+    text: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    content_start: int = 0  # where the body starts in ``text`` (after front matter)
+
+
+def _decode(data: bytes) -> str:
+    if not data.strip():
+        raise LoadError("empty file")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise LoadError("not valid UTF-16 text despite its byte-order mark") from exc
+    if b"\x00" in data[:8192]:
+        raise LoadError("binary content, not text (it contains NUL bytes)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LoadError(f"not UTF-8 text (undecodable byte at position {exc.start}); re-save it as UTF-8") from exc
+    if not text.strip():
+        raise LoadError("empty file")
+    return text
+
+
+def _plain(value: Any) -> Any:
+    """YAML dates become ISO strings; lists of scalars stay lists (Chroma stores them)."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [str(_plain(v)) for v in value if v is not None]
+    return value
+
+
+def load_markdown(data: bytes, path: Path) -> LoadedDocument:
+    text = _decode(data)
+    meta: dict[str, Any] = {}
+    start = 0
+    match = FRONT_MATTER.match(text)
+    if match:
+        try:
+            parsed = yaml.safe_load(match.group(1)) or {}
+        except yaml.YAMLError as exc:
+            raise LoadError(f"front matter is not valid YAML: {str(exc).splitlines()[0]}") from exc
+        if not isinstance(parsed, dict):
+            raise LoadError("front matter must be a YAML mapping of fields")
+        meta = {str(k): _plain(v) for k, v in parsed.items() if v is not None}
+        start = match.end()
+    if not text[start:].strip():
+        raise LoadError("no text after the front matter")
+    if "title" not in meta:
+        heading = re.search(r"^#\s+(.+)$", text[start:], re.MULTILINE)
+        if heading:
+            meta["title"] = heading.group(1).strip()
+    return LoadedDocument(text=text, metadata=meta, content_start=start)
+
+
+def load_text(data: bytes, path: Path) -> LoadedDocument:
+    text = _decode(data)
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    meta = {"title": first[:200]} if 0 < len(first) <= 200 else {}
+    return LoadedDocument(text=text, metadata=meta)
+
+
+def load_html(data: bytes, path: Path) -> LoadedDocument:
+    from bs4 import BeautifulSoup
+
+    if not data.strip():
+        raise LoadError("empty file")
+    if b"\x00" in data[:8192]:
+        raise LoadError("binary content, not HTML")
+    soup = BeautifulSoup(data, "html.parser")
+    meta: dict[str, Any] = {}
+    if soup.title and soup.title.get_text(strip=True):
+        meta["title"] = soup.title.get_text(strip=True)
+    for name, key in (("author", "authors"), ("date", "date"), ("dcterms.date", "date"), ("description", "summary")):
+        tag = soup.find("meta", attrs={"name": name})
+        content = tag.get("content") if tag else None
+        if isinstance(content, str) and content.strip():
+            meta[key] = [content.strip()] if key == "authors" else content.strip()
+    for tag in soup(["script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "iframe"]):
+        tag.decompose()
+    body = soup.body or soup
+    blocks: list[str] = []
+    for el in body.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "blockquote", "pre", "td"]):
+        if el.find_parent(["p", "li", "blockquote", "pre", "td"]) is not None:
+            continue  # nested block; its text is in the parent's
+        text = " ".join(el.get_text(" ", strip=True).split())
+        if not text:
+            continue
+        if el.name and el.name[0] == "h" and el.name[1:].isdigit():
+            blocks.append("#" * int(el.name[1:]) + " " + text)
+        elif el.name == "li":
+            blocks.append("- " + text)
+        else:
+            blocks.append(text)
+    if not blocks:
+        loose = " ".join(body.get_text(" ", strip=True).split())
+        if loose:
+            blocks.append(loose)
+    if not blocks:
+        raise LoadError("no readable text in the HTML")
+    if "title" not in meta:
+        h1 = next((b[2:] for b in blocks if b.startswith("# ")), None)
+        if h1:
+            meta["title"] = h1
+    return LoadedDocument(text="\n\n".join(blocks) + "\n", metadata=meta)
+
+
+def load_pdf(data: bytes, path: Path, max_pages: int = 2000) -> LoadedDocument:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    if not data.startswith(b"%PDF-"):
+        raise LoadError("not a PDF file (it does not start with %PDF-)")
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            raise LoadError("the PDF is encrypted; save an unprotected copy")
+        n_pages = len(reader.pages)
+        if n_pages > max_pages:
+            raise LoadError(f"the PDF has {n_pages} pages, more than the limit of {max_pages}")
+        pages = [(page.extract_text() or "").strip() for page in reader.pages]
+        info = reader.metadata
+    except LoadError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError, AttributeError, IndexError) as exc:
+        raise LoadError(f"corrupt or unreadable PDF ({exc.__class__.__name__}: {exc})") from exc
+    text = "\n\n".join(p for p in pages if p)
+    if not text.strip():
+        raise LoadError("the PDF has no extractable text (scanned images need OCR, which is not supported)")
+    meta: dict[str, Any] = {}
+    if info is not None:
+        if info.title and str(info.title).strip():
+            meta["title"] = str(info.title).strip()
+        if info.author and str(info.author).strip():
+            meta["authors"] = [str(info.author).strip()]
+        created = info.creation_date if hasattr(info, "creation_date") else None
+        if isinstance(created, dt.datetime):
+            meta["date"] = created.date().isoformat()
+    meta["pages"] = n_pages
+    return LoadedDocument(text=text + "\n", metadata=meta)
+
+
+def load_docx(data: bytes, path: Path) -> LoadedDocument:
+    import zipfile
+
+    from docx import Document as open_docx
+    from docx.opc.exceptions import PackageNotFoundError
+
+    try:
+        document = open_docx(io.BytesIO(data))
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise LoadError(f"corrupt or unreadable Word document ({exc.__class__.__name__})") from exc
+    blocks: list[str] = []
+    for para in document.paragraphs:
+        text = " ".join(para.text.split())
+        if not text:
+            continue
+        style = (para.style.name if para.style is not None else "") or ""
+        if style.startswith("Heading") and style[7:].strip().isdigit():
+            blocks.append("#" * min(int(style[7:]), 6) + " " + text)
+        elif style == "Title":
+            blocks.append("# " + text)
+        elif "List" in style:
+            blocks.append("- " + text)
+        else:
+            blocks.append(text)
+    for table in document.tables:
+        for row in table.rows:
+            cells = [" ".join(c.text.split()) for c in row.cells]
+            if any(cells):
+                blocks.append(" | ".join(cells))
+    if not blocks:
+        raise LoadError("the Word document has no text")
+    meta: dict[str, Any] = {}
+    props = document.core_properties
+    if props.title:
+        meta["title"] = props.title.strip()
+    if props.author:
+        meta["authors"] = [props.author.strip()]
+    if props.created:
+        meta["date"] = props.created.date().isoformat()
+    return LoadedDocument(text="\n\n".join(blocks) + "\n", metadata=meta)
+
+
+LOADERS: dict[str, Callable[[bytes, Path], LoadedDocument]] = {
+    ".md": load_markdown,
+    ".markdown": load_markdown,
+    ".txt": load_text,
+    ".html": load_html,
+    ".htm": load_html,
+    ".pdf": load_pdf,
+    ".docx": load_docx,
+}
+
+
+def load_bytes(data: bytes, path: Path) -> LoadedDocument:
+    """Load ``data`` as the type its name says; every failure is a :class:`LoadError`."""
+    loader = LOADERS.get(path.suffix.lower())
+    if loader is None:
+        raise LoadError(f"unsupported file type {path.suffix or '(none)'}; supported: {', '.join(SUPPORTED)}")
+    try:
+        return loader(data, path)
+    except LoadError:
+        raise
+    except RecursionError as exc:
+        raise LoadError("the file is nested too deeply to parse") from exc
+    except Exception as exc:
+        logger.debug("loader failure for %s", path, exc_info=True)
+        raise LoadError(f"could not parse the file ({exc.__class__.__name__}: {exc})") from exc

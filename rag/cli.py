@@ -1,0 +1,90 @@
+"""The ``policyrag`` command. Packages add their subcommands through the ``policyrag.commands``
+entry-point group, so this module never imports a package further down the data flow."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from importlib.metadata import entry_points
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+
+from rag.config import get_settings
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="policyrag: answers from policy literature, with citations."
+)
+err = Console(stderr=True)
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(message)s",
+        handlers=[RichHandler(console=err, show_path=False, rich_tracebacks=False)],
+        force=True,
+    )
+    for noisy in ("httpx", "chromadb", "sentence_transformers", "transformers", "urllib3", "bm25s"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def search_command(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    k: Annotated[int, typer.Option("--k", min=1, max=100, help="Number of passages.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Hybrid (dense + BM25) search over the ingested library."""
+    from rag.retrieval import SearchIndex
+    from rag.store import StoreError
+
+    settings = get_settings()
+    if not query.strip():
+        raise fail("the query is empty")
+    try:
+        results = SearchIndex(settings).search(query, k)
+    except StoreError as exc:
+        raise fail(str(exc)) from exc
+    if as_json:
+        payload = {
+            "results": [
+                r.model_dump(
+                    include={"chunk_id", "doc_id", "title", "section", "text", "score", "char_start", "char_end"}
+                )
+                for r in results
+            ]
+        }
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+        return
+    out = Console()
+    if not results:
+        out.print("No passages found. Has the library been ingested? Try: policyrag ingest")
+        return
+    for rank, r in enumerate(results, start=1):
+        where = f" › {r.section}" if r.section else ""
+        span = f"{r.doc_id}, chars {r.char_start}-{r.char_end}, score {r.score:.4f}"
+        out.print(f"[bold]{rank}. {r.title}[/]{where}  [dim]({span})[/]", highlight=False)
+        snippet = " ".join(r.text.split())
+        out.print(f"   {snippet[:400]}{'…' if len(snippet) > 400 else ''}\n", highlight=False)
+
+
+app.command("search")(search_command)
+
+
+def _load_plugins() -> None:
+    for ep in sorted(entry_points(group="policyrag.commands"), key=lambda e: e.name):
+        ep.load()(app)
+
+
+def main() -> None:
+    setup_logging(get_settings().log_level)
+    _load_plugins()
+    app()

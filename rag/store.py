@@ -1,0 +1,144 @@
+"""Chroma access: embedded ``PersistentClient`` by default, ``HttpClient`` when a server URL is set.
+
+Chroma is the single source of truth for chunks. Each chunk's metadata carries its file hash and
+its document's chunk count, so the ingest manifest and the lexical index are derived from it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from typing import Any, cast
+from urllib.parse import urlparse
+
+import chromadb
+import numpy as np
+from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection
+from chromadb.config import Settings as ChromaSettings
+from langchain_core.embeddings import Embeddings
+
+from rag.config import Settings
+from rag.embeddings import ChromaEmbeddingFunction
+
+logger = logging.getLogger(__name__)
+
+PAGE = 2000
+
+
+class StoreError(RuntimeError):
+    """Raised by the store stage: the index cannot be opened or read."""
+
+
+def make_client(settings: Settings) -> ClientAPI:
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    try:
+        if settings.chroma_url:
+            url = urlparse(settings.chroma_url)
+            if url.scheme not in {"http", "https"} or not url.hostname:
+                raise StoreError(
+                    f"store: POLICYRAG_CHROMA_URL must be http(s)://host:port, got {settings.chroma_url!r}"
+                )
+            return chromadb.HttpClient(
+                host=url.hostname,
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        settings.chroma_path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+    except StoreError:
+        raise
+    except Exception as exc:
+        where = settings.chroma_url or settings.chroma_path
+        raise StoreError(f"store: cannot open Chroma at {where}: {exc}") from exc
+
+
+class ChunkStore:
+    """The chunk collection, with the few operations ingest and retrieval need."""
+
+    def __init__(self, settings: Settings, embeddings: Embeddings, client: ClientAPI | None = None) -> None:
+        self.settings = settings
+        self.client = client or make_client(settings)
+        self.embedding_function = ChromaEmbeddingFunction(embeddings)
+        self.collection = self._open()
+
+    def _open(self) -> Collection:
+        return self.client.get_or_create_collection(
+            self.settings.collection,
+            embedding_function=cast(Any, self.embedding_function),
+            metadata={"hnsw:space": "cosine"},
+        )
+
+    def reset(self) -> None:
+        """Drop and recreate the collection (``ingest --rebuild``)."""
+        try:
+            self.client.delete_collection(self.settings.collection)
+        except Exception:  # noqa: BLE001 - absent collection is fine
+            logger.debug("collection %s did not exist", self.settings.collection)
+        self.collection = self._open()
+
+    def count(self) -> int:
+        return self.collection.count()
+
+    def upsert(
+        self,
+        ids: Sequence[str],
+        embeddings: Any,
+        documents: Sequence[str],
+        metadatas: Sequence[dict[str, Any]],
+    ) -> None:
+        for start in range(0, len(ids), PAGE):
+            end = start + PAGE
+            self.collection.upsert(
+                ids=list(ids[start:end]),
+                embeddings=embeddings[start:end],
+                documents=list(documents[start:end]),
+                metadatas=list(metadatas[start:end]),
+            )
+
+    def update_metadata(self, ids: Sequence[str], metadatas: Sequence[dict[str, Any]]) -> None:
+        for start in range(0, len(ids), PAGE):
+            self.collection.update(
+                ids=list(ids[start : start + PAGE]),
+                metadatas=list(metadatas[start : start + PAGE]),
+            )
+
+    def delete(self, ids: Sequence[str]) -> None:
+        for start in range(0, len(ids), PAGE):
+            self.collection.delete(ids=list(ids[start : start + PAGE]))
+
+    def iter_all(self, include_documents: bool = False) -> Iterator[tuple[str, dict[str, Any], str | None]]:
+        """Every chunk as ``(id, metadata, text)``, paged so memory stays flat on big collections."""
+        include: list[Any] = ["metadatas", "documents"] if include_documents else ["metadatas"]
+        offset = 0
+        while True:
+            page = self.collection.get(include=include, limit=PAGE, offset=offset)
+            ids = page["ids"]
+            if not ids:
+                return
+            metas = page["metadatas"] or [{}] * len(ids)
+            docs = page["documents"] if include_documents and page["documents"] else [None] * len(ids)
+            for cid, meta, doc in zip(ids, metas, docs, strict=True):
+                yield cid, dict(meta or {}), doc
+            offset += len(ids)
+
+    def get(self, ids: Sequence[str]) -> dict[str, tuple[dict[str, Any], str]]:
+        if not ids:
+            return {}
+        page = self.collection.get(ids=list(ids), include=["metadatas", "documents"])
+        metas = page["metadatas"] or []
+        docs = page["documents"] or []
+        return {cid: (dict(m or {}), d or "") for cid, m, d in zip(page["ids"], metas, docs, strict=True)}
+
+    def query(self, embedding: Sequence[float], k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
+        """Dense nearest neighbours as ``(id, cosine similarity)``."""
+        n = min(k, self.count())
+        if n <= 0:
+            return []
+        res = self.collection.query(
+            query_embeddings=np.asarray([embedding], dtype=np.float32), n_results=n, where=where, include=["distances"]
+        )
+        ids = res["ids"][0]
+        distances = (res["distances"] or [[]])[0]
+        return [(cid, 1.0 - float(d)) for cid, d in zip(ids, distances, strict=True)]

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from langchain_core.retrievers import BaseRetriever
+
+from rag.models import SearchFilters
+from rag.retrieval import HybridRetriever, SearchIndex, chroma_where, date_key, rrf
+
+ZCH_DOC = "business-society-public-services"
+OPEN_BOOK = "open-book-social-innovation-notes"
+
+
+def test_zero_carbon_hub_question_ranks_the_nhbc_passage_first(corpus_index: SearchIndex) -> None:
+    results = corpus_index.search("Who set up the Zero Carbon Hub?", k=5)
+    assert results[0].doc_id == ZCH_DOC
+    assert "set up by the National House-Building Council" in results[0].text
+
+
+def test_lexical_query_finds_pledgebanks_in_top_3(corpus_index: SearchIndex) -> None:
+    results = corpus_index.search("pledgebanks", k=3)
+    hits = [r for r in results if "pledgebanks" in r.text]
+    assert hits and hits[0].doc_id == OPEN_BOOK
+    assert hits[0].lexical_score is not None and hits[0].lexical_score > 0
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "a municipal government giving fledgling companies shared administrative support online",
+        "an authority providing an online shared administration service for new small firms",
+    ],
+)
+def test_semantic_paraphrase_finds_sunderland_virtual_back_office(corpus_index: SearchIndex, query: str) -> None:
+    target_words = {"sunderland", "city", "council", "virtual", "back", "office", "local", "entrepreneurs"}
+    assert not target_words & set(query.lower().split()), "the paraphrase must not reuse the passage's words"
+    results = corpus_index.search(query, k=3)
+    assert any("Sunderland City Council’s ‘virtual’ back office" in r.text for r in results), [
+        (r.doc_id, r.text[:80]) for r in results
+    ]
+
+
+def test_result_text_is_the_verbatim_slice_of_the_source_file(corpus_index: SearchIndex) -> None:
+    corpus = corpus_index.settings.corpus_dir
+    for r in corpus_index.search("shared spaces with local business", k=8):
+        source = (corpus / f"{r.doc_id}.md").read_text(encoding="utf-8")
+        assert source[r.char_start : r.char_end] == r.text
+
+
+def test_per_document_cap_limits_crowding(corpus_index: SearchIndex) -> None:
+    capped = SearchIndex(corpus_index.settings.model_copy(update={"per_doc_cap": 1}), corpus_index.embeddings)
+    results = capped.search("social productivity shared value business public services", k=5)
+    doc_ids = [r.doc_id for r in results]
+    assert len(doc_ids) == len(set(doc_ids)) == 5
+
+
+def test_filters_restrict_both_dense_and_lexical_sides(corpus_index: SearchIndex) -> None:
+    only_essay = corpus_index.search("pledgebanks", k=5, filters=SearchFilters(doc_types=["essay"]))
+    assert only_essay and {r.doc_id for r in only_essay} == {"citizen-centric-public-services"}
+
+    by_id = corpus_index.search("Zero Carbon Hub", k=5, filters=SearchFilters(doc_ids=[OPEN_BOOK]))
+    assert by_id and {r.doc_id for r in by_id} == {OPEN_BOOK}
+
+    by_topic = corpus_index.search("innovation", k=5, filters=SearchFilters(topics=["co-production"]))
+    assert by_topic and {r.doc_id for r in by_topic} == {"social-enterprise-co-production"}
+
+    dated = corpus_index.search(
+        "innovation", k=5, filters=SearchFilters(date_from=dt.date(2012, 1, 1), date_to=dt.date(2012, 12, 31))
+    )
+    assert dated and {r.doc_id for r in dated} == {ZCH_DOC}  # the only document that states a date
+
+    assert corpus_index.search("innovation", k=5, filters=SearchFilters(date_from=dt.date(2020, 1, 1))) == []
+
+
+def test_unknown_filter_field_is_an_error() -> None:
+    with pytest.raises(ValueError, match="extra"):
+        SearchFilters.model_validate({"author": "x"})
+
+
+def test_hybrid_retriever_is_a_langchain_retriever(corpus_index: SearchIndex) -> None:
+    retriever = HybridRetriever(index=corpus_index, k=2)
+    assert isinstance(retriever, BaseRetriever)
+    docs = retriever.invoke("Who set up the Zero Carbon Hub?")
+    assert len(docs) == 2
+    assert docs[0].metadata["doc_id"] == ZCH_DOC and docs[0].metadata["chunk_id"] == docs[0].id
+
+
+def test_rrf_rewards_agreement_between_rankings() -> None:
+    fused = rrf([["a", "b", "c"], ["b", "d"]], k=60)
+    assert max(fused, key=fused.__getitem__) == "b"
+    assert fused["a"] == pytest.approx(1 / 61)
+    assert fused["b"] == pytest.approx(1 / 62 + 1 / 61)
+    weighted = rrf([["a"], ["b"]], k=60, weights=[1.0, 0.5])
+    assert weighted["a"] == pytest.approx(2 * weighted["b"])
+
+
+def test_date_key_and_where_clause() -> None:
+    assert date_key("2012-05-10") == 20120510
+    assert date_key("2012") == 20120000
+    assert date_key("May 2012") is None
+    where = chroma_where(SearchFilters(doc_ids=["a"], topics=["x", "y"]))
+    assert where == {
+        "$and": [{"doc_id": {"$in": ["a"]}}, {"$or": [{"topics": {"$contains": "x"}}, {"topics": {"$contains": "y"}}]}]
+    }
+    assert chroma_where(SearchFilters()) is None

@@ -1,0 +1,1 @@
+"""policyrag ui package (built out by its own issue)."""
