@@ -1,0 +1,70 @@
+"""The ``policyrag`` command as a user runs it: real processes, real model, real Chroma."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CORPUS
+
+pytestmark = pytest.mark.slow
+
+INGEST_KEYS = {
+    "files_seen", "files_ingested", "files_unchanged", "files_removed", "files_skipped",
+    "chunks_added", "chunks_removed", "chunks_total", "embeddings_computed", "seconds",
+}  # fmt: skip
+
+
+def run(args: list[str], tmp_path: Path, corpus: Path) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "POLICYRAG_DATA_DIR": str(tmp_path / "data"),
+        "POLICYRAG_CORPUS_DIR": str(corpus),
+        "POLICYRAG_LOG_LEVEL": "WARNING",
+    }
+    exe = Path(sys.executable).with_name("policyrag")
+    return subprocess.run([str(exe), *args], env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_ingest_then_search_json(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    first = run(["ingest", "--json"], tmp_path, corpus)
+    assert first.returncode == 0, first.stderr
+    report = json.loads(first.stdout)
+    assert set(report) == INGEST_KEYS
+    assert report["files_ingested"] == 5 and report["embeddings_computed"] == report["chunks_total"] > 0
+
+    again = json.loads(run(["ingest", "--json"], tmp_path, corpus).stdout)
+    assert again["files_unchanged"] == 5 and again["embeddings_computed"] == 0
+
+    found = run(["search", "Who set up the Zero Carbon Hub?", "--k", "3", "--json"], tmp_path, corpus)
+    assert found.returncode == 0, found.stderr
+    results = json.loads(found.stdout)["results"]
+    assert len(results) == 3
+    assert {"chunk_id", "doc_id", "title", "section", "text", "score"} <= set(results[0])
+    assert "National House-Building Council" in results[0]["text"]
+
+    human = run(["search", "pledgebanks"], tmp_path, corpus)
+    assert human.returncode == 0 and "Nuggets from @nesta_uk" in human.stdout
+
+
+def test_ingest_exit_codes(tmp_path: Path) -> None:
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "empty.md").write_bytes(b"")
+    (bad / "scan.pdf").write_bytes(b"%PDF-1.4 not really")
+    nothing = run(["ingest", "--json", str(bad)], tmp_path, bad)
+    assert nothing.returncode == 1, "nothing at all could be read"
+    assert len(json.loads(nothing.stdout)["files_skipped"]) == 2
+
+    (bad / "ok.txt").write_text("Shared spaces need a host.\n", encoding="utf-8")
+    some = run(["ingest", str(bad)], tmp_path, bad)
+    assert some.returncode == 0
+    assert "skipped" in some.stdout and "empty file" in some.stdout
