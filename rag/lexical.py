@@ -71,8 +71,8 @@ class LexicalIndex:
         bm25.index(tokenize([e[2] for e in entries]), show_progress=False)
         return cls(ids, metas, bm25, fp)
 
-    def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
-        """Top-k ``(id, bm25 score)`` with a positive score; ``mask`` is a boolean filter over chunks."""
+    def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float, dict[str, Any]]]:
+        """Top-k ``(id, bm25 score, filter metadata)`` with a positive score; ``mask`` filters chunks."""
         if self.bm25 is None or k <= 0:
             return []
         vocab = self.bm25.vocab_dict
@@ -85,7 +85,7 @@ class LexicalIndex:
         n = min(k, len(scores))
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top], kind="stable")]
-        return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+        return [(self.ids[i], float(scores[i]), self.metas[i]) for i in top if scores[i] > 0]
 
     # -- persistence -----------------------------------------------------------------------------
     def save(self, path: Path) -> None:

@@ -153,30 +153,34 @@ class SearchIndex:
         sparse = lexical.search(query, cand, mask)
 
         fused = rrf(
-            [[cid for cid, _ in dense], [cid for cid, _ in sparse]],
+            [[cid for cid, _, _ in dense], [cid for cid, _, _ in sparse]],
             self.settings.rrf_k,
             [1.0, self.settings.lexical_weight],
         )
-        dense_scores = dict(dense)
-        sparse_scores = dict(sparse)
+        dense_scores = {cid: score for cid, score, _ in dense}
+        sparse_scores = {cid: score for cid, score, _ in sparse}
+        doc_of = {cid: str(meta.get("doc_id", "")) for cid, _, meta in [*sparse, *dense]}
         ordered = sorted(fused, key=lambda cid: (-fused[cid], -dense_scores.get(cid, -1.0), cid))
-        records = self.store.get(ordered[: cand * 2])
 
-        results: list[SearchResult] = []
+        chosen: list[str] = []
         per_doc: dict[str, int] = defaultdict(int)
         for cid in ordered:
+            if per_doc[doc_of[cid]] < self.settings.per_doc_cap:
+                per_doc[doc_of[cid]] += 1
+                chosen.append(cid)
+                if len(chosen) == k:
+                    break
+        records = self.store.get(chosen)  # texts for the winners only
+        results = []
+        for cid in chosen:
             if cid not in records:  # deleted since the lexical index was built
                 continue
             meta, text = records[cid]
-            doc_id = str(meta.get("doc_id", ""))
-            if per_doc[doc_id] >= self.settings.per_doc_cap:
-                continue
-            per_doc[doc_id] += 1
             results.append(
                 SearchResult(
                     chunk_id=cid,
-                    doc_id=doc_id,
-                    title=str(meta.get("title", doc_id)),
+                    doc_id=str(meta.get("doc_id", "")),
+                    title=str(meta.get("title", "")),
                     section=str(meta.get("section", "")),
                     text=text,
                     score=round(fused[cid], 6),
@@ -187,8 +191,6 @@ class SearchIndex:
                     metadata=meta,
                 )
             )
-            if len(results) >= k:
-                break
         return results
 
 

