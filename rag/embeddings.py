@@ -50,7 +50,7 @@ class MiniLMEmbeddings(Embeddings):
         self,
         model_path: Path | None = None,
         batch_size: int = 32,
-        query_cache_size: int = 1024,
+        query_cache_size: int = 4096,
     ) -> None:
         self.model_path = Path(model_path) if model_path else None
         self.batch_size = batch_size
@@ -107,16 +107,32 @@ class MiniLMEmbeddings(Embeddings):
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.encode(list(texts)).tolist()
 
+    def embed_cached(self, texts: list[str]) -> np.ndarray:
+        """Embed short texts (questions, sentences) through the LRU cache, encoding misses in one batch."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            for text, vec in zip(missing, self.encode(missing), strict=True):
+                self._remember(text, vec.tolist())
+        out = np.zeros((len(texts), 384), dtype=np.float32)
+        for i, text in enumerate(texts):
+            cached = self._cache.get(text)
+            out[i] = cached if cached is not None else self.encode([text])[0]
+        return out
+
+    def _remember(self, text: str, vector: list[float]) -> None:
+        if self.query_cache_size:
+            self._cache[text] = vector
+            self._cache.move_to_end(text)
+            while len(self._cache) > self.query_cache_size:
+                self._cache.popitem(last=False)
+
     def embed_query(self, text: str) -> list[float]:
         cached = self._cache.get(text)
         if cached is not None:
             self._cache.move_to_end(text)
             return cached
         vector = self.encode([text])[0].tolist()
-        if self.query_cache_size:
-            self._cache[text] = vector
-            while len(self._cache) > self.query_cache_size:
-                self._cache.popitem(last=False)
+        self._remember(text, vector)
         return vector
 
 
