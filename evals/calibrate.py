@@ -1,0 +1,140 @@
+"""Calibrate the refusal threshold on the development set and report dev metrics at it.
+
+    python -m evals.calibrate [evals/datasets/dev.jsonl]
+
+Runs the real pipeline (extractive, in process) once with refusal disabled, records each case's
+best dense similarity, chooses the threshold with the fewest errors (false refusals + false
+answers; ties go to the widest margin), and writes evals/calibration/refusal.json and
+evals/calibration/REFUSAL.md. Deterministic: same corpus and code, same output.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import statistics
+import sys
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+from evals.dataset import Kind, dataset_hash, load_dataset
+from evals.metrics import citation_validity, hit_at_k, key_point_coverage
+from rag.config import Settings, get_settings
+from rag.generation import condense
+from rag.pipeline import AnswerPipeline
+from rag.retrieval import SearchIndex
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "calibration"
+
+
+def choose_threshold(in_scope: list[float], out_scope: list[float]) -> tuple[float, int, int]:
+    """(threshold, false refusals, false answers) minimising errors; midpoint of the widest gap on ties."""
+    values = sorted(set(in_scope) | set(out_scope))
+    cuts = [values[0] - 0.01] + [(a + b) / 2 for a, b in pairwise(values)] + [values[-1] + 0.01]
+    best: tuple[int, float, float] | None = None
+    for t in cuts:
+        errors = sum(s < t for s in in_scope) + sum(s >= t for s in out_scope)
+        below = [v for v in values if v < t]
+        above = [v for v in values if v >= t]
+        margin = (min(above) if above else 1.0) - (max(below) if below else 0.0)
+        key = (errors, -margin, t)
+        if best is None or key < (best[0], -best[1], best[2]):
+            best = (errors, margin, t)
+    assert best is not None
+    t = round(best[2], 3)
+    return t, sum(s < t for s in in_scope), sum(s >= t for s in out_scope)
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.WARNING)
+    path = Path(argv[0]) if argv else HERE / "datasets" / "dev.jsonl"
+    cases = load_dataset(path)
+    base = get_settings()
+    settings: Settings = base.model_copy(update={"refusal_threshold": 0.0})
+    index = SearchIndex(settings)
+    pipeline = AnswerPipeline(settings, index)
+
+    records: list[dict[str, Any]] = []
+    for case in cases:
+        history = [t.model_dump() for t in case.history] if case.history else None
+        results = index.search(condense(case.question, history), settings.answer_k)
+        best = max((r.dense_score or 0.0 for r in results), default=0.0)
+        answer = pipeline.ask(case.question, history=history)
+        chunks = {r.chunk_id: r.text for r in results}
+        records.append({"case": case, "best": round(best, 4), "answer": answer, "chunks": chunks})
+
+    in_scope = [r["best"] for r in records if r["case"].kind is not Kind.out_of_scope]
+    out_scope = [r["best"] for r in records if r["case"].kind is Kind.out_of_scope]
+    threshold, false_refusals, false_answers = choose_threshold(in_scope, out_scope)
+
+    hits, coverage, validity, refusal = [], [], [], []
+    for r in records:
+        case, answer = r["case"], r["answer"]
+        refused = answer.refused or r["best"] < threshold
+        oos = case.kind is Kind.out_of_scope
+        refusal.append(1.0 if refused == oos else 0.0)
+        h = hit_at_k([x.doc_id for x in answer.retrieved], case.expected_sources, 5)
+        if h is not None:
+            hits.append(h)
+        if not oos:
+            kp = key_point_coverage("" if refused else answer.answer, case.key_points)
+            if kp is not None:
+                coverage.append(kp)
+        if not refused:
+            cv = citation_validity(answer.answer, [c.model_dump() for c in answer.citations], r["chunks"])
+            if cv is not None:
+                validity.append(cv)
+
+    dev_metrics = {
+        "hit@5": round(statistics.fmean(hits), 4),
+        "key_point_coverage": round(statistics.fmean(coverage), 4),
+        "citation_validity": round(statistics.fmean(validity), 4),
+        "refusal_accuracy": round(statistics.fmean(refusal), 4),
+    }
+    summary: dict[str, Any] = {
+        "dataset": str(path.relative_to(HERE.parent)) if path.is_relative_to(HERE.parent) else str(path),
+        "dataset_sha256_16": dataset_hash(path),
+        "signal": "best dense (cosine) similarity between the question and the retrieved passages",
+        "threshold": threshold,
+        "in_scope": len(in_scope),
+        "out_of_scope": len(out_scope),
+        "false_refusals": false_refusals,
+        "false_answers": false_answers,
+        "false_refusal_rate": round(false_refusals / len(in_scope), 4),
+        "false_answer_rate": round(false_answers / len(out_scope), 4),
+        "dev_metrics_at_threshold": dev_metrics,
+        "scores": {r["case"].id: r["best"] for r in records},
+    }
+    OUT.mkdir(exist_ok=True)
+    (OUT / "refusal.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    rows = sorted(records, key=lambda r: r["best"])
+    lines = [
+        "# Refusal calibration",
+        "",
+        f"Produced by `python -m evals.calibrate` on `{summary['dataset']}` ({len(cases)} cases). "
+        f"Signal: {summary['signal']}. The assistant refuses below the threshold.",
+        "",
+        f"**Chosen threshold: {threshold}** (fewest errors, widest margin on ties). "
+        f"False refusals: {false_refusals}/{len(in_scope)} in-scope; "
+        f"false answers: {false_answers}/{len(out_scope)} out-of-scope.",
+        "",
+        "Dev metrics at this threshold: " + ", ".join(f"{k} {v}" for k, v in dev_metrics.items()),
+        "",
+        "| case | kind | best similarity | decision |",
+        "| --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        decision = "refuse" if r["best"] < threshold else "answer"
+        wrong = (decision == "refuse") != (r["case"].kind is Kind.out_of_scope)
+        lines.append(
+            f"| {r['case'].id} | {r['case'].kind.value} | {r['best']:.3f} | {decision}{' ✗' if wrong else ''} |"
+        )
+    (OUT / "REFUSAL.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    sys.stdout.write(json.dumps({k: v for k, v in summary.items() if k != "scores"}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
