@@ -1,8 +1,9 @@
-"""BM25 beside Chroma (Chroma's local mode has no sparse index).
+"""BM25 beside Chroma (Chroma's local mode has no sparse index), and an in-memory mirror of the
+chunks' texts and metadata, so a search reads nothing but Chroma's vector index.
 
-The index is derived from what the Chroma collection holds, cached on disk under a fingerprint of
-the collection's contents, and rebuilt when the fingerprint changes. So any node, including one
-with an empty data dir talking to a Chroma server, gets the same lexical side.
+Everything here is derived from what the Chroma collection holds, cached on disk under a
+fingerprint of the collection's contents, and rebuilt when the fingerprint changes. So any node,
+including one with an empty data dir talking to a Chroma server, gets the same lexical side.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import Stemmer
 
 logger = logging.getLogger(__name__)
 
-FILTER_FIELDS = ("doc_id", "doc_type", "topics", "date_key")
 _STEMMER: Stemmer.Stemmer | None = None
 
 
@@ -49,30 +49,43 @@ def fingerprint(entries: Iterable[tuple[str, dict[str, Any]]]) -> str:
 
 
 class LexicalIndex:
-    """An in-memory BM25 index over chunk texts, with the metadata needed to filter hits."""
+    """An in-memory BM25 index over chunk texts, with every chunk's text and metadata."""
 
-    def __init__(self, ids: list[str], metas: list[dict[str, Any]], bm25: bm25s.BM25 | None, fp: str) -> None:
+    def __init__(
+        self, ids: list[str], metas: list[dict[str, Any]], texts: list[str], bm25: bm25s.BM25 | None, fp: str
+    ) -> None:
         self.ids = ids
         self.metas = metas
+        self.texts = texts
         self.bm25 = bm25
         self.fingerprint = fp
+        self._position = {cid: i for i, cid in enumerate(ids)}
 
     def __len__(self) -> int:
         return len(self.ids)
 
+    def meta(self, chunk_id: str) -> dict[str, Any] | None:
+        i = self._position.get(chunk_id)
+        return None if i is None else self.metas[i]
+
+    def record(self, chunk_id: str) -> tuple[dict[str, Any], str] | None:
+        i = self._position.get(chunk_id)
+        return None if i is None else (self.metas[i], self.texts[i])
+
     @classmethod
     def build(cls, entries: list[tuple[str, dict[str, Any], str]]) -> LexicalIndex:
         ids = [e[0] for e in entries]
-        metas = [{k: e[1][k] for k in FILTER_FIELDS if k in e[1]} for e in entries]
+        metas = [e[1] for e in entries]
+        texts = [e[2] for e in entries]
         fp = fingerprint((e[0], e[1]) for e in entries)
         if not entries:
-            return cls([], [], None, fp)
+            return cls([], [], [], None, fp)
         bm25 = bm25s.BM25()
-        bm25.index(tokenize([e[2] for e in entries]), show_progress=False)
-        return cls(ids, metas, bm25, fp)
+        bm25.index(tokenize(texts), show_progress=False)
+        return cls(ids, metas, texts, bm25, fp)
 
     def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float, dict[str, Any]]]:
-        """Top-k ``(id, bm25 score, filter metadata)`` with a positive score; ``mask`` filters chunks."""
+        """Top-k ``(id, bm25 score, metadata)`` with a positive score; ``mask`` filters chunks."""
         if self.bm25 is None or k <= 0:
             return []
         vocab = self.bm25.vocab_dict
@@ -96,7 +109,9 @@ class LexicalIndex:
             if self.bm25 is not None:
                 self.bm25.save(str(tmp / "bm25"), show_progress=False)
             (tmp / "chunks.json").write_text(
-                json.dumps({"fingerprint": self.fingerprint, "ids": self.ids, "metas": self.metas}),
+                json.dumps(
+                    {"fingerprint": self.fingerprint, "ids": self.ids, "metas": self.metas, "texts": self.texts}
+                ),
                 encoding="utf-8",
             )
             old = path.with_name(path.name + ".old")
@@ -115,7 +130,7 @@ class LexicalIndex:
             bm25 = None
             if data["ids"]:
                 bm25 = bm25s.BM25.load(str(path / "bm25"), show_progress=False)
-            return cls(data["ids"], data["metas"], bm25, data["fingerprint"])
+            return cls(data["ids"], data["metas"], data["texts"], bm25, data["fingerprint"])
         except (OSError, ValueError, KeyError) as exc:
             logger.info("lexical cache at %s not usable (%s); it will be rebuilt", path, exc)
             return None

@@ -153,24 +153,28 @@ class SearchIndex:
         sparse = lexical.search(query, cand, mask)
 
         fused = rrf(
-            [[cid for cid, _, _ in dense], [cid for cid, _, _ in sparse]],
+            [[cid for cid, _ in dense], [cid for cid, _, _ in sparse]],
             self.settings.rrf_k,
             [1.0, self.settings.lexical_weight],
         )
-        dense_scores = {cid: score for cid, score, _ in dense}
+        dense_scores = dict(dense)
         sparse_scores = {cid: score for cid, score, _ in sparse}
-        doc_of = {cid: str(meta.get("doc_id", "")) for cid, _, meta in [*sparse, *dense]}
+        doc_of = self._doc_ids(list(fused), lexical)
         ordered = sorted(fused, key=lambda cid: (-fused[cid], -dense_scores.get(cid, -1.0), cid))
 
         chosen: list[str] = []
         per_doc: dict[str, int] = defaultdict(int)
         for cid in ordered:
+            if cid not in doc_of:  # deleted since it was indexed
+                continue
             if per_doc[doc_of[cid]] < self.settings.per_doc_cap:
                 per_doc[doc_of[cid]] += 1
                 chosen.append(cid)
                 if len(chosen) == k:
                     break
-        records = self.store.get(chosen)  # texts for the winners only
+        records = {cid: rec for cid in chosen if (rec := lexical.record(cid)) is not None}
+        missing = [cid for cid in chosen if cid not in records]
+        records.update(self.store.get(missing))  # written since the mirror was loaded
         results = []
         for cid in chosen:
             if cid not in records:  # deleted since the lexical index was built
@@ -192,6 +196,20 @@ class SearchIndex:
                 )
             )
         return results
+
+    def _doc_ids(self, chunk_ids: list[str], lexical: LexicalIndex) -> dict[str, str]:
+        """doc_id per chunk from memory; chunks written since the lexical index loaded are fetched."""
+        out: dict[str, str] = {}
+        unknown = []
+        for cid in chunk_ids:
+            meta = lexical.meta(cid)
+            if meta is None:
+                unknown.append(cid)
+            else:
+                out[cid] = str(meta.get("doc_id", ""))
+        for cid, (meta, _) in self.store.get(unknown).items():
+            out[cid] = str(meta.get("doc_id", ""))
+        return out
 
 
 class HybridRetriever(BaseRetriever):

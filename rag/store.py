@@ -131,19 +131,17 @@ class ChunkStore:
         docs = page["documents"] or []
         return {cid: (dict(m or {}), d or "") for cid, m, d in zip(page["ids"], metas, docs, strict=True)}
 
-    def query(
-        self, embedding: Sequence[float], k: int, where: dict[str, Any] | None = None
-    ) -> list[tuple[str, float, dict[str, Any]]]:
-        """Dense nearest neighbours as ``(id, cosine similarity, metadata)``."""
+    def query(self, embedding: Sequence[float], k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
+        """Dense nearest neighbours as ``(id, cosine similarity)``; ids only, as fetching metadata
+        here costs more than the search itself on large collections."""
         if k <= 0:
             return []
         res = self.collection.query(
             query_embeddings=np.asarray([embedding], dtype=np.float32),
             n_results=k,
             where=where,
-            include=["distances", "metadatas"],
+            include=["distances"],
         )
         ids = res["ids"][0]
         distances = (res["distances"] or [[]])[0]
-        metas = (res["metadatas"] or [[{}] * len(ids)])[0]
-        return [(cid, 1.0 - float(d), dict(m or {})) for cid, d, m in zip(ids, distances, metas, strict=True)]
+        return [(cid, 1.0 - float(d)) for cid, d in zip(ids, distances, strict=True)]
