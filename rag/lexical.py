@@ -64,10 +64,6 @@ class LexicalIndex:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def meta(self, chunk_id: str) -> dict[str, Any] | None:
-        i = self._position.get(chunk_id)
-        return None if i is None else self.metas[i]
-
     def record(self, chunk_id: str) -> tuple[dict[str, Any], str] | None:
         i = self._position.get(chunk_id)
         return None if i is None else (self.metas[i], self.texts[i])

@@ -159,26 +159,22 @@ class SearchIndex:
         )
         dense_scores = dict(dense)
         sparse_scores = {cid: score for cid, score, _ in sparse}
-        doc_of = self._doc_ids(list(fused), lexical)
+        records = self._records(list(fused), lexical)
         ordered = sorted(fused, key=lambda cid: (-fused[cid], -dense_scores.get(cid, -1.0), cid))
 
         chosen: list[str] = []
         per_doc: dict[str, int] = defaultdict(int)
         for cid in ordered:
-            if cid not in doc_of:  # deleted since it was indexed
+            if cid not in records:  # deleted since it was indexed
                 continue
-            if per_doc[doc_of[cid]] < self.settings.per_doc_cap:
-                per_doc[doc_of[cid]] += 1
+            doc_id = str(records[cid][0].get("doc_id", ""))
+            if per_doc[doc_id] < self.settings.per_doc_cap:
+                per_doc[doc_id] += 1
                 chosen.append(cid)
                 if len(chosen) == k:
                     break
-        records = {cid: rec for cid in chosen if (rec := lexical.record(cid)) is not None}
-        missing = [cid for cid in chosen if cid not in records]
-        records.update(self.store.get(missing))  # written since the mirror was loaded
         results = []
         for cid in chosen:
-            if cid not in records:  # deleted since the lexical index was built
-                continue
             meta, text = records[cid]
             results.append(
                 SearchResult(
@@ -197,18 +193,18 @@ class SearchIndex:
             )
         return results
 
-    def _doc_ids(self, chunk_ids: list[str], lexical: LexicalIndex) -> dict[str, str]:
-        """doc_id per chunk from memory; chunks written since the lexical index loaded are fetched."""
-        out: dict[str, str] = {}
+    def _records(self, chunk_ids: list[str], lexical: LexicalIndex) -> dict[str, tuple[dict[str, Any], str]]:
+        """Metadata and text per chunk from the in-memory mirror; chunks written since it loaded
+        are fetched from Chroma in one call."""
+        out: dict[str, tuple[dict[str, Any], str]] = {}
         unknown = []
         for cid in chunk_ids:
-            meta = lexical.meta(cid)
-            if meta is None:
+            rec = lexical.record(cid)
+            if rec is None:
                 unknown.append(cid)
             else:
-                out[cid] = str(meta.get("doc_id", ""))
-        for cid, (meta, _) in self.store.get(unknown).items():
-            out[cid] = str(meta.get("doc_id", ""))
+                out[cid] = rec
+        out.update(self.store.get(unknown))
         return out
 
 
