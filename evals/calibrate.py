@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.dataset import Kind, dataset_hash, load_dataset
-from evals.metrics import citation_validity, hit_at_k, key_point_coverage
+from evals.metrics import citation_validity, hit_at_k, key_point_coverage, refusal_correct
 from rag.config import Settings, get_settings
 from rag.generation import condense
 from rag.pipeline import AnswerPipeline
@@ -74,7 +74,7 @@ def main(argv: list[str]) -> int:
         case, answer = r["case"], r["answer"]
         refused = answer.refused or r["best"] < threshold
         oos = case.kind is Kind.out_of_scope
-        refusal.append(1.0 if refused == oos else 0.0)
+        refusal.append(refusal_correct(refused, oos))
         h = hit_at_k([x.doc_id for x in answer.retrieved], case.expected_sources, 5)
         if h is not None:
             hits.append(h)

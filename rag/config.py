@@ -41,8 +41,8 @@ class Settings(BaseSettings):
     )
     per_doc_cap: int = Field(3, ge=1, description="At most this many chunks per document in a result list.")
 
-    generator: Literal["extractive", "openai", "local"] = Field(
-        "extractive", description="extractive needs no LLM; openai is any OpenAI-compatible server."
+    generator: Literal["extractive"] = Field(
+        "extractive", description="extractive needs no LLM (the openai and local generators are not built yet)."
     )
     answer_k: int = Field(6, ge=1, le=20, description="Passages handed to the generator.")
     answer_max_sentences: int = Field(5, ge=1, le=12)

@@ -109,15 +109,13 @@ class MiniLMEmbeddings(Embeddings):
 
     def embed_cached(self, texts: list[str]) -> np.ndarray:
         """Embed short texts (questions, sentences) through the LRU cache, encoding misses in one batch."""
-        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        found: dict[str, Any] = {t: self._cache[t] for t in texts if t in self._cache}
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
         if missing:
             for text, vec in zip(missing, self.encode(missing), strict=True):
+                found[text] = vec
                 self._remember(text, vec.tolist())
-        out = np.zeros((len(texts), 384), dtype=np.float32)
-        for i, text in enumerate(texts):
-            cached = self._cache.get(text)
-            out[i] = cached if cached is not None else self.encode([text])[0]
-        return out
+        return np.asarray([found[t] for t in texts], dtype=np.float32).reshape(len(texts), -1)
 
     def _remember(self, text: str, vector: list[float]) -> None:
         if self.query_cache_size:

@@ -209,7 +209,3 @@ class ExtractiveGenerator:
             for group in by_source.values()
         ]
         return Draft("\n\n".join(paragraphs), mode)
-
-
-def strip_bullet(line: str) -> str:
-    return BULLET.sub("", line)

@@ -80,8 +80,8 @@ class LexicalIndex:
         bm25.index(tokenize(texts), show_progress=False)
         return cls(ids, metas, texts, bm25, fp)
 
-    def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float, dict[str, Any]]]:
-        """Top-k ``(id, bm25 score, metadata)`` with a positive score; ``mask`` filters chunks."""
+    def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """Top-k ``(id, bm25 score)`` with a positive score; ``mask`` is a boolean filter over chunks."""
         if self.bm25 is None or k <= 0:
             return []
         vocab = self.bm25.vocab_dict
@@ -94,7 +94,7 @@ class LexicalIndex:
         n = min(k, len(scores))
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top], kind="stable")]
-        return [(self.ids[i], float(scores[i]), self.metas[i]) for i in top if scores[i] > 0]
+        return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
 
     # -- persistence -----------------------------------------------------------------------------
     def save(self, path: Path) -> None:

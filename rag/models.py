@@ -8,19 +8,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class Chunk(BaseModel):
-    """A passage of a document, addressable by character offsets into the document's text."""
-
-    chunk_id: str
-    doc_id: str
-    title: str
-    section: str = ""
-    text: str
-    char_start: int
-    char_end: int
-    metadata: dict[str, Any] = Field(default_factory=dict)
-
-
 class SearchResult(BaseModel):
     """One ranked passage. ``score`` is the fused (RRF) score; the per-retriever evidence is kept too."""
 

@@ -153,12 +153,12 @@ class SearchIndex:
         sparse = lexical.search(query, cand, mask)
 
         fused = rrf(
-            [[cid for cid, _ in dense], [cid for cid, _, _ in sparse]],
+            [[cid for cid, _ in dense], [cid for cid, _ in sparse]],
             self.settings.rrf_k,
             [1.0, self.settings.lexical_weight],
         )
         dense_scores = dict(dense)
-        sparse_scores = {cid: score for cid, score, _ in sparse}
+        sparse_scores = dict(sparse)
         records = self._records(list(fused), lexical)
         ordered = sorted(fused, key=lambda cid: (-fused[cid], -dense_scores.get(cid, -1.0), cid))
 

@@ -140,3 +140,22 @@ def test_every_dev_set_answer_is_grounded(pipeline: AnswerPipeline) -> None:
         answer = pipeline.ask(case["question"], history=case.get("history"))
         assert_grounded(answer, pipeline.settings.corpus_dir)
         assert not sentences_without_marker(answer) or answer.refused, (case["id"], answer.answer)
+
+
+def test_sentence_embeddings_are_encoded_once_even_without_a_cache(corpus_index: SearchIndex) -> None:
+    from rag.embeddings import MiniLMEmbeddings
+
+    uncached = MiniLMEmbeddings(query_cache_size=0)
+    uncached._model = corpus_index.embeddings.model  # share the loaded weights
+    vecs = uncached.embed_cached(["shared spaces", "voluntary taxes", "shared spaces"])
+    assert uncached.documents_embedded == 2  # unique texts, one batch
+    assert vecs.shape == (3, 384) and (vecs[0] == vecs[2]).all()
+
+
+def test_a_generator_that_is_not_built_is_refused_by_settings() -> None:
+    from pydantic import ValidationError
+
+    from rag.config import Settings
+
+    with pytest.raises(ValidationError, match="extractive"):
+        Settings(generator="openai")  # type: ignore[arg-type]
