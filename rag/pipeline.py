@@ -6,16 +6,18 @@ Built from LangChain runnables, so the chain streams, traces and composes like a
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from rag.answers import Answer, Mode, Retrieved
+from rag.answers import Answer, AnswerEvent, Mode, Retrieved
 from rag.config import Settings
-from rag.generation import ExtractiveGenerator, Generator, condense, detect_mode
+from rag.embeddings import MiniLMEmbeddings
+from rag.generation import ExtractiveGenerator, Generator, LLMGenerator, detect_mode
 from rag.models import SearchFilters, SearchResult
 from rag.retrieval import SearchIndex
-from rag.verify import Verifier
+from rag.verify import Verified, Verifier
 
 
 class AnswerError(ValueError):
@@ -29,13 +31,25 @@ def refusal_message(question: str, results: list[SearchResult]) -> str:
     return f"The library does not cover “{shown}”.{tail}"
 
 
+def make_generator(settings: Settings, embeddings: MiniLMEmbeddings) -> Generator:
+    """The generator the settings name; LLM ones get their chat model (nothing loads until first use)."""
+    if settings.generator == "extractive":
+        return ExtractiveGenerator(embeddings, max_sentences=settings.answer_max_sentences)
+    from rag.llm import make_chat_model
+
+    return LLMGenerator(make_chat_model(settings), name=settings.generator)
+
+
 class AnswerPipeline:
     """One per process, like the index it reads."""
 
     def __init__(self, settings: Settings, index: SearchIndex, generator: Generator | None = None) -> None:
         self.settings = settings
         self.index = index
-        self.generator = generator or ExtractiveGenerator(index.embeddings, max_sentences=settings.answer_max_sentences)
+        self.generator = generator or make_generator(settings, index.embeddings)
+        self.fallback: Generator | None = None
+        if settings.llm_fallback and not isinstance(self.generator, ExtractiveGenerator):
+            self.fallback = ExtractiveGenerator(index.embeddings, max_sentences=settings.answer_max_sentences)
         self.verifier = Verifier(index.embeddings, settings.support_threshold, settings.keep_unsupported)
         self.chain: Runnable[dict[str, Any], Answer] = (
             RunnableLambda(self._retrieve, name="retrieve")
@@ -51,19 +65,71 @@ class AnswerPipeline:
         mode: Mode = Mode.auto,
         filters: SearchFilters | None = None,
     ) -> Answer:
+        return self.chain.invoke(self._state(question, history, mode, filters))
+
+    def stream(
+        self,
+        question: str,
+        *,
+        history: list[dict[str, str]] | None = None,
+        mode: Mode = Mode.auto,
+        filters: SearchFilters | None = None,
+    ) -> Iterator[AnswerEvent]:
+        """``retrieved``, then verified ``delta`` text as the generator writes, then the ``answer``.
+
+        Only sentences that passed verification are ever sent; a refusal arrives as one delta.
+        """
+        state = self._retrieve(self._state(question, history, mode, filters))
+        results: list[SearchResult] = state["results"]
+        yield AnswerEvent(event="retrieved", retrieved=self._retrieved(results))
+        timings = state["timings"]
+        timings["generate"] = timings["verify"] = 0.0
+        verified: Verified | None = None
+        if self._evidence(state):
+            session = self.verifier.session(results)
+            pieces = self.generator.stream(state["question"], results, state["mode"], state["history"])
+            while True:
+                t = time.perf_counter()
+                piece = next(pieces, None)
+                timings["generate"] += (time.perf_counter() - t) * 1000
+                t = time.perf_counter()
+                text = session.close() if piece is None else session.feed(piece)
+                timings["verify"] += (time.perf_counter() - t) * 1000
+                if text:
+                    timings.setdefault("first_delta", (time.perf_counter() - state["t0"]) * 1000)
+                    yield AnswerEvent(event="delta", text=text)
+                if piece is None:
+                    break
+            verified = session.result
+            if self.fallback is not None and not verified.citations:
+                state["fallback"] = verified.dropped
+                session = self.verifier.session(results)
+                draft = self.fallback.generate(state["question"], results, state["mode"], state["history"])
+                for text in (session.feed(draft.text), session.close()):
+                    if text:
+                        timings.setdefault("first_delta", (time.perf_counter() - state["t0"]) * 1000)
+                        yield AnswerEvent(event="delta", text=text)
+                verified = session.result
+        answer = self._finish(state, verified)
+        if answer.refused:
+            yield AnswerEvent(event="delta", text=answer.answer)
+        yield AnswerEvent(event="answer", answer=answer)
+
+    def _state(
+        self, question: str, history: list[dict[str, str]] | None, mode: Mode, filters: SearchFilters | None
+    ) -> dict[str, Any]:
         question = " ".join(question.split())
         if not question:
             raise AnswerError("answer: the question is empty")
         if len(question) > self.settings.max_question_chars:
             raise AnswerError(f"answer: the question is over {self.settings.max_question_chars} characters")
-        state: dict[str, Any] = {"question": question, "history": history or [], "mode": mode, "filters": filters,
-                 "t0": time.perf_counter(), "timings": {}}  # fmt: skip
-        return self.chain.invoke(state)
+        return {"question": question, "history": history or [], "mode": mode, "filters": filters,
+                "t0": time.perf_counter(), "timings": {}}  # fmt: skip
 
     # -- stages ----------------------------------------------------------------------------------
     def _retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
         t = time.perf_counter()
-        query = condense(state["question"], state["history"])
+        query = self.generator.condense(state["question"], state["history"])
         results = self.index.search(query, self.settings.answer_k, state["filters"])
         mode = state["mode"] if state["mode"] is not Mode.auto else detect_mode(state["question"])
         state.update(query=query, results=results, mode=mode)
@@ -73,31 +139,56 @@ class AnswerPipeline:
     def _generate(self, state: dict[str, Any]) -> dict[str, Any]:
         t = time.perf_counter()
         results: list[SearchResult] = state["results"]
-        best = max((r.dense_score or 0.0 for r in results), default=0.0)
         state["draft"] = None
-        if best >= self.settings.refusal_threshold:
+        if self._evidence(state):
             state["draft"] = self.generator.generate(state["question"], results, state["mode"], state["history"])
-        state["best_similarity"] = best
         state["timings"]["generate"] = (time.perf_counter() - t) * 1000
         return state
 
     def _verify(self, state: dict[str, Any]) -> Answer:
         t = time.perf_counter()
-        results: list[SearchResult] = state["results"]
-        retrieved = [Retrieved(chunk_id=r.chunk_id, doc_id=r.doc_id, title=r.title, score=r.score) for r in results]
-        answer = Answer(answer="", mode=state["mode"], retrieved=retrieved)
         draft = state["draft"]
-        verified = self.verifier.verify(draft.text, results) if draft is not None else None
+        verified = self.verifier.verify(draft.text, state["results"]) if draft is not None else None
+        if verified is not None and not verified.citations and self.fallback is not None:
+            state["fallback"] = verified.dropped
+            args = (state["question"], state["results"], state["mode"], state["history"])
+            verified = self.verifier.verify(self.fallback.generate(*args).text, state["results"])
+        state["timings"]["verify"] = (time.perf_counter() - t) * 1000
+        return self._finish(state, verified)
+
+    # -- shared by ask and stream ----------------------------------------------------------------
+    def _evidence(self, state: dict[str, Any]) -> bool:
+        """Is any passage close enough to the question to try answering? (calibrated refusal)"""
+        best = max((r.dense_score or 0.0 for r in state["results"]), default=0.0)
+        return best >= self.settings.refusal_threshold
+
+    @staticmethod
+    def _retrieved(results: list[SearchResult]) -> list[Retrieved]:
+        return [Retrieved(chunk_id=r.chunk_id, doc_id=r.doc_id, title=r.title, score=r.score) for r in results]
+
+    def _finish(self, state: dict[str, Any], verified: Verified | None) -> Answer:
+        results: list[SearchResult] = state["results"]
+        answer = Answer(
+            answer="",
+            mode=state["mode"],
+            retrieved=self._retrieved(results),
+            query=state["query"],
+            generator=self.generator.name,
+        )
         if verified is None or not verified.citations:
             answer.refused = True
-            answer.refusal_reason = "weak_retrieval" if draft is None else "no_supported_sentence"
+            answer.refusal_reason = "weak_retrieval" if verified is None else "no_supported_sentence"
             answer.answer = refusal_message(state["question"], results)
         else:
             answer.answer = verified.text
             answer.citations = verified.citations
             answer.unsupported = verified.unsupported
+        if verified is not None:
+            answer.dropped = verified.dropped
+        if "fallback" in state:  # the LLM's draft was dropped whole; its sentences stay visible to evaluation
+            answer.fallback, answer.generator = True, "extractive"
+            answer.dropped = state["fallback"] + answer.dropped
         timings = state["timings"]
-        timings["verify"] = (time.perf_counter() - t) * 1000
         timings["total"] = (time.perf_counter() - state["t0"]) * 1000
         answer.timings_ms = {k: round(v, 1) for k, v in timings.items()}
         return answer

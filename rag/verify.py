@@ -21,6 +21,14 @@ from rag.text import MARKER, Span, content_tokens, display, sentences
 
 LIST_PREFIX = re.compile(r"^(\s*(?:\d{1,2}[.)]|[-*•])\s+)(\*\*[^*]{1,120}\*\*:?\s+)?")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+NAME_WORD = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-Z][A-Za-z&-]+")
+
+
+def names(text: str) -> set[str]:
+    """Capitalised words past a sentence's first word: the people, places and bodies a claim names."""
+    return {w.lower().split("-")[0] for w in NAME_WORD.findall(text.strip(" \"“‘'"))}
+
+
 MARKER_GROUP = re.compile(r"((?:\s*\[\d{1,3}\])+)")
 
 
@@ -40,7 +48,7 @@ class Verified:
 
 
 class Verifier:
-    def __init__(self, embeddings: MiniLMEmbeddings, threshold: float = 0.55, keep_unsupported: bool = False) -> None:
+    def __init__(self, embeddings: MiniLMEmbeddings, threshold: float = 0.809, keep_unsupported: bool = False) -> None:
         self.embeddings = embeddings
         self.threshold = threshold
         self.keep_unsupported = keep_unsupported
@@ -61,47 +69,29 @@ class Verifier:
         vecs = self.embeddings.embed_cached([norm_claim] + [display(w.text) for w in windows])
         sims = np.clip(vecs[1:] @ vecs[0], 0.0, 1.0)
         claim_numbers = set(NUMBER.findall(norm_claim))
+        claim_names = names(norm_claim)
         best = Support(0.0, windows[0])
         for i, w in enumerate(windows):
             contained = len(claim_tokens & content_tokens(w.text)) / len(claim_tokens) if claim_tokens else 0.0
             score = 0.5 * contained + 0.5 * float(sims[i])
             if claim_numbers - set(NUMBER.findall(w.text)):
                 score *= 0.5  # a figure the quote does not state
+            if claim_names - {t.lower() for t in re.findall(r"[A-Za-z&]+", w.text)}:
+                score *= 0.7  # a name the quote does not mention (a swapped body, place or person)
             if score > best.score:
                 best = Support(score, w)
         return best
 
     # -- the whole draft ------------------------------------------------------------------------
     def verify(self, draft: str, sources: list[SearchResult]) -> Verified:
-        result = Verified(text="")
-        numbering: dict[tuple[str, int, int], int] = {}
-        out_lines: list[str] = []
-        for line in draft.splitlines():
-            if not line.strip():
-                if out_lines and out_lines[-1] != "":
-                    out_lines.append("")
-                continue
-            prefix_match = LIST_PREFIX.match(line)
-            prefix = prefix_match.group(0) if prefix_match else ""
-            body = line[len(prefix) :]
-            kept: list[str] = []
-            for claim, markers in self._claims(body):
-                if not content_tokens(claim):
-                    continue
-                refs = self._cite(claim, markers, sources, numbering, result)
-                if refs:
-                    kept.append(f"{claim} {''.join(f'[{n}]' for n in refs)}")
-                elif self.keep_unsupported:
-                    result.unsupported.append(claim)
-                    kept.append(f"{claim} [unsupported]")
-                else:
-                    result.dropped.append(claim)
-            if kept and not body.lstrip().startswith("#"):
-                out_lines.append(prefix + " ".join(kept))
-        while out_lines and out_lines[-1] == "":
-            out_lines.pop()
-        result.text = renumber_list("\n".join(out_lines))
-        return result
+        session = self.session(sources)
+        session.feed(draft)
+        session.close()
+        return session.result
+
+    def session(self, sources: list[SearchResult]) -> VerifySession:
+        """An incremental verifier for a draft that arrives in pieces (a streaming LLM)."""
+        return VerifySession(self, sources)
 
     def _claims(self, body: str) -> list[tuple[str, list[int]]]:
         """Sentences with their markers. A marker group cites every sentence written since the
@@ -154,14 +144,106 @@ class Verifier:
         return refs
 
 
-def renumber_list(text: str) -> str:
-    """Keep numbered steps consecutive after dropped lines."""
-    n = 0
-    out = []
-    for line in text.splitlines():
-        m = re.match(r"^(\s*)\d{1,2}([.)])\s+", line)
-        if m:
-            n += 1
-            line = f"{m.group(1)}{n}{m.group(2)} " + line[m.end() :]
-        out.append(line)
-    return "\n".join(out)
+class VerifySession:
+    """Verifies a draft piece by piece and returns verified text as soon as it is final.
+
+    A sentence is final once a marker group after it is closed (followed by more text) or its line
+    ends, so a streamed answer only ever shows sentences that passed verification. ``verify`` is
+    this session fed the whole draft at once: streamed and whole answers are the same text.
+    """
+
+    def __init__(self, verifier: Verifier, sources: list[SearchResult]) -> None:
+        self.verifier = verifier
+        self.sources = sources
+        self.result = Verified(text="")
+        self.numbering: dict[tuple[str, int, int], int] = {}
+        self._line = ""  # the unfinished line
+        self._consumed = 0  # characters of it already verified
+        self._prefix: str | None = None  # list prefix of the unfinished line, once known
+        self._line_emitted = False
+        self._break = ""  # line break owed before the next emitted text
+        self._steps = 0
+        self._closed = False
+
+    def feed(self, piece: str) -> str:
+        """Add draft text; returns the newly verified answer text (possibly empty)."""
+        if self._closed:
+            raise RuntimeError("verify: the session is closed")
+        start = len(self.result.text)
+        self._line += piece
+        while "\n" in self._line:
+            line, rest = self._line.split("\n", 1)
+            self._line = line
+            self._emit(self._advance(final=True))
+            self._end_line(blank=not line.strip())
+            self._line = rest
+        self._emit(self._advance(final=False))
+        return self.result.text[start:]
+
+    def close(self) -> str:
+        """The draft is complete: verify what is left of the last line."""
+        if self._closed:
+            return ""
+        text = self._advance(final=True)
+        self._closed = True
+        return self._emit(text)
+
+    def _emit(self, text: str) -> str:
+        self.result.text += text
+        return text
+
+    def _end_line(self, blank: bool) -> None:
+        if self._line_emitted:
+            self._break = "\n"
+        elif blank and self.result.text:
+            self._break = "\n\n"
+        self._line, self._consumed, self._prefix, self._line_emitted = "", 0, None, False
+
+    def _safe_end(self) -> int:
+        """End of the last marker group that is certainly complete (more text follows it)."""
+        end = 0
+        for m in MARKER_GROUP.finditer(self._line, self._consumed):
+            rest = self._line[m.end() :].lstrip()
+            if rest and not rest.startswith("["):
+                end = m.end()
+        return end
+
+    def _advance(self, final: bool) -> str:
+        line = self._line
+        upto = len(line) if final else self._safe_end()
+        if upto <= self._consumed:
+            return ""
+        if self._prefix is None:
+            prefix_match = LIST_PREFIX.match(line)
+            self._prefix = prefix_match.group(0) if prefix_match else ""
+            self._consumed = len(self._prefix)
+        if line[self._consumed :].lstrip().startswith("#"):
+            self._consumed = len(line)  # a heading of the draft's own: no claim to check
+            return ""
+        segment = line[self._consumed : upto]
+        self._consumed = upto
+        kept: list[str] = []
+        for claim, markers in self.verifier._claims(segment):
+            if not content_tokens(claim):
+                continue
+            refs = self.verifier._cite(claim, markers, self.sources, self.numbering, self.result)
+            if refs:
+                kept.append(f"{claim} {''.join(f'[{n}]' for n in refs)}")
+            elif self.verifier.keep_unsupported:
+                self.result.unsupported.append(claim)
+                kept.append(f"{claim} [unsupported]")
+            else:
+                self.result.dropped.append(claim)
+        if not kept:
+            return ""
+        text = " ".join(kept)
+        if self._line_emitted:
+            return " " + text
+        self._line_emitted = True
+        prefix = self._prefix
+        step = re.match(r"^(\s*)\d{1,2}([.)])\s+", prefix)
+        if step:  # keep numbered steps consecutive after dropped lines
+            self._steps += 1
+            prefix = f"{step.group(1)}{self._steps}{step.group(2)} " + prefix[step.end() :]
+        owed, self._break = self._break, ""
+        return owed + prefix + text

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from rag.answers import Answer, Mode
-from rag.generation import detect_mode
-from rag.pipeline import AnswerError, AnswerPipeline, condense
+from rag.config import Settings
+from rag.generation import condense, detect_mode
+from rag.pipeline import AnswerError, AnswerPipeline
 from rag.retrieval import SearchIndex
 from rag.verify import Verifier
 from tests.conftest import REPO
@@ -115,13 +116,14 @@ def test_verification_drops_unsupported_sentences_and_dangling_markers(corpus_in
         "The hub was founded by Greenpeace in 1990 and employs 4,000 engineers [1]. "
         "The Zero Carbon Hub took responsibility for making new homes carbon neutral by 2016 [9]."
     )
-    verified = Verifier(corpus_index.embeddings, threshold=0.55).verify(draft, sources)
+    verified = Verifier(corpus_index.embeddings, threshold=Settings().support_threshold).verify(draft, sources)
     assert "Greenpeace" not in verified.text and any("Greenpeace" in d for d in verified.dropped)
     assert "[9]" not in verified.text
     assert "carbon neutral by 2016" in verified.text  # re-attached to the passage that supports it
     assert len(verified.citations) >= 1 and all(c.quote in sources[0].text for c in verified.citations)
 
-    flagged = Verifier(corpus_index.embeddings, threshold=0.55, keep_unsupported=True).verify(draft, sources)
+    threshold = Settings().support_threshold
+    flagged = Verifier(corpus_index.embeddings, threshold=threshold, keep_unsupported=True).verify(draft, sources)
     assert any("Greenpeace" in u for u in flagged.unsupported) and "[unsupported]" in flagged.text
 
 
@@ -152,10 +154,56 @@ def test_sentence_embeddings_are_encoded_once_even_without_a_cache(corpus_index:
     assert vecs.shape == (3, 384) and (vecs[0] == vecs[2]).all()
 
 
-def test_a_generator_that_is_not_built_is_refused_by_settings() -> None:
+def test_an_unknown_generator_is_refused_by_settings() -> None:
     from pydantic import ValidationError
 
     from rag.config import Settings
 
     with pytest.raises(ValidationError, match="extractive"):
-        Settings(generator="openai")  # type: ignore[arg-type]
+        Settings(generator="gpt")  # type: ignore[arg-type]
+
+
+def test_streamed_deltas_add_up_to_the_answer_ask_returns(pipeline: AnswerPipeline) -> None:
+    question = "How can government give civil servants time to innovate?"
+    events = list(pipeline.stream(question))
+    assert events[0].event == "retrieved" and events[-1].event == "answer"
+    assert {e.event for e in events[1:-1]} == {"delta"}
+    final = events[-1].answer
+    assert final is not None and not final.refused
+    assert "".join(e.text for e in events if e.event == "delta") == final.answer
+    assert final.answer == pipeline.ask(question).answer
+    assert "first_delta" in final.timings_ms
+
+
+def test_a_streamed_refusal_is_one_delta(pipeline: AnswerPipeline) -> None:
+    events = list(pipeline.stream("What is the capital of France?"))
+    deltas = [e.text for e in events if e.event == "delta"]
+    assert len(deltas) == 1 and deltas[0].startswith("The library does not cover")
+    assert events[-1].answer is not None and events[-1].answer.refused
+
+
+def test_verifying_a_draft_piece_by_piece_gives_the_same_answer(corpus_index: SearchIndex) -> None:
+    sources = corpus_index.search("Who set up the Zero Carbon Hub?", k=3)
+    draft = (
+        "1. The Zero Carbon Hub was set up by the National House-Building Council [1]. It had seed corn funding "
+        "from DCLG [1].\n2. The hub was founded by Greenpeace in 1990 [2].\n\n"
+        "3. The Zero Carbon Hub took responsibility for making new homes carbon neutral by 2016 [9]."
+    )
+    verifier = Verifier(corpus_index.embeddings, threshold=Settings().support_threshold)
+    whole = verifier.verify(draft, sources)
+    session = verifier.session(sources)
+    pieces = [session.feed(draft[i : i + 7]) for i in range(0, len(draft), 7)] + [session.close()]
+    assert "".join(pieces) == whole.text == session.result.text
+    assert sum(1 for p in pieces if p) >= 2, "verified text arrives before the draft ends"
+    assert "Greenpeace" not in whole.text
+    assert [ln.split(".")[0] for ln in whole.text.splitlines() if ln] == ["1", "2"]  # renumbered after the drop
+
+
+def test_default_thresholds_are_the_calibrated_ones() -> None:
+    """Re-running a calibration without updating the default (or the reverse) fails here."""
+    calibration = REPO / "evals" / "calibration"
+    refusal = json.loads((calibration / "refusal.json").read_text(encoding="utf-8"))
+    support = json.loads((calibration / "support.json").read_text(encoding="utf-8"))
+    settings = Settings()
+    assert settings.refusal_threshold == refusal["threshold"]
+    assert settings.support_threshold == support["threshold"]
