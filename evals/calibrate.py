@@ -1,11 +1,12 @@
 """Calibrate the refusal threshold on the development set and report dev metrics at it.
 
-    python -m evals.calibrate [evals/datasets/dev.jsonl]
+    python -m evals.calibrate [evals/datasets/dev.jsonl] [--print-only]
 
 Runs the real pipeline (extractive, in process) once with refusal disabled, records each case's
 best dense similarity, chooses the threshold with the fewest errors (false refusals + false
 answers; ties go to the widest margin), and writes evals/calibration/refusal.json and
 evals/calibration/REFUSAL.md. Deterministic: same corpus and code, same output.
+``--print-only`` reports without writing (e.g. the dev metrics of ``POLICYRAG_GENERATOR=openai``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from typing import Any
 from evals.dataset import Kind, dataset_hash, load_dataset
 from evals.metrics import citation_validity, hit_at_k, key_point_coverage, refusal_correct
 from rag.config import Settings, get_settings
-from rag.generation import condense
 from rag.pipeline import AnswerPipeline
 from rag.retrieval import SearchIndex
 
@@ -49,6 +49,8 @@ def choose_threshold(in_scope: list[float], out_scope: list[float]) -> tuple[flo
 
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.WARNING)
+    print_only = "--print-only" in argv
+    argv = [a for a in argv if a != "--print-only"]
     path = Path(argv[0]) if argv else HERE / "datasets" / "dev.jsonl"
     cases = load_dataset(path)
     base = get_settings()
@@ -59,7 +61,7 @@ def main(argv: list[str]) -> int:
     records: list[dict[str, Any]] = []
     for case in cases:
         history = [t.model_dump() for t in case.history] if case.history else None
-        results = index.search(condense(case.question, history), settings.answer_k)
+        results = index.search(pipeline.generator.condense(case.question, history), settings.answer_k)
         best = max((r.dense_score or 0.0 for r in results), default=0.0)
         answer = pipeline.ask(case.question, history=history)
         chunks = {r.chunk_id: r.text for r in results}
@@ -107,6 +109,11 @@ def main(argv: list[str]) -> int:
         "dev_metrics_at_threshold": dev_metrics,
         "scores": {r["case"].id: r["best"] for r in records},
     }
+    summary["generator"] = settings.generator
+    summary["fallbacks"] = sum(r["answer"].fallback for r in records)
+    if print_only:
+        sys.stdout.write(json.dumps({k: v for k, v in summary.items() if k != "scores"}, indent=2) + "\n")
+        return 0
     OUT.mkdir(exist_ok=True)
     (OUT / "refusal.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     rows = sorted(records, key=lambda r: r["best"])
