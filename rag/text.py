@@ -32,16 +32,18 @@ def sentences(text: str) -> list[Span]:
         if start < 0:
             continue
         pos = start + len(seg)
-        # sentencex keeps line breaks inside a segment; a new line in prose starts a new item.
-        for m in re.finditer(r"[^\n]+", seg):
-            piece = m.group(0)
+        # sentencex keeps line breaks inside a segment: a new line starts a new item after a
+        # blank line, a finished sentence, a heading or before a list item; a hard-wrapped line
+        # of prose continues its sentence.
+        for first, last in _line_groups(seg):
+            piece = seg[first:last]
             lead = len(piece) - len(piece.lstrip())
             body = piece.strip()
             if not body:
                 continue
-            s = start + m.start() + lead
+            s = start + first + lead
             closing = CLOSING.match(body)
-            if closing and out and m.start() == 0:  # "...their policy?" + ")" is one sentence
+            if closing and out and first == 0:  # "...their policy?" + ")" is one sentence
                 prev = out.pop()
                 end = s + closing.end()
                 out.append(Span(text[prev.start : end], prev.start, end))
@@ -50,6 +52,35 @@ def sentences(text: str) -> list[Span]:
             if body:
                 out.append(Span(body, s, s + len(body)))
     return out
+
+
+ENDS_ITEM = re.compile(r"[.!?:;…\"”’)\]]\s*$")
+
+
+def _line_groups(seg: str) -> list[tuple[int, int]]:
+    """(start, end) of each item in ``seg``: runs of lines joined where prose was hard-wrapped."""
+    groups: list[tuple[int, int]] = []
+    prev_end = -1
+    prev_line = ""
+    for m in re.finditer(r"[^\n]+", seg):
+        line = m.group(0)
+        if not line.strip():
+            continue
+        joined = (
+            groups
+            and seg.count("\n", prev_end, m.start()) == 1
+            and not ENDS_ITEM.search(prev_line)
+            and not BULLET.match(line)
+            and not line.lstrip().startswith("#")
+            and not prev_line.lstrip().startswith("#")
+            and not (BULLET.match(prev_line) and not line[:1].isspace())  # only an indented line continues an item
+        )
+        if joined:
+            groups[-1] = (groups[-1][0], m.end())
+        else:
+            groups.append((m.start(), m.end()))
+        prev_end, prev_line = m.end(), line
+    return groups
 
 
 def display(sentence: str) -> str:

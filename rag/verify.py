@@ -29,6 +29,7 @@ def names(text: str) -> set[str]:
     return {w.lower().split("-")[0] for w in NAME_WORD.findall(text.strip(" \"“‘'"))}
 
 
+MIN_CLAIM_TOKENS = 3
 MARKER_GROUP = re.compile(r"((?:\s*\[\d{1,3}\])+)")
 
 
@@ -224,7 +225,11 @@ class VerifySession:
         self._consumed = upto
         kept: list[str] = []
         for claim, markers in self.verifier._claims(segment):
-            if not content_tokens(claim):
+            tokens = content_tokens(claim)
+            if not tokens:
+                continue
+            if len(tokens) < MIN_CLAIM_TOKENS:  # a heading or fragment ("Social Productivity"), not a statement
+                self.result.dropped.append(claim)
                 continue
             refs = self.verifier._cite(claim, markers, self.sources, self.numbering, self.result)
             if refs:

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from rag.text import sentences
+
+
+def test_hard_wrapped_prose_stays_one_sentence_with_exact_offsets() -> None:
+    text = "# Title\n\nThe parish set up a tool library, run by volunteers\nfrom the allotment society. It grew.\n"
+    spans = sentences(text)
+    assert [" ".join(s.text.split()) for s in spans] == [
+        "# Title",
+        "The parish set up a tool library, run by volunteers from the allotment society.",
+        "It grew.",
+    ]
+    assert all(text[s.start : s.end] == s.text for s in spans)
+
+
+def test_list_items_and_finished_lines_still_split() -> None:
+    text = "Suggestions for civil servants:\n– tithes of working time\n– secondments into skunkworks\nDone"
+    assert [s.text for s in sentences(text)] == [
+        "Suggestions for civil servants:",
+        "– tithes of working time",
+        "– secondments into skunkworks",
+        "Done",
+    ]
