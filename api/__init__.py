@@ -1,1 +1,1 @@
-"""policyrag api package (built out by its own issue)."""
+"""The HTTP API: an app factory, dependencies, thin routes; the logic lives in ``rag`` and ``ingest``."""

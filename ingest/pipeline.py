@@ -12,7 +12,8 @@ import hashlib
 import logging
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,17 +114,42 @@ class Ingestor:
         progress: Callable[[int, int], None] | None = None,
         lock_timeout: float = 30.0,
     ) -> IngestReport:
+        with self._lock(lock_timeout):
+            return self._run(list(paths) if paths else [self.settings.corpus_dir], rebuild, progress)
+
+    def remove(self, doc_id: str, delete_file: bool = False, lock_timeout: float = 30.0) -> int:
+        """Take a document out of the index (and its file out of the corpus dir, if asked).
+
+        Returns the number of chunks removed; raises ``KeyError`` for an unknown document.
+        The file goes first, so a crash in between leaves a document the next ingest removes.
+        """
+        with self._lock(lock_timeout):
+            doc = self._state().get(doc_id)
+            if doc is None or not doc.ids:
+                raise KeyError(doc_id)
+            if delete_file and doc.path:
+                source = self._abs(doc.path).resolve()
+                if source.is_relative_to(self.settings.corpus_dir.resolve()):
+                    source.unlink(missing_ok=True)
+            self.index.store.delete(sorted(doc.ids))
+            self.index.refresh()
+            self.index.mark_changed()
+            logger.info("removed %s (%d chunks) on request", doc_id, len(doc.ids))
+            return len(doc.ids)
+
+    @contextmanager
+    def _lock(self, timeout: float) -> Iterator[None]:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(self.settings.lock_path))
         try:
-            lock.acquire(timeout=lock_timeout)
+            lock.acquire(timeout=timeout)
         except Timeout as exc:
             raise IngestError(
                 f"ingest: another ingest is writing to {self.settings.data_dir} "
-                f"(lock {self.settings.lock_path} held for over {lock_timeout:.0f} s); try again when it finishes"
+                f"(lock {self.settings.lock_path} held for over {timeout:.0f} s); try again when it finishes"
             ) from exc
         try:
-            return self._run(list(paths) if paths else [self.settings.corpus_dir], rebuild, progress)
+            yield
         finally:
             lock.release()
 
@@ -158,6 +184,7 @@ class Ingestor:
         changed |= self._remove_missing(roots, state, claimed, report)
         if changed or rebuild or self._lexical_stale():
             self.index.refresh()
+            self.index.mark_changed()
         report.chunks_total = store.count()
         report.seconds = round(time.perf_counter() - started, 3)
         return report

@@ -81,12 +81,42 @@ class Settings(BaseSettings):
     keep_unsupported: bool = Field(False, description="Keep unsupported sentences, flagged, instead of dropping.")
     max_question_chars: int = Field(2000, ge=10)
 
+    api_keys: SecretStr | None = Field(None, description="Comma-separated keys; when set, every /v1 route needs one.")
+    admin_keys: SecretStr | None = Field(None, description="Comma-separated keys that may upload and delete.")
+    cors_origins: str = Field("", description="Comma-separated origins allowed by CORS (none by default).")
+    feedback_db_url: str | None = Field(
+        None, description="SQLAlchemy URL for feedback; SQLite under the data dir when unset."
+    )
+    request_timeout_s: float = Field(300.0, gt=0, description="Longest an answer may take before the API gives up.")
+
     log_level: str = "INFO"
 
     @field_validator("data_dir", "corpus_dir", mode="after")
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @staticmethod
+    def _split(value: SecretStr | str | None) -> set[str]:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else (value or "")
+        return {part.strip() for part in raw.split(",") if part.strip()}
+
+    @property
+    def reader_key_set(self) -> set[str]:
+        """Every key that may read; admin keys read too."""
+        return self._split(self.api_keys) | self.admin_key_set
+
+    @property
+    def admin_key_set(self) -> set[str]:
+        return self._split(self.admin_keys)
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return sorted(self._split(self.cors_origins))
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.corpus_dir / "uploads"
 
     @property
     def chroma_path(self) -> Path:

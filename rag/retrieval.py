@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import uuid
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -100,6 +103,9 @@ class SearchIndex:
         self._store = store
         self._lexical: LexicalIndex | None = None
         self._lock = threading.Lock()
+        self._active = 0  # searches in flight, so a reopen never pulls the collection from under one
+        self._idle = threading.Condition()
+        self._generation = self._read_generation()
 
     @property
     def store(self) -> ChunkStore:
@@ -124,6 +130,60 @@ class SearchIndex:
         with self._lock:
             self._lexical = self._load_lexical()
 
+    # -- freshness across processes ---------------------------------------------------------------
+    @property
+    def generation_path(self) -> Path:
+        return self.settings.data_dir / "index.generation"
+
+    def _read_generation(self) -> str:
+        try:
+            return self.generation_path.read_text(encoding="utf-8").strip()
+        except OSError:
+            return ""
+
+    def mark_changed(self) -> None:
+        """Tell every other process on this data dir that the index changed (a writer calls this)."""
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.generation_path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(uuid.uuid4().hex, encoding="utf-8")
+        tmp.replace(self.generation_path)
+        self._generation = self._read_generation()
+
+    def sync(self) -> bool:
+        """Pick up another process's writes (another API worker's upload, a CLI ingest).
+
+        Embedded Chroma keeps its vector index in memory per process and does not see other
+        processes' writes, so the client is reopened; the BM25 side is reloaded from its cache.
+        Waits for searches in flight to finish first. Returns whether anything was reloaded.
+        """
+        current = self._read_generation()
+        if current == self._generation:
+            return False
+        with self._idle:
+            if current == self._generation:
+                return False
+            self._idle.wait_for(lambda: self._active == 0, timeout=30)
+            if self._store is not None and not self.settings.chroma_url:
+                from chromadb.api.client import SharedSystemClient
+
+                SharedSystemClient.clear_system_cache()
+                self._store = None  # reopened on next use
+            with self._lock:
+                self._lexical = self._load_lexical()
+            self._generation = current
+            logger.info("index changed on disk (generation %s): reloaded", current[:8])
+        return True
+
+    def documents(self) -> dict[str, dict[str, Any]]:
+        """One entry per indexed document: its metadata and chunk count, from the in-memory mirror."""
+        self.sync()
+        docs: dict[str, dict[str, Any]] = {}
+        for meta in self.lexical.metas:
+            doc_id = str(meta.get("doc_id", ""))
+            entry = docs.setdefault(doc_id, {**meta, "chunks": 0})
+            entry["chunks"] += 1
+        return docs
+
     def _load_lexical(self) -> LexicalIndex:
         entries = list(self.store.iter_all(include_documents=False))
         current = fingerprint((cid, meta) for cid, meta, _ in entries)
@@ -141,6 +201,17 @@ class SearchIndex:
         return index
 
     def search(self, query: str, k: int | None = None, filters: SearchFilters | None = None) -> list[SearchResult]:
+        self.sync()
+        with self._idle:
+            self._active += 1
+        try:
+            return self._search(query, k, filters)
+        finally:
+            with self._idle:
+                self._active -= 1
+                self._idle.notify_all()
+
+    def _search(self, query: str, k: int | None, filters: SearchFilters | None) -> list[SearchResult]:
         k = k or self.settings.search_k
         cand = max(self.settings.candidate_k, k)
         query_vec = self.embeddings.embed_query(query)

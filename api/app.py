@@ -1,0 +1,96 @@
+"""The app factory. ``uvicorn api.app:create_app --factory`` or ``policyrag serve``."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.middleware.cors import CORSMiddleware
+
+from api import errors
+from api.deps import Services
+from api.routes import answers, documents, feedback, health, openai_compat
+from ingest.pipeline import Ingestor
+from rag.config import Settings, get_settings
+from rag.feedback import FeedbackStore
+from rag.pipeline import AnswerPipeline
+from rag.retrieval import SearchIndex
+
+log = logging.getLogger("api")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def build_services(settings: Settings) -> Services:
+    """Load the model, open the store and build the BM25 index once, for every request to share."""
+    index = SearchIndex(settings)
+    index.warm_up()
+    return Services(
+        settings=settings,
+        index=index,
+        pipeline=AnswerPipeline(settings, index),
+        ingestor=Ingestor(settings, index),
+        feedback=FeedbackStore(settings),
+    )
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        started = time.perf_counter()
+        app.state.services = services or await run_in_threadpool(build_services, settings)
+        log.info("ready in %.1f s", time.perf_counter() - started)
+        yield
+        app.state.services = None
+
+    app = FastAPI(
+        title="policyrag",
+        version="0.1.0",
+        description="Answers from policy literature, every sentence cited to a verbatim passage, or a refusal.",
+        lifespan=lifespan,
+    )
+    app.state.services = None
+    errors.install(app)
+    if settings.cors_origin_list:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+        )
+
+    @app.middleware("http")
+    async def request_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        incoming = request.headers.get("x-request-id", "")
+        request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.state.request_id = request_id
+        started = time.perf_counter()
+        response = await call_next(request)
+        ms = (time.perf_counter() - started) * 1000
+        response.headers["X-Request-ID"] = request_id
+        log.info(
+            "%s %s %d %.1fms",
+            request.method,
+            request.url.path,
+            response.status_code,
+            ms,
+            extra={
+                "request_id": request_id,
+                "method": request.method,
+                "path": request.url.path,
+                "status": response.status_code,
+                "ms": round(ms, 1),
+            },
+        )
+        return response
+
+    for module in (health, answers, documents, feedback, openai_compat):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,95 @@
+"""Dependencies as ``Annotated`` aliases: routes declare what they need, tests swap the providers."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.errors import ApiError
+from ingest.pipeline import Ingestor
+from rag.config import Settings
+from rag.feedback import FeedbackStore
+from rag.pipeline import AnswerPipeline
+from rag.retrieval import SearchIndex
+
+
+@dataclass
+class Services:
+    """Everything loaded once per process at start-up and shared by requests."""
+
+    settings: Settings
+    index: SearchIndex
+    pipeline: AnswerPipeline
+    ingestor: Ingestor
+    feedback: FeedbackStore
+
+
+def get_services(request: Request) -> Services:
+    services: Services | None = getattr(request.app.state, "services", None)
+    if services is None:
+        raise ApiError(503, "not_ready", "the service is still loading; try again shortly")
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_settings_dep(services: ServicesDep) -> Settings:
+    return services.settings
+
+
+def get_pipeline(services: ServicesDep) -> AnswerPipeline:
+    return services.pipeline
+
+
+def get_index(services: ServicesDep) -> SearchIndex:
+    return services.index
+
+
+def get_ingestor(services: ServicesDep) -> Ingestor:
+    return services.ingestor
+
+
+def get_feedback(services: ServicesDep) -> FeedbackStore:
+    return services.feedback
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+PipelineDep = Annotated[AnswerPipeline, Depends(get_pipeline)]
+IndexDep = Annotated[SearchIndex, Depends(get_index)]
+IngestorDep = Annotated[Ingestor, Depends(get_ingestor)]
+FeedbackDep = Annotated[FeedbackStore, Depends(get_feedback)]
+
+bearer = HTTPBearer(auto_error=False, description="An API key, when POLICYRAG_API_KEYS is set.")
+CredentialsDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def _matches(key: str, keys: set[str]) -> bool:
+    return any(secrets.compare_digest(key.encode(), k.encode()) for k in keys)
+
+
+def require_reader(settings: SettingsDep, credentials: CredentialsDep) -> None:
+    """Open when no keys are configured; otherwise a reader or admin key."""
+    keys = settings.reader_key_set
+    if not keys:
+        return
+    if credentials is None or not _matches(credentials.credentials, keys):
+        raise ApiError(401, "unauthorized", "send a valid API key as 'Authorization: Bearer <key>'")
+
+
+def require_admin(settings: SettingsDep, credentials: CredentialsDep) -> None:
+    """Open only when no keys at all are configured; with reader keys only, nobody may write."""
+    if not settings.reader_key_set:
+        return
+    require_reader(settings, credentials)
+    assert credentials is not None
+    if not _matches(credentials.credentials, settings.admin_key_set):
+        raise ApiError(403, "forbidden", "this key may read but not change the library; use an admin key")
+
+
+Reader = Depends(require_reader)
+Admin = Depends(require_admin)

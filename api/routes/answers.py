@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+
+from api.deps import IndexDep, PipelineDep, Reader
+from api.schemas import AskRequest, ErrorResponse, SearchHit, SearchRequest, SearchResponse
+from api.streaming import answer_events
+from rag.answers import Answer, AnswerEvent
+
+router = APIRouter(prefix="/v1", dependencies=[Reader], responses={
+    401: {"model": ErrorResponse}, 422: {"model": ErrorResponse}})  # fmt: skip
+
+
+@router.post(
+    "/ask",
+    response_model=Answer,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "The Answer, or its event stream"}},
+)
+def ask(body: AskRequest, pipeline: PipelineDep) -> Answer | StreamingResponse:
+    """Answer from the library with verified citations, or refuse."""
+    history = [t.model_dump() for t in body.history] if body.history else None
+    if body.stream:
+        events = pipeline.stream(body.question, history=history, mode=body.mode, filters=body.filters)
+        first = next(events)  # validation and retrieval errors surface here, as a JSON 4xx
+        return StreamingResponse(
+            answer_events(_chain(first, events)),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    return pipeline.ask(body.question, history=history, mode=body.mode, filters=body.filters)
+
+
+def _chain(first: AnswerEvent, rest: Iterator[AnswerEvent]) -> Iterator[AnswerEvent]:
+    yield first
+    yield from rest
+
+
+@router.post("/search", response_model=SearchResponse)
+def search(body: SearchRequest, index: IndexDep) -> SearchResponse:
+    """Hybrid (dense + BM25) passage search."""
+    results = index.search(body.query, body.k, body.filters)
+    return SearchResponse(results=[SearchHit.model_validate(r.model_dump()) for r in results])

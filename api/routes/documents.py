@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+
+from api.deps import Admin, IndexDep, IngestorDep, Reader, SettingsDep
+from api.errors import ApiError
+from api.schemas import DeleteResponse, DocumentInfo, DocumentList, ErrorResponse, UploadResponse
+from ingest.uploads import UploadError, store_upload
+
+router = APIRouter(prefix="/v1/documents", tags=["documents"], responses={401: {"model": ErrorResponse}})
+
+
+@router.get("", response_model=DocumentList, dependencies=[Reader])
+def list_documents(index: IndexDep) -> DocumentList:
+    docs = index.documents()
+    return DocumentList(documents=[DocumentInfo.from_meta(d, m) for d, m in sorted(docs.items())])
+
+
+@router.get("/{doc_id}", response_model=DocumentInfo, dependencies=[Reader],
+            responses={404: {"model": ErrorResponse}})  # fmt: skip
+def get_document(doc_id: str, index: IndexDep) -> DocumentInfo:
+    meta = index.documents().get(doc_id)
+    if meta is None:
+        raise ApiError(404, "not_found", f"no document {doc_id!r}")
+    return DocumentInfo.from_meta(doc_id, meta)
+
+
+@router.post(
+    "",
+    response_model=UploadResponse,
+    status_code=201,
+    dependencies=[Admin],
+    responses={
+        403: {"model": ErrorResponse},
+        409: {"model": ErrorResponse},
+        413: {"model": ErrorResponse},
+        415: {"model": ErrorResponse},
+        422: {"model": ErrorResponse},
+    },
+)
+async def upload_document(
+    request: Request, settings: SettingsDep, ingestor: IngestorDep, file: Annotated[UploadFile, File()]
+) -> UploadResponse:
+    """Add or replace a document (md, txt, html, pdf, docx). It is searchable when this returns."""
+    limit = int(settings.max_file_mb * 1024 * 1024)
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise UploadError(f"upload: the file is over the {settings.max_file_mb:g} MB limit", 413)
+    result = await run_in_threadpool(store_upload, settings, ingestor, file.filename, data)
+    meta = ingestor.index.documents().get(result.doc_id, {"title": result.doc_id})
+    return UploadResponse(
+        document=DocumentInfo.from_meta(result.doc_id, meta),
+        replaced=result.replaced,
+        chunks_added=result.report.chunks_added,
+    )
+
+
+@router.delete("/{doc_id}", response_model=DeleteResponse, dependencies=[Admin],
+               responses={403: {"model": ErrorResponse}, 404: {"model": ErrorResponse}})  # fmt: skip
+def delete_document(doc_id: str, ingestor: IngestorDep) -> DeleteResponse:
+    """Remove a document from the index and its file from the corpus dir."""
+    try:
+        removed = ingestor.remove(doc_id, delete_file=True)
+    except KeyError:
+        raise ApiError(404, "not_found", f"no document {doc_id!r}") from None
+    return DeleteResponse(doc_id=doc_id, chunks_removed=removed)

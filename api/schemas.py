@@ -1,0 +1,140 @@
+"""Request and response shapes of the HTTP API (the contract other teams' tools read)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rag.answers import Mode
+from rag.models import SearchFilters
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Turn(Strict):
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=20_000)
+
+
+class AskRequest(Strict):
+    question: str = Field(min_length=1, description="Up to POLICYRAG_MAX_QUESTION_CHARS (2,000) characters.")
+    history: list[Turn] | None = Field(None, max_length=50, description="Earlier turns, oldest first.")
+    mode: Mode = Mode.auto
+    filters: SearchFilters | None = None
+    stream: bool = Field(False, description="Server-sent events: retrieved, delta..., answer.")
+
+
+class SearchRequest(Strict):
+    query: str = Field(min_length=1, max_length=2000)
+    k: int = Field(5, ge=1, le=50)
+    filters: SearchFilters | None = None
+
+
+class SearchHit(BaseModel):
+    chunk_id: str
+    doc_id: str
+    title: str
+    section: str
+    text: str
+    score: float
+    char_start: int
+    char_end: int
+
+
+class SearchResponse(BaseModel):
+    results: list[SearchHit]
+
+
+class DocumentInfo(BaseModel):
+    doc_id: str
+    title: str
+    authors: list[str] = Field(default_factory=list)
+    date: str | None = None
+    doc_type: str | None = None
+    topics: list[str] = Field(default_factory=list)
+    chunks: int
+    path: str = ""
+    source: str | None = None
+
+    @classmethod
+    def from_meta(cls, doc_id: str, meta: dict[str, Any]) -> DocumentInfo:
+        def as_list(value: Any) -> list[str]:
+            if value is None:
+                return []
+            return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+        return cls(
+            doc_id=doc_id,
+            title=str(meta.get("title", doc_id)),
+            authors=as_list(meta.get("authors")),
+            date=str(meta["date"]) if meta.get("date") is not None else None,
+            doc_type=str(meta["doc_type"]) if meta.get("doc_type") is not None else None,
+            topics=as_list(meta.get("topics")),
+            chunks=int(meta.get("chunks", 0)),
+            path=str(meta.get("path", "")),
+            source=str(meta["source"]) if meta.get("source") is not None else None,
+        )
+
+
+class DocumentList(BaseModel):
+    documents: list[DocumentInfo]
+
+
+class UploadResponse(BaseModel):
+    document: DocumentInfo
+    replaced: bool
+    chunks_added: int
+    status: Literal["indexed"] = "indexed"
+
+
+class DeleteResponse(BaseModel):
+    doc_id: str
+    chunks_removed: int
+
+
+class FeedbackResponse(BaseModel):
+    id: int
+
+
+class ErrorBody(BaseModel):
+    type: str
+    message: str
+    request_id: str | None = None
+    details: list[dict[str, Any]] | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+# -- OpenAI-compatible --------------------------------------------------------------------------
+class ContentPart(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    text: str | None = None
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: Literal["system", "user", "assistant", "tool", "developer"]
+    content: str | list[ContentPart] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):
+            return "\n".join(p.text or "" for p in self.content if p.type == "text")
+        return self.content or ""
+
+
+class ChatCompletionRequest(BaseModel):
+    """OpenAI's chat request; sampling fields are accepted and ignored (answers are verified extracts)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field("policyrag", max_length=200)
+    messages: list[ChatMessage] = Field(min_length=1, max_length=100)
+    stream: bool = False

@@ -1,0 +1,89 @@
+"""Server-sent event framing for answer streams (ours and the OpenAI-compatible one)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from rag.answers import Answer, AnswerEvent
+from rag.llm import LLMError
+from rag.pipeline import render_markdown
+
+log = logging.getLogger("api")
+
+
+def sse(event: str | None, data: Any) -> str:
+    head = f"event: {event}\n" if event else ""
+    payload = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+    return f"{head}data: {payload}\n\n"
+
+
+def answer_events(events: Iterator[AnswerEvent]) -> Iterator[str]:
+    """``retrieved``, ``delta``… then ``answer``; a failure mid-stream ends with an ``error`` event."""
+    try:
+        for e in events:
+            if e.event == "delta":
+                yield sse("delta", {"text": e.text})
+            elif e.event == "retrieved":
+                yield sse("retrieved", {"retrieved": [r.model_dump() for r in e.retrieved or []]})
+            elif e.answer is not None:
+                yield sse("answer", e.answer.model_dump(mode="json"))
+    except LLMError as exc:
+        yield sse("error", {"type": "generator_unavailable", "message": str(exc)})
+    except Exception:
+        log.exception("stream failed")
+        yield sse("error", {"type": "internal_error", "message": "the answer stream failed; it has been logged"})
+
+
+def references(answer: Answer) -> str:
+    """The part of :func:`render_markdown` after the answer text."""
+    return render_markdown(answer)[len(answer.answer) :]
+
+
+def extra(answer: Answer) -> dict[str, Any]:
+    """The structured answer travelling beside OpenAI's fields."""
+    return answer.model_dump(mode="json", include={"citations", "refused", "refusal_reason", "mode", "retrieved",
+                                                    "timings_ms", "query", "generator", "fallback"})  # fmt: skip
+
+
+def completion(answer: Answer, model: str) -> dict[str, Any]:
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": render_markdown(answer)}, "finish_reason": "stop"}
+        ],
+        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        "policyrag": extra(answer),
+    }
+
+
+def completion_chunks(events: Iterator[AnswerEvent], model: str) -> Iterator[str]:
+    cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+
+    def chunk(delta: dict[str, Any], finish: str | None = None, **more: Any) -> str:
+        body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **more}  # fmt: skip
+        return sse(None, body)
+
+    yield chunk({"role": "assistant", "content": ""})
+    try:
+        for e in events:
+            if e.event == "delta":
+                yield chunk({"content": e.text})
+            elif e.event == "answer" and e.answer is not None:
+                tail = references(e.answer)
+                if tail:
+                    yield chunk({"content": tail})
+                yield chunk({}, "stop", policyrag=extra(e.answer))
+    except Exception as exc:
+        log.exception("chat completion stream failed")
+        message = str(exc) if isinstance(exc, LLMError) else "the answer stream failed; it has been logged"
+        yield sse(None, {"error": {"type": "server_error", "message": message}})
+    yield sse(None, "[DONE]")

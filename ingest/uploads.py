@@ -1,0 +1,93 @@
+"""Documents arriving over HTTP: checked, named safely, stored under the corpus dir, ingested.
+
+The file is kept under ``<corpus>/uploads/`` so a later ``policyrag ingest`` of the corpus sees
+the same library the API built.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.loaders import SUPPORTED, LoadError, load_bytes
+from ingest.pipeline import Ingestor, IngestReport
+from rag.config import Settings
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._()-]{0,150}$")
+
+
+class UploadError(ValueError):
+    """An upload the library cannot take; ``status`` is the HTTP status that fits."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class UploadResult:
+    doc_id: str
+    path: Path
+    replaced: bool
+    report: IngestReport
+
+
+def safe_name(filename: str | None) -> str:
+    """The file name as stored, or an error: no directories, no hidden files, plain characters."""
+    name = (filename or "").strip()
+    if not name:
+        raise UploadError("upload: the file has no name")
+    if "/" in name or "\\" in name or name in {".", ".."} or "\x00" in name:
+        raise UploadError(f"upload: the file name {name!r} must not contain a path")
+    if not NAME.match(name):
+        raise UploadError(
+            f"upload: the file name {name!r} may use letters, digits, spaces and . _ - ( ), "
+            "must start with a letter or digit, and be at most 151 characters"
+        )
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED:
+        raise UploadError(
+            f"upload: {suffix or 'a file without an extension'} is not supported; send one of {', '.join(SUPPORTED)}",
+            415,
+        )
+    return re.sub(r"\s+", "-", name)
+
+
+def store_upload(settings: Settings, ingestor: Ingestor, filename: str | None, data: bytes) -> UploadResult:
+    """Validate, write atomically, ingest. A document of the same id from another file is refused."""
+    name = safe_name(filename)
+    limit = int(settings.max_file_mb * 1024 * 1024)
+    if len(data) > limit:
+        raise UploadError(f"upload: the file is over the {settings.max_file_mb:g} MB limit", 413)
+    if not data:
+        raise UploadError("upload: the file is empty", 422)
+    target = settings.uploads_dir / name
+    try:
+        load_bytes(data, target)
+    except LoadError as exc:
+        raise UploadError(f"upload: {name} cannot be read: {exc}", 422) from exc
+
+    doc_id = target.stem
+    existing = ingestor.index.documents().get(doc_id)
+    if existing is not None:
+        stored = Path(str(existing.get("path", "")))
+        same = (stored if stored.is_absolute() else settings.corpus_dir / stored).resolve() == target.resolve()
+        if not same:
+            raise UploadError(
+                f"upload: a document with id {doc_id!r} already exists ({existing.get('path')}); "
+                "rename the file or delete that document first",
+                409,
+            )
+    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    replaced = target.exists()
+    tmp = target.with_name(f".{name}.{os.getpid()}.part")  # hidden: never picked up by an ingest
+    tmp.write_bytes(data)
+    tmp.replace(target)
+    report = ingestor.run([target])
+    if report.files_skipped:
+        if not replaced:
+            target.unlink(missing_ok=True)
+        raise UploadError(f"upload: {name} was not ingested: {report.files_skipped[0]['reason']}", 422)
+    return UploadResult(doc_id=doc_id, path=target, replaced=replaced, report=report)

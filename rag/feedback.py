@@ -1,0 +1,85 @@
+"""Feedback on answers, kept in SQL (SQLite under the data dir by default, any SQLAlchemy URL).
+
+Evaluation reads it back to turn real questions into test cases; the API only writes it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import JSON, DateTime, Integer, String, Text, create_engine, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from rag.config import Settings
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class FeedbackRow(Base):
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    rating: Mapped[str] = mapped_column(String(8))
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    citations: Mapped[Any] = mapped_column(JSON, nullable=True)
+    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class Feedback(BaseModel):
+    """What a user says about one answer."""
+
+    question: str = Field(min_length=1, max_length=20_000)
+    answer: str = Field(min_length=1, max_length=100_000)
+    rating: Literal["up", "down"]
+    comment: str | None = Field(None, max_length=5_000)
+    citations: list[dict[str, Any]] | None = Field(None, max_length=100)
+
+
+class FeedbackStore:
+    """Opens its engine on first use (no connection at import or construction)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.url = settings.feedback_db_url or f"sqlite:///{settings.data_dir / 'feedback.sqlite3'}"
+        self.settings = settings
+        self._engine: Engine | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def engine(self) -> Engine:
+        with self._lock:
+            if self._engine is None:
+                if self.url.startswith("sqlite:///"):
+                    self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+                self._engine = create_engine(self.url, pool_pre_ping=True)
+                Base.metadata.create_all(self._engine)
+        return self._engine
+
+    def add(self, feedback: Feedback, request_id: str | None = None) -> int:
+        row = FeedbackRow(
+            created_at=datetime.now(UTC),
+            question=feedback.question,
+            answer=feedback.answer,
+            rating=feedback.rating,
+            comment=feedback.comment,
+            citations=json.loads(json.dumps(feedback.citations)) if feedback.citations is not None else None,
+            request_id=request_id,
+        )
+        with Session(self.engine) as session, session.begin():
+            session.add(row)
+            session.flush()
+            return int(row.id)
+
+    def all(self) -> list[dict[str, Any]]:
+        with Session(self.engine) as session:
+            rows = session.scalars(select(FeedbackRow).order_by(FeedbackRow.id)).all()
+            return [{c.name: getattr(r, c.name) for c in FeedbackRow.__table__.columns} for r in rows]

@@ -1,0 +1,96 @@
+"""A real ``policyrag serve`` (uvicorn) on loopback over a private copy of the corpus."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import CORPUS
+
+READER, ADMIN = "reader-key-123", "admin-key-456"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    root: Path
+    proc: subprocess.Popen[bytes]
+    log: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    def client(self, key: str | None = READER) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=120)
+
+
+def start_server(root: Path, workers: int = 1, **env: str) -> Server:
+    corpus, data = root / "corpus", root / "data"
+    if not corpus.exists():
+        shutil.copytree(CORPUS, corpus)
+    full_env = {
+        **os.environ,
+        "POLICYRAG_DATA_DIR": str(data),
+        "POLICYRAG_CORPUS_DIR": str(corpus),
+        "HF_HUB_OFFLINE": "1",
+        "ANONYMIZED_TELEMETRY": "False",
+        **env,
+    }
+    bin_dir = Path(sys.executable).parent
+    subprocess.run([bin_dir / "policyrag", "ingest", "--json"], env=full_env, check=True, capture_output=True)
+    port = free_port()
+    log = root / f"server-{port}.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [bin_dir / "policyrag", "serve", "--port", str(port), "--workers", str(workers)],
+            env=full_env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"the API did not start:\n{log.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.3)
+    return Server(url=url, root=root, proc=proc, log=log, env=full_env)
+
+
+def stop(server: Server) -> None:
+    server.proc.terminate()
+    try:
+        server.proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server per test module, with reader and admin keys and a small upload limit."""
+    server = start_server(
+        tmp_path_factory.mktemp("api"),
+        POLICYRAG_API_KEYS=READER,
+        POLICYRAG_ADMIN_KEYS=ADMIN,
+        POLICYRAG_MAX_FILE_MB="0.2",
+    )
+    yield server
+    stop(server)
