@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 import uuid
@@ -46,7 +47,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         started = time.perf_counter()
         app.state.services = services or await run_in_threadpool(build_services, settings)
-        log.info("ready in %.1f s", time.perf_counter() - started)
+        log.info("worker %d ready in %.1f s", os.getpid(), time.perf_counter() - started)
         yield
         app.state.services = None
 
@@ -76,11 +77,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         ms = (time.perf_counter() - started) * 1000
         response.headers["X-Request-ID"] = request_id
         log.info(
-            "%s %s %d %.1fms",
+            "%s %s %d %.1fms id=%s pid=%d",
             request.method,
             request.url.path,
             response.status_code,
             ms,
+            request_id,
+            os.getpid(),
             extra={
                 "request_id": request_id,
                 "method": request.method,

@@ -15,15 +15,17 @@ def serve_command(
     """Serve the HTTP API (docs at /docs)."""
     import uvicorn
 
+    from api.logs import log_config
     from rag.config import get_settings
 
+    settings = get_settings()
     uvicorn.run(
         "api.app:create_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        log_level=get_settings().log_level.lower(),
+        log_config=log_config(settings.log_level, settings.log_format),
         access_log=False,  # the app logs each request with its id and timing
         proxy_headers=False,
     )

@@ -87,9 +87,9 @@ class Settings(BaseSettings):
     feedback_db_url: str | None = Field(
         None, description="SQLAlchemy URL for feedback; SQLite under the data dir when unset."
     )
-    request_timeout_s: float = Field(300.0, gt=0, description="Longest an answer may take before the API gives up.")
 
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field("text", description="json: one object per line (policyrag serve).")
 
     @field_validator("data_dir", "corpus_dir", mode="after")
     @classmethod
