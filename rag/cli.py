@@ -86,6 +86,7 @@ def ask_command(
 ) -> None:
     """Answer from the library, every sentence cited, or say the library does not cover it."""
     from rag.answers import Mode
+    from rag.llm import LLMError
     from rag.pipeline import AnswerError, AnswerPipeline, render_markdown
     from rag.retrieval import SearchIndex
     from rag.store import StoreError
@@ -97,7 +98,7 @@ def ask_command(
     settings = get_settings()
     try:
         answer = AnswerPipeline(settings, SearchIndex(settings)).ask(question, mode=chosen)
-    except (AnswerError, StoreError) as exc:
+    except (AnswerError, StoreError, LLMError) as exc:
         raise fail(str(exc)) from exc
     if as_json:
         sys.stdout.write(answer.model_dump_json(indent=2) + "\n")
