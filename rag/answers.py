@@ -27,6 +27,7 @@ class Citation(BaseModel):
     char_start: int
     char_end: int
     score: float = Field(description="Support of the cited sentence by this quote, 0-1.")
+    passage: str = Field("", description="The whole retrieved passage the quote sits in (for source cards).")
 
 
 class Retrieved(BaseModel):

@@ -118,3 +118,7 @@ def main() -> None:
     setup_logging(get_settings().log_level)
     _load_plugins()
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -64,8 +64,9 @@ class AnswerPipeline:
         history: list[dict[str, str]] | None = None,
         mode: Mode = Mode.auto,
         filters: SearchFilters | None = None,
+        k: int | None = None,
     ) -> Answer:
-        return self.chain.invoke(self._state(question, history, mode, filters))
+        return self.chain.invoke(self._state(question, history, mode, filters, k))
 
     def stream(
         self,
@@ -74,12 +75,13 @@ class AnswerPipeline:
         history: list[dict[str, str]] | None = None,
         mode: Mode = Mode.auto,
         filters: SearchFilters | None = None,
+        k: int | None = None,
     ) -> Iterator[AnswerEvent]:
         """``retrieved``, then verified ``delta`` text as the generator writes, then the ``answer``.
 
         Only sentences that passed verification are ever sent; a refusal arrives as one delta.
         """
-        state = self._retrieve(self._state(question, history, mode, filters))
+        state = self._retrieve(self._state(question, history, mode, filters, k))
         results: list[SearchResult] = state["results"]
         yield AnswerEvent(event="retrieved", retrieved=self._retrieved(results))
         timings = state["timings"]
@@ -116,21 +118,28 @@ class AnswerPipeline:
         yield AnswerEvent(event="answer", answer=answer)
 
     def _state(
-        self, question: str, history: list[dict[str, str]] | None, mode: Mode, filters: SearchFilters | None
+        self,
+        question: str,
+        history: list[dict[str, str]] | None,
+        mode: Mode,
+        filters: SearchFilters | None,
+        k: int | None = None,
     ) -> dict[str, Any]:
         question = " ".join(question.split())
         if not question:
             raise AnswerError("answer: the question is empty")
         if len(question) > self.settings.max_question_chars:
             raise AnswerError(f"answer: the question is over {self.settings.max_question_chars} characters")
+        if k is not None and not 1 <= k <= 20:
+            raise AnswerError("answer: k (passages to answer from) must be between 1 and 20")
         return {"question": question, "history": history or [], "mode": mode, "filters": filters,
-                "t0": time.perf_counter(), "timings": {}}  # fmt: skip
+                "k": k or self.settings.answer_k, "t0": time.perf_counter(), "timings": {}}  # fmt: skip
 
     # -- stages ----------------------------------------------------------------------------------
     def _retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
         t = time.perf_counter()
         query = self.generator.condense(state["question"], state["history"])
-        results = self.index.search(query, self.settings.answer_k, state["filters"])
+        results = self.index.search(query, state["k"], state["filters"])
         mode = state["mode"] if state["mode"] is not Mode.auto else detect_mode(state["question"])
         state.update(query=query, results=results, mode=mode)
         state["timings"]["retrieve"] = (time.perf_counter() - t) * 1000

@@ -138,6 +138,7 @@ class Verifier:
                         char_start=src.char_start + sup.span.start,
                         char_end=src.char_start + sup.span.end,
                         score=round(sup.score, 4),
+                        passage=src.text,
                     )
                 )
             refs.append(numbering[key])

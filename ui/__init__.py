@@ -1,1 +1,1 @@
-"""policyrag ui package (built out by its own issue)."""
+"""The Streamlit chat UI. It reaches the library only through the HTTP API."""

@@ -23,14 +23,14 @@ def ask(body: AskRequest, pipeline: PipelineDep) -> Answer | StreamingResponse:
     """Answer from the library with verified citations, or refuse."""
     history = [t.model_dump() for t in body.history] if body.history else None
     if body.stream:
-        events = pipeline.stream(body.question, history=history, mode=body.mode, filters=body.filters)
+        events = pipeline.stream(body.question, history=history, mode=body.mode, filters=body.filters, k=body.k)
         first = next(events)  # validation and retrieval errors surface here, as a JSON 4xx
         return StreamingResponse(
             answer_events(_chain(first, events)),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-    return pipeline.ask(body.question, history=history, mode=body.mode, filters=body.filters)
+    return pipeline.ask(body.question, history=history, mode=body.mode, filters=body.filters, k=body.k)
 
 
 def _chain(first: AnswerEvent, rest: Iterator[AnswerEvent]) -> Iterator[AnswerEvent]:

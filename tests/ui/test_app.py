@@ -1,0 +1,172 @@
+"""Page logic with streamlit's AppTest; the API is faked only at the HTTP boundary (httpx transport)."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import httpx
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import REPO
+from ui.client import ApiClient
+
+APP = str(REPO / "ui" / "app.py")
+DOCS = [{"doc_id": "framework", "title": "Business, Society and Public Services", "authors": ["Atif Shafique"],
+         "publisher": "2020 Public Services Hub", "date": "2012-05-10", "doc_type": "blog", "topics": ["shared value"],
+         "chunks": 7, "path": "framework.md", "source": None}]  # fmt: skip
+PASSAGE = "This requires:\n• The report looks at the Zero Carbon Hub, set up by the National House-Building Council."
+QUOTE = "• The report looks at the Zero Carbon Hub, set up by the National House-Building Council."
+ANSWER = {
+    "answer": "The report looks at the Zero Carbon Hub, set up by the National House-Building Council. [1]",
+    "citations": [
+        {
+            "n": 1,
+            "chunk_id": "c1",
+            "doc_id": "framework",
+            "title": "Business, Society and Public Services",
+            "section": "",
+            "quote": QUOTE,
+            "char_start": 10,
+            "char_end": 99,
+            "score": 1.0,
+            "passage": PASSAGE,
+        }
+    ],
+    "refused": False,
+    "refusal_reason": None,
+    "mode": "precedent",
+    "retrieved": [
+        {"chunk_id": "c1", "doc_id": "framework", "title": "Business, Society and Public Services", "score": 0.03}
+    ],
+    "timings_ms": {},
+    "unsupported": [],
+    "query": "",
+    "generator": "extractive",
+    "fallback": False,
+    "dropped": [],
+}
+REFUSAL = {**ANSWER, "answer": "The library does not cover “capital of France”.", "citations": [], "refused": True,
+           "refusal_reason": "weak_retrieval"}  # fmt: skip
+
+
+class FakeApi:
+    """Records requests and answers like the real API would."""
+
+    def __init__(self, answer: dict[str, Any] = ANSWER, down: bool = False) -> None:
+        self.answer, self.down = answer, down
+        self.requests: list[tuple[str, str, Any]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("connection refused", request=request)
+        body = json.loads(request.content) if request.content and request.method == "POST" else None
+        self.requests.append((request.method, request.url.path, body))
+        if request.url.path == "/v1/documents":
+            return httpx.Response(200, json={"documents": DOCS})
+        if request.url.path == "/v1/feedback":
+            return httpx.Response(201, json={"id": 1})
+        if request.url.path == "/v1/ask":
+            text = self.answer["answer"]
+            events = [
+                ("retrieved", {"retrieved": self.answer["retrieved"]}),
+                ("delta", {"text": text[:20]}),
+                ("delta", {"text": text[20:]}),
+                ("answer", self.answer),
+            ]
+            sse = "".join(f"event: {e}\ndata: {json.dumps(d)}\n\n" for e, d in events)
+            return httpx.Response(200, text=sse, headers={"content-type": "text/event-stream"})
+        return httpx.Response(404, json={"error": {"message": "no such route"}})
+
+
+def app_with(api: FakeApi) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.session_state["client"] = ApiClient("http://api.test", transport=httpx.MockTransport(api))
+    return at.run()
+
+
+def ask(at: AppTest, question: str) -> AppTest:
+    return at.chat_input[0].set_value(question).run()
+
+
+def test_a_cited_answer_shows_its_source_card() -> None:
+    api = FakeApi()
+    at = ask(app_with(api), "Who set up the Zero Carbon Hub?")
+    assert not at.exception
+    assert any("National House-Building Council. [1]" in m.value for m in at.markdown)
+    card = next(e for e in at.expander if e.label.startswith("[1] Business, Society"))
+    assert any("<mark>" in m.value and "Zero Carbon Hub" in m.value for m in card.markdown)
+    assert any("Atif Shafique" in c.value and "2012-05-10" in c.value for c in card.caption)
+    method, path, body = api.requests[-1]
+    assert (method, path) == ("POST", "/v1/ask") and body["stream"] is True and body["mode"] == "auto"
+
+
+def test_a_refusal_looks_different_and_names_the_closest_documents() -> None:
+    at = ask(app_with(FakeApi(answer=REFUSAL)), "What is the capital of France?")
+    assert at.warning and "does not cover" in at.warning[0].value
+    assert any("Closest documents" in m.value for m in at.markdown)
+    assert not [e for e in at.expander if e.label.startswith("[1]")]
+
+
+def test_follow_ups_send_the_history_and_new_conversation_clears_it() -> None:
+    api = FakeApi()
+    at = ask(app_with(api), "Who set up the Zero Carbon Hub?")
+    at = ask(at, "And who paid for it?")
+    body = api.requests[-1][2]
+    assert body["history"][0] == {"role": "user", "content": "Who set up the Zero Carbon Hub?"}
+    assert len(at.session_state["turns"]) == 2
+    at = next(b for b in at.button if b.label == "New conversation").click().run()
+    assert at.session_state["turns"] == []
+
+
+def test_feedback_goes_to_the_api_once() -> None:
+    api = FakeApi()
+    at = ask(app_with(api), "Who set up the Zero Carbon Hub?")
+    at.text_input(key="comment0").input("clear and sourced")
+    at = next(b for b in at.button if b.label == "Helpful").click().run()
+    sent = [body for method, path, body in api.requests if path == "/v1/feedback"]
+    assert sent == [{"question": "Who set up the Zero Carbon Hub?", "answer": ANSWER["answer"], "rating": "up",
+                     "comment": "clear and sourced", "citations": ANSWER["citations"]}]  # fmt: skip
+    assert not [b for b in at.button if b.label == "Helpful"]  # recorded: no second vote
+
+
+def test_sidebar_choices_reach_the_request() -> None:
+    api = FakeApi()
+    at = app_with(api)
+    at.selectbox[0].select("How-to (steps)")
+    at.slider[0].set_value(3)
+    at.multiselect[0].select("framework")
+    at = ask(at.run(), "How do I set up a shared space?")
+    body = api.requests[-1][2]
+    assert body["mode"] == "howto" and body["k"] == 3 and body["filters"] == {"doc_ids": ["framework"]}
+
+
+def test_an_unreachable_api_is_said_plainly() -> None:
+    at = app_with(FakeApi(down=True))
+    assert at.error and "not reachable" in at.error[0].value and "policyrag serve" in at.error[0].value
+
+
+@pytest.mark.parametrize("rating", ["up", "down"])
+def test_export_has_numbered_references(rating: str) -> None:
+    from docx import Document
+
+    from ui.export import to_docx, to_markdown
+
+    turns = [{"question": "Who set up the Zero Carbon Hub?", "answer": ANSWER, "feedback": rating}]
+    md = to_markdown(turns)
+    assert "## 1. Who set up the Zero Carbon Hub?" in md and "### References" in md
+    assert "[1] Business, Society and Public Services (framework): “• The report looks at" in md
+    doc = Document(io.BytesIO(to_docx(turns)))
+    texts = [p.text for p in doc.paragraphs]
+    assert "References" in texts and any(t.startswith("[1] Business, Society") for t in texts)
+
+
+def test_upload_is_offered_only_with_an_admin_key() -> None:
+    assert not [h for h in app_with(FakeApi()).header if h.value == "Add a document"]
+    api = FakeApi()
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.session_state["client"] = ApiClient("http://api.test", transport=httpx.MockTransport(api))
+    at.session_state["admin_client"] = ApiClient("http://api.test", transport=httpx.MockTransport(api))
+    assert [h for h in at.run().header if h.value == "Add a document"]

@@ -1,0 +1,91 @@
+"""End to end in a real browser: the API and the UI on loopback, headless Debian Chromium via Playwright."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.api.conftest import ADMIN, READER, Server, free_port, start_server, stop
+from tests.conftest import REPO
+
+pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(os.environ.get("POLICYRAG_TEST_ARTIFACTS", REPO / "test-artifacts"))
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-quic"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
+    assert CHROMIUM.exists(), "Debian's chromium is missing: make test installs it (apt-get install chromium)"
+    api = start_server(tmp_path_factory.mktemp("e2e"), POLICYRAG_API_KEYS=READER, POLICYRAG_ADMIN_KEYS=ADMIN)
+    port = free_port()
+    env = {**api.env, "POLICYRAG_API_URL": api.url, "POLICYRAG_API_KEY": READER}
+    log = api.root / "ui.log"
+    with log.open("wb") as out:
+        ui = subprocess.Popen([Path(sys.executable).parent / "policyrag", "ui", "--port", str(port)], env=env,
+                              stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"{url}/_stcore/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if ui.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the UI did not start:\n{log.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.5)
+        yield api, url
+    finally:
+        ui.terminate()
+        ui.wait(timeout=30)
+        stop(api)
+
+
+def test_ask_read_sources_rate_and_export_in_a_browser(stack: tuple[Server, str]) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    api, url = stack
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 1400}, accept_downloads=True)
+        page.goto(url, timeout=60_000)
+        box = page.get_by_placeholder("Ask about")
+        box.wait_for(timeout=60_000)
+        box.fill("Who set up the Zero Carbon Hub?")
+        box.press("Enter")
+
+        answer = page.get_by_test_id("stChatMessage").nth(1)
+        expect(answer).to_contain_text("National House-Building Council", timeout=60_000)
+        expect(answer).to_contain_text("[1]")
+        card = page.get_by_text("[1] Business, Society and Public Services", exact=False).first
+        expect(card).to_be_visible(timeout=30_000)
+        card.click()
+        expect(page.locator("mark").first).to_contain_text("Zero Carbon Hub")
+
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Markdown").last.click()
+        exported = Path(download.value.path()).read_text(encoding="utf-8")
+        assert "### References" in exported and "National House-Building Council" in exported
+        (ARTIFACTS / "ui-answer.md").write_text(exported, encoding="utf-8")
+
+        page.get_by_role("button", name="Helpful", exact=True).click()
+        expect(page.get_by_text("your feedback (up) was recorded")).to_be_visible(timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / "ui-answer.png"), full_page=True)
+        browser.close()
+
+    with sqlite3.connect(api.root / "data" / "feedback.sqlite3") as db:
+        rows = db.execute("select question, rating from feedback").fetchall()
+    assert rows == [("Who set up the Zero Carbon Hub?", "up")]

@@ -1,0 +1,185 @@
+"""policyrag chat: ask the library, read cited answers, check each source, export a briefing.
+
+Run with ``policyrag ui``. Everything goes through the HTTP API (``POLICYRAG_API_URL``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import streamlit as st
+
+from ui.client import ApiClient, ApiError, ApiUnavailable
+from ui.export import to_docx, to_markdown
+from ui.render import card_meta, highlight, refusal_documents
+from ui.settings import UiSettings
+
+MODES = {"Auto": "auto", "How-to (steps)": "howto", "Precedent (cases)": "precedent", "Explain": "explain"}
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+st.set_page_config(page_title="policyrag", page_icon="📚", layout="centered")
+state = st.session_state
+
+
+def client() -> ApiClient:
+    if "client" not in state:
+        settings = UiSettings()
+        key = settings.api_key.get_secret_value() if settings.api_key else None
+        state.client = ApiClient(settings.api_url, key)
+        if settings.ui_admin_key:
+            state.admin_client = ApiClient(settings.api_url, settings.ui_admin_key.get_secret_value())
+    return state.client
+
+
+def library() -> list[dict[str, Any]]:
+    if "library" not in state:
+        state.library = client().documents()
+    return state.library
+
+
+state.setdefault("turns", [])  # [{"question", "answer" (Answer dict), "feedback"}]
+
+st.title("policyrag")
+st.caption(
+    "Answers from the policy library. Every sentence cites the passage it stands on; "
+    "when the library does not cover a question, it says so."
+)
+
+try:
+    docs = library()
+except ApiUnavailable as exc:
+    st.error(f"{exc} Start it with `policyrag serve`, or set POLICYRAG_API_URL.", icon="⚠️")
+    st.stop()
+except ApiError as exc:
+    st.error(f"The API refused the request: {exc}", icon="⚠️")
+    st.stop()
+by_id = {d["doc_id"]: d for d in docs}
+
+# -- sidebar -------------------------------------------------------------------------------------
+with st.sidebar:
+    st.header("Conversation")
+    if st.button("New conversation", use_container_width=True):
+        state.turns = []
+        st.rerun()
+    mode_label = st.selectbox("Answer style", list(MODES), help="Auto picks from the wording of the question.")
+    k = st.slider("Sources to answer from", min_value=1, max_value=12, value=6)
+    with st.expander("Filters"):
+        chosen_docs = st.multiselect("Documents", list(by_id), format_func=lambda d: by_id[d]["title"])
+        types = sorted({d["doc_type"] for d in docs if d.get("doc_type")})
+        chosen_types = st.multiselect("Document type", types)
+        topics = sorted({t for d in docs for t in d.get("topics", [])})
+        chosen_topics = st.multiselect("Topics", topics)
+        date_from = st.date_input("Published from", value=None, min_value=date(1900, 1, 1))
+        date_to = st.date_input("Published to", value=None, min_value=date(1900, 1, 1))
+    if state.turns:
+        st.header("Export conversation")
+        st.download_button("Markdown", to_markdown(state.turns), "policyrag-briefing.md", "text/markdown",
+                           use_container_width=True)  # fmt: skip
+        st.download_button("Word", to_docx(state.turns), "policyrag-briefing.docx", DOCX, use_container_width=True)
+    st.header("Library")
+    st.caption(f"{len(docs)} documents")
+    for d in docs:
+        meta = card_meta(d, "")
+        st.markdown(f"**{d['title']}**  \n{meta or 'no author or date stated'} · {d['chunks']} passages")
+    if "admin_client" in state:
+        st.header("Add a document")
+        upload = st.file_uploader("Markdown, text, HTML, PDF or Word", type=["md", "txt", "html", "htm", "pdf", "docx"])
+        if upload is not None and st.button("Add to the library"):
+            try:
+                state.admin_client.upload(upload.name, upload.getvalue())
+            except (ApiError, ApiUnavailable) as exc:
+                st.error(str(exc))
+            else:
+                state.pop("library", None)
+                st.success(f"Added {upload.name}; it is searchable now.")
+
+
+def filters() -> dict[str, Any] | None:
+    f: dict[str, Any] = {}
+    if chosen_docs:
+        f["doc_ids"] = chosen_docs
+    if chosen_types:
+        f["doc_types"] = chosen_types
+    if chosen_topics:
+        f["topics"] = chosen_topics
+    if date_from:
+        f["date_from"] = date_from.isoformat()
+    if date_to:
+        f["date_to"] = date_to.isoformat()
+    return f or None
+
+
+# -- one answer ------------------------------------------------------------------------------------
+def show_answer(i: int, turn: dict[str, Any]) -> None:
+    answer = turn["answer"]
+    if answer.get("refused"):
+        st.warning(answer["answer"], icon="🔎")
+        closest = refusal_documents(answer)
+        if closest:
+            st.markdown("Closest documents: " + "; ".join(f"*{t}*" for t in closest))
+        return
+    st.markdown(answer["answer"])
+    if answer.get("fallback"):
+        st.caption("The language model's draft could not be verified; this answer quotes the sources directly.")
+    st.markdown("**Sources**")
+    for c in answer.get("citations", []):
+        label = f"[{c['n']}] {c['title']}" + (f" — {c['section']}" if c.get("section") else "")
+        with st.expander(label):
+            meta = card_meta(by_id.get(c["doc_id"]), "")
+            if meta:
+                st.caption(meta)
+            st.markdown(highlight(c.get("passage") or c["quote"], c["quote"]), unsafe_allow_html=True)
+            st.caption(f"{c['doc_id']}, characters {c['char_start']}–{c['char_end']}")
+    cols = st.columns(4)
+    cols[0].download_button("Markdown", to_markdown([turn]), f"answer-{i + 1}.md", "text/markdown", key=f"md{i}",
+                            help="Download this answer as Markdown")  # fmt: skip
+    cols[1].download_button("Word", to_docx([turn]), f"answer-{i + 1}.docx", DOCX, key=f"docx{i}",
+                            help="Download this answer as a Word briefing note")  # fmt: skip
+    if turn.get("feedback"):
+        st.caption(f"Thank you: your feedback ({turn['feedback']}) was recorded.")
+        return
+    comment = st.text_input("Was this useful? Comment (optional)", key=f"comment{i}",
+                            placeholder="What was wrong or useful?")  # fmt: skip
+    for col, rating, text in ((cols[2], "up", "Helpful"), (cols[3], "down", "Not helpful")):
+        if col.button(text, key=f"{rating}{i}", use_container_width=True):
+            try:
+                client().feedback(turn["question"], answer["answer"], rating, comment, answer.get("citations", []))
+            except (ApiError, ApiUnavailable) as exc:
+                st.error(f"Feedback was not recorded: {exc}")
+            else:
+                turn["feedback"] = rating
+                st.rerun()
+
+
+for i, turn in enumerate(state.turns):
+    with st.chat_message("user"):
+        st.markdown(turn["question"])
+    with st.chat_message("assistant"):
+        show_answer(i, turn)
+
+question = st.chat_input("Ask about shared value, social innovation or public service reform")
+if question:
+    with st.chat_message("user"):
+        st.markdown(question)
+    history: list[dict[str, str]] = []
+    for t in state.turns[-4:]:
+        history += [{"role": "user", "content": t["question"]}, {"role": "assistant", "content": t["answer"]["answer"]}]
+    body = {"question": question, "history": history or None, "mode": MODES[mode_label], "k": k, "filters": filters()}
+    with st.chat_message("assistant"):
+        shown = st.empty()
+        text, final = "", None
+        try:
+            for event, data in client().ask_stream(body):
+                if event == "delta":
+                    text += data["text"]
+                    shown.markdown(text + " ▌")
+                elif event == "answer":
+                    final = data
+                elif event == "error":
+                    st.error(data.get("message", "The answer failed."))
+        except (ApiError, ApiUnavailable) as exc:
+            st.error(str(exc))
+    if final is not None:
+        state.turns.append({"question": question, "answer": final, "feedback": None})
+        st.rerun()
