@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -33,8 +34,10 @@ def found_everywhere(url: str, query: str, doc_id: str, n: int = 24) -> list[boo
 def test_two_workers_see_every_change(tmp_path: Path) -> None:
     server = start_server(tmp_path, workers=2)
     try:
-        log = server.log.read_text(errors="replace")
-        assert len(set(re.findall(r"worker (\d+) ready", log))) == 2
+        deadline = time.monotonic() + 90  # /readyz answered from one worker; wait for the other too
+        while len(set(re.findall(r"worker (\d+) ready", server.log.read_text(errors="replace")))) < 2:
+            assert time.monotonic() < deadline, server.log.read_text(errors="replace")[-3000:]
+            time.sleep(0.5)
 
         # A change by another process entirely (a CLI ingest): both workers must pick it up.
         (tmp_path / "corpus" / "moss-lane.md").write_text(
