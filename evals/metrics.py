@@ -76,3 +76,36 @@ def citation_validity(answer: str, citations: Sequence[dict[str, object]], chunk
 
 def refusal_correct(refused: bool, out_of_scope: bool) -> float:
     return 1.0 if refused == out_of_scope else 0.0
+
+
+def citation_precision(cited_docs: Sequence[str], expected: Sequence[str]) -> float | None:
+    """Share of the answer's cited documents that are among the expected ones."""
+    if not cited_docs or not expected:
+        return None
+    cited = list(dict.fromkeys(cited_docs))
+    return sum(d in expected for d in cited) / len(cited)
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Linear-interpolated percentile (numpy's default), or None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q / 100
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def bootstrap_ci(
+    values: Sequence[float], resamples: int = 2000, seed: int = 0, level: float = 0.95
+) -> list[float] | None:
+    """Percentile bootstrap interval of the mean; seeded, so the same values give the same interval."""
+    if len(values) < 2:
+        return None
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    data = np.asarray(values, dtype=float)
+    means = data[rng.integers(0, len(data), size=(resamples, len(data)))].mean(axis=1)
+    alpha = (1 - level) / 2
+    return [round(float(np.quantile(means, alpha)), 4), round(float(np.quantile(means, 1 - alpha)), 4)]

@@ -1,0 +1,73 @@
+"""``policyrag eval run`` and ``policyrag eval compare``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+err = Console(stderr=True)
+eval_app = typer.Typer(no_args_is_help=True, help="Evaluation suites: run, and compare two runs.")
+
+
+@eval_app.command("run")
+def run_command(
+    dataset: Annotated[Path, typer.Argument(help="JSONL or YAML cases (see evals/dataset.py).")],
+    target: Annotated[str, typer.Option(help="inproc, or the http://host:port of a policyrag API.")] = "inproc",
+    out: Annotated[Path, typer.Option(help="Directory for results.json and report.html.")] = Path("evals/runs/latest"),
+    api_key: Annotated[
+        str | None, typer.Option(envvar="POLICYRAG_EVAL_API_KEY", help="Key for an http target.")
+    ] = None,
+) -> None:
+    """Run every case and score it; writes results.json and report.html."""
+    from rich.progress import Progress
+
+    from evals.dataset import DatasetError
+    from evals.run import HttpTarget, InprocTarget, Target, run, write
+    from rag.config import get_settings
+
+    settings = get_settings()
+    chosen: Target
+    if target == "inproc":
+        chosen = InprocTarget(settings)
+    elif target.startswith(("http://", "https://")):
+        chosen = HttpTarget(target, api_key)
+    else:
+        err.print(f"[bold red]error:[/] --target must be inproc or http(s)://host:port, got {target!r}")
+        raise typer.Exit(2)
+    try:
+        with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
+            task = progress.add_task("evaluating", total=None)
+            results = run(dataset, chosen, settings, lambda i, n: progress.update(task, completed=i, total=n))
+    except (DatasetError, RuntimeError) as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    write(results, out)
+    sys.stdout.write(json.dumps({"out": str(out), "metrics": results["metrics"]}, indent=2) + "\n")
+
+
+@eval_app.command("compare")
+def compare_command(
+    base: Annotated[Path, typer.Argument(help="Baseline run directory (or results.json).")],
+    candidate: Annotated[Path, typer.Argument(help="Candidate run directory (or results.json).")],
+    tolerance: Annotated[float, typer.Option(min=0, max=1, help="Largest allowed drop of a headline metric.")] = 0.02,
+) -> None:
+    """Exit 1 when a headline metric drops beyond the tolerance or a passing case now fails."""
+    from evals.compare import compare, load
+
+    result = compare(load(base), load(candidate), tolerance)
+    sys.stdout.write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    if not result.ok:
+        for case in result.newly_failing:
+            err.print(f"[bold red]regressed case:[/] {case}")
+        for reason in result.regressions:
+            err.print(f"[bold red]regressed metric:[/] {reason}")
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(eval_app, name="eval")

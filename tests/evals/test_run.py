@@ -1,0 +1,102 @@
+"""Evaluation runs on the real pipeline: reproducible, agreeing with a peer, and able to gate CI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from evals.compare import compare, load
+from evals.run import METRICS, InprocTarget, run, write
+from rag.config import Settings
+from rag.retrieval import SearchIndex
+from tests.conftest import REPO
+
+DEV = REPO / "evals" / "datasets" / "dev.jsonl"
+BASELINE = REPO / "evals" / "baselines" / "dev"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def dev_run(corpus_index: SearchIndex) -> dict:
+    return run(DEV, InprocTarget(corpus_index.settings, corpus_index), corpus_index.settings)
+
+
+def test_results_have_the_documented_shape(dev_run: dict) -> None:
+    assert set(dev_run) == {"manifest", "metrics", "metric_ci", "undetermined", "by_kind", "cases"}
+    assert list(dev_run["metrics"]) == list(METRICS)
+    man = dev_run["manifest"]
+    assert man["dataset_sha256_16"] and man["corpus_fingerprint"] and man["index_fingerprint"]
+    assert man["packages"]["chromadb"] and "llm_api_key" not in man["settings"]
+    assert dev_run["undetermined"]["key_point_coverage"] == 8  # the out-of-scope cases, counted not averaged
+    assert all(0.0 <= v <= 1.0 for k, v in dev_run["metrics"].items() if not k.startswith("latency"))
+
+
+def test_two_runs_give_identical_metrics(dev_run: dict, corpus_index: SearchIndex) -> None:
+    again = run(DEV, InprocTarget(corpus_index.settings, corpus_index), corpus_index.settings)
+    strip = lambda r: {k: v for k, v in r["metrics"].items() if not k.startswith("latency")}  # noqa: E731
+    assert strip(again) == strip(dev_run)
+    assert again["metric_ci"] == dev_run["metric_ci"]
+    assert [c["metrics"] for c in again["cases"]] == [c["metrics"] for c in dev_run["cases"]]
+
+
+def test_retrieval_metrics_agree_with_ir_measures(dev_run: dict) -> None:
+    import ir_measures
+    from ir_measures import RR, R, Success, nDCG
+
+    qrels = [ir_measures.Qrel(c["id"], d, 1) for c in dev_run["cases"] for d in c["expected_sources"]]
+    run_ = [
+        ir_measures.ScoredDoc(c["id"], d, 1.0 / rank)
+        for c in dev_run["cases"]
+        for rank, d in enumerate(dict.fromkeys(c["retrieved"]), start=1)
+    ]
+    measures = [Success @ 5, R @ 5, RR, nDCG @ 10]
+    theirs = {(m.query_id, str(m.measure)): m.value for m in ir_measures.iter_calc(measures, qrels, run_)}
+    names = {"hit@5": "Success@5", "recall@5": "R@5", "mrr": "RR", "ndcg@10": "nDCG@10"}
+    compared = 0
+    for c in dev_run["cases"]:
+        for ours, peer in names.items():
+            if c["metrics"][ours] is not None:
+                assert c["metrics"][ours] == pytest.approx(theirs[(c["id"], peer)], abs=1e-9), (c["id"], ours)
+                compared += 1
+    assert compared >= 4 * 40
+
+
+def test_compare_flags_a_corpus_with_a_document_removed(
+    dev_run: dict, tmp_path: Path, make_settings: Callable[..., Settings], index_for: Callable[[Settings], SearchIndex]
+) -> None:
+    settings = make_settings()
+    (settings.corpus_dir / "business-society-public-services.md").unlink()
+    from ingest.pipeline import Ingestor
+
+    index = index_for(settings)
+    Ingestor(settings, index).run()
+    weaker = run(DEV, InprocTarget(settings, index), settings)
+    result = compare(dev_run, weaker)
+    assert not result.ok and result.newly_failing
+    assert any("zch" in case or "zero-carbon" in case for case in result.newly_failing), result.newly_failing
+
+    write(dev_run, tmp_path / "base")
+    write(weaker, tmp_path / "cand")
+    cli = Path(sys.executable).parent / "policyrag"
+    proc = subprocess.run(
+        [cli, "eval", "compare", tmp_path / "base", tmp_path / "cand"], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 1
+    assert result.newly_failing[0] in proc.stderr and json.loads(proc.stdout)["ok"] is False
+    same = subprocess.run(
+        [cli, "eval", "compare", tmp_path / "base", tmp_path / "base"], capture_output=True, text=True, check=False
+    )
+    assert same.returncode == 0
+    assert (tmp_path / "base" / "report.html").read_text(encoding="utf-8").count("<tr class=") == len(dev_run["cases"])
+
+
+def test_current_code_holds_the_stored_baseline(dev_run: dict) -> None:
+    """The CI gate: a change that lowers answer quality on the dev set fails the build."""
+    result = compare(load(BASELINE), dev_run)
+    assert result.ok, json.dumps(result.to_dict(), indent=2)[:3000]
