@@ -3,7 +3,53 @@
 from __future__ import annotations
 
 import html
+import io
 from typing import Any
+
+KIND_KEYS = ("hit@5", "key_point_coverage", "citation_validity", "faithfulness", "refusal_accuracy")
+
+
+def _svg(fig: Any) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg") :]
+
+
+def kind_chart(results: dict[str, Any]) -> str:
+    """Grouped bars: the headline metrics per kind of question."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kinds = list(results["by_kind"])
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    width = 0.8 / len(KIND_KEYS)
+    for j, key in enumerate(KIND_KEYS):
+        values = [results["by_kind"][k].get(key) or 0.0 for k in kinds]
+        ax.bar([i + j * width for i in range(len(kinds))], values, width, label=key)
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(kinds))], kinds)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("mean (undetermined cases left out)")
+    ax.legend(fontsize=7, ncols=3, loc="lower right")
+    return _svg(fig)
+
+
+def latency_chart(results: dict[str, Any]) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 2.6))
+    ax.hist([c["latency_ms"] for c in results["cases"]], bins=20, color="#1d70b8")
+    ax.set_xlabel("answer latency (ms)")
+    ax.set_ylabel("cases")
+    return _svg(fig)
 
 
 def _fmt(value: Any) -> str:
@@ -21,7 +67,7 @@ def render(results: dict[str, Any]) -> str:
         for k, v in m.items()
     )
     kinds = list(results["by_kind"])
-    kind_keys = ("hit@5", "key_point_coverage", "citation_validity", "faithfulness", "refusal_accuracy")
+    kind_keys = KIND_KEYS
     kind_rows = "".join(
         f"<tr><td>{html.escape(kind)}</td><td>{results['by_kind'][kind]['cases']}</td>"
         + "".join(f"<td>{_fmt(results['by_kind'][kind].get(k))}</td>" for k in kind_keys)
@@ -55,6 +101,10 @@ tr.fail td:nth-child(2) {{ color: #d4351c; font-weight: bold; }}
 <table><tr><th>metric</th><th>value</th><th>95% bootstrap interval</th><th>undetermined cases</th></tr>{rows}</table>
 <h2>By kind</h2>
 <table><tr><th>kind</th><th>cases</th>{"".join(f"<th>{k}</th>" for k in kind_keys)}</tr>{kind_rows}</table>
+<figure>{kind_chart(results)}<figcaption>Headline metrics by kind of question.</figcaption></figure>
+<h2>Latency</h2>
+<p>p50 {m.get("latency_p50_ms")} ms, p95 {m.get("latency_p95_ms")} ms (wall time per case, this machine).</p>
+<figure>{latency_chart(results)}<figcaption>Distribution of answer latencies.</figcaption></figure>
 <h2>Cases (failures first)</h2>
 <table><tr><th>id</th><th>result</th><th>kind</th><th>question</th><th>answer</th><th>citations</th>
 <th>key points missed</th><th>ms</th></tr>{"".join(case_rows)}</table>

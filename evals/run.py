@@ -71,6 +71,7 @@ class InprocTarget:
 
         self.index = index or SearchIndex(settings)
         self.pipeline = AnswerPipeline(settings, self.index)
+        self.index.warm_up()  # load the model and BM25 now, so the first case's latency is not a cold start
 
     def ask(self, case: EvalCase) -> dict[str, Any]:
         history = [t.model_dump() for t in case.history] if case.history else None
