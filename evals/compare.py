@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from evals.run import HEADLINE, METRICS
+from evals.metrics import HEADLINE, METRICS
 
 
 @dataclass

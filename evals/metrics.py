@@ -9,6 +9,13 @@ from collections.abc import Sequence
 
 _MARKER = re.compile(r"\[(\d+)\]")
 
+# The keys of results.json's "metrics", in order, and the ones compare gates on.
+METRICS = (
+    "hit@5", "recall@5", "mrr", "ndcg@10", "key_point_coverage", "citation_validity", "citation_precision",
+    "faithfulness", "refusal_accuracy", "false_refusal_rate", "latency_p50_ms", "latency_p95_ms",
+)  # fmt: skip
+HEADLINE = ("hit@5", "key_point_coverage", "citation_validity", "faithfulness", "refusal_accuracy")
+
 
 def _docs(ranked: Sequence[str], k: int) -> list[str]:
     """Document ranking from a chunk-level ranking of doc ids: first occurrence counts."""

