@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.dataset import Kind, dataset_hash, load_dataset
-from evals.metrics import citation_validity, hit_at_k, key_point_coverage, refusal_correct
+from evals.run import Scorer
 from rag.config import Settings, get_settings
 from rag.pipeline import AnswerPipeline
 from rag.retrieval import SearchIndex
@@ -64,37 +64,24 @@ def main(argv: list[str]) -> int:
         results = index.search(pipeline.generator.condense(case.question, history), settings.answer_k)
         best = max((r.dense_score or 0.0 for r in results), default=0.0)
         answer = pipeline.ask(case.question, history=history)
-        chunks = {r.chunk_id: r.text for r in results}
-        records.append({"case": case, "best": round(best, 4), "answer": answer, "chunks": chunks})
+        records.append({"case": case, "best": round(best, 4), "answer": answer})
 
     in_scope = [r["best"] for r in records if r["case"].kind is not Kind.out_of_scope]
     out_scope = [r["best"] for r in records if r["case"].kind is Kind.out_of_scope]
     threshold, false_refusals, false_answers = choose_threshold(in_scope, out_scope)
 
-    hits, coverage, validity, refusal = [], [], [], []
+    # Dev metrics at the chosen threshold, scored exactly as `policyrag eval run` scores them.
+    scorer = Scorer(pipeline.verifier)
+    keys = ("hit@5", "key_point_coverage", "citation_validity", "refusal_accuracy")
+    values: dict[str, list[float]] = {k: [] for k in keys}
     for r in records:
-        case, answer = r["case"], r["answer"]
-        refused = answer.refused or r["best"] < threshold
-        oos = case.kind is Kind.out_of_scope
-        refusal.append(refusal_correct(refused, oos))
-        h = hit_at_k([x.doc_id for x in answer.retrieved], case.expected_sources, 5)
-        if h is not None:
-            hits.append(h)
-        if not oos:
-            kp = key_point_coverage("" if refused else answer.answer, case.key_points)
-            if kp is not None:
-                coverage.append(kp)
-        if not refused:
-            cv = citation_validity(answer.answer, [c.model_dump() for c in answer.citations], r["chunks"])
-            if cv is not None:
-                validity.append(cv)
-
-    dev_metrics = {
-        "hit@5": round(statistics.fmean(hits), 4),
-        "key_point_coverage": round(statistics.fmean(coverage), 4),
-        "citation_validity": round(statistics.fmean(validity), 4),
-        "refusal_accuracy": round(statistics.fmean(refusal), 4),
-    }
+        answer = r["answer"].model_dump(mode="json")
+        answer["refused"] = answer["refused"] or r["best"] < threshold
+        scores = scorer.score(r["case"], answer)
+        for k in keys:
+            if (value := scores[k]) is not None:
+                values[k].append(value)
+    dev_metrics = {k: round(statistics.fmean(v), 4) for k, v in values.items()}
     summary: dict[str, Any] = {
         "dataset": str(path.relative_to(HERE.parent)) if path.is_relative_to(HERE.parent) else str(path),
         "dataset_sha256_16": dataset_hash(path),

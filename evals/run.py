@@ -42,8 +42,8 @@ from evals.metrics import (
 from rag.config import Settings
 from rag.models import SearchResult
 from rag.retrieval import SearchIndex
-from rag.text import MARKER, content_tokens
-from rag.verify import MARKER_GROUP, Verifier
+from rag.text import content_tokens
+from rag.verify import LIST_PREFIX, MIN_CLAIM_TOKENS, Verifier
 
 log = logging.getLogger(__name__)
 
@@ -108,19 +108,16 @@ class Scorer:
         sentences = 0
         supported = 0
         for line in str(answer.get("answer", "")).splitlines():
-            parts = MARKER_GROUP.split(line)
-            for i in range(0, len(parts), 2):
-                claim = parts[i].strip()
-                if not claim or len(content_tokens(claim)) < 2:
+            prefix = LIST_PREFIX.match(line)
+            for claim, cited in Verifier.claims(line[prefix.end() if prefix else 0 :]):
+                if len(content_tokens(claim)) < MIN_CLAIM_TOKENS:
                     continue
                 sentences += 1
-                cited = [int(n) for n in MARKER.findall(parts[i + 1])] if i + 1 < len(parts) else []
-                ok = any(
+                supported += any(
                     self.verifier.support(claim, _passage(passages[n])).score >= self.verifier.threshold
                     for n in cited
                     if n in passages
                 )
-                supported += ok
         return supported / sentences if sentences else None
 
     def score(self, case: EvalCase, answer: dict[str, Any]) -> dict[str, float | None]:

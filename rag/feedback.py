@@ -5,12 +5,11 @@ Evaluation reads it back to turn real questions into test cases; the API only wr
 
 from __future__ import annotations
 
-import json
 import threading
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import JSON, DateTime, Integer, String, Text, create_engine, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -37,6 +36,8 @@ class FeedbackRow(Base):
 
 class Feedback(BaseModel):
     """What a user says about one answer."""
+
+    model_config = ConfigDict(extra="forbid")
 
     question: str = Field(min_length=1, max_length=20_000)
     answer: str = Field(min_length=1, max_length=100_000)
@@ -71,7 +72,7 @@ class FeedbackStore:
             answer=feedback.answer,
             rating=feedback.rating,
             comment=feedback.comment,
-            citations=json.loads(json.dumps(feedback.citations)) if feedback.citations is not None else None,
+            citations=feedback.citations,
             request_id=request_id,
         )
         with Session(self.engine) as session, session.begin():

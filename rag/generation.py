@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 from langchain_core.language_models import BaseChatModel
@@ -337,31 +338,33 @@ class LLMGenerator:
         """Model text in pieces that end after a citation or a line, so labels are never cut in two."""
         line = ""  # the current line, not yet passed on
         head = ""  # the start of the current line, to recognise a reference list
-        for chunk in self._guard(self.chat.stream, self.messages(question, sources, mode, history)):
-            line += chunk.text
-            while "\n" in line:
-                done, line = line.split("\n", 1)
-                head += done
-                yield ("" if REFERENCE_LINE.match(head) else clean_piece(done)) + "\n"
-                head = ""
-            if len(head + line) >= 12 and not REFERENCE_LINE.match(head + line) and (cut := split_closed(line)):
-                head += line[:cut]
-                yield clean_piece(line[:cut])
-                line = line[cut:]
+        with self._model_errors():
+            for chunk in self.chat.stream(self.messages(question, sources, mode, history)):
+                line += chunk.text
+                while "\n" in line:
+                    done, line = line.split("\n", 1)
+                    head += done
+                    yield ("" if REFERENCE_LINE.match(head) else clean_piece(done)) + "\n"
+                    head = ""
+                if len(head + line) >= 12 and not REFERENCE_LINE.match(head + line) and (cut := split_closed(line)):
+                    head += line[:cut]
+                    yield clean_piece(line[:cut])
+                    line = line[cut:]
         if line and not REFERENCE_LINE.match(head + line):
             yield clean_piece(line)
 
     def generate(
         self, question: str, sources: list[SearchResult], mode: Mode, history: list[dict[str, str]] | None = None
     ) -> Draft:
-        messages = self.messages(question, sources, mode, history)
-        reply = next(self._guard(lambda m: iter([self.chat.invoke(m)]), messages))
+        with self._model_errors():
+            reply = self.chat.invoke(self.messages(question, sources, mode, history))
         return Draft(clean_draft(reply.text), mode)
 
-    def _guard(self, call: Callable[[list[BaseMessage]], Iterator[Any]], messages: list[BaseMessage]) -> Iterator[Any]:
+    @contextmanager
+    def _model_errors(self) -> Iterator[None]:
         """Model calls fail as ``LLMError`` naming the stage, whatever the client library raised."""
         try:
-            yield from call(messages)
+            yield
         except LLMError:
             raise
         except Exception as exc:

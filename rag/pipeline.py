@@ -5,6 +5,7 @@ Built from LangChain runnables, so the chain streams, traces and composes like a
 
 from __future__ import annotations
 
+import collections.abc as cabc
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -88,34 +89,34 @@ class AnswerPipeline:
         timings["generate"] = timings["verify"] = 0.0
         verified: Verified | None = None
         if self._evidence(state):
-            session = self.verifier.session(results)
-            pieces = self.generator.stream(state["question"], results, state["mode"], state["history"])
-            while True:
-                t = time.perf_counter()
-                piece = next(pieces, None)
-                timings["generate"] += (time.perf_counter() - t) * 1000
-                t = time.perf_counter()
-                text = session.close() if piece is None else session.feed(piece)
-                timings["verify"] += (time.perf_counter() - t) * 1000
-                if text:
-                    timings.setdefault("first_delta", (time.perf_counter() - state["t0"]) * 1000)
-                    yield AnswerEvent(event="delta", text=text)
-                if piece is None:
-                    break
-            verified = session.result
+            verified = yield from self._verified_deltas(state, self.generator)
             if self.fallback is not None and not verified.citations:
                 state["fallback"] = verified.dropped
-                session = self.verifier.session(results)
-                draft = self.fallback.generate(state["question"], results, state["mode"], state["history"])
-                for text in (session.feed(draft.text), session.close()):
-                    if text:
-                        timings.setdefault("first_delta", (time.perf_counter() - state["t0"]) * 1000)
-                        yield AnswerEvent(event="delta", text=text)
-                verified = session.result
+                verified = yield from self._verified_deltas(state, self.fallback)
         answer = self._finish(state, verified)
         if answer.refused:
             yield AnswerEvent(event="delta", text=answer.answer)
         yield AnswerEvent(event="answer", answer=answer)
+
+    def _verified_deltas(
+        self, state: dict[str, Any], generator: Generator
+    ) -> cabc.Generator[AnswerEvent, None, Verified]:
+        """Stream ``generator``'s draft through a verify session: a delta per verified piece."""
+        timings, results = state["timings"], state["results"]
+        session = self.verifier.session(results)
+        pieces = generator.stream(state["question"], results, state["mode"], state["history"])
+        while True:
+            t = time.perf_counter()
+            piece = next(pieces, None)
+            timings["generate"] += (time.perf_counter() - t) * 1000
+            t = time.perf_counter()
+            text = session.close() if piece is None else session.feed(piece)
+            timings["verify"] += (time.perf_counter() - t) * 1000
+            if text:
+                timings.setdefault("first_delta", (time.perf_counter() - state["t0"]) * 1000)
+                yield AnswerEvent(event="delta", text=text)
+            if piece is None:
+                return session.result
 
     def _state(
         self,

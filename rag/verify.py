@@ -49,7 +49,7 @@ class Verified:
 
 
 class Verifier:
-    def __init__(self, embeddings: MiniLMEmbeddings, threshold: float = 0.809, keep_unsupported: bool = False) -> None:
+    def __init__(self, embeddings: MiniLMEmbeddings, threshold: float, keep_unsupported: bool = False) -> None:
         self.embeddings = embeddings
         self.threshold = threshold
         self.keep_unsupported = keep_unsupported
@@ -94,7 +94,8 @@ class Verifier:
         """An incremental verifier for a draft that arrives in pieces (a streaming LLM)."""
         return VerifySession(self, sources)
 
-    def _claims(self, body: str) -> list[tuple[str, list[int]]]:
+    @staticmethod
+    def claims(body: str) -> list[tuple[str, list[int]]]:
         """Sentences with their markers. A marker group cites every sentence written since the
         previous group ("S1. S2. [1]" means both stand on [1]); each is still checked on its own."""
         claims: list[tuple[str, list[int]]] = []
@@ -225,7 +226,7 @@ class VerifySession:
         segment = line[self._consumed : upto]
         self._consumed = upto
         kept: list[str] = []
-        for claim, markers in self.verifier._claims(segment):
+        for claim, markers in self.verifier.claims(segment):
             tokens = content_tokens(claim)
             if not tokens:
                 continue

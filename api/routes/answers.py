@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from itertools import chain
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
@@ -8,7 +8,7 @@ from fastapi.responses import StreamingResponse
 from api.deps import IndexDep, PipelineDep, Reader
 from api.schemas import AskRequest, ErrorResponse, SearchHit, SearchRequest, SearchResponse
 from api.streaming import answer_events
-from rag.answers import Answer, AnswerEvent
+from rag.answers import Answer
 
 router = APIRouter(prefix="/v1", dependencies=[Reader], responses={
     401: {"model": ErrorResponse}, 422: {"model": ErrorResponse}})  # fmt: skip
@@ -26,16 +26,11 @@ def ask(body: AskRequest, pipeline: PipelineDep) -> Answer | StreamingResponse:
         events = pipeline.stream(body.question, history=history, mode=body.mode, filters=body.filters, k=body.k)
         first = next(events)  # validation and retrieval errors surface here, as a JSON 4xx
         return StreamingResponse(
-            answer_events(_chain(first, events)),
+            answer_events(chain([first], events)),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
     return pipeline.ask(body.question, history=history, mode=body.mode, filters=body.filters, k=body.k)
-
-
-def _chain(first: AnswerEvent, rest: Iterator[AnswerEvent]) -> Iterator[AnswerEvent]:
-    yield first
-    yield from rest
 
 
 @router.post("/search", response_model=SearchResponse)

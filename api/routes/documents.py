@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Request, UploadFile
+from fastapi import APIRouter, File, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import Admin, IndexDep, IngestorDep, Reader, SettingsDep
@@ -42,7 +42,7 @@ def get_document(doc_id: str, index: IndexDep) -> DocumentInfo:
     },
 )
 async def upload_document(
-    request: Request, settings: SettingsDep, ingestor: IngestorDep, file: Annotated[UploadFile, File()]
+    settings: SettingsDep, ingestor: IngestorDep, file: Annotated[UploadFile, File()]
 ) -> UploadResponse:
     """Add or replace a document (md, txt, html, pdf, docx). It is searchable when this returns."""
     limit = int(settings.max_file_mb * 1024 * 1024)

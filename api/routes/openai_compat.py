@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 from fastapi import APIRouter
@@ -38,10 +39,5 @@ def chat_completions(body: ChatCompletionRequest, pipeline: PipelineDep) -> Any:
     if body.stream:
         events = pipeline.stream(question, history=history)
         first = next(events)
-        return StreamingResponse(completion_chunks(_prepend(first, events), body.model), media_type="text/event-stream")
+        return StreamingResponse(completion_chunks(chain([first], events), body.model), media_type="text/event-stream")
     return completion(pipeline.ask(question, history=history), body.model)
-
-
-def _prepend(first: Any, rest: Any) -> Any:
-    yield first
-    yield from rest

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,15 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, free_port, wait_until_up
 
 READER, ADMIN = "reader-key-123", "admin-key-456"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -61,17 +53,7 @@ def start_server(root: Path, workers: int = 1, **env: str) -> Server:
             env=full_env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"the API did not start:\n{log.read_text(errors='replace')[-3000:]}")
-        time.sleep(0.3)
+    wait_until_up(f"{url}/readyz", proc, log, "the API")
     return Server(url=url, root=root, proc=proc, log=log, env=full_env)
 
 

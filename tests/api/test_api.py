@@ -9,6 +9,8 @@ import httpx
 import pytest
 from openai import OpenAI
 
+from rag.config import Settings
+from rag.feedback import FeedbackStore
 from tests.api.conftest import ADMIN, READER, Server
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
@@ -128,6 +130,10 @@ def test_feedback_is_stored(api: Server) -> None:
         assert r.status_code == 201 and r.json()["id"] >= 1
         assert c.post("/v1/feedback", json={"question": "q", "answer": "a", "rating": "meh"}).status_code == 422
     assert (api.root / "data" / "feedback.sqlite3").exists()
+    stored = FeedbackStore(Settings(data_dir=api.root / "data")).all()
+    assert [(f["question"], f["rating"], f["comment"], f["citations"]) for f in stored] == [
+        ("q?", "up", "useful", [{"n": 1, "chunk_id": "x"}])
+    ]
 
 
 BAD = [

@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 import httpx
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import REPO
@@ -148,13 +147,12 @@ def test_an_unreachable_api_is_said_plainly() -> None:
     assert at.error and "not reachable" in at.error[0].value and "policyrag serve" in at.error[0].value
 
 
-@pytest.mark.parametrize("rating", ["up", "down"])
-def test_export_has_numbered_references(rating: str) -> None:
+def test_export_has_numbered_references() -> None:
     from docx import Document
 
     from ui.export import to_docx, to_markdown
 
-    turns = [{"question": "Who set up the Zero Carbon Hub?", "answer": ANSWER, "feedback": rating}]
+    turns = [{"question": "Who set up the Zero Carbon Hub?", "answer": ANSWER, "feedback": "up"}]
     md = to_markdown(turns)
     assert "## 1. Who set up the Zero Carbon Hub?" in md and "### References" in md
     assert "[1] Business, Society and Public Services (framework): “• The report looks at" in md

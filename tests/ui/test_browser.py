@@ -6,15 +6,13 @@ import os
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.api.conftest import ADMIN, READER, Server, free_port, start_server, stop
-from tests.conftest import REPO
+from tests.api.conftest import ADMIN, READER, Server, start_server, stop
+from tests.conftest import REPO, free_port, wait_until_up
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow]
 
@@ -36,16 +34,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, st
                               stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{url}/_stcore/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if ui.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the UI did not start:\n{log.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.5)
+        wait_until_up(f"{url}/_stcore/health", ui, log, "the UI", timeout=90)
         yield api, url
     finally:
         ui.terminate()
