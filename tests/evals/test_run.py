@@ -67,6 +67,53 @@ def test_retrieval_metrics_agree_with_ir_measures(dev_run: dict) -> None:
     assert compared >= 4 * 40
 
 
+PEER_PYTHON = REPO / ".venv-peers" / "bin" / "python"
+
+
+def test_id_based_metrics_agree_with_ragas(dev_run: dict) -> None:
+    """RAGAS's ID-based context recall and precision, run in the isolated peer venv that
+    ``make install-dev`` builds (RAGAS pins an older OpenAI client than ours)."""
+    assert PEER_PYTHON.exists(), "peer venv missing: run `make install-dev`"
+    cases = [c for c in dev_run["cases"] if c["expected_sources"]]
+    rows = [
+        # recall@5 is RAGAS recall over the top five distinct retrieved documents
+        {
+            "id": f"{c['id']}/recall",
+            "retrieved": list(dict.fromkeys(c["retrieved"]))[:5],
+            "reference": c["expected_sources"],
+        }
+        for c in cases
+    ] + [
+        # citation precision is RAGAS precision over the cited documents
+        {
+            "id": f"{c['id']}/precision",
+            "retrieved": [x["doc_id"] for x in c["citations"]],
+            "reference": c["expected_sources"],
+        }
+        for c in cases
+    ]
+    proc = subprocess.run(
+        [str(PEER_PYTHON), str(Path(__file__).parent / "peers" / "ragas_ids.py")],
+        input=json.dumps(rows),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    theirs = json.loads(proc.stdout)
+    compared = undetermined = 0
+    for c in cases:
+        for ours, peer, key in (("recall@5", "recall", "recall"), ("citation_precision", "precision", "precision")):
+            mine, their = c["metrics"][ours], theirs[f"{c['id']}/{key}"][peer]
+            if mine is None or their is None:  # nothing cited: both leave it undetermined, neither says 0
+                assert mine is None and their is None, (c["id"], ours, mine, their)
+                undetermined += 1
+            else:
+                assert mine == pytest.approx(their, abs=1e-12), (c["id"], ours)
+                compared += 1
+    assert compared >= 2 * 40 - 5 and undetermined <= 5
+
+
 def test_compare_flags_a_corpus_with_a_document_removed(
     dev_run: dict, tmp_path: Path, make_settings: Callable[..., Settings], index_for: Callable[[Settings], SearchIndex]
 ) -> None:
