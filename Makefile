@@ -34,9 +34,12 @@ $(DEV_STAMP): $(STAMP)
 	# older OpenAI client and LangChain community package than the product uses.
 	test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)
 	$(PEERS)/bin/python -m pip install --quiet ragas==0.4.3 'langchain-community<0.4'
-	# Debian's Chromium for the browser test (Playwright drives it; it never downloads a browser).
-	test -x /usr/bin/chromium || ($(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium chromium-driver)
+	# Debian's Chromium for the browser test (Playwright drives it; it never downloads a browser) and
+	# PostgreSQL for the scale-out test (the test starts its own server in a temp dir).
+	pkgs=""; test -x /usr/bin/chromium || pkgs="chromium chromium-driver"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || pkgs="$$pkgs postgresql"; \
+	test -z "$$pkgs" || ($(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$pkgs)
 	touch $(DEV_STAMP)
 
 install: $(STAMP)

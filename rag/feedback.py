@@ -1,4 +1,5 @@
-"""Feedback on answers, kept in SQL (SQLite under the data dir by default, any SQLAlchemy URL).
+"""Feedback on answers, kept in SQL: SQLite under the data dir by default, PostgreSQL (or any
+SQLAlchemy URL) shared by every node when ``POLICYRAG_DATABASE_URL`` is set.
 
 Evaluation reads it back to turn real questions into test cases; the API only writes it.
 """
@@ -50,7 +51,7 @@ class FeedbackStore:
     """Opens its engine on first use (no connection at import or construction)."""
 
     def __init__(self, settings: Settings) -> None:
-        self.url = settings.feedback_db_url or f"sqlite:///{settings.data_dir / 'feedback.sqlite3'}"
+        self.url = settings.sql_url
         self.settings = settings
         self._engine: Engine | None = None
         self._lock = threading.Lock()

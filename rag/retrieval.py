@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 import uuid
 from collections import defaultdict
 from pathlib import Path
@@ -105,7 +106,10 @@ class SearchIndex:
         self._lock = threading.Lock()
         self._active = 0  # searches in flight, so a reopen never pulls the collection from under one
         self._idle = threading.Condition()
-        self._generation = self._read_generation()
+        # embedded: a marker file in the data dir; server: a marker in the collection's metadata,
+        # read at most every ``sync_interval_s`` (None until first read, so construction stays offline)
+        self._generation: str | None = None if settings.chroma_url else self._read_generation()
+        self._checked_at = float("-inf")
 
     @property
     def store(self) -> ChunkStore:
@@ -123,12 +127,13 @@ class SearchIndex:
 
     def warm_up(self) -> None:
         self.embeddings.embed_query("warm up")
+        self.sync()
         _ = self.lexical
 
     def refresh(self) -> None:
         """Re-derive the lexical side from the collection (after an ingest or upload)."""
         with self._lock:
-            self._lexical = self._load_lexical()
+            self._lexical = self._load_lexical(self._lexical)
 
     # -- freshness across processes ---------------------------------------------------------------
     @property
@@ -142,25 +147,43 @@ class SearchIndex:
             return ""
 
     def mark_changed(self) -> None:
-        """Tell every other process on this data dir that the index changed (a writer calls this)."""
+        """Tell every other process (and, on a Chroma server, every other node) that the index
+        changed; a writer calls this after its writes."""
+        token = uuid.uuid4().hex
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         tmp = self.generation_path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(uuid.uuid4().hex, encoding="utf-8")
+        tmp.write_text(token, encoding="utf-8")
         tmp.replace(self.generation_path)
-        self._generation = self._read_generation()
+        if self.settings.chroma_url:
+            self.store.set_generation(token)
+        self._generation = token
+        self._checked_at = time.monotonic()
+
+    def _current_generation(self) -> str | None:
+        if not self.settings.chroma_url:
+            return self._read_generation()
+        now = time.monotonic()
+        if now - self._checked_at < self.settings.sync_interval_s:
+            return self._generation
+        self._checked_at = now
+        return self.store.generation()
 
     def sync(self) -> bool:
-        """Pick up another process's writes (another API worker's upload, a CLI ingest).
+        """Pick up writes made elsewhere (another API worker's upload, a CLI ingest, another node).
 
         Embedded Chroma keeps its vector index in memory per process and does not see other
-        processes' writes, so the client is reopened; the BM25 side is reloaded from its cache.
-        Waits for searches in flight to finish first. Returns whether anything was reloaded.
+        processes' writes, so the client is reopened; a Chroma server is always current, so only
+        the in-memory BM25 side is re-derived from it. Waits for searches in flight to finish
+        first. Returns whether anything was reloaded.
         """
-        current = self._read_generation()
+        current = self._current_generation()
         if current == self._generation:
             return False
         with self._idle:
             if current == self._generation:
+                return False
+            if self._lexical is None:  # nothing loaded yet: the first load will be current
+                self._generation = current
                 return False
             self._idle.wait_for(lambda: self._active == 0, timeout=30)
             if self._store is not None and not self.settings.chroma_url:
@@ -169,9 +192,9 @@ class SearchIndex:
                 SharedSystemClient.clear_system_cache()
                 self._store = None  # reopened on next use
             with self._lock:
-                self._lexical = self._load_lexical()
+                self._lexical = self._load_lexical(self._lexical)
             self._generation = current
-            logger.info("index changed on disk (generation %s): reloaded", current[:8])
+            logger.info("index changed (generation %s): reloaded", (current or "")[:8])
         return True
 
     def documents(self) -> dict[str, dict[str, Any]]:
@@ -184,15 +207,29 @@ class SearchIndex:
             entry["chunks"] += 1
         return docs
 
-    def _load_lexical(self) -> LexicalIndex:
+    def _load_lexical(self, previous: LexicalIndex | None = None) -> LexicalIndex:
+        """The BM25 side of what the collection holds now: the disk cache when its fingerprint
+        matches, else rebuilt, fetching only texts it does not already hold (chunk ids are content
+        hashes, so a known id's text never changes)."""
         entries = list(self.store.iter_all(include_documents=False))
         current = fingerprint((cid, meta) for cid, meta, _ in entries)
         cache_path = self.settings.lexical_path
         cached = LexicalIndex.load(cache_path)
         if cached is not None and cached.fingerprint == current:
             return cached
-        logger.info("building the lexical index over %d chunks", len(entries))
-        full = [(cid, meta, text or "") for cid, meta, text in self.store.iter_all(include_documents=True)]
+        known = previous or cached
+        if known is None:
+            logger.info("building the lexical index over %d chunks", len(entries))
+            full = [(cid, meta, text or "") for cid, meta, text in self.store.iter_all(include_documents=True)]
+        else:
+            missing = [cid for cid, _, _ in entries if known.record(cid) is None]
+            fetched = self.store.get(missing)
+            logger.info("rebuilding the lexical index over %d chunks (%d new)", len(entries), len(missing))
+            full = []
+            for cid, meta, _ in entries:
+                rec = known.record(cid) or fetched.get(cid)
+                if rec is not None:  # deleted between the two reads: left out
+                    full.append((cid, meta, rec[1]))
         index = LexicalIndex.build(full)
         try:
             index.save(cache_path)

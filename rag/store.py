@@ -24,6 +24,7 @@ from rag.embeddings import ChromaEmbeddingFunction
 logger = logging.getLogger(__name__)
 
 PAGE = 2000
+GENERATION_KEY = "policyrag_generation"
 
 
 class StoreError(RuntimeError):
@@ -64,11 +65,23 @@ class ChunkStore:
         self.collection = self._open()
 
     def _open(self) -> Collection:
+        # cosine goes in the configuration, so the metadata stays free for the generation marker
         return self.client.get_or_create_collection(
             self.settings.collection,
             embedding_function=cast(Any, self.embedding_function),
-            metadata={"hnsw:space": "cosine"},
+            configuration=cast(Any, {"hnsw": {"space": "cosine"}}),
         )
+
+    # -- change marker shared by every node on a Chroma server --------------------------------------
+    def generation(self) -> str:
+        """The writer's last change token, read fresh from the server (one round trip)."""
+        fresh = self.client.get_collection(
+            self.settings.collection, embedding_function=cast(Any, self.embedding_function)
+        )
+        return str((fresh.metadata or {}).get(GENERATION_KEY, ""))
+
+    def set_generation(self, token: str) -> None:
+        self.collection.modify(metadata={GENERATION_KEY: token})
 
     def reset(self) -> None:
         """Drop and recreate the collection (``ingest --rebuild``)."""
@@ -124,12 +137,13 @@ class ChunkStore:
             offset += len(ids)
 
     def get(self, ids: Sequence[str]) -> dict[str, tuple[dict[str, Any], str]]:
-        if not ids:
-            return {}
-        page = self.collection.get(ids=list(ids), include=["metadatas", "documents"])
-        metas = page["metadatas"] or []
-        docs = page["documents"] or []
-        return {cid: (dict(m or {}), d or "") for cid, m, d in zip(page["ids"], metas, docs, strict=True)}
+        out: dict[str, tuple[dict[str, Any], str]] = {}
+        for start in range(0, len(ids), PAGE):
+            page = self.collection.get(ids=list(ids[start : start + PAGE]), include=["metadatas", "documents"])
+            metas = page["metadatas"] or []
+            docs = page["documents"] or []
+            out.update({cid: (dict(m or {}), d or "") for cid, m, d in zip(page["ids"], metas, docs, strict=True)})
+        return out
 
     def query(self, embedding: Sequence[float], k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
         """Dense nearest neighbours as ``(id, cosine similarity)``; ids only, as fetching metadata

@@ -31,7 +31,7 @@ class Server:
         return httpx.Client(base_url=self.url, headers=headers, timeout=120)
 
 
-def start_server(root: Path, workers: int = 1, **env: str) -> Server:
+def start_server(root: Path, workers: int = 1, ingest: bool = True, **env: str) -> Server:
     corpus, data = root / "corpus", root / "data"
     if not corpus.exists():
         shutil.copytree(CORPUS, corpus)
@@ -44,7 +44,8 @@ def start_server(root: Path, workers: int = 1, **env: str) -> Server:
         **env,
     }
     bin_dir = Path(sys.executable).parent
-    subprocess.run([bin_dir / "policyrag", "ingest", "--json"], env=full_env, check=True, capture_output=True)
+    if ingest:
+        subprocess.run([bin_dir / "policyrag", "ingest", "--json"], env=full_env, check=True, capture_output=True)
     port = free_port()
     log = root / f"server-{port}.log"
     with log.open("wb") as out:
