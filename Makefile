@@ -46,10 +46,11 @@ install: $(STAMP)
 
 install-dev: $(DEV_STAMP)
 
+# `make run SCALED=1`: a local Chroma server and two API workers instead of embedded Chroma.
 run: install
 	$(BIN)/policyrag ingest
 	$(BIN)/policyrag ask "Who set up the Zero Carbon Hub?"
-	$(BIN)/policyrag up
+	$(BIN)/policyrag up $(if $(SCALED),--scaled)
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -68,3 +68,46 @@ def test_ingest_exit_codes(tmp_path: Path) -> None:
     some = run(["ingest", str(bad)], tmp_path, bad)
     assert some.returncode == 0
     assert "skipped" in some.stdout and "empty file" in some.stdout
+
+
+@pytest.mark.server
+def test_up_scaled_starts_a_chroma_server_two_workers_and_the_ui(tmp_path: Path) -> None:
+    """The run command's scaled option, as the README tells a user to start it."""
+    import re
+    import signal
+    import time
+
+    import httpx
+
+    from tests.conftest import free_port, wait_until_up
+
+    shutil.copytree(CORPUS, tmp_path / "corpus")
+    api, ui, chroma = free_port(), free_port(), free_port()
+    env = {**os.environ, "POLICYRAG_DATA_DIR": str(tmp_path / "data"), "POLICYRAG_CORPUS_DIR": str(tmp_path / "corpus")}
+    log = tmp_path / "up.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).with_name("policyrag")), "up", "--scaled",
+             "--api-port", str(api), "--ui-port", str(ui), "--chroma-port", str(chroma)],
+            env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        wait_until_up(f"http://127.0.0.1:{ui}/_stcore/health", proc, log, "policyrag up --scaled", timeout=240)
+        deadline = time.monotonic() + 90
+        while len(set(re.findall(r"worker (\d+) ready", log.read_text(errors="replace")))) < 2 or (
+            "Ctrl-C stops everything" not in log.read_text(errors="replace")
+        ):
+            assert time.monotonic() < deadline, log.read_text(errors="replace")[-3000:]
+            time.sleep(0.5)
+        hits = httpx.post(f"http://127.0.0.1:{api}/v1/search", json={"query": "Zero Carbon Hub"}, timeout=60).json()
+        assert hits["results"] and hits["results"][0]["doc_id"]
+        # the chunks live in the Chroma server, not in an embedded store on this node
+        assert (tmp_path / "data" / "chroma-server").is_dir() and not (tmp_path / "data" / "chroma").exists()
+        assert httpx.get(f"http://127.0.0.1:{chroma}/api/v2/heartbeat", timeout=5).status_code == 200
+        assert f"API:    http://127.0.0.1:{api}  (2 workers" in log.read_text(errors="replace")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    for port in (api, ui, chroma):  # Ctrl-C stopped every server it started
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=2)

@@ -45,40 +45,97 @@ def _wait(url: str, proc: subprocess.Popen[bytes], seconds: float = 180) -> bool
     return False
 
 
+def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in reversed(procs):
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in reversed(procs):
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _start(
+    procs: list[subprocess.Popen[bytes]],
+    args: list[str],
+    env: dict[str, str],
+    ready: str,
+    what: str,
+    log: Path | None = None,
+) -> None:
+    if log is not None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("ab") as out:
+            proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
+    else:
+        proc = subprocess.Popen(args, env=env)
+    procs.append(proc)
+    if not _wait(ready, proc):
+        typer.echo(f"error: {what} did not become ready; see {log or 'its log above'}", err=True)
+        raise typer.Exit(1)
+
+
 def up_command(
-    host: Annotated[str, typer.Option(help="Interface for both servers.")] = "127.0.0.1",
+    host: Annotated[str, typer.Option(help="Interface for the servers.")] = "127.0.0.1",
     api_port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     ui_port: Annotated[int, typer.Option(min=1, max=65535)] = 8501,
+    scaled: Annotated[
+        bool,
+        typer.Option(
+            "--scaled",
+            help="The scaled deployment in miniature: a local Chroma server (chroma run), the corpus "
+            "ingested into it, and two stateless API workers in front of it.",
+        ),
+    ] = False,
+    chroma_port: Annotated[int, typer.Option(min=1, max=65535, help="Chroma server port (--scaled).")] = 8001,
+    workers: Annotated[int, typer.Option(min=0, max=32, help="API worker processes; 0: 1, or 2 with --scaled.")] = 0,
 ) -> None:
-    """Start the API and the UI together, print both addresses, stop both on Ctrl-C."""
+    """Start the API and the UI together, print the addresses, stop everything on Ctrl-C."""
+    from rag.config import get_settings
+
+    settings = get_settings()
     api_url = f"http://{host}:{api_port}"
-    env = {**os.environ, "POLICYRAG_API_URL": api_url}
-    api = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--host", host, "--port", str(api_port)], env=env)
-    ui: subprocess.Popen[bytes] | None = None
+    env = {**os.environ, "POLICYRAG_API_URL": api_url, "ANONYMIZED_TELEMETRY": "False"}
+    bin_dir = Path(sys.executable).parent
+    procs: list[subprocess.Popen[bytes]] = []
+    lines = []
     try:
-        if not _wait(f"{api_url}/readyz", api):
-            typer.echo("error: the API did not become ready; see its log above", err=True)
-            raise typer.Exit(1)
-        ui = subprocess.Popen(streamlit_args(host, ui_port), env=env)
-        if not _wait(f"http://{host}:{ui_port}/_stcore/health", ui):
-            typer.echo("error: the UI did not start; see its log above", err=True)
-            raise typer.Exit(1)
-        typer.echo(f"\n  API: {api_url}  (docs: {api_url}/docs)\n  UI:  http://{host}:{ui_port}\n")
-        typer.echo("  Ctrl-C stops both.\n")
-        while api.poll() is None and ui.poll() is None:
+        if scaled:
+            chroma_url = f"http://{host}:{chroma_port}"
+            env["POLICYRAG_CHROMA_URL"] = chroma_url
+            chroma_dir = settings.data_dir / "chroma-server"
+            _start(
+                procs,
+                [str(bin_dir / "chroma"), "run", "--path", str(chroma_dir), "--host", host, "--port", str(chroma_port)],
+                env,
+                f"{chroma_url}/api/v2/heartbeat",
+                "the Chroma server",
+                log=settings.data_dir / "chroma-server.log",
+            )
+            lines.append(f"  Chroma: {chroma_url}  (data in {chroma_dir}, log in {chroma_dir}.log)")
+            if subprocess.call([sys.executable, "-m", "rag.cli", "ingest"], env=env) != 0:
+                typer.echo("error: ingest into the Chroma server failed; see above", err=True)
+                raise typer.Exit(1)
+        n_workers = workers or (2 if scaled else 1)
+        _start(
+            procs,
+            [sys.executable, "-m", "rag.cli", "serve", "--host", host, "--port", str(api_port),
+             "--workers", str(n_workers)],
+            env,
+            f"{api_url}/readyz",
+            "the API",
+        )  # fmt: skip
+        lines.append(f"  API:    {api_url}  ({n_workers} worker{'s' if n_workers > 1 else ''}; docs: {api_url}/docs)")
+        _start(procs, streamlit_args(host, ui_port), env, f"http://{host}:{ui_port}/_stcore/health", "the UI")
+        lines.append(f"  UI:     http://{host}:{ui_port}")
+        typer.echo("\n" + "\n".join(lines) + "\n\n  Ctrl-C stops everything.\n")
+        while all(proc.poll() is None for proc in procs):
             time.sleep(1)
     except KeyboardInterrupt:
         pass
     finally:
-        for proc in (ui, api):
-            if proc is not None and proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in (ui, api):
-            if proc is not None:
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+        _stop(procs)
 
 
 def register(app: typer.Typer) -> None:
