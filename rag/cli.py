@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -77,6 +78,38 @@ def search_command(
 
 
 app.command("search")(search_command)
+
+feedback_app = typer.Typer(no_args_is_help=True, help="Feedback users gave on answers.")
+app.add_typer(feedback_app, name="feedback")
+
+
+@feedback_app.command("export")
+def feedback_export_command(
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="File to write (stdout when omitted).", dir_okay=False)
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or csv (default: from --out's suffix, else jsonl).")] = "",
+) -> None:
+    """Write every stored feedback row, oldest first, as JSONL or CSV (for review or new eval cases)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from rag.feedback import FeedbackStore, write_feedback
+
+    kind = (fmt or (out.suffix.lstrip(".") if out else "") or "jsonl").lower()
+    if kind not in {"jsonl", "csv"}:
+        raise fail(f"unknown format {kind!r}: use jsonl or csv")
+    try:
+        rows = FeedbackStore(get_settings()).all()
+    except SQLAlchemyError as exc:  # the message names host and database, never the password
+        raise fail(f"feedback: cannot read the database at {get_settings().sql_url.split('@')[-1]}: {exc}") from exc
+    if out is None:
+        write_feedback(rows, sys.stdout, kind)
+    else:
+        tmp = out.with_name(out.name + ".tmp")
+        with tmp.open("w", encoding="utf-8", newline="") as fh:
+            write_feedback(rows, fh, kind)
+        tmp.replace(out)
+        err.print(f"wrote {len(rows)} feedback rows to {out}")
 
 
 def ask_command(

@@ -6,9 +6,11 @@ Evaluation reads it back to turn real questions into test cases; the API only wr
 
 from __future__ import annotations
 
+import csv
+import json
 import threading
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import JSON, DateTime, Integer, String, Text, create_engine, select
@@ -85,3 +87,19 @@ class FeedbackStore:
         with Session(self.engine) as session:
             rows = session.scalars(select(FeedbackRow).order_by(FeedbackRow.id)).all()
             return [{c.name: getattr(r, c.name) for c in FeedbackRow.__table__.columns} for r in rows]
+
+
+EXPORT_FIELDS = ["id", "created_at", "question", "answer", "rating", "comment", "citations", "request_id"]
+
+
+def write_feedback(rows: list[dict[str, Any]], out: TextIO, fmt: str) -> None:
+    """JSONL (one object per row) or CSV (citations as a JSON string); times in ISO 8601."""
+    plain = [{**row, "created_at": row["created_at"].isoformat() if row.get("created_at") else None} for row in rows]
+    if fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        for row in plain:
+            writer.writerow({**row, "citations": json.dumps(row["citations"]) if row.get("citations") else ""})
+        return
+    for row in plain:
+        out.write(json.dumps({k: row.get(k) for k in EXPORT_FIELDS}, ensure_ascii=False) + "\n")

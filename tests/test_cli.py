@@ -111,3 +111,38 @@ def test_up_scaled_starts_a_chroma_server_two_workers_and_the_ui(tmp_path: Path)
     for port in (api, ui, chroma):  # Ctrl-C stopped every server it started
         with pytest.raises(httpx.HTTPError):
             httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+
+
+def test_feedback_export_round_trips_as_jsonl_and_csv(tmp_path: Path) -> None:
+    import csv
+
+    from rag.config import Settings
+    from rag.feedback import Feedback, FeedbackStore
+
+    store = FeedbackStore(Settings(data_dir=tmp_path / "data"))
+    tricky = 'Good, but "step 2" was vague;\nsee the second source'
+    store.add(Feedback(question="Who set up the Zero Carbon Hub?", answer="The Government. [1]", rating="up"), "r-1")
+    store.add(
+        Feedback(question="How do I start?", answer="Map assets. [2]", rating="down", comment=tricky,
+                 citations=[{"n": 2, "chunk_id": "abc"}]),
+    )  # fmt: skip
+
+    as_jsonl = run(["feedback", "export"], tmp_path, tmp_path)
+    assert as_jsonl.returncode == 0, as_jsonl.stderr
+    rows = [json.loads(line) for line in as_jsonl.stdout.splitlines()]
+    assert [(r["id"], r["rating"], r["comment"], r["request_id"]) for r in rows] == [
+        (1, "up", None, "r-1"),
+        (2, "down", tricky, None),
+    ]
+    assert rows[1]["citations"] == [{"n": 2, "chunk_id": "abc"}] and rows[0]["created_at"].startswith("20")
+
+    out = tmp_path / "feedback.csv"
+    as_csv = run(["feedback", "export", "--out", str(out)], tmp_path, tmp_path)
+    assert as_csv.returncode == 0, as_csv.stderr
+    with out.open(encoding="utf-8", newline="") as fh:
+        table = list(csv.DictReader(fh))
+    assert [r["comment"] for r in table] == ["", tricky]
+    assert json.loads(table[1]["citations"]) == [{"n": 2, "chunk_id": "abc"}]
+
+    bad = run(["feedback", "export", "--format", "xml"], tmp_path, tmp_path)
+    assert bad.returncode == 2 and "use jsonl or csv" in bad.stderr
