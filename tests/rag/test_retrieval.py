@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pytest
 from langchain_core.retrievers import BaseRetriever
 
+from rag.embeddings import MiniLMEmbeddings
 from rag.models import SearchFilters
 from rag.retrieval import HybridRetriever, SearchIndex, chroma_where, date_key, rrf
 
@@ -104,3 +106,14 @@ def test_date_key_and_where_clause() -> None:
         "$and": [{"doc_id": {"$in": ["a"]}}, {"$or": [{"topics": {"$contains": "x"}}, {"topics": {"$contains": "y"}}]}]
     }
     assert chroma_where(SearchFilters()) is None
+
+
+def test_the_single_text_path_gives_the_same_vectors_as_model_encode(embeddings: MiniLMEmbeddings) -> None:
+    texts = ["Who set up the Zero Carbon Hub?", "voluntary taxes in Bogotá " * 80, "x", "Café — ‘quotes’ …"]
+    for text in texts:
+        ours = embeddings.encode([text])[0]
+        theirs = embeddings.model.encode([text], normalize_embeddings=True, convert_to_numpy=True)[0]
+        assert np.array_equal(ours, theirs.astype(np.float32)), text
+    # and a batch (the ingest path) agrees with the single-text path, row by row
+    batch = embeddings.encode(texts)
+    assert np.allclose(batch, np.stack([embeddings.encode([t])[0] for t in texts]), atol=1e-6)
