@@ -90,6 +90,8 @@ def test_up_scaled_starts_a_chroma_server_two_workers_and_the_ui(tmp_path: Path)
             [str(Path(sys.executable).with_name("policyrag")), "up", "--scaled",
              "--api-port", str(api), "--ui-port", str(ui), "--chroma-port", str(chroma)],
             env=env, stdout=out, stderr=subprocess.STDOUT,
+            # as a CI runner or a shell's background job starts it: with SIGINT ignored
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
         )  # fmt: skip
     try:
         wait_until_up(f"http://127.0.0.1:{ui}/_stcore/health", proc, log, "policyrag up --scaled", timeout=240)
@@ -107,7 +109,12 @@ def test_up_scaled_starts_a_chroma_server_two_workers_and_the_ui(tmp_path: Path)
         assert f"API:    http://127.0.0.1:{api}  (2 workers" in log.read_text(errors="replace")
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            subprocess.run(["pkill", "-KILL", "-P", str(proc.pid)], check=False)
+            proc.kill()
+            pytest.fail("policyrag up did not stop on SIGINT:\n" + log.read_text(errors="replace")[-2000:])
     for port in (api, ui, chroma):  # Ctrl-C stopped every server it started
         with pytest.raises(httpx.HTTPError):
             httpx.get(f"http://127.0.0.1:{port}/", timeout=2)

@@ -30,7 +30,10 @@ def ui_command(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8501,
 ) -> None:
     """Start the chat UI (it talks to the API at POLICYRAG_API_URL)."""
-    raise typer.Exit(subprocess.call(streamlit_args(host, port)))
+    args = streamlit_args(host, port)
+    # Become Streamlit rather than wait on it, so a signal to this process reaches the server
+    # (a stopped parent would otherwise leave an orphaned Streamlit holding the port).
+    os.execv(args[0], args)
 
 
 def _wait(url: str, proc: subprocess.Popen[bytes], seconds: float = 180) -> bool:
@@ -49,11 +52,13 @@ def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
     for proc in reversed(procs):
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 20  # for all of them together, then they are killed
     for proc in reversed(procs):
         try:
-            proc.wait(timeout=20)
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
 
 
 def _start(
@@ -95,6 +100,10 @@ def up_command(
     from rag.config import get_settings
 
     settings = get_settings()
+    # Stop everything on Ctrl-C and on SIGTERM alike, even when started with SIGINT ignored
+    # (a background job, a CI runner): Python only maps SIGINT to KeyboardInterrupt by default.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.default_int_handler)
     api_url = f"http://{host}:{api_port}"
     env = {**os.environ, "POLICYRAG_API_URL": api_url, "ANONYMIZED_TELEMETRY": "False"}
     bin_dir = Path(sys.executable).parent
