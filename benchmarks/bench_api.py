@@ -32,6 +32,20 @@ def _rss_kb(pid: int) -> dict[str, int]:
     return out
 
 
+def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, what: str, timeout: float) -> None:
+    """Until ``url`` answers 200; raises with the server's log if it exits or takes too long."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"bench: {what} did not start:\n{log.read_text(errors='replace')[-2000:]}")
+        time.sleep(0.5)
+
+
 def _timed(client: httpx.Client, path: str, body: dict[str, Any]) -> float:
     t0 = time.perf_counter()
     r = client.post(path, json=body)
@@ -65,16 +79,7 @@ def measure_api(
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 600
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"bench: the API did not start:\n{log.read_text()[-2000:]}")
-            time.sleep(0.5)
+        wait_ready(f"{url}/readyz", proc, log, "the API", timeout=600)
         results: dict[str, Any] = {"rss_ready_kb": _rss_kb(proc.pid)["VmRSS"]}
         with httpx.Client(base_url=url, timeout=120) as client:
             for q in questions[:3]:  # warm the answer path once (sentence splitter, first verify)

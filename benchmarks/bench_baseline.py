@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
+from bench_api import wait_ready
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
@@ -124,16 +124,7 @@ def llm_server(port: int = 8766) -> Any:
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"bench: the llama.cpp server did not start:\n{log.read_text()[-2000:]}")
-            time.sleep(0.5)
+        wait_ready(f"{base}/models", proc, log, "the llama.cpp server", timeout=120)
         yield base
     finally:
         proc.terminate()

@@ -155,7 +155,10 @@ def main() -> int:
     rng = random.Random(20261122)
     spans: list[str] = []
     seen: set[str] = set()
-    while len(spans) < args.queries * 2 + 20000:
+    attempts = 0
+    # a small --limit corpus may hold fewer distinct spans than wanted: stop trying, not loop forever
+    while len(spans) < args.queries * 2 + 20000 and attempts < 200000:
+        attempts += 1
         words = re.findall(r"[A-Za-z']+", rng.choice(texts))
         if len(words) < 12:
             continue
@@ -165,7 +168,10 @@ def main() -> int:
             seen.add(q)
             spans.append(q)
     # in-process and over HTTP each get queries the other never embedded (no warm query cache)
-    queries, api_queries, load_queries = spans[: args.queries], spans[args.queries : 2 * args.queries], spans[-20000:]
+    if len(spans) < 2 * args.queries + 1:
+        raise SystemExit(f"bench: only {len(spans)} distinct queries in this corpus; lower --queries")
+    queries, api_queries = spans[: args.queries], spans[args.queries : 2 * args.queries]
+    load_queries = spans[2 * args.queries :]
     questions = [f"What did the address say about {q}?" for q in api_queries[:50]]
     index.warm_up()
     embed_ms, search_ms = [], []
@@ -229,7 +235,7 @@ def main() -> int:
         f"queries the server has not seen, then the same again (query-embedding cache warm), then "
         f"{api['n_ask']} `/v1/ask` (extractive) questions built from further spans. Load: `benchmarks/load.py` "
         f"in its own process, {ls['clients']} closed-loop clients (each its own connection, next request "
-        f"when the last answers) for {args.load_seconds:.0f} s per route, over 20,000 distinct queries. "
+        f"when the last answers) for {args.load_seconds:.0f} s per route, over {len(load_queries):,} distinct queries. "
         "Client and server share the machine's 2 cores.",
         "",
         "| measure | value | target |",
