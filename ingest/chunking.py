@@ -15,9 +15,11 @@ from itertools import pairwise
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
-WORD = re.compile(r"\S+")
-# Paragraphs, then lines (list items), then sentence ends, then words.
-SEPARATORS = [r"\n[ \t]*\n", r"\n", r"(?<=[.!?…])[ \t]+", r"[ \t]+"]
+# A run of over 40 characters without a space counts as several words, so a line with no spaces
+# (a data dump, a hostile document) is cut into windows like any other text.
+WORD = re.compile(r"\S{1,40}")
+# Paragraphs, then lines (list items), then sentence ends, then words, then characters.
+SEPARATORS = [r"\n[ \t]*\n", r"\n", r"(?<=[.!?…])[ \t]+", r"[ \t]+", ""]
 BOUNDARY = re.compile(r"\n\s*|(?<=[.!?…])[ \t]+")
 
 

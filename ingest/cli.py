@@ -16,6 +16,9 @@ def ingest_command(
     paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (default: the corpus dir).")] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Drop the index and start over.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON report.")] = False,
+    wait: Annotated[
+        float, typer.Option("--wait", min=0, help="Seconds to wait for another writer before giving up.")
+    ] = 30.0,
 ) -> None:
     """Ingest documents incrementally: unchanged files cost nothing, removed files leave the index."""
     from ingest.pipeline import IngestError, Ingestor
@@ -32,10 +35,13 @@ def ingest_command(
             ) as bar:
                 task = bar.add_task("files", total=None)
                 report = Ingestor(settings).run(
-                    paths, rebuild=rebuild, progress=lambda done, total: bar.update(task, completed=done, total=total)
+                    paths,
+                    rebuild=rebuild,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                    lock_timeout=wait,
                 )
         else:
-            report = Ingestor(settings).run(paths, rebuild=rebuild)
+            report = Ingestor(settings).run(paths, rebuild=rebuild, lock_timeout=wait)
     except (IngestError, StoreError) as exc:
         err.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(2) from exc
@@ -57,5 +63,48 @@ def ingest_command(
         raise typer.Exit(1)  # nothing at all could be read
 
 
+def doctor_command(
+    repair: Annotated[bool, typer.Option("--repair", help="Fix what is found, then check again.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON report.")] = False,
+    wait: Annotated[
+        float, typer.Option("--wait", min=0, help="With --repair: seconds to wait for another writer.")
+    ] = 30.0,
+) -> None:
+    """Check that Chroma, the lexical cache and the ingest manifest agree (exit 1 if not)."""
+    from ingest.doctor import Doctor
+    from ingest.pipeline import IngestError
+    from rag.config import get_settings
+    from rag.store import StoreError
+
+    err = Console(stderr=True)
+    try:
+        doctor = Doctor(get_settings())
+        report = doctor.repair(wait) if repair else doctor.check()
+    except (IngestError, StoreError) as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
+    else:
+        out = Console(highlight=False)
+        for line in report.repaired:
+            out.print(f"repaired: {line}")
+        out.print(
+            f"{report.documents} documents, {report.chunks} chunks, {report.corpus_files} corpus files; "
+            f"{report.vectors_checked} chunks looked up in the vector index."
+        )
+        for f in report.findings:
+            label = "[yellow]pending[/]" if f.pending else "[bold red]error[/]"
+            out.print(f"  {label} {f.kind}: {f.subject}: {f.detail}")
+        if report.clean:
+            out.print("index consistent" + ("" if report.up_to_date else "; the corpus has changes to ingest"))
+        else:
+            out.print("index inconsistent: run [bold]policyrag doctor --repair[/]")
+    if not report.clean:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     app.command("ingest")(ingest_command)
+    app.command("doctor")(doctor_command)

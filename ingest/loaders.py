@@ -21,11 +21,46 @@ import yaml
 logger = logging.getLogger(__name__)
 
 SUPPORTED = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx")
+TEXT_TYPES = (".md", ".markdown", ".txt", ".html", ".htm")
+MAX_PDF_PAGES = 2000
+MAX_UNPACKED_MB = 200  # a .docx is a zip: what it may unpack to, whatever its size on disk
+MAX_ZIP_ENTRIES = 5000
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 
 
 class LoadError(Exception):
     """A file that cannot be ingested; the message is shown to the user as the skip reason."""
+
+
+class ContentMismatch(LoadError):
+    """The bytes are another kind of file than the name says (checked by magic bytes)."""
+
+
+def _looks_binary(head: bytes) -> bool:
+    if b"\x00" in head:
+        return True
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start < len(head) - 4  # a character cut at the 8 KB boundary is still text
+    return False
+
+
+def check_content(data: bytes, path: Path) -> None:
+    """Refuse content whose magic bytes contradict the extension: a PDF must be a PDF, a .docx a
+    ZIP package, and a text type must not be a binary format under a text name."""
+    import filetype
+
+    suffix = path.suffix.lower()
+    head = data[:8192]
+    kind = filetype.guess(head)
+    found = f"{kind.mime} (.{kind.extension})" if kind else "unrecognised binary data"
+    if suffix == ".pdf" and (kind is None or kind.extension != "pdf"):
+        raise ContentMismatch(f"named .pdf but the content is {found if kind else 'not a PDF'}")
+    if suffix == ".docx" and (kind is None or kind.extension not in {"docx", "zip"}):
+        raise ContentMismatch(f"named .docx but the content is {found if kind else 'not a Word (ZIP) package'}")
+    if suffix in TEXT_TYPES and kind is not None and _looks_binary(head):
+        raise ContentMismatch(f"named {suffix} but the content is {found}; give the file its real extension")
 
 
 @dataclass
@@ -138,9 +173,9 @@ def load_html(data: bytes, path: Path) -> LoadedDocument:
     return LoadedDocument(text="\n\n".join(blocks) + "\n", metadata=meta)
 
 
-def load_pdf(data: bytes, path: Path, max_pages: int = 2000) -> LoadedDocument:
+def load_pdf(data: bytes, path: Path, max_pages: int = MAX_PDF_PAGES) -> LoadedDocument:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import LimitReachedError, PdfReadError
 
     if not data.startswith(b"%PDF-"):
         raise LoadError("not a PDF file (it does not start with %PDF-)")
@@ -155,6 +190,8 @@ def load_pdf(data: bytes, path: Path, max_pages: int = 2000) -> LoadedDocument:
         info = reader.metadata
     except LoadError:
         raise
+    except LimitReachedError as exc:  # pypdf's own guard against decompression bombs
+        raise LoadError(f"the PDF expands beyond pypdf's safety limits ({exc})") from exc
     except (PdfReadError, ValueError, KeyError, TypeError, OSError, AttributeError, IndexError) as exc:
         raise LoadError(f"corrupt or unreadable PDF ({exc.__class__.__name__}: {exc})") from exc
     text = "\n\n".join(p for p in pages if p)
@@ -179,6 +216,19 @@ def load_docx(data: bytes, path: Path) -> LoadedDocument:
     from docx import Document as open_docx
     from docx.opc.exceptions import PackageNotFoundError
 
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            entries = package.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise LoadError(f"corrupt or unreadable Word document ({exc.__class__.__name__})") from exc
+    unpacked = sum(e.file_size for e in entries)  # zipfile never inflates an entry past its declared size
+    if len(entries) > MAX_ZIP_ENTRIES:
+        raise LoadError(f"the Word document holds {len(entries)} parts, more than the limit of {MAX_ZIP_ENTRIES}")
+    if unpacked > MAX_UNPACKED_MB * 1024 * 1024:
+        raise LoadError(
+            f"the Word document unpacks to {unpacked / 1048576:,.0f} MB, over the {MAX_UNPACKED_MB} MB limit "
+            "(a zip bomb, or a document to split)"
+        )
     try:
         document = open_docx(io.BytesIO(data))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
@@ -231,6 +281,7 @@ def load_bytes(data: bytes, path: Path) -> LoadedDocument:
     loader = LOADERS.get(path.suffix.lower())
     if loader is None:
         raise LoadError(f"unsupported file type {path.suffix or '(none)'}; supported: {', '.join(SUPPORTED)}")
+    check_content(data, path)
     try:
         return loader(data, path)
     except LoadError:

@@ -9,26 +9,29 @@ previously indexed version stays searchable.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock, Timeout
+from sqlalchemy.exc import SQLAlchemyError
 
-from ingest.chunking import SectionChunker, chunk_ids
+from ingest.chunking import SectionChunker, TextChunk, chunk_ids
 from ingest.loaders import SUPPORTED, LoadError, load_bytes
 from rag.config import Settings
+from rag.db import WriterLease, describe_self
 from rag.documents import embedding_input
 from rag.retrieval import SearchIndex, date_key
 
 logger = logging.getLogger(__name__)
 
-EMBED_BATCH_CHUNKS = 512
 DOC_FIELDS = ("authors", "publisher", "date", "doc_type", "topics", "source", "about", "affiliation")
 
 
@@ -113,22 +116,34 @@ class Ingestor:
         rebuild: bool = False,
         progress: Callable[[int, int], None] | None = None,
         lock_timeout: float = 30.0,
+        purpose: str = "ingest",
     ) -> IngestReport:
-        with self._lock(lock_timeout):
-            return self._run(list(paths) if paths else [self.settings.corpus_dir], rebuild, progress)
+        with self.writer_lock(lock_timeout, purpose):
+            return self.run_locked(paths, rebuild, progress)
 
-    def remove(self, doc_id: str, delete_file: bool = False, lock_timeout: float = 30.0) -> int:
+    def run_locked(
+        self,
+        paths: Iterable[Path] | None = None,
+        rebuild: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> IngestReport:
+        """The ingest itself, for a caller that already holds :meth:`writer_lock`."""
+        return self._run(list(paths) if paths else [self.settings.corpus_dir], rebuild, progress)
+
+    def remove(
+        self, doc_id: str, delete_file: bool = False, lock_timeout: float = 30.0, purpose: str = "delete"
+    ) -> int:
         """Take a document out of the index (and its file out of the corpus dir, if asked).
 
         Returns the number of chunks removed; raises ``KeyError`` for an unknown document.
         The file goes first, so a crash in between leaves a document the next ingest removes.
         """
-        with self._lock(lock_timeout):
+        with self.writer_lock(lock_timeout, purpose):
             doc = self._state().get(doc_id)
             if doc is None or not doc.ids:
                 raise KeyError(doc_id)
             if delete_file and doc.path:
-                source = self._abs(doc.path).resolve()
+                source = self.source_path(doc.path).resolve()
                 if source.is_relative_to(self.settings.corpus_dir.resolve()):
                     source.unlink(missing_ok=True)
             self.index.store.delete(sorted(doc.ids))
@@ -138,20 +153,65 @@ class Ingestor:
             return len(doc.ids)
 
     @contextmanager
-    def _lock(self, timeout: float) -> Iterator[None]:
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(self.settings.lock_path))
+    def writer_lock(self, timeout: float, purpose: str = "ingest") -> Iterator[None]:
+        """One writer at a time: a file lock for the processes sharing this data dir and, with a
+        Chroma server, a lease in the shared database for the nodes sharing that server."""
+        settings = self.settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + timeout
+        lock = FileLock(str(settings.lock_path))
+        owner_path = settings.lock_path.with_name(settings.lock_path.name + ".owner")
         try:
             lock.acquire(timeout=timeout)
         except Timeout as exc:
+            try:
+                holder = json.loads(owner_path.read_text(encoding="utf-8"))
+                who = f"{holder['owner']}, since {holder['since']}"
+            except (OSError, ValueError, KeyError):
+                who = "another process"
             raise IngestError(
-                f"ingest: another ingest is writing to {self.settings.data_dir} "
-                f"(lock {self.settings.lock_path} held for over {timeout:.0f} s); try again when it finishes"
+                f"{purpose}: the library is being changed by {who}; waited {timeout:.0f} s for "
+                f"the lock {settings.lock_path}. Try again when it finishes."
             ) from exc
+        lease: WriterLease | None = None
         try:
+            owner = describe_self(purpose)
+            since = datetime.now(UTC).isoformat(timespec="seconds")
+            owner_path.write_text(json.dumps({"owner": owner, "since": since}), encoding="utf-8")
+            if settings.chroma_url:
+                lease = self._take_lease(owner, deadline, purpose)
             yield
         finally:
+            if lease is not None:
+                try:
+                    lease.release()
+                except SQLAlchemyError as exc:  # it expires by itself
+                    logger.warning("could not release the writer lease: %s", exc)
+            owner_path.unlink(missing_ok=True)
             lock.release()
+
+    def _take_lease(self, owner: str, deadline: float, purpose: str) -> WriterLease:
+        if not self.settings.database_url:
+            logger.warning(
+                "the writer lease is in this node's own SQLite; set POLICYRAG_DATABASE_URL to a database "
+                "every node shares, or two nodes can write to the Chroma server at once"
+            )
+        lease = WriterLease(self.settings)
+        while True:
+            try:
+                holder = lease.try_acquire(owner)
+            except SQLAlchemyError as exc:
+                raise IngestError(f"{purpose}: cannot take the writer lease in the database: {exc}") from exc
+            if holder is None:
+                return lease
+            if time.monotonic() >= deadline:
+                since = datetime.fromtimestamp(holder.acquired_at, UTC).isoformat(timespec="seconds")
+                left = max(0.0, holder.expires_at - time.time())
+                raise IngestError(
+                    f"{purpose}: the library on {self.settings.chroma_url} is being changed by {holder.owner}, "
+                    f"since {since} (its lease runs out in {left:.0f} s unless renewed). Try again when it finishes."
+                )
+            time.sleep(0.5)
 
     # -- stages ----------------------------------------------------------------------------------
     def _run(self, roots: list[Path], rebuild: bool, progress: Callable[[int, int], None] | None) -> IngestReport:
@@ -172,7 +232,7 @@ class Ingestor:
             item = self._prepare(path, state, claimed, report)
             if item is not None:
                 pending.append(item)
-                if sum(len(p.ids) - len(p.reused) for p in pending) >= EMBED_BATCH_CHUNKS:
+                if sum(len(p.ids) - len(p.reused) for p in pending) >= self.settings.ingest_batch_chunks:
                     self._write(pending, report)
                     changed, pending = True, []
             if progress:
@@ -209,9 +269,13 @@ class Ingestor:
             if root.is_file():
                 files.append(root)
             elif root.is_dir():
+                inside = root.resolve()
                 for path in sorted(root.rglob("*")):
                     rel = path.relative_to(root)
                     if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+                        continue
+                    if path.is_symlink() and not path.resolve().is_relative_to(inside):
+                        report.skip(path, f"a symbolic link to {path.resolve()}, outside the folder being ingested")
                         continue
                     if path.suffix.lower() in SUPPORTED:
                         files.append(path)
@@ -221,14 +285,14 @@ class Ingestor:
                 report.skip(root, "not found")
         return files
 
-    def _rel(self, path: Path) -> str:
+    def stored_path(self, path: Path) -> str:
         resolved = path.resolve()
         try:
             return str(resolved.relative_to(self.settings.corpus_dir.resolve()))
         except ValueError:
             return str(resolved)
 
-    def _abs(self, stored: str) -> Path:
+    def source_path(self, stored: str) -> Path:
         p = Path(stored)
         return p if p.is_absolute() else self.settings.corpus_dir / p
 
@@ -236,12 +300,12 @@ class Ingestor:
         self, path: Path, state: dict[str, DocState], claimed: dict[str, Path], report: IngestReport
     ) -> Pending | None:
         doc_id = path.stem
-        rel = self._rel(path)
+        rel = self.stored_path(path)
         if doc_id in claimed:
             report.skip(path, f"document id {doc_id!r} is already taken by {claimed[doc_id]}; rename one of them")
             return None
         known = state.get(doc_id)
-        if known and known.path and known.path != rel and self._abs(known.path).exists():
+        if known and known.path and known.path != rel and self.source_path(known.path).exists():
             report.skip(path, f"document id {doc_id!r} is already taken by {known.path}; rename one of them")
             return None
         claimed[doc_id] = path
@@ -262,6 +326,13 @@ class Ingestor:
         try:
             doc = load_bytes(data, path)
             pieces = self.chunker.split(doc.text, doc.content_start)
+            # A window repeated word for word (boilerplate, or a line of one word 20,000 times) is
+            # kept once: copies add nothing to find, and many identical vectors degrade HNSW recall
+            # for every other chunk near them.
+            unique: dict[tuple[str, str], TextChunk] = {}
+            for piece in pieces:
+                unique.setdefault((piece.section, piece.text), piece)
+            pieces = list(unique.values())
             if not pieces:
                 raise LoadError("no text to index")
         except LoadError as exc:
@@ -326,7 +397,7 @@ class Ingestor:
         for doc_id, doc in state.items():
             if doc_id in claimed or not doc.ids:
                 continue
-            source = self._abs(doc.path).resolve() if doc.path else None
+            source = self.source_path(doc.path).resolve() if doc.path else None
             if source is not None and source.exists():
                 continue
             if source is None or any(source.is_relative_to(d) for d in dirs):

@@ -11,10 +11,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.loaders import SUPPORTED, LoadError, load_bytes
+from ingest.loaders import SUPPORTED, ContentMismatch, LoadError, load_bytes
 from ingest.pipeline import Ingestor, IngestReport
 from rag.config import Settings
 
+API_LOCK_WAIT_S = 10.0  # an HTTP write waits this long for another writer, then answers 409
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._()-]{0,150}$")
 
 
@@ -66,28 +67,49 @@ def store_upload(settings: Settings, ingestor: Ingestor, filename: str | None, d
     target = settings.uploads_dir / name
     try:
         load_bytes(data, target)
+    except ContentMismatch as exc:
+        raise UploadError(f"upload: {name} is refused: {exc}", 415) from exc
     except LoadError as exc:
         raise UploadError(f"upload: {name} cannot be read: {exc}", 422) from exc
+    _check_place(settings, target)
 
     doc_id = target.stem
-    existing = ingestor.index.documents().get(doc_id)
-    if existing is not None:
-        stored = Path(str(existing.get("path", "")))
-        same = (stored if stored.is_absolute() else settings.corpus_dir / stored).resolve() == target.resolve()
-        if not same:
-            raise UploadError(
-                f"upload: a document with id {doc_id!r} already exists ({existing.get('path')}); "
-                "rename the file or delete that document first",
-                409,
-            )
-    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
-    replaced = target.exists()
-    tmp = target.with_name(f".{name}.{os.getpid()}.part")  # hidden: never picked up by an ingest
+    # the lock covers the file too, so a refused write leaves neither a file nor an index change
+    with ingestor.writer_lock(API_LOCK_WAIT_S, f"upload of {name}"):
+        existing = ingestor.index.documents().get(doc_id)
+        if existing is not None:
+            stored = Path(str(existing.get("path", "")))
+            same = (stored if stored.is_absolute() else settings.corpus_dir / stored).resolve() == target.resolve()
+            if not same:
+                raise UploadError(
+                    f"upload: a document with id {doc_id!r} already exists ({existing.get('path')}); "
+                    "rename the file or delete that document first",
+                    409,
+                )
+        settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+        previous = target.read_bytes() if target.is_file() else None
+        _write_atomically(target, data)
+        report = ingestor.run_locked([target])
+        if report.files_skipped:
+            if previous is None:
+                target.unlink(missing_ok=True)
+            else:  # the indexed version stays, and so does its file
+                _write_atomically(target, previous)
+            raise UploadError(f"upload: {name} was not ingested: {report.files_skipped[0]['reason']}", 422)
+    return UploadResult(doc_id=doc_id, path=target, replaced=previous is not None, report=report)
+
+
+def _check_place(settings: Settings, target: Path) -> None:
+    """The file lands in the uploads folder itself: no symbolic link on the way, in or out."""
+    corpus = settings.corpus_dir.resolve()
+    uploads = settings.uploads_dir
+    if uploads.is_symlink() or (uploads.exists() and not uploads.resolve().is_relative_to(corpus)):
+        raise UploadError(f"upload: the uploads folder {uploads} is a link out of the corpus; refusing to write", 409)
+    if target.is_symlink():
+        raise UploadError(f"upload: {target.name} exists as a symbolic link in the uploads folder; refusing it", 409)
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.part")  # hidden: never picked up by an ingest
     tmp.write_bytes(data)
     tmp.replace(target)
-    report = ingestor.run([target])
-    if report.files_skipped:
-        if not replaced:
-            target.unlink(missing_ok=True)
-        raise UploadError(f"upload: {name} was not ingested: {report.files_skipped[0]['reason']}", 422)
-    return UploadResult(doc_id=doc_id, path=target, replaced=replaced, report=report)

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     chunk_min_words: int = Field(60, ge=1, description="A shorter last window of a section joins the previous one.")
     chunk_overlap_words: int = Field(25, ge=0)
     max_file_mb: float = Field(25.0, gt=0, description="Larger files are skipped, not truncated.")
+    ingest_batch_chunks: int = Field(
+        512, ge=1, description="New chunks embedded and written together; bounds memory and the work a crash loses."
+    )
 
     search_k: int = Field(5, ge=1, le=100)
     candidate_k: int = Field(40, ge=1, le=1000, description="Candidates per retriever before fusion.")
@@ -86,6 +89,18 @@ class Settings(BaseSettings):
 
     api_keys: SecretStr | None = Field(None, description="Comma-separated keys; when set, every /v1 route needs one.")
     admin_keys: SecretStr | None = Field(None, description="Comma-separated keys that may upload and delete.")
+    max_concurrent_requests: int = Field(
+        8, ge=1, description="Requests one API worker runs at once; more wait in a bounded queue."
+    )
+    max_queued_requests: int = Field(
+        64, ge=0, description="Requests that may wait for a slot; beyond this a worker answers 503 at once."
+    )
+    queue_timeout_s: float = Field(15.0, gt=0, description="Longest wait for a slot before a 503.")
+    rate_limit: str = Field(
+        "600/minute",
+        description="Per API key and worker, in the `limits` notation (10/second, 600/minute); "
+        "empty for none. Only applies when API keys are set.",
+    )
     cors_origins: str = Field("", description="Comma-separated origins allowed by CORS (none by default).")
     database_url: str | None = Field(
         None,
@@ -95,6 +110,18 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = Field("text", description="json: one object per line (policyrag serve).")
+
+    @field_validator("rate_limit", mode="after")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        if value.strip():
+            import limits
+
+            try:
+                limits.parse(value)
+            except ValueError as exc:
+                raise ValueError(f"not a rate limit like '600/minute': {value!r}") from exc
+        return value.strip()
 
     @field_validator("data_dir", "corpus_dir", mode="after")
     @classmethod

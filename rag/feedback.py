@@ -8,20 +8,16 @@ from __future__ import annotations
 
 import csv
 import json
-import threading
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import JSON, DateTime, Integer, String, Text, create_engine, select
+from sqlalchemy import JSON, DateTime, Integer, String, Text, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from rag.config import Settings
-
-
-class Base(DeclarativeBase):
-    pass
+from rag.db import Base, engine_for
 
 
 class FeedbackRow(Base):
@@ -55,18 +51,10 @@ class FeedbackStore:
     def __init__(self, settings: Settings) -> None:
         self.url = settings.sql_url
         self.settings = settings
-        self._engine: Engine | None = None
-        self._lock = threading.Lock()
 
     @property
     def engine(self) -> Engine:
-        with self._lock:
-            if self._engine is None:
-                if self.url.startswith("sqlite:///"):
-                    self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-                self._engine = create_engine(self.url, pool_pre_ping=True)
-                Base.metadata.create_all(self._engine)
-        return self._engine
+        return engine_for(self.settings)
 
     def add(self, feedback: Feedback, request_id: str | None = None) -> int:
         row = FeedbackRow(

@@ -6,6 +6,7 @@ only propose. The extractive generator needs no LLM: it selects verbatim sentenc
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 from collections.abc import Iterator
@@ -264,8 +265,9 @@ NOT_COVERED = re.compile(r"\bNOT[ _]COVERED\b")
 def source_block(n: int, source: SearchResult) -> str:
     """One numbered source, fenced so that its text reads as data (a closing tag inside it is defused)."""
     where = f" — {source.section}" if source.section else ""
-    body = source.text.replace("</source", "<\\/source")
-    return f'<source n="{n}" title="{source.title}{where}">\n{body}\n</source>'
+    body = source.text.replace("</source", "<\\/source").replace("<source", "<\\source")
+    title = html.escape(f"{source.title}{where}", quote=True)  # a title cannot open a fake source
+    return f'<source n="{n}" title="{title}">\n{body}\n</source>'
 
 
 def clean_piece(text: str) -> str:

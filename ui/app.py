@@ -12,7 +12,7 @@ import streamlit as st
 
 from ui.client import ApiClient, ApiError, ApiUnavailable
 from ui.export import to_docx, to_markdown
-from ui.render import card_meta, highlight, refusal_documents
+from ui.render import answer_markdown, card_meta, highlight, plain, refusal_documents
 from ui.settings import UiSettings
 
 MODES = {"Auto": "auto", "How-to (steps)": "howto", "Precedent (cases)": "precedent", "Explain": "explain"}
@@ -81,7 +81,7 @@ with st.sidebar:
     st.caption(f"{len(docs)} documents")
     for d in docs:
         meta = card_meta(d, "")
-        st.markdown(f"**{d['title']}**  \n{meta or 'no author or date stated'} · {d['chunks']} passages")
+        st.markdown(f"**{plain(d['title'])}**  \n{plain(meta or 'no author or date stated')} · {d['chunks']} passages")
     if "admin_client" in state:
         st.header("Add a document")
         upload = st.file_uploader("Markdown, text, HTML, PDF or Word", type=["md", "txt", "html", "htm", "pdf", "docx"])
@@ -114,21 +114,21 @@ def filters() -> dict[str, Any] | None:
 def show_answer(i: int, turn: dict[str, Any]) -> None:
     answer = turn["answer"]
     if answer.get("refused"):
-        st.warning(answer["answer"], icon="🔎")
+        st.warning(answer_markdown(answer["answer"]), icon="🔎")
         closest = refusal_documents(answer)
         if closest:
-            st.markdown("Closest documents: " + "; ".join(f"*{t}*" for t in closest))
+            st.markdown("Closest documents: " + "; ".join(f"*{plain(t)}*" for t in closest))
         return
-    st.markdown(answer["answer"])
+    st.markdown(answer_markdown(answer["answer"]))
     if answer.get("fallback"):
         st.caption("The language model's draft could not be verified; this answer quotes the sources directly.")
     st.markdown("**Sources**")
     for c in answer.get("citations", []):
-        label = f"[{c['n']}] {c['title']}" + (f" — {c['section']}" if c.get("section") else "")
+        label = f"[{c['n']}] {plain(c['title'])}" + (f" — {plain(c['section'])}" if c.get("section") else "")
         with st.expander(label):
             meta = card_meta(by_id.get(c["doc_id"]), "")
             if meta:
-                st.caption(meta)
+                st.caption(plain(meta))
             st.markdown(highlight(c.get("passage") or c["quote"], c["quote"]), unsafe_allow_html=True)
             st.caption(f"{c['doc_id']}, characters {c['char_start']}–{c['char_end']}")
     cols = st.columns(4)
@@ -154,14 +154,14 @@ def show_answer(i: int, turn: dict[str, Any]) -> None:
 
 for i, turn in enumerate(state.turns):
     with st.chat_message("user"):
-        st.markdown(turn["question"])
+        st.markdown(plain(turn["question"]))
     with st.chat_message("assistant"):
         show_answer(i, turn)
 
 question = st.chat_input("Ask about shared value, social innovation or public service reform")
 if question:
     with st.chat_message("user"):
-        st.markdown(question)
+        st.markdown(plain(question))
     history: list[dict[str, str]] = []
     for t in state.turns[-4:]:
         history += [{"role": "user", "content": t["question"]}, {"role": "assistant", "content": t["answer"]["answer"]}]
@@ -173,7 +173,7 @@ if question:
             for event, data in client().ask_stream(body):
                 if event == "delta":
                     text += data["text"]
-                    shown.markdown(text + " ▌")
+                    shown.markdown(answer_markdown(text) + " ▌")
                 elif event == "answer":
                     final = data
                 elif event == "error":

@@ -3,7 +3,29 @@
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
+
+CITATION = re.compile(r"\[\d{1,3}\]")
+# Markdown that could fetch or run something (images, links, raw HTML) or fake a citation.
+ANSWER_SPECIALS = re.compile(r"([\\`<>\[\]!])")
+
+
+def answer_markdown(text: str) -> str:
+    """An answer as Markdown that keeps its structure (paragraphs, lists, bold) and its ``[n]``
+    markers, but cannot become a link, an image or HTML: quoted sentences are document text."""
+    out, pos = [], 0
+    for m in CITATION.finditer(text):
+        out.append(ANSWER_SPECIALS.sub(r"\\\1", text[pos : m.start()]))
+        out.append(m.group())
+        pos = m.end()
+    out.append(ANSWER_SPECIALS.sub(r"\\\1", text[pos:]))
+    return "".join(out)
+
+
+def plain(text: str) -> str:
+    """Document-supplied text (titles, metadata, a question) shown literally inside Markdown."""
+    return ANSWER_SPECIALS.sub(r"\\\1", " ".join(str(text).split()))
 
 
 def highlight(passage: str, quote: str) -> str:

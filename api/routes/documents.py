@@ -8,7 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from api.deps import Admin, IndexDep, IngestorDep, Reader, SettingsDep
 from api.errors import ApiError
 from api.schemas import DeleteResponse, DocumentInfo, DocumentList, ErrorResponse, UploadResponse
-from ingest.uploads import UploadError, store_upload
+from ingest.uploads import API_LOCK_WAIT_S, UploadError, store_upload
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"], responses={401: {"model": ErrorResponse}})
 
@@ -63,7 +63,7 @@ async def upload_document(
 def delete_document(doc_id: str, ingestor: IngestorDep) -> DeleteResponse:
     """Remove a document from the index and its file from the corpus dir."""
     try:
-        removed = ingestor.remove(doc_id, delete_file=True)
+        removed = ingestor.remove(doc_id, delete_file=True, lock_timeout=API_LOCK_WAIT_S, purpose=f"delete of {doc_id}")
     except KeyError:
         raise ApiError(404, "not_found", f"no document {doc_id!r}") from None
     return DeleteResponse(doc_id=doc_id, chunks_removed=removed)

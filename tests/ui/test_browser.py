@@ -78,3 +78,38 @@ def test_ask_read_sources_rate_and_export_in_a_browser(stack: tuple[Server, str]
     with sqlite3.connect(api.root / "data" / "feedback.sqlite3") as db:
         rows = db.execute("select question, rating from feedback").fetchall()
     assert rows == [("Who set up the Zero Carbon Hub?", "up")]
+
+
+def test_a_hostile_document_is_shown_as_text_and_runs_nothing(stack: tuple[Server, str]) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.rag.test_hostile_docs import HOSTILE
+
+    api, url = stack
+    with api.client(ADMIN) as client:
+        added = client.post("/v1/documents", files={"file": ("kitchens.md", HOSTILE.encode(), "text/markdown")})
+        assert added.status_code == 201, added.text
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 1400})
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(url, timeout=60_000)
+        box = page.get_by_placeholder("Ask about")
+        box.wait_for(timeout=60_000)
+        box.fill("What happened to the Lowfield community kitchens?")
+        box.press("Enter")
+
+        answer = page.get_by_test_id("stChatMessage").nth(1)
+        expect(answer).to_contain_text("Lowfield", timeout=60_000)
+        # the title, shown as text in the source card's label
+        card = page.get_by_test_id("stExpander").filter(has_text="Community kitchens <script>").first
+        expect(card).to_be_visible(timeout=30_000)
+        card.locator("summary").click()
+        expect(card.locator("mark").first).to_be_visible()
+        assert "<script>window.__pwned = true; alert('pwned')</script>" in card.inner_text()
+        page.screenshot(path=str(ARTIFACTS / "ui-hostile.png"), full_page=True)
+        assert page.evaluate("() => window.__pwned === undefined")
+        assert dialogs == []
+        assert page.locator("img[src='x']").count() == 0
+        browser.close()

@@ -1,0 +1,249 @@
+"""``policyrag doctor``: does the index agree with itself and with the corpus, and if not, repair it.
+
+A crash (``kill -9``, power loss) can stop an ingest between any two writes. Chroma commits each
+write on its own, so what can be left behind is a document written half-way, chunks of a file
+that is gone, a lexical cache built from an older collection, or temporary files. The doctor
+names each of these; ``--repair`` takes the writer lock, drops what cannot be trusted and lets
+an ordinary ingest write it again, then checks once more.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ingest.loaders import SUPPORTED
+from ingest.pipeline import Ingestor, IngestReport, file_hash
+from rag.config import Settings
+from rag.lexical import LexicalIndex, fingerprint
+from rag.retrieval import SearchIndex
+
+logger = logging.getLogger(__name__)
+
+VECTOR_SAMPLE = 400  # chunks looked up in the vector index by their own embedding
+# The corpus and the index differ, which the next ingest settles; every other kind means the
+# index disagrees with itself.
+PENDING = frozenset({"not_indexed", "changed_file", "missing_file"})
+
+
+@dataclass
+class Finding:
+    """One disagreement. ``kind`` is stable (scripts match on it); ``detail`` is for people."""
+
+    kind: str
+    subject: str
+    detail: str
+    chunk_ids: list[str] = field(default_factory=list)
+
+    @property
+    def pending(self) -> bool:
+        return self.kind in PENDING
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["chunks"] = len(out.pop("chunk_ids"))
+        out["severity"] = "pending" if self.pending else "error"
+        return out
+
+
+@dataclass
+class DoctorReport:
+    chunks: int = 0
+    documents: int = 0
+    corpus_files: int = 0
+    vectors_checked: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+    ingest: dict[str, Any] | None = None
+
+    @property
+    def clean(self) -> bool:
+        """Chroma, the lexical cache and the per-chunk manifest agree (the corpus may still differ)."""
+        return not any(not f.pending for f in self.findings)
+
+    @property
+    def up_to_date(self) -> bool:
+        return not self.findings
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "clean": self.clean,
+            "up_to_date": self.up_to_date,
+            "chunks": self.chunks,
+            "documents": self.documents,
+            "corpus_files": self.corpus_files,
+            "vectors_checked": self.vectors_checked,
+            "findings": [f.to_dict() for f in self.findings],
+            "repaired": self.repaired,
+            "ingest": self.ingest,
+        }
+
+
+class Doctor:
+    """Checks (and repairs) one index against one corpus folder."""
+
+    def __init__(self, settings: Settings, index: SearchIndex | None = None) -> None:
+        self.settings = settings
+        self.index = index or SearchIndex(settings)
+        self.ingestor = Ingestor(settings, self.index)
+
+    # -- check -----------------------------------------------------------------------------------
+    def check(self) -> DoctorReport:
+        report = DoctorReport()
+        entries = list(self.index.store.iter_all())
+        report.chunks = len(entries)
+        docs: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+        for cid, meta, _ in entries:
+            doc_id = str(meta.get("doc_id", ""))
+            if not doc_id or "file_hash" not in meta or "chunk_count" not in meta:
+                report.findings.append(
+                    Finding("orphan_chunk", cid, "chunk without document, file hash or chunk count", [cid])
+                )
+                continue
+            docs[doc_id].append((cid, meta))
+        report.documents = len(docs)
+
+        for doc_id, chunks in sorted(docs.items()):
+            ids = [cid for cid, _ in chunks]
+            problem = self._document_problem(chunks)
+            if problem:
+                report.findings.append(Finding("partial_document", doc_id, problem, ids))
+                continue
+            source = self.ingestor.source_path(str(chunks[0][1].get("path", "")))
+            if not source.is_file():
+                report.findings.append(Finding("missing_file", doc_id, f"indexed, but its file {source} is gone", ids))
+            elif file_hash(source.read_bytes()) != chunks[0][1]["file_hash"]:
+                report.findings.append(
+                    Finding("changed_file", doc_id, f"{source} changed since it was ingested; run an ingest")
+                )
+        self._check_corpus(docs, report)
+        self._check_vectors(entries, report)
+        self._check_lexical(entries, report)
+        self._check_leftovers(report)
+        return report
+
+    @staticmethod
+    def _document_problem(chunks: list[tuple[str, dict[str, Any]]]) -> str:
+        hashes = {str(m.get("file_hash")) for _, m in chunks}
+        counts = {int(m.get("chunk_count", -1)) for _, m in chunks}
+        if len(hashes) > 1:
+            return f"chunks of {len(hashes)} versions of the file are mixed (an interrupted re-ingest)"
+        if len(counts) > 1:
+            return "its chunks disagree on the document's chunk count"
+        expected = counts.pop()
+        positions = Counter(int(m.get("chunk_index", -1)) for _, m in chunks)
+        duplicated = sorted(i for i, n in positions.items() if n > 1)
+        if duplicated:
+            return f"chunk positions {duplicated[:5]} appear more than once"
+        if len(chunks) != expected or set(positions) != set(range(expected)):
+            return f"{len(chunks)} of its {expected} chunks are indexed (an interrupted write)"
+        return ""
+
+    def _check_corpus(self, docs: dict[str, list[tuple[str, dict[str, Any]]]], report: DoctorReport) -> None:
+        root = self.settings.corpus_dir
+        if not root.is_dir():
+            return
+        indexed = {str(chunks[0][1].get("path", "")) for chunks in docs.values()}
+        for path in sorted(root.rglob("*")):
+            rel = path.relative_to(root)
+            if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+                continue
+            if path.suffix.lower() not in SUPPORTED:
+                continue
+            report.corpus_files += 1
+            if self.ingestor.stored_path(path) not in indexed:
+                report.findings.append(
+                    Finding("not_indexed", str(rel), "in the corpus but not in the index; run an ingest")
+                )
+
+    def _check_vectors(self, entries: list[tuple[str, dict[str, Any], str | None]], report: DoctorReport) -> None:
+        """Every sampled chunk must come back as its own nearest neighbour: the metadata store
+        and the vector index were written by separate steps."""
+        if not entries:
+            return
+        step = max(1, len(entries) // VECTOR_SAMPLE)
+        sample = [cid for cid, _, _ in entries[::step]]
+        collection = self.index.store.collection
+        got = collection.get(ids=sample, include=["embeddings"])
+        ids, vectors = got["ids"], got["embeddings"]
+        if vectors is None or len(ids) == 0:
+            return
+        matrix = np.asarray(vectors, dtype=np.float32)
+        res = collection.query(query_embeddings=matrix, n_results=min(3, len(entries)), include=["distances"])
+        missing = []
+        for cid, found, dists in zip(ids, res["ids"], res["distances"] or [], strict=True):
+            if cid not in found and not (dists and dists[0] < 1e-4):
+                missing.append(cid)
+        report.vectors_checked = len(ids)
+        if missing:
+            by_id = {cid: str(meta.get("doc_id", "")) for cid, meta, _ in entries}
+            for doc_id in sorted({by_id[c] for c in missing}):
+                doc_chunks = [c for c, m, _ in entries if str(m.get("doc_id", "")) == doc_id]
+                report.findings.append(
+                    Finding("missing_vectors", doc_id, "chunks the vector index does not return", doc_chunks)
+                )
+
+    def _check_lexical(self, entries: list[tuple[str, dict[str, Any], str | None]], report: DoctorReport) -> None:
+        cached = LexicalIndex.load(self.settings.lexical_path)
+        if cached is None:
+            if entries:
+                report.findings.append(
+                    Finding("stale_lexical", str(self.settings.lexical_path), "no lexical (BM25) cache")
+                )
+            return
+        current = fingerprint((cid, meta) for cid, meta, _ in entries)
+        if cached.fingerprint != current:
+            report.findings.append(
+                Finding(
+                    "stale_lexical",
+                    str(self.settings.lexical_path),
+                    f"the BM25 cache holds {len(cached)} chunks of an older collection ({len(entries)} now)",
+                )
+            )
+
+    def _leftovers(self) -> list[Path]:
+        data, uploads = self.settings.data_dir, self.settings.uploads_dir
+        found: list[Path] = []
+        if data.is_dir():
+            found += sorted(data.glob(".lexical-*"))
+            found += sorted(data.glob(self.settings.lexical_path.name + ".old"))
+            found += sorted(data.glob("index.generation.*.tmp"))
+        if uploads.is_dir():
+            found += sorted(uploads.glob(".*.part"))
+        return found
+
+    def _check_leftovers(self, report: DoctorReport) -> None:
+        for path in self._leftovers():
+            report.findings.append(Finding("leftover_file", str(path), "temporary file of an interrupted write"))
+
+    # -- repair ----------------------------------------------------------------------------------
+    def repair(self, lock_timeout: float = 30.0) -> DoctorReport:
+        """Fix what :meth:`check` finds, under the writer lock, and return the check afterwards."""
+        with self.ingestor.writer_lock(lock_timeout, "doctor --repair"):
+            before = self.check()
+            done: list[str] = []
+            for path in self._leftovers():
+                shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+                done.append(f"removed leftover {path}")
+            drop = {"orphan_chunk", "partial_document", "missing_vectors"}
+            doomed = sorted({cid for f in before.findings if f.kind in drop for cid in f.chunk_ids})
+            if doomed:
+                self.index.store.delete(doomed)
+                done.append(f"dropped {len(doomed)} chunks that could not be trusted (re-ingested below)")
+            report: IngestReport = self.ingestor.run_locked()
+            self.index.refresh()
+            self.index.mark_changed()
+            done.append(
+                f"ingested the corpus: {report.files_ingested} written, {report.files_removed} removed, "
+                f"{len(report.files_skipped)} skipped"
+            )
+            after = self.check()
+        after.repaired = done
+        after.ingest = report.to_dict()
+        return after
