@@ -102,6 +102,7 @@ class AdmissionMiddleware:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.upload_limit = int(settings.max_file_mb * 1024 * 1024) + MULTIPART_OVERHEAD
+        self.max_file_mb = settings.max_file_mb
         self.gate = Admission(settings.max_concurrent_requests, settings.max_queued_requests, settings.queue_timeout_s)
         keys = settings.reader_key_set
         self.rate = KeyRateLimit(settings.rate_limit, keys) if keys and settings.rate_limit else None
@@ -134,8 +135,11 @@ class AdmissionMiddleware:
         (chunked), so an oversized upload never reaches a temp file or memory."""
         upload = scope["path"].rstrip("/") == "/v1/documents"
         limit = self.upload_limit if upload else JSON_BODY_LIMIT
-        what = "an upload" if upload else "a request body"
-        message = f"{what} may be at most {limit / 1048576:.1f} MB"
+        message = (
+            f"an upload may be at most {self.max_file_mb:g} MB (POLICYRAG_MAX_FILE_MB)"
+            if upload
+            else f"a request body may be at most {limit / 1048576:g} MB"
+        )
         headers = dict(scope.get("headers") or [])
         try:
             declared = int(headers.get(b"content-length", b"0"))

@@ -224,6 +224,8 @@ def load_docx(data: bytes, path: Path) -> LoadedDocument:
     unpacked = sum(e.file_size for e in entries)  # zipfile never inflates an entry past its declared size
     if len(entries) > MAX_ZIP_ENTRIES:
         raise LoadError(f"the Word document holds {len(entries)} parts, more than the limit of {MAX_ZIP_ENTRIES}")
+    if "word/document.xml" not in {e.filename for e in entries}:
+        raise LoadError("not a Word document: the package has no word/document.xml")
     if unpacked > MAX_UNPACKED_MB * 1024 * 1024:
         raise LoadError(
             f"the Word document unpacks to {unpacked / 1048576:,.0f} MB, over the {MAX_UNPACKED_MB} MB limit "
