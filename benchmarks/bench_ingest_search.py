@@ -211,6 +211,8 @@ def main() -> int:
         f"{api['n_ask']} `/v1/ask` (extractive) questions built from further spans. Load: `benchmarks/load.py` "
         f"in its own process, {ls['clients']} closed-loop clients (each its own connection, next request "
         f"when the last answers) for {args.load_seconds:.0f} s per route, over {len(load_queries):,} distinct queries. "
+        "The server runs with its default back-pressure gate (8 requests at once, 64 waiting, 15 s "
+        "queue timeout): an error count above 0 would include any 503 it shed. "
         "Client and server share the machine's 2 cores.",
         "",
         "| measure | value | target |",

@@ -7,6 +7,7 @@ The gate is tested on its own (deterministic, in an event loop) and then through
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import httpx
@@ -14,6 +15,9 @@ import pytest
 
 from api.admission import Admission
 from tests.api.conftest import ADMIN, READER, start_server, stop
+from tests.conftest import REPO
+
+ARTIFACTS = Path(os.environ.get("POLICYRAG_TEST_ARTIFACTS", REPO / "test-artifacts"))
 
 
 def test_the_gate_runs_its_limit_queues_the_next_and_turns_the_rest_away() -> None:
@@ -75,6 +79,12 @@ def test_an_overloaded_server_answers_503_with_retry_after_and_recovers(tmp_path
             assert error["type"] == "overloaded" and "at capacity" in error["message"]
             assert error["request_id"] == r.headers["x-request-id"]
 
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / "backpressure.txt").write_text(
+            f"24 simultaneous /v1/ask, 1 slot + 2 waiting: {codes.count(200)} x 200, {len(shed)} x 503 "
+            f"(Retry-After {sorted({r.headers['retry-after'] for r in shed})})\n",
+            encoding="utf-8",
+        )
         with server.client(READER) as client:  # the server is unharmed: health and a retry work
             assert client.get("/healthz").status_code == 200
             retry = client.post("/v1/ask", json={"question": QUESTIONS[codes.index(503)]})
