@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from ingest.loaders import SUPPORTED
 from ingest.pipeline import Ingestor, IngestReport, file_hash
 from rag.config import Settings
 from rag.lexical import LexicalIndex, fingerprint
@@ -150,14 +149,11 @@ class Doctor:
         if not root.is_dir():
             return
         indexed = {str(chunks[0][1].get("path", "")) for chunks in docs.values()}
-        for path in sorted(root.rglob("*")):
-            rel = path.relative_to(root)
-            if any(part.startswith(".") for part in rel.parts) or not path.is_file():
-                continue
-            if path.suffix.lower() not in SUPPORTED:
-                continue
+        # the files an ingest would take, by the ingest's own rules (hidden, type, symlinks)
+        for path in self.ingestor.discover([root], IngestReport()):
             report.corpus_files += 1
             if self.ingestor.stored_path(path) not in indexed:
+                rel = path.relative_to(root)
                 report.findings.append(
                     Finding("not_indexed", str(rel), "in the corpus but not in the index; run an ingest")
                 )

@@ -222,7 +222,7 @@ class Ingestor:
             store.reset()
             shutil.rmtree(self.settings.lexical_path, ignore_errors=True)
         state = self._state()
-        files = self._discover(roots, report)
+        files = self.discover(roots, report)
         report.files_seen = len(files)
 
         pending: list[Pending] = []
@@ -263,7 +263,7 @@ class Ingestor:
             doc.consistent &= len(doc.ids) == doc.chunk_count
         return state
 
-    def _discover(self, roots: list[Path], report: IngestReport) -> list[Path]:
+    def discover(self, roots: list[Path], report: IngestReport) -> list[Path]:
         files: list[Path] = []
         for root in roots:
             if root.is_file():
