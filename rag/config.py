@@ -68,6 +68,19 @@ class Settings(BaseSettings):
         True,
         description="When no sentence of an LLM draft survives verification, answer extractively, not refuse.",
     )
+    llm_context_sentences: int = Field(
+        12,
+        ge=0,
+        le=120,
+        description="An LLM is given the passages' most relevant sentences, this many in all (0: the whole "
+        "passages). Fewer prompt tokens answer faster and give a small model less to stray into.",
+    )
+    llm_max_unsupported: int = Field(
+        3,
+        ge=0,
+        description="Stop an LLM's draft once this many sentences in a row fail verification (0: let it finish); "
+        "what was verified stays, and the extractive fallback answers if nothing was.",
+    )
     answer_k: int = Field(6, ge=1, le=20, description="Passages handed to the generator.")
     answer_max_sentences: int = Field(5, ge=1, le=12)
     refusal_threshold: float = Field(

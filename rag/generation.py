@@ -202,6 +202,26 @@ class ExtractiveGenerator:
             chosen.append(best)
         return [cands[i] for i in chosen]
 
+    def focus(self, question: str, sources: list[SearchResult], mode: Mode, limit: int) -> dict[int, str]:
+        """The ``limit`` sentences of ``sources`` that bear most on the question, per source number,
+        in document order (with a list item's lead-in line): the context an LLM is given.
+
+        A small model reads a few relevant sentences faster and strays less than it does over whole
+        passages; every sentence is verbatim source text, so verification is unchanged.
+        """
+        cands = self.candidates(sources)
+        if not cands:
+            return {}
+        self.score(question, cands, mode)
+        best = sorted(cands, key=lambda c: -c.score)[:limit]
+        lines: dict[int, list[str]] = {}
+        for c in sorted(best, key=lambda c: (c.source, c.order)):
+            out = lines.setdefault(c.source, [])
+            if c.context and c.context not in out:
+                out.append(c.context)
+            out.append(display(c.span.text))
+        return {n: "\n".join(text) for n, text in sorted(lines.items())}
+
     def condense(self, question: str, history: list[dict[str, str]] | None) -> str:
         return condense(question, history)
 
@@ -262,10 +282,11 @@ REFERENCE_LINE = re.compile(r"^\s*(?:\[\d{1,3}\]\s|#*\s*(?:references|sources)\s
 NOT_COVERED = re.compile(r"\bNOT[ _]COVERED\b")
 
 
-def source_block(n: int, source: SearchResult) -> str:
-    """One numbered source, fenced so that its text reads as data (a closing tag inside it is defused)."""
+def source_block(n: int, source: SearchResult, text: str | None = None) -> str:
+    """One numbered source (its whole text, or the sentences of it given), fenced so that its text
+    reads as data (a closing tag inside it is defused)."""
     where = f" — {source.section}" if source.section else ""
-    body = source.text.replace("</source", "<\\/source").replace("<source", "<\\source")
+    body = (source.text if text is None else text).replace("</source", "<\\/source").replace("<source", "<\\source")
     title = html.escape(f"{source.title}{where}", quote=True)  # a title cannot open a fake source
     return f'<source n="{n}" title="{title}">\n{body}\n</source>'
 
@@ -299,16 +320,30 @@ class LLMGenerator:
     attaches or checks a source for every sentence and drops what no passage supports.
     """
 
-    def __init__(self, chat: BaseChatModel, name: str = "openai") -> None:
+    def __init__(
+        self,
+        chat: BaseChatModel,
+        name: str = "openai",
+        selector: ExtractiveGenerator | None = None,
+        context_sentences: int = 0,
+    ) -> None:
         self.chat = chat
         self.name = name
+        self.selector = selector if context_sentences else None
+        self.context_sentences = context_sentences
 
     def messages(
         self, question: str, sources: list[SearchResult], mode: Mode, history: list[dict[str, str]] | None = None
     ) -> list[BaseMessage]:
         earlier = [t.get("content", "") for t in (history or []) if t.get("role") == "user"][-2:]
         context = "".join(f"Earlier question: {q}\n" for q in earlier if q)
-        blocks = "\n\n".join(source_block(n, s) for n, s in enumerate(sources, start=1))
+        texts: dict[int, str] = {}
+        if self.selector is not None:
+            texts = self.selector.focus(condense(question, history), sources, mode, self.context_sentences)
+        if texts:  # source numbers stay those of the passages, so citations resolve as before
+            blocks = "\n\n".join(source_block(n, sources[n - 1], text) for n, text in texts.items())
+        else:
+            blocks = "\n\n".join(source_block(n, s) for n, s in enumerate(sources, start=1))
         return [
             SystemMessage(f"{SYSTEM_PROMPT}\n{MODE_PROMPTS[mode]}"),
             HumanMessage(f"Sources:\n\n{blocks}\n\n{context}Question: {question}"),

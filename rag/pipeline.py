@@ -6,6 +6,7 @@ Built from LangChain runnables, so the chain streams, traces and composes like a
 from __future__ import annotations
 
 import collections.abc as cabc
+import logging
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -14,11 +15,12 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag.answers import Answer, AnswerEvent, Mode, Retrieved
 from rag.config import Settings
-from rag.embeddings import MiniLMEmbeddings
 from rag.generation import ExtractiveGenerator, Generator, LLMGenerator, detect_mode
 from rag.models import SearchFilters, SearchResult
 from rag.retrieval import SearchIndex
 from rag.verify import Verified, Verifier
+
+log = logging.getLogger(__name__)
 
 
 class AnswerError(ValueError):
@@ -32,13 +34,19 @@ def refusal_message(question: str, results: list[SearchResult]) -> str:
     return f"The library does not cover “{shown}”.{tail}"
 
 
-def make_generator(settings: Settings, embeddings: MiniLMEmbeddings) -> Generator:
+def make_generator(settings: Settings, index: SearchIndex) -> Generator:
     """The generator the settings name; LLM ones get their chat model (nothing loads until first use)."""
+    extractive = ExtractiveGenerator(index.embeddings, max_sentences=settings.answer_max_sentences)
     if settings.generator == "extractive":
-        return ExtractiveGenerator(embeddings, max_sentences=settings.answer_max_sentences)
+        return extractive
     from rag.llm import make_chat_model
 
-    return LLMGenerator(make_chat_model(settings), name=settings.generator)
+    return LLMGenerator(
+        make_chat_model(settings),
+        name=settings.generator,
+        selector=extractive,
+        context_sentences=settings.llm_context_sentences,
+    )
 
 
 class AnswerPipeline:
@@ -47,7 +55,7 @@ class AnswerPipeline:
     def __init__(self, settings: Settings, index: SearchIndex, generator: Generator | None = None) -> None:
         self.settings = settings
         self.index = index
-        self.generator = generator or make_generator(settings, index.embeddings)
+        self.generator = generator or make_generator(settings, index)
         self.fallback: Generator | None = None
         if settings.llm_fallback and not isinstance(self.generator, ExtractiveGenerator):
             self.fallback = ExtractiveGenerator(index.embeddings, max_sentences=settings.answer_max_sentences)
@@ -83,6 +91,7 @@ class AnswerPipeline:
         Only sentences that passed verification are ever sent; a refusal arrives as one delta.
         """
         state = self._retrieve(self._state(question, history, mode, filters, k))
+        state["streaming"] = True
         results: list[SearchResult] = state["results"]
         yield AnswerEvent(event="retrieved", retrieved=self._retrieved(results))
         timings = state["timings"]
@@ -101,21 +110,34 @@ class AnswerPipeline:
     def _verified_deltas(
         self, state: dict[str, Any], generator: Generator
     ) -> cabc.Generator[AnswerEvent, None, Verified]:
-        """Stream ``generator``'s draft through a verify session: a delta per verified piece."""
+        """Stream ``generator``'s draft through a verify session: a delta per verified piece.
+
+        A draft whose last ``llm_max_unsupported`` sentences all failed verification is stopped there:
+        the model has lost the thread, and more of it would cost time and be dropped too.
+        """
         timings, results = state["timings"], state["results"]
         session = self.verifier.session(results)
         pieces = generator.stream(state["question"], results, state["mode"], state["history"])
+        limit = self.settings.llm_max_unsupported if not isinstance(generator, ExtractiveGenerator) else 0
         while True:
             t = time.perf_counter()
             piece = next(pieces, None)
             timings["generate"] += (time.perf_counter() - t) * 1000
             t = time.perf_counter()
-            text = session.close() if piece is None else session.feed(piece)
+            stop = piece is not None and bool(limit) and session.misses_in_row >= limit
+            if stop:
+                if isinstance(pieces, cabc.Generator):
+                    pieces.close()  # ends the model's stream (and its HTTP request)
+                text = session.abandon()
+                log.info("generate: draft stopped after %d unverified sentences in a row", session.misses_in_row)
+            else:
+                text = session.close() if piece is None else session.feed(piece)
             timings["verify"] += (time.perf_counter() - t) * 1000
             if text:
-                timings.setdefault("first_delta", (time.perf_counter() - state["t0"]) * 1000)
+                if state.get("streaming"):
+                    timings.setdefault("first_delta", (time.perf_counter() - state["t0"]) * 1000)
                 yield AnswerEvent(event="delta", text=text)
-            if piece is None:
+            if piece is None or stop:
                 return session.result
 
     def _state(
@@ -147,23 +169,20 @@ class AnswerPipeline:
         return state
 
     def _generate(self, state: dict[str, Any]) -> dict[str, Any]:
-        t = time.perf_counter()
-        results: list[SearchResult] = state["results"]
-        state["draft"] = None
+        """Draft and verify together, as ``stream`` does, so both give the same answer and a draft that
+        has lost the thread is stopped early in both."""
+        state["timings"]["generate"] = state["timings"]["verify"] = 0.0
+        state["verified"] = None
         if self._evidence(state):
-            state["draft"] = self.generator.generate(state["question"], results, state["mode"], state["history"])
-        state["timings"]["generate"] = (time.perf_counter() - t) * 1000
+            state["verified"] = _drain(self._verified_deltas(state, self.generator))
         return state
 
     def _verify(self, state: dict[str, Any]) -> Answer:
-        t = time.perf_counter()
-        draft = state["draft"]
-        verified = self.verifier.verify(draft.text, state["results"]) if draft is not None else None
+        """What verification left: the answer, the extractive fallback's, or a refusal."""
+        verified: Verified | None = state["verified"]
         if verified is not None and not verified.citations and self.fallback is not None:
             state["fallback"] = verified.dropped
-            args = (state["question"], state["results"], state["mode"], state["history"])
-            verified = self.verifier.verify(self.fallback.generate(*args).text, state["results"])
-        state["timings"]["verify"] = (time.perf_counter() - t) * 1000
+            verified = _drain(self._verified_deltas(state, self.fallback))
         return self._finish(state, verified)
 
     # -- shared by ask and stream ----------------------------------------------------------------
@@ -202,6 +221,15 @@ class AnswerPipeline:
         timings["total"] = (time.perf_counter() - state["t0"]) * 1000
         answer.timings_ms = {k: round(v, 1) for k, v in timings.items()}
         return answer
+
+
+def _drain(events: cabc.Generator[AnswerEvent, None, Verified]) -> Verified:
+    """Run a delta stream to its end for its return value."""
+    while True:
+        try:
+            next(events)
+        except StopIteration as done:
+            return done.value
 
 
 def render_markdown(answer: Answer) -> str:

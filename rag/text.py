@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -88,8 +89,11 @@ def display(sentence: str) -> str:
     return " ".join(BULLET.sub("", sentence).split())
 
 
-def content_tokens(text: str) -> set[str]:
-    return set(tokenize([text])[0]) - {""}
+@functools.lru_cache(maxsize=32768)
+def content_tokens(text: str) -> frozenset[str]:
+    """Stemmed content words. Cached: answers score the same passages' sentences again and again, and
+    one tokenizer call costs more than the set arithmetic it feeds."""
+    return frozenset(tokenize([text])[0]) - {""}
 
 
 def overlap(query: str, sentence: str) -> float:

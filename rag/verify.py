@@ -167,6 +167,7 @@ class VerifySession:
         self._break = ""  # line break owed before the next emitted text
         self._steps = 0
         self._closed = False
+        self.misses_in_row = 0  # claims since the last verified one that verification refused
 
     def feed(self, piece: str) -> str:
         """Add draft text; returns the newly verified answer text (possibly empty)."""
@@ -190,6 +191,11 @@ class VerifySession:
         text = self._advance(final=True)
         self._closed = True
         return self._emit(text)
+
+    def abandon(self) -> str:
+        """The draft is cut off: its unfinished sentence is neither verified nor shown."""
+        self._closed = True
+        return ""
 
     def _emit(self, text: str) -> str:
         self.result.text += text
@@ -234,6 +240,7 @@ class VerifySession:
                 self.result.dropped.append(claim)
                 continue
             refs = self.verifier._cite(claim, markers, self.sources, self.numbering, self.result)
+            self.misses_in_row = 0 if refs else self.misses_in_row + 1
             if refs:
                 kept.append(f"{claim} {''.join(f'[{n}]' for n in refs)}")
             elif self.verifier.keep_unsupported:

@@ -7,6 +7,7 @@ verification has to catch: these tests check what survives, not what the model w
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from rag.llm import LLMError, make_chat_model
 from rag.models import SearchResult
 from rag.pipeline import AnswerPipeline
 from rag.retrieval import SearchIndex
+from rag.text import display
 from rag.verify import Verifier
 from tests.conftest import CORPUS, free_port
 from tests.rag.test_answers import assert_grounded
@@ -167,3 +169,65 @@ def test_llm_stream_is_cut_only_after_complete_citations() -> None:
     assert len(pieces) >= 2
     assert "".join(pieces) == "The hub was set up by the NHBC. [1] It had seed corn funding. [1] More text here"
     assert all(p.count("[") == p.count("]") for p in pieces)
+
+
+# -- what the model is given, and when its draft is cut off ----------------------------------------
+
+ZCH_SENTENCE = (
+    "The establishment of new shared spaces: The report looks at the Zero Carbon Hub, set up by the National "
+    "House-Building Council with seed corn funding from DCLG, which has successfully taken responsibility for "
+    "implementing the Government’s commitment to make new homes carbon neutral by 2016."
+)
+
+
+class CountingChat(GenericFakeChatModel):
+    """A scripted model that records how many pieces of its reply were read."""
+
+    read: int = 0
+
+    def _stream(self, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        for chunk in super()._stream(*args, **kwargs):  # type: ignore[arg-type]
+            self.read += 1
+            yield chunk
+
+
+def test_the_model_is_given_the_passages_most_relevant_sentences(corpus_index: SearchIndex) -> None:
+    pipeline = llm_pipeline(corpus_index, generator="openai", llm_base_url="http://127.0.0.1:9/v1")
+    generator = pipeline.generator
+    assert isinstance(generator, LLMGenerator) and generator.context_sentences == 12
+    sources = corpus_index.search(ZCH, pipeline.settings.answer_k)
+    focused = generator.messages(ZCH, sources, Mode.explain)[1].text
+    generator.selector = None
+    whole = generator.messages(ZCH, sources, Mode.explain)[1].text
+    assert "National House-Building Council with seed corn funding from DCLG" in focused
+    assert len(focused) < 0.7 * len(whole), (len(focused), len(whole))
+    blocks = re.findall(r'<source n="(\d+)" title="[^"]*">\n(.*?)\n</source>', focused, re.S)
+    assert blocks and len(blocks) <= len(sources)
+    lines = [(int(n), line) for n, body in blocks for line in body.splitlines()]
+    assert 1 <= len(lines) <= 12 + len(blocks)  # the sentences, and a lead-in line where a list item needs one
+    for n, line in lines:  # verbatim text of the source the number names, so [n] resolves as before
+        assert display(line) in display(sources[n - 1].text), (n, line)
+
+
+def test_a_draft_that_has_lost_the_thread_is_stopped(corpus_index: SearchIndex) -> None:
+    made_up = " ".join(f"The hub was founded by Greenpeace in {1980 + i} on the moon [1]." for i in range(6))
+    reply = f"{ZCH_SENTENCE} [1] {made_up} {ZCH_SENTENCE} [1]"
+
+    def ask(limit: int) -> tuple[Answer, int]:
+        pipeline = llm_pipeline(corpus_index, generator="openai", llm_max_unsupported=limit, llm_fallback=False)
+        chat = CountingChat(messages=iter([AIMessage(reply)]))
+        assert isinstance(pipeline.generator, LLMGenerator)
+        pipeline.generator.chat = chat
+        return pipeline.ask(ZCH), chat.read
+
+    stopped, read_stopped = ask(3)
+    finished, read_all = ask(0)
+    assert "National House-Building Council" in stopped.answer and "Greenpeace" not in stopped.answer
+    assert len(stopped.dropped) == 3 and len(finished.dropped) == 6
+    assert read_stopped < read_all * 0.7, (read_stopped, read_all)
+    # streamed and whole answers stop at the same place
+    pipeline = llm_pipeline(corpus_index, generator="openai", llm_max_unsupported=3, llm_fallback=False)
+    assert isinstance(pipeline.generator, LLMGenerator)
+    pipeline.generator.chat = GenericFakeChatModel(messages=iter([AIMessage(reply)]))
+    events = list(pipeline.stream(ZCH))
+    assert events[-1].answer is not None and events[-1].answer.answer == stopped.answer
