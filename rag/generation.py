@@ -94,10 +94,6 @@ class Generator(Protocol):
         """A standalone search query for a (possibly follow-up) question."""
         ...
 
-    def generate(
-        self, question: str, sources: list[SearchResult], mode: Mode, history: list[dict[str, str]] | None = None
-    ) -> Draft: ...
-
     def stream(
         self, question: str, sources: list[SearchResult], mode: Mode, history: list[dict[str, str]] | None = None
     ) -> Iterator[str]:
@@ -299,12 +295,6 @@ def clean_piece(text: str) -> str:
     return NOT_COVERED.sub("", text)
 
 
-def clean_draft(text: str) -> str:
-    """A whole reply: normalised, without the reference list models like to append."""
-    lines = [clean_piece(line) for line in text.splitlines() if not REFERENCE_LINE.match(line)]
-    return "\n".join(lines).strip()
-
-
 def split_closed(line: str) -> int:
     """Where a partial line can be cut safely: after the last ``]`` that more text follows."""
     cut = 0
@@ -389,13 +379,6 @@ class LLMGenerator:
                     line = line[cut:]
         if line and not REFERENCE_LINE.match(head + line):
             yield clean_piece(line)
-
-    def generate(
-        self, question: str, sources: list[SearchResult], mode: Mode, history: list[dict[str, str]] | None = None
-    ) -> Draft:
-        with self._model_errors():
-            reply = self.chat.invoke(self.messages(question, sources, mode, history))
-        return Draft(clean_draft(reply.text), mode)
 
     @contextmanager
     def _model_errors(self) -> Iterator[None]:

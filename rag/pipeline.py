@@ -128,7 +128,8 @@ class AnswerPipeline:
             if stop:
                 if isinstance(pieces, cabc.Generator):
                     pieces.close()  # ends the model's stream (and its HTTP request)
-                text = session.abandon()
+                session.abandon()
+                text = ""
                 log.info("generate: draft stopped after %d unverified sentences in a row", session.misses_in_row)
             else:
                 text = session.close() if piece is None else session.feed(piece)

@@ -192,10 +192,9 @@ class VerifySession:
         self._closed = True
         return self._emit(text)
 
-    def abandon(self) -> str:
+    def abandon(self) -> None:
         """The draft is cut off: its unfinished sentence is neither verified nor shown."""
         self._closed = True
-        return ""
 
     def _emit(self, text: str) -> str:
         self.result.text += text

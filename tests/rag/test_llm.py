@@ -16,7 +16,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 from rag.answers import Answer, Mode
 from rag.config import Settings
-from rag.generation import LLMGenerator, clean_draft, source_block
+from rag.generation import LLMGenerator, source_block
 from rag.llm import LLMError, make_chat_model
 from rag.models import SearchResult
 from rag.pipeline import AnswerPipeline
@@ -157,9 +157,13 @@ def test_sources_are_numbered_data_and_cannot_close_their_own_fence() -> None:
 
 
 def test_drafts_are_normalised_before_verification() -> None:
+    def cleaned(draft: str) -> str:
+        chat = GenericFakeChatModel(messages=iter([AIMessage(draft)]))
+        return "".join(LLMGenerator(chat).stream("q", [result("x")], Mode.explain)).strip()
+
     draft = "The hub was set up by the NHBC [Source 1]. DCLG funded it [1, 2].\n\nReferences:\n[1] Doc 1"
-    assert clean_draft(draft) == "The hub was set up by the NHBC. [1] DCLG funded it. [1][2]"
-    assert clean_draft("NOT COVERED") == ""
+    assert cleaned(draft) == "The hub was set up by the NHBC. [1] DCLG funded it. [1][2]"
+    assert cleaned("NOT COVERED") == ""
 
 
 def test_llm_stream_is_cut_only_after_complete_citations() -> None:
