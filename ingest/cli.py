@@ -4,31 +4,51 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON report.")]
+
+
+@contextmanager
+def exit_on_stage_error(err: Console) -> Iterator[None]:
+    """An ingest or store failure is one red line and exit code 2, never a traceback."""
+    from ingest.pipeline import IngestError
+    from rag.store import StoreError
+
+    try:
+        yield
+    except (IngestError, StoreError) as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def print_json(report: Any) -> None:
+    sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
+
 
 def ingest_command(
     paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (default: the corpus dir).")] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Drop the index and start over.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON report.")] = False,
+    as_json: AsJson = False,
     wait: Annotated[
         float, typer.Option("--wait", min=0, help="Seconds to wait for another writer before giving up.")
     ] = 30.0,
 ) -> None:
     """Ingest documents incrementally: unchanged files cost nothing, removed files leave the index."""
-    from ingest.pipeline import IngestError, Ingestor
+    from ingest.pipeline import Ingestor
     from rag.config import get_settings
-    from rag.store import StoreError
 
     err = Console(stderr=True)
     settings = get_settings()
     show_bar = err.is_terminal and not as_json
-    try:
+    with exit_on_stage_error(err):
         if show_bar:
             with Progress(
                 TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
@@ -42,12 +62,9 @@ def ingest_command(
                 )
         else:
             report = Ingestor(settings).run(paths, rebuild=rebuild, lock_timeout=wait)
-    except (IngestError, StoreError) as exc:
-        err.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(2) from exc
 
     if as_json:
-        sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
+        print_json(report)
     else:
         out = Console()
         out.print(
@@ -65,27 +82,21 @@ def ingest_command(
 
 def doctor_command(
     repair: Annotated[bool, typer.Option("--repair", help="Fix what is found, then check again.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON report.")] = False,
+    as_json: AsJson = False,
     wait: Annotated[
         float, typer.Option("--wait", min=0, help="With --repair: seconds to wait for another writer.")
     ] = 30.0,
 ) -> None:
     """Check that Chroma, the lexical cache and the ingest manifest agree (exit 1 if not)."""
     from ingest.doctor import Doctor
-    from ingest.pipeline import IngestError
     from rag.config import get_settings
-    from rag.store import StoreError
 
-    err = Console(stderr=True)
-    try:
+    with exit_on_stage_error(Console(stderr=True)):
         doctor = Doctor(get_settings())
         report = doctor.repair(wait) if repair else doctor.check()
-    except (IngestError, StoreError) as exc:
-        err.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(2) from exc
 
     if as_json:
-        sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
+        print_json(report)
     else:
         out = Console(highlight=False)
         for line in report.repaired:
