@@ -66,14 +66,14 @@ def stop(server: Server) -> None:
         server.proc.kill()
 
 
+def keyed_server(root: Path, max_file_mb: str) -> Server:
+    """A server with the reader and admin keys and the given upload limit."""
+    return start_server(root, POLICYRAG_API_KEYS=READER, POLICYRAG_ADMIN_KEYS=ADMIN, POLICYRAG_MAX_FILE_MB=max_file_mb)
+
+
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One server per test module, with reader and admin keys and a small upload limit."""
-    server = start_server(
-        tmp_path_factory.mktemp("api"),
-        POLICYRAG_API_KEYS=READER,
-        POLICYRAG_ADMIN_KEYS=ADMIN,
-        POLICYRAG_MAX_FILE_MB="0.2",
-    )
+    server = keyed_server(tmp_path_factory.mktemp("api"), "0.2")
     yield server
     stop(server)

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.conftest import ADMIN, READER, Server, start_server, stop
+from tests.api.conftest import ADMIN, READER, Server, keyed_server, stop
 from tests.conftest import REPO
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
@@ -28,12 +28,7 @@ OUTCOMES: list[tuple[str, int, str]] = []
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = start_server(
-        tmp_path_factory.mktemp("hostile-uploads"),
-        POLICYRAG_API_KEYS=READER,
-        POLICYRAG_ADMIN_KEYS=ADMIN,
-        POLICYRAG_MAX_FILE_MB="2",
-    )
+    server = keyed_server(tmp_path_factory.mktemp("hostile-uploads"), "2")
     yield server
     stop(server)
     if OUTCOMES:

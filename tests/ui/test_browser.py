@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,6 +43,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, st
         stop(api)
 
 
+def ask_in_page(page: Any, url: str, question: str) -> Any:
+    """Open the chat, ask as a user types, and return the (assistant's) answer message."""
+    page.goto(url, timeout=60_000)
+    box = page.get_by_placeholder("Ask about")
+    box.wait_for(timeout=60_000)
+    box.fill(question)
+    box.press("Enter")
+    return page.get_by_test_id("stChatMessage").nth(1)
+
+
 def test_ask_read_sources_rate_and_export_in_a_browser(stack: tuple[Server, str]) -> None:
     from playwright.sync_api import expect, sync_playwright
 
@@ -50,13 +61,7 @@ def test_ask_read_sources_rate_and_export_in_a_browser(stack: tuple[Server, str]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         page = browser.new_page(viewport={"width": 1200, "height": 1400}, accept_downloads=True)
-        page.goto(url, timeout=60_000)
-        box = page.get_by_placeholder("Ask about")
-        box.wait_for(timeout=60_000)
-        box.fill("Who set up the Zero Carbon Hub?")
-        box.press("Enter")
-
-        answer = page.get_by_test_id("stChatMessage").nth(1)
+        answer = ask_in_page(page, url, "Who set up the Zero Carbon Hub?")
         expect(answer).to_contain_text("National House-Building Council", timeout=60_000)
         expect(answer).to_contain_text("[1]")
         card = page.get_by_text("[1] Business, Society and Public Services", exact=False).first
@@ -94,13 +99,7 @@ def test_a_hostile_document_is_shown_as_text_and_runs_nothing(stack: tuple[Serve
         page = browser.new_page(viewport={"width": 1200, "height": 1400})
         dialogs: list[str] = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        page.goto(url, timeout=60_000)
-        box = page.get_by_placeholder("Ask about")
-        box.wait_for(timeout=60_000)
-        box.fill("What happened to the Lowfield community kitchens?")
-        box.press("Enter")
-
-        answer = page.get_by_test_id("stChatMessage").nth(1)
+        answer = ask_in_page(page, url, "What happened to the Lowfield community kitchens?")
         expect(answer).to_contain_text("Lowfield", timeout=60_000)
         # the title, shown as text in the source card's label
         card = page.get_by_test_id("stExpander").filter(has_text="Community kitchens <script>").first
