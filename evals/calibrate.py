@@ -19,7 +19,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from evals.dataset import Kind, dataset_hash, load_dataset
+from evals.dataset import dataset_hash, load_dataset
 from evals.run import Scorer
 from rag.config import Settings, get_settings
 from rag.pipeline import AnswerPipeline
@@ -66,8 +66,8 @@ def main(argv: list[str]) -> int:
         answer = pipeline.ask(case.question, history=history)
         records.append({"case": case, "best": round(best, 4), "answer": answer})
 
-    in_scope = [r["best"] for r in records if r["case"].kind is not Kind.out_of_scope]
-    out_scope = [r["best"] for r in records if r["case"].kind is Kind.out_of_scope]
+    in_scope = [r["best"] for r in records if not r["case"].out_of_scope]
+    out_scope = [r["best"] for r in records if r["case"].out_of_scope]
     threshold, false_refusals, false_answers = choose_threshold(in_scope, out_scope)
 
     # Dev metrics at the chosen threshold, scored exactly as `policyrag eval run` scores them.
@@ -121,7 +121,7 @@ def main(argv: list[str]) -> int:
     ]
     for r in rows:
         decision = "refuse" if r["best"] < threshold else "answer"
-        wrong = (decision == "refuse") != (r["case"].kind is Kind.out_of_scope)
+        wrong = (decision == "refuse") != (r["case"].out_of_scope)
         lines.append(
             f"| {r['case'].id} | {r['case'].kind.value} | {r['best']:.3f} | {decision}{' ✗' if wrong else ''} |"
         )

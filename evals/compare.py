@@ -58,7 +58,7 @@ def compare(base: dict[str, Any], cand: dict[str, Any], tolerance: float = 0.02)
         delta = None if b is None or c is None else round(c - b, 4)
         entry: dict[str, Any] = {"base": b, "candidate": c, "delta": delta}
         if not key.startswith("latency_"):
-            pairs = [(base_cases[i]["metrics"][key], cand_cases[i]["metrics"][key]) for i in common]
+            pairs = [(base_cases[i]["metrics"].get(key), cand_cases[i]["metrics"].get(key)) for i in common]
             pairs = [(x, y) for x, y in pairs if x is not None and y is not None]
             entry["delta_ci"] = paired_ci([x for x, _ in pairs], [y for _, y in pairs])
         result.deltas[key] = entry

@@ -15,8 +15,37 @@ class Kind(StrEnum):
     fact = "fact"
     howto = "howto"
     precedent = "precedent"
+    definition = "definition"  # framework or definition: "what is ...", "what do they mean by ..."
+    contrast = "contrast"  # "difference between ...", "how does X differ from Y"
+    followup = "followup"  # asked with a conversation history
+    partly_covered = "partly_covered"  # one part stated in the library, another (``missing``) not
+    false_premise = "false_premise"  # the question assumes something a passage contradicts
     synthesis = "synthesis"
-    out_of_scope = "out_of_scope"
+    not_covered = "not_covered"  # nothing in the library answers it: the right answer is a refusal
+
+    @classmethod
+    def _missing_(cls, value: object) -> Kind | None:
+        return cls.not_covered if value == "out_of_scope" else None  # the name older datasets used
+
+
+class GoldSpan(BaseModel):
+    """A verbatim passage that answers (part of) a case: ``text`` is ``file[char_start:char_end]``
+    of the document's file, the same offsets the ingest gives chunks and citations."""
+
+    model_config = ConfigDict(extra="forbid")
+    doc_id: str = Field(min_length=1)
+    text: str = Field(min_length=1)
+    char_start: int = Field(ge=0)
+    char_end: int = Field(gt=0)
+
+
+class MissingPart(BaseModel):
+    """A part of the question the library does not state; an answer must name it as not stated.
+    ``terms`` are the words (any one suffices, stemmed) by which a "does not say" sentence names it."""
+
+    model_config = ConfigDict(extra="forbid")
+    part: str = Field(min_length=1)
+    terms: list[str] = Field(min_length=1)
 
 
 class Turn(BaseModel):
@@ -37,12 +66,29 @@ class EvalCase(BaseModel):
     )
     reference_answer: str | None = None
     history: list[Turn] | None = None
+    gold: list[list[GoldSpan]] = Field(
+        default_factory=list,
+        description="evidence the answer should cite: one group per point, any span of a group evidences it",
+    )
+    missing: list[MissingPart] = Field(default_factory=list, description="parts of the question the library lacks")
+    false_premise: str | None = Field(None, description="what the question wrongly assumes (kind false_premise)")
+
+    @property
+    def out_of_scope(self) -> bool:
+        return self.kind is Kind.not_covered
 
     @field_validator("key_points")
     @classmethod
     def _groups_not_empty(cls, groups: list[list[str]]) -> list[list[str]]:
         if any(not g or not all(p.strip() for p in g) for g in groups):
             raise ValueError("every key-point group needs at least one non-empty phrasing")
+        return groups
+
+    @field_validator("gold")
+    @classmethod
+    def _gold_groups_not_empty(cls, groups: list[list[GoldSpan]]) -> list[list[GoldSpan]]:
+        if any(not g for g in groups):
+            raise ValueError("every gold-evidence group needs at least one span")
         return groups
 
 

@@ -5,16 +5,50 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+
+from rag.text import content_tokens, sentences
 
 _MARKER = re.compile(r"\[(\d+)\]")
 
 # The keys of results.json's "metrics", in order, and the ones compare gates on.
 METRICS = (
     "hit@5", "recall@5", "mrr", "ndcg@10", "key_point_coverage", "citation_validity", "citation_precision",
+    "evidence_precision", "evidence_recall", "not_covered_accuracy", "false_premise_correction",
     "faithfulness", "refusal_accuracy", "false_refusal_rate", "latency_p50_ms", "latency_p95_ms",
 )  # fmt: skip
-HEADLINE = ("hit@5", "key_point_coverage", "citation_validity", "faithfulness", "refusal_accuracy")
+HEADLINE = (
+    "hit@5", "key_point_coverage", "citation_validity", "evidence_precision", "evidence_recall",
+    "not_covered_accuracy", "false_premise_correction", "faithfulness", "refusal_accuracy",
+)  # fmt: skip
+
+# What each metric measures, for the report and the UI (one line each).
+METRIC_HELP = {
+    "hit@5": "an expected document among the first five retrieved",
+    "key_point_coverage": "share of key points whose phrasing appears in the answer",
+    "citation_validity": "citations used by a marker whose quote is verbatim in the cited passage",
+    "citation_precision": "share of cited documents that are expected sources",
+    "evidence_precision": "share of cited quotes that are gold evidence (sentences that answer the question)",
+    "evidence_recall": "share of the gold points cited by at least one quote; a refusal scores 0",
+    "not_covered_accuracy": "share of the question's missing parts the answer names as not stated",
+    "false_premise_correction": "the first sentence says the premise is wrong and gold evidence is cited",
+    "faithfulness": "answer sentences the verifier finds supported by the passages they cite",
+    "refusal_accuracy": "refused exactly when nothing in the library answers",
+}
+# A sentence of the answer that says the library lacks something ("The library does not say who paid").
+NOT_STATED = re.compile(
+    r"\b(?:does not|doesn't|do not|don't|did not|didn't)\s+(?:say|state|mention|cover|give|report|record|specify|"
+    r"tell|name|describe|include|show|explain)\b|\bnot\s+(?:stated|covered|mentioned|given|said|specified|named|"
+    r"recorded|reported)\b|\bno\s+(?:information|mention|figures?|details?|record)\b|\bsilent\s+on\b|"
+    r"\bnothing\s+(?:about|on)\b",
+    re.IGNORECASE,
+)
+# A sentence that tells the reader the question's premise is wrong.
+CORRECTION = re.compile(
+    r"\b(?:premise|assum\w*|in fact|contrary to|mistaken|incorrect|says otherwise|say otherwise|is wrong|"
+    r"not (?:correct|right|true|the case|so))\b",
+    re.IGNORECASE,
+)
 
 
 def _docs(ranked: Sequence[str], k: int) -> list[str]:
@@ -91,6 +125,73 @@ def citation_precision(cited_docs: Sequence[str], expected: Sequence[str]) -> fl
         return None
     cited = list(dict.fromkeys(cited_docs))
     return sum(d in expected for d in cited) / len(cited)
+
+
+Span = Mapping[str, object]
+
+
+def _overlap(a: Span, b: Span) -> bool:
+    """Two spans of one document share at least half of the shorter one (a cited sentence that
+    holds a gold clause, or a gold sentence quoted in part, both count)."""
+    if a["doc_id"] != b["doc_id"]:
+        return False
+    a0, a1, b0, b1 = (int(str(x)) for x in (a["char_start"], a["char_end"], b["char_start"], b["char_end"]))
+    shared = min(a1, b1) - max(a0, b0)
+    return shared > 0 and shared >= 0.5 * min(a1 - a0, b1 - b0)
+
+
+def gold_citations(citations: Sequence[Span], gold: Sequence[Sequence[Span]]) -> list[bool]:
+    """For each citation, whether its quote is gold evidence (any span of any group)."""
+    return [any(_overlap(c, g) for group in gold for g in group) for c in citations]
+
+
+def evidence_precision(citations: Sequence[Span], gold: Sequence[Sequence[Span]]) -> float | None:
+    """Share of the answer's cited quotes that are gold evidence. Undetermined with nothing cited."""
+    if not gold or not citations:
+        return None
+    hits = gold_citations(citations, gold)
+    return sum(hits) / len(hits)
+
+
+def evidence_recall(citations: Sequence[Span], gold: Sequence[Sequence[Span]]) -> float | None:
+    """Share of gold groups (points the answer should make) evidenced by at least one citation.
+    An answer that cites nothing (a refusal) scores 0: the evidence was there and not given."""
+    if not gold:
+        return None
+    return sum(any(_overlap(c, g) for c in citations for g in group) for group in gold) / len(gold)
+
+
+def _answer_sentences(answer: str) -> list[str]:
+    return [_MARKER.sub("", s.text).strip() for s in sentences(answer) if _MARKER.sub("", s.text).strip()]
+
+
+def missing_named(answer: str, refused: bool, missing: Sequence[Sequence[str]]) -> float | None:
+    """Share of the question's missing parts (each given by its naming terms) that the answer names
+    as not stated, in a "does not say" sentence holding one of the part's terms (stemmed). A refusal
+    of a partly covered question scores 0: it does not tell the stated part from the missing one."""
+    if not missing:
+        return None
+    if refused:
+        return 0.0
+    said = [content_tokens(s) for s in _answer_sentences(answer) if NOT_STATED.search(s)]
+    named = 0
+    for terms in missing:
+        wanted = content_tokens(" ".join(terms))
+        named += any(wanted & s for s in said)
+    return named / len(missing)
+
+
+def premise_corrected(
+    answer: str, refused: bool, citations: Sequence[Span], gold: Sequence[Sequence[Span]], has_premise: bool
+) -> float | None:
+    """1 when the answer says first that the question's premise is wrong (its first sentence
+    carries a correction) and cites gold evidence for the correction; undetermined without a premise."""
+    if not has_premise:
+        return None
+    if refused:
+        return 0.0
+    first = next(iter(_answer_sentences(answer)), "")
+    return 1.0 if CORRECTION.search(first) and any(gold_citations(citations, gold)) else 0.0
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:

@@ -31,10 +31,15 @@ from evals.metrics import (
     bootstrap_ci,
     citation_precision,
     citation_validity,
+    evidence_precision,
+    evidence_recall,
+    gold_citations,
     hit_at_k,
     key_point_coverage,
+    missing_named,
     ndcg_at_k,
     percentile,
+    premise_corrected,
     recall_at_k,
     reciprocal_rank,
     refusal_correct,
@@ -123,11 +128,12 @@ class Scorer:
     def score(self, case: EvalCase, answer: dict[str, Any]) -> dict[str, float | None]:
         ranked = [r["doc_id"] for r in answer.get("retrieved", [])]
         expected = case.expected_sources
-        oos = case.kind is Kind.out_of_scope
+        oos = case.out_of_scope
         refused = bool(answer.get("refused"))
         citations = answer.get("citations", [])
         chunks = {str(c["chunk_id"]): str(c.get("passage") or "") for c in citations}
         text = "" if refused else str(answer["answer"])
+        gold = _gold(case)
         return {
             "hit@5": hit_at_k(ranked, expected, 5),
             "recall@5": recall_at_k(ranked, expected, 5),
@@ -136,10 +142,23 @@ class Scorer:
             "key_point_coverage": None if oos else key_point_coverage(text, case.key_points),
             "citation_validity": None if refused else citation_validity(answer["answer"], citations, chunks),
             "citation_precision": None if refused else citation_precision([c["doc_id"] for c in citations], expected),
+            "evidence_precision": None if refused else evidence_precision(citations, gold),
+            "evidence_recall": evidence_recall([] if refused else citations, gold),
+            "not_covered_accuracy": missing_named(text, refused, [m.terms for m in case.missing]),
+            "false_premise_correction": premise_corrected(text, refused, citations, gold, bool(case.false_premise)),
             "faithfulness": self.faithfulness(answer),
             "refusal_accuracy": refusal_correct(refused, oos),
             "false_refusal_rate": None if oos else float(refused),
         }
+
+
+def _gold(case: EvalCase) -> list[list[dict[str, Any]]]:
+    return [[span.model_dump() for span in group] for group in case.gold]
+
+
+def gold_missed(case: EvalCase, citations: list[dict[str, Any]]) -> list[str]:
+    """The first span of each gold group no citation evidences: what a reader of the report looks for."""
+    return [group[0]["text"] for group in _gold(case) if not evidence_recall(citations, [group])]
 
 
 def _passage(text: str) -> SearchResult:
@@ -149,16 +168,21 @@ def _passage(text: str) -> SearchResult:
 
 def case_passes(case: dict[str, Any]) -> bool:
     """What "this case works" means for compare: the right refusal decision, and for answered
-    in-scope cases a relevant source, valid citations and at least half the key points."""
+    in-scope cases a relevant source, valid citations, at least half the key points and half the
+    gold evidence, every missing part named as missing and a false premise corrected."""
     m = case["metrics"]
     if m["refusal_accuracy"] != 1.0:
         return False
-    if case["kind"] == Kind.out_of_scope.value:
+    if case["kind"] == Kind.not_covered.value:
         return True
+    at_least = lambda key, floor: m.get(key) is None or m[key] >= floor  # noqa: E731
     return (
         (m["hit@5"] in (None, 1.0))
         and (m["citation_validity"] in (None, 1.0))
-        and (m["key_point_coverage"] is None or m["key_point_coverage"] >= 0.5)
+        and at_least("key_point_coverage", 0.5)
+        and at_least("evidence_recall", 0.5)
+        and at_least("not_covered_accuracy", 1.0)
+        and at_least("false_premise_correction", 1.0)
     )
 
 
@@ -250,8 +274,12 @@ def run(
             "id": case.id, "kind": case.kind.value, "question": case.question,
             "expected_sources": case.expected_sources, "key_points": case.key_points,
             "answer": answer.get("answer", ""), "refused": bool(answer.get("refused")),
-            "citations": [{k: c.get(k) for k in ("n", "doc_id", "chunk_id", "title", "quote", "score")}
-                          for c in answer.get("citations", [])],
+            "citations": [{**{k: c.get(k) for k in ("n", "doc_id", "chunk_id", "title", "quote", "score")},
+                           "gold": g}
+                          for c, g in zip(answer.get("citations", []),
+                                          gold_citations(answer.get("citations", []), _gold(case)), strict=True)],
+            "gold_missed": gold_missed(case, [] if answer.get("refused") else answer.get("citations", [])),
+            "missing": [m.part for m in case.missing], "false_premise": case.false_premise,
             "retrieved": [r["doc_id"] for r in answer.get("retrieved", [])],
             "metrics": scorer.score(case, answer), "latency_ms": round(latency, 1),
         })  # fmt: skip

@@ -11,9 +11,13 @@ from evals.calibrate import choose_threshold
 from evals.dataset import DatasetError, load_dataset
 from evals.metrics import (
     citation_validity,
+    evidence_precision,
+    evidence_recall,
     hit_at_k,
     key_point_coverage,
+    missing_named,
     ndcg_at_k,
+    premise_corrected,
     recall_at_k,
     reciprocal_rank,
     refusal_correct,
@@ -65,10 +69,60 @@ def test_choose_threshold_takes_the_widest_gap() -> None:
     assert (false_refusals, false_answers) == (1, 0) and 0.2 < t < 0.5
 
 
+def _span(doc: str, start: int, end: int) -> dict[str, object]:
+    return {"doc_id": doc, "char_start": start, "char_end": end}
+
+
+def test_evidence_precision_and_recall_by_hand() -> None:
+    gold = [[_span("a", 100, 200)], [_span("a", 300, 400), _span("b", 0, 100)]]  # two points, the second in two places
+    citations = [
+        _span("a", 90, 210),  # the gold sentence, quoted with a little more around it
+        _span("b", 40, 120),  # shares 60 of its 80 characters with the second point's span in document b
+        _span("a", 150, 400),  # shares half of the first gold span (50 of 100): just counts
+        _span("c", 100, 200),  # right offsets, wrong document
+        _span("a", 195, 305),  # touches both gold spans by 5 characters: not evidence
+    ]
+    assert evidence_precision(citations, gold) == pytest.approx(3 / 5)
+    assert evidence_recall(citations, gold) == 1.0
+    assert evidence_recall([citations[0]], gold) == 0.5
+    assert evidence_recall([], gold) == 0.0  # a refusal gives none of the evidence that was there
+    assert evidence_precision([], gold) is None  # nothing cited: precision is undetermined, not 0
+    assert evidence_precision(citations, []) is None and evidence_recall(citations, []) is None
+
+
+def test_missing_parts_must_be_named_as_not_stated() -> None:
+    missing = [["pay", "paid", "funded"], ["budget"]]
+    named_one = "Sunderland offers a virtual back office [1]. The library does not say who paid for it."
+    assert missing_named(named_one, False, missing) == 0.5
+    both = named_one + " Its budget is not stated in any document."
+    assert missing_named(both, False, missing) == 1.0
+    # the words alone are not enough: the sentence has to say they are missing
+    assert missing_named("It was paid for from the budget [1].", False, missing) == 0.0
+    # "does not say" about something else does not name the part
+    assert missing_named("The library does not say when it opened.", False, missing) == 0.0
+    assert missing_named("The library does not cover this.", True, missing) == 0.0  # a refusal does not separate
+    assert missing_named(named_one, False, []) is None
+
+
+def test_a_false_premise_is_corrected_first_and_with_evidence() -> None:
+    gold = [[_span("a", 0, 100)]]
+    cited = [_span("a", 0, 100)]
+    fixed = "The question assumes Greenpeace; in fact the hub was set up by the NHBC [1]. It had DCLG money [1]."
+    assert premise_corrected(fixed, False, cited, gold, True) == 1.0
+    late = "The hub was set up by the NHBC [1]. The premise is wrong [1]."
+    assert premise_corrected(late, False, cited, gold, True) == 0.0  # said, but not first
+    assert premise_corrected(fixed, False, [_span("z", 0, 100)], gold, True) == 0.0  # no evidence for it
+    assert premise_corrected(fixed, True, cited, gold, True) == 0.0
+    assert premise_corrected(fixed, False, cited, gold, False) is None
+
+
 def test_dev_dataset_is_valid_and_large_enough() -> None:
     cases = load_dataset(REPO / "evals" / "datasets" / "dev.jsonl")
-    assert len(cases) >= 40
-    assert {c.kind.value for c in cases} == {"fact", "howto", "precedent", "synthesis", "out_of_scope"}
+    assert len(cases) >= 100
+    assert {c.kind.value for c in cases} == {
+        "fact", "howto", "precedent", "definition", "contrast", "followup", "partly_covered", "not_covered",
+        "false_premise",
+    }  # fmt: skip
     corpus = {p.stem for p in (REPO / "corpus").glob("*.md")}
     assert all(set(c.expected_sources) <= corpus for c in cases)
 
