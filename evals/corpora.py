@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import csv
 import json
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -32,3 +35,20 @@ def write_sotu(dest: Path, limit: int | None = None, oldest: bool = False) -> in
         }
         (dest / f"{row['fileid']}.md").write_text("---\n" + json.dumps(front) + "\n---\n\n" + text, encoding="utf-8")
     return len(rows)
+
+
+# The State of the Union evaluation set (evals/datasets/sotu.jsonl) is about the newest addresses:
+# its gold offsets index the files write_sotu writes for them.
+SOTU_EVAL_ADDRESSES = 12
+
+
+@contextmanager
+def documents_for(dataset: Path, corpus_dir: Path) -> Iterator[Path]:
+    """The folder whose files a dataset's gold offsets index: the sotu subset for a ``sotu*`` set
+    (written to a temporary folder), ``corpus_dir`` otherwise."""
+    if not dataset.name.startswith("sotu"):
+        yield corpus_dir
+        return
+    with tempfile.TemporaryDirectory(prefix="policyrag-sotu-") as tmp:
+        write_sotu(Path(tmp), SOTU_EVAL_ADDRESSES)
+        yield Path(tmp)
