@@ -40,6 +40,7 @@ from bench_api import measure_api, percentile
 from bench_baseline import compare_baseline, markdown
 
 from evals.corpora import write_sotu
+from evals.dataset import load_dataset
 from ingest.chunking import SectionChunker
 from ingest.loaders import load_bytes
 from ingest.pipeline import Ingestor
@@ -169,6 +170,7 @@ def main() -> int:
     print(f"api: {json.dumps(api)}", flush=True)
     rows, facts = compare_baseline(with_llm=not args.no_llm)
     ls, la = api["load_search"], api["load_ask"]
+    n_dev = len(load_dataset(bench_baseline.DEV))
     lines = [
         "# Benchmarks",
         "",
@@ -233,8 +235,8 @@ def main() -> int:
         "",
         (bench_baseline.__doc__ or "").split("\n\n", 1)[1].strip(),
         "",
-        "Quality: `evals/datasets/dev.jsonl` (51 cases) scored by `evals.run` for both. Timings: ingest of "
-        "the 5 seed documents into an empty store; search p50 over the 51 dev questions (ours hybrid k=5, "
+        f"Quality: `evals/datasets/dev.jsonl` ({n_dev} cases) scored by `evals.run` for both. Timings: ingest of "
+        f"the 5 seed documents into an empty store; search p50 over the {n_dev} dev questions (ours hybrid k=5, "
         "the baseline `similarity_search` k=4), uncached embedder on both sides; ask p50/p95 from the "
         "evaluation run.",
         "",

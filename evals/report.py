@@ -6,7 +6,12 @@ import html
 import io
 from typing import Any
 
-KIND_KEYS = ("hit@5", "key_point_coverage", "citation_validity", "faithfulness", "refusal_accuracy")
+from evals.metrics import METRIC_HELP
+
+KIND_KEYS = (
+    "hit@5", "key_point_coverage", "evidence_precision", "evidence_recall", "not_covered_accuracy",
+    "false_premise_correction", "citation_validity", "faithfulness", "refusal_accuracy",
+)  # fmt: skip
 
 
 def _svg(fig: Any) -> str:
@@ -35,7 +40,8 @@ def kind_chart(results: dict[str, Any]) -> str:
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(kinds))], kinds)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("mean (undetermined cases left out)")
-    ax.legend(fontsize=7, ncols=3, loc="lower right")
+    ax.legend(fontsize=7, ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.18))
+    ax.tick_params(axis="x", labelsize=7)
     return _svg(fig)
 
 
@@ -78,12 +84,18 @@ def render(results: dict[str, Any]) -> str:
     case_rows = []
     for c in cases:
         missed = [g[0] for g in c["key_points"] if not any(p.lower() in c["answer"].lower() for p in g)]
-        cites = "; ".join(f"[{x['n']}] {x['doc_id']}" for x in c["citations"])
+        cites = "; ".join(f"[{x['n']}] {x['doc_id']}{' (gold)' if x.get('gold') else ''}" for x in c["citations"])
+        evidence = "; ".join(c.get("gold_missed", []))
+        if c.get("missing"):
+            evidence += " | not stated, to be named: " + "; ".join(c["missing"])
+        if c.get("false_premise"):
+            evidence += " | premise to correct: " + c["false_premise"]
         case_rows.append(
             f"<tr class={'pass' if c['passed'] else 'fail'}><td>{html.escape(c['id'])}</td>"
             f"<td>{'pass' if c['passed'] else 'FAIL'}</td><td>{html.escape(c['kind'])}</td>"
             f"<td>{html.escape(c['question'])}</td><td>{html.escape(c['answer'][:600])}</td>"
-            f"<td>{html.escape(cites)}</td><td>{html.escape('; '.join(missed))}</td><td>{c['latency_ms']}</td></tr>"
+            f"<td>{html.escape(cites)}</td><td>{html.escape('; '.join(missed))}</td><td>{html.escape(evidence)}</td>"
+            f"<td>{c['latency_ms']}</td></tr>"
         )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>policyrag evaluation</title>
@@ -99,6 +111,7 @@ tr.fail td:nth-child(2) {{ color: #d4351c; font-weight: bold; }}
 {html.escape(str(man["git_commit"]))}, {html.escape(man["time"])}.</p>
 <h2>Metrics</h2>
 <table><tr><th>metric</th><th>value</th><th>95% bootstrap interval</th><th>undetermined cases</th></tr>{rows}</table>
+<dl>{"".join(f"<dt><code>{html.escape(k)}</code></dt><dd>{html.escape(v)}</dd>" for k, v in METRIC_HELP.items())}</dl>
 <h2>By kind</h2>
 <table><tr><th>kind</th><th>cases</th>{"".join(f"<th>{k}</th>" for k in kind_keys)}</tr>{kind_rows}</table>
 <figure>{kind_chart(results)}<figcaption>Headline metrics by kind of question.</figcaption></figure>
@@ -107,6 +120,6 @@ tr.fail td:nth-child(2) {{ color: #d4351c; font-weight: bold; }}
 <figure>{latency_chart(results)}<figcaption>Distribution of answer latencies.</figcaption></figure>
 <h2>Cases (failures first)</h2>
 <table><tr><th>id</th><th>result</th><th>kind</th><th>question</th><th>answer</th><th>citations</th>
-<th>key points missed</th><th>ms</th></tr>{"".join(case_rows)}</table>
+<th>key points missed</th><th>gold evidence not cited</th><th>ms</th></tr>{"".join(case_rows)}</table>
 </body></html>
 """

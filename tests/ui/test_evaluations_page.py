@@ -27,6 +27,14 @@ def test_runs_are_listed_and_a_regression_is_shown(tmp_path: Path, monkeypatch: 
     at = at.selectbox[0].select("worse").run()
     assert at.error and case["id"] in at.error[0].value
     assert any(e.label.startswith(case["id"]) for e in at.expander)
+    metrics = at.table[0].value
+    assert {"evidence_precision", "evidence_recall", "not_covered_accuracy", "false_premise_correction"} <= set(
+        metrics["metric"].tolist()
+    )
+    # a failing case that missed gold evidence says which passage it should have cited
+    missed = next(c for c in worse["cases"] if not c["passed"] and c["gold_missed"])
+    shown = [m.value for e in at.expander if e.label.startswith(missed["id"]) for m in e.markdown]
+    assert any(missed["gold_missed"][0][:40] in text for text in shown)
 
 
 def test_no_runs_says_how_to_make_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from evals.compare import compare
+from evals.metrics import METRIC_HELP
 from ui.settings import UiSettings
 
 st.set_page_config(page_title="policyrag · Evaluations", layout="wide")
@@ -36,8 +37,8 @@ man = run["manifest"]
 commit = str(man["git_commit"])[:10]
 st.caption(f"{man['dataset']} · generator {man['models']['generator']} · commit {commit} · {man['time']}")
 st.subheader("Metrics")
-st.table([{"metric": k, "value": v, "95% interval": run["metric_ci"].get(k), "undetermined": run["undetermined"].get(k)}
-          for k, v in run["metrics"].items()])  # fmt: skip
+st.table([{"metric": k, "value": v, "95% interval": run["metric_ci"].get(k), "undetermined": run["undetermined"].get(k),
+           "measures": METRIC_HELP.get(k, "")} for k, v in run["metrics"].items()])  # fmt: skip
 st.subheader("By kind")
 st.table([{"kind": k, **v} for k, v in run["by_kind"].items()])
 failed = [c for c in run["cases"] if not c["passed"]]
@@ -47,6 +48,12 @@ for c in failed:
         st.markdown(c["answer"] or "*(no answer)*")
         retrieved = ", ".join(dict.fromkeys(c["retrieved"]))
         st.caption(f"retrieved: {retrieved} · expected: {', '.join(c['expected_sources'])}")
+        for text in c.get("gold_missed", []):
+            st.markdown(f"- gold evidence not cited: > {text}")
+        if c.get("missing"):
+            st.markdown("- should say the library does not state: " + "; ".join(c["missing"]))
+        if c.get("false_premise"):
+            st.markdown(f"- should first correct the premise: {c['false_premise']}")
 
 st.subheader("Compare")
 others = [label for label in labels if label != chosen]
