@@ -58,6 +58,13 @@ class Answer(BaseModel):
         description="Draft sentences removed because no retrieved passage supports them (for evaluation; never shown "
         "as part of the answer).",
     )
+    not_stated: list[str] = Field(
+        default_factory=list,
+        description="Parts of the question the passages do not state; the answer ends by saying so for each.",
+    )
+    premise: str | None = Field(
+        None, description="A name or figure the question assumes that no passage bears out; the answer says so first."
+    )
 
 
 class AnswerEvent(BaseModel):

@@ -64,6 +64,19 @@ class LexicalIndex:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def idf(self, token: str) -> float:
+        """Inverse document frequency of a stemmed token over the chunks (BM25's own), so a sentence
+        that shares the question's rare words ("Sunderland") outranks one that shares common ones."""
+        if self.bm25 is None:
+            return 1.0
+        col = self.bm25.vocab_dict.get(token)
+        n = int(self.bm25.scores["num_docs"])
+        if col is None:
+            return float(np.log(1 + (n + 0.5) / 0.5))
+        indptr = self.bm25.scores["indptr"]
+        df = int(indptr[col + 1] - indptr[col])
+        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+
     def record(self, chunk_id: str) -> tuple[dict[str, Any], str] | None:
         i = self._position.get(chunk_id)
         return None if i is None else (self.metas[i], self.texts[i])

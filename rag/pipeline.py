@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import collections.abc as cabc
 import logging
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -15,9 +16,12 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag.answers import Answer, AnswerEvent, Mode, Retrieved
 from rag.config import Settings
-from rag.generation import ExtractiveGenerator, Generator, LLMGenerator, detect_mode
+from rag.coverage import Coverage, Sentence, fold, not_stated, subject_names, unsupported_premise
+from rag.extractive import ExtractiveGenerator, scoring_query
+from rag.generation import Generator, LLMGenerator, detect_mode
 from rag.models import SearchFilters, SearchResult
 from rag.retrieval import SearchIndex
+from rag.text import content_tokens
 from rag.verify import Verified, Verifier
 
 log = logging.getLogger(__name__)
@@ -34,9 +38,39 @@ def refusal_message(question: str, results: list[SearchResult]) -> str:
     return f"The library does not cover “{shown}”.{tail}"
 
 
+METADATA_FIELDS = ("title", "authors", "publisher", "date", "doc_type", "topics")
+LEADING_SENTENCES = 8  # the passages' best sentences that coverage and premise checks read
+NAMED_MARGIN = 0.1  # how far below the refusal threshold a passage naming the question's subject may be
+
+
+def premise_note(term: str) -> str:
+    return f"The question assumes “{term}”, but the library does not say so. What it does say:"
+
+
+def not_stated_note(part: str) -> str:
+    """ "what is its annual budget" → "The library does not say what its annual budget is." """
+    part = re.sub(r"(?i)^(and |so )", "", part.strip().rstrip("?."))
+    m = re.match(r"(?i)^(what|where|when|which \w+|how (?!much|many)\w+)\s+(is|are|was|were)\s+(.+)$", part)
+    if m and not re.match(r"(?i)^(?:the |a |an )?\w+ing\b", m.group(3)):
+        return f"The library does not say {m.group(1).lower()} {m.group(3)} {m.group(2)}."
+    if re.match(r"(?i)^(who|how much|how many)\b", part):
+        return f"The library does not say {part[0].lower() + part[1:]}."
+    return f"The library does not say: “{part}?”"
+
+
+def extractive_for(settings: Settings, index: SearchIndex) -> ExtractiveGenerator:
+    """The extractive composer over this index (its IDF read at call time, so it follows refreshes)."""
+    return ExtractiveGenerator(
+        index.embeddings,
+        max_sentences=settings.answer_max_sentences,
+        idf=lambda token: index.lexical.idf(token),
+        centroid=index.centroid,
+    )
+
+
 def make_generator(settings: Settings, index: SearchIndex) -> Generator:
     """The generator the settings name; LLM ones get their chat model (nothing loads until first use)."""
-    extractive = ExtractiveGenerator(index.embeddings, max_sentences=settings.answer_max_sentences)
+    extractive = extractive_for(settings, index)
     if settings.generator == "extractive":
         return extractive
     from rag.llm import make_chat_model
@@ -58,8 +92,9 @@ class AnswerPipeline:
         self.generator = generator or make_generator(settings, index)
         self.fallback: Generator | None = None
         if settings.llm_fallback and not isinstance(self.generator, ExtractiveGenerator):
-            self.fallback = ExtractiveGenerator(index.embeddings, max_sentences=settings.answer_max_sentences)
+            self.fallback = extractive_for(settings, index)
         self.verifier = Verifier(index.embeddings, settings.support_threshold, settings.keep_unsupported)
+        self.selector = extractive_for(settings, index)
         self.chain: Runnable[dict[str, Any], Answer] = (
             RunnableLambda(self._retrieve, name="retrieve")
             | RunnableLambda(self._generate, name="generate")
@@ -98,14 +133,33 @@ class AnswerPipeline:
         timings["generate"] = timings["verify"] = 0.0
         verified: Verified | None = None
         if self._evidence(state):
-            verified = yield from self._verified_deltas(state, self.generator)
+            lead, _ = self._notes(state)
+            verified = yield from self._led(self._verified_deltas(state, self.generator), lead)
             if self.fallback is not None and not verified.citations:
                 state["fallback"] = verified.dropped
-                verified = yield from self._verified_deltas(state, self.fallback)
+                verified = yield from self._led(self._verified_deltas(state, self.fallback), lead)
         answer = self._finish(state, verified)
         if answer.refused:
             yield AnswerEvent(event="delta", text=answer.answer)
+        elif tail := self._notes(state)[1]:
+            yield AnswerEvent(event="delta", text=tail)
         yield AnswerEvent(event="answer", answer=answer)
+
+    @staticmethod
+    def _led(
+        events: cabc.Generator[AnswerEvent, None, Verified], lead: str
+    ) -> cabc.Generator[AnswerEvent, None, Verified]:
+        """The deltas of ``events``, with ``lead`` sent just before the first of them (so a draft that
+        verifies to nothing, then a refusal, never shows it)."""
+        while True:
+            try:
+                event = next(events)
+            except StopIteration as done:
+                return done.value
+            if lead and event.event == "delta":
+                yield AnswerEvent(event="delta", text=lead)
+                lead = ""
+            yield event
 
     def _verified_deltas(
         self, state: dict[str, Any], generator: Generator
@@ -167,7 +221,42 @@ class AnswerPipeline:
         mode = state["mode"] if state["mode"] is not Mode.auto else detect_mode(state["question"])
         state.update(query=query, results=results, mode=mode)
         state["timings"]["retrieve"] = (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        state["coverage"] = self._coverage(state) if self._evidence(state) else Coverage()
+        state["timings"]["coverage"] = (time.perf_counter() - t) * 1000
         return state
+
+    def _coverage(self, state: dict[str, Any]) -> Coverage:
+        """What the passages leave open of the question, and a premise they do not bear out."""
+        results: list[SearchResult] = state["results"]
+        cands = self.selector.candidates(results)
+        if not cands:
+            return Coverage()
+        self.selector.score(scoring_query(state["query"], results), cands, state["mode"])
+        leading = sorted(cands, key=lambda c: -c.score)[:LEADING_SENTENCES]
+        by_source: dict[int, list[Any]] = {}
+        for c in cands:
+            by_source.setdefault(c.source, []).append(c)
+        pool = []
+        for c in leading:
+            before = [o for o in by_source[c.source] if o.span.start < c.span.start]
+            pool.append(Sentence(c.span.text, before[-1].span.text if before else ""))
+        meta = [" ".join(str(v) for k, v in r.metadata.items() if k in METADATA_FIELDS) for r in results]
+        premise = unsupported_premise(
+            state["question"], [r.text for r in results] + meta, [s.text for s in pool] + meta
+        )
+        context = state["query"] if state["query"] != state["question"] else ""
+        return Coverage(not_stated=not_stated(state["question"], pool, context), premise=premise)
+
+    @staticmethod
+    def _notes(state: dict[str, Any]) -> tuple[str, str]:
+        """The lines the pipeline itself adds around a verified answer: a premise the library does not
+        bear out (first), and each part of the question it does not state (last)."""
+        coverage: Coverage = state.get("coverage") or Coverage()
+        lead = premise_note(coverage.premise) + "\n\n" if coverage.premise else ""
+        tail = "".join("\n\n" + not_stated_note(p) if i == 0 else "\n" + not_stated_note(p)
+                       for i, p in enumerate(coverage.not_stated))  # fmt: skip
+        return lead, tail
 
     def _generate(self, state: dict[str, Any]) -> dict[str, Any]:
         """Draft and verify together, as ``stream`` does, so both give the same answer and a draft that
@@ -188,9 +277,18 @@ class AnswerPipeline:
 
     # -- shared by ask and stream ----------------------------------------------------------------
     def _evidence(self, state: dict[str, Any]) -> bool:
-        """Is any passage close enough to the question to try answering? (calibrated refusal)"""
+        """Is any passage close enough to the question to try answering? (calibrated refusal) A
+        passage a little below the threshold still counts when it names what the question names
+        ("Google", "Bogotá"): dense similarity undersells short, name-led questions."""
         best = max((r.dense_score or 0.0 for r in state["results"]), default=0.0)
-        return best >= self.settings.refusal_threshold
+        if best >= self.settings.refusal_threshold:
+            return True
+        names = subject_names(state["question"]) or subject_names(state["query"])
+        titles = content_tokens(fold(" ".join(r.title for r in state["results"])))
+        names -= titles  # the document a question names is not evidence that the document answers it
+        return best >= self.settings.refusal_threshold - NAMED_MARGIN and any(
+            names & content_tokens(fold(r.text)) for r in state["results"] if (r.dense_score or 0.0) >= 0.1
+        )
 
     @staticmethod
     def _retrieved(results: list[SearchResult]) -> list[Retrieved]:
@@ -210,9 +308,12 @@ class AnswerPipeline:
             answer.refusal_reason = "weak_retrieval" if verified is None else "no_supported_sentence"
             answer.answer = refusal_message(state["question"], results)
         else:
-            answer.answer = verified.text
+            lead, tail = self._notes(state)
+            answer.answer = lead + verified.text + tail
             answer.citations = verified.citations
             answer.unsupported = verified.unsupported
+            coverage: Coverage = state.get("coverage") or Coverage()
+            answer.not_stated, answer.premise = coverage.not_stated, coverage.premise
         if verified is not None:
             answer.dropped = verified.dropped
         if "fallback" in state:  # the LLM's draft was dropped whole; its sentences stay visible to evaluation

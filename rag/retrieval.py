@@ -103,6 +103,7 @@ class SearchIndex:
         )
         self._store = store
         self._lexical: LexicalIndex | None = None
+        self._centroid: tuple[str, np.ndarray | None] | None = None
         self._lock = threading.Lock()
         self._active = 0  # searches in flight, so a reopen never pulls the collection from under one
         self._idle = threading.Condition()
@@ -124,6 +125,15 @@ class SearchIndex:
                 if self._lexical is None:
                     self._lexical = self._load_lexical()
         return self._lexical
+
+    def centroid(self) -> np.ndarray | None:
+        """The collection's mean vector, derived once per state of the lexical mirror (which moves
+        with every change to the collection)."""
+        lexical = self.lexical
+        cached = self._centroid
+        if cached is None or cached[0] != lexical.fingerprint:
+            cached = self._centroid = (lexical.fingerprint, self.store.centroid() if len(lexical) else None)
+        return cached[1]
 
     def warm_up(self) -> None:
         self.embeddings.embed_query("warm up")

@@ -136,6 +136,22 @@ class ChunkStore:
                 yield cid, dict(meta or {}), doc
             offset += len(ids)
 
+    def centroid(self) -> np.ndarray | None:
+        """The unit mean of every chunk vector: what the collection is about on average. A sentence
+        close to it says what most of the library says, and answers no question in particular."""
+        total: np.ndarray | None = None
+        offset = 0
+        while True:
+            page = self.collection.get(include=["embeddings"], limit=PAGE, offset=offset)
+            if not page["ids"]:
+                break
+            vecs = np.asarray(page["embeddings"], dtype=np.float32)
+            total = vecs.sum(axis=0) if total is None else total + vecs.sum(axis=0)
+            offset += len(page["ids"])
+        if total is None or not np.linalg.norm(total):
+            return None
+        return total / np.linalg.norm(total)
+
     def get(self, ids: Sequence[str]) -> dict[str, tuple[dict[str, Any], str]]:
         out: dict[str, tuple[dict[str, Any], str]] = {}
         for start in range(0, len(ids), PAGE):

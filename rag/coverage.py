@@ -1,0 +1,245 @@
+"""What the passages do not say: the parts of a question they leave open, and a premise they contradict.
+
+Deterministic and offline, like the extractive generator. A question is split into its parts
+("Which body runs the hub, and what is its budget?" has two); each part asks for attributes from
+a small closed list (a figure, a date, who paid, who founded, a result, a name, a place, whether
+something still holds) recognised by their trigger words. A part is stated when one of the
+passages' leading sentences, on the question's subject, gives that attribute; otherwise the
+answer says plainly that the library does not say it. A name or figure the question asserts that
+no passage (nor the documents' own metadata) contains is a premise the library does not bear
+out: the answer says so first, then gives what the library does say.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from rag.text import content_tokens
+
+
+def fold(text: str) -> str:
+    """Lower case without accents ("Bogotá" matches "Bogota")."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """Something a question asks for: ``trigger`` finds it in the question, ``gives`` in a sentence."""
+
+    name: str
+    trigger: re.Pattern[str]
+    gives: re.Pattern[str]
+
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+MONEY = (
+    r"[£$€]\s?\d|\b(?:fund\w*|financ\w*|money|budget\w*|grant\w*|invest\w*|tax\w*|income|earn\w*|revenue|paid|pay\w*|"
+    r"cash|dollars?|pounds?|donat\w*)\b"
+)
+ATTRIBUTES = (
+    Attribute("amount", _rx(r"\bhow much\b(?! time)"),
+              _rx(r"[£$€]\s?\d|\d[\d,.]*\s?(?:m|bn)?\s*(?:million|billion|trillion|pounds|dollars|euros)\b|\d(?:m|bn)\b")),
+    Attribute("figure", _rx(r"\bhow (?:many|big|large)\b|\bwhat (?:size|share|percentage|proportion)\b"),
+              _rx(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion|"
+                  r"trillion|half|third|quarter|fifth)\b")),
+    Attribute("date", _rx(r"^(?:and |so )?when\b|\bwhat (?:year|date)\b|\bdeadline\b|\bby (?:what|which) year\b"),
+              _rx(r"\b(?:1[6-9]|20)\d\d\b|\b(?:january|february|march|april|may|june|july|august|september|"
+                  r"october|november|december)\b")),
+    Attribute("budget", _rx(r"\bbudget|\bcost\b|\bspend"), _rx(r"\bbudget|\bcosts?\b|\bspen[dt]|[£$€]\s?\d")),
+    Attribute("payer", _rx(r"\bpa(?:y|id|ying)\b|\bfund(?:s|ed|ing)\b|\bfinanc|\bmoney\b|\braised?\b"), _rx(MONEY)),
+    Attribute("founder", _rx(r"\bfound(?:ed|er|ers)\b|\bstart(?:ed)?\b|\bbehind\b|\bset up\b|\bestablish|\bruns?\b"),
+              _rx(r"\bset up\b|\bfound(?:ed|er|ing)\b|\bestablish|\bstart(?:ed)?\b|\blaunch|\bcreat|\bbehind\b|"
+                  r"\bran\b|\bruns?\b|\bled by\b")),
+    Attribute("target", _rx(r"\b(?:hit|met|meet|achieved?|reach(?:ed)?)\b.*\b(?:target|goal|commitment)"),
+              _rx(r"\b(?:met|meet|hit|achieved|reached|exceeded|missed|fell short)\b")),
+    Attribute("result", _rx(r"\b(?:lead to|led to|result|outcome|achieve|impact|came out|come out|effect)"),
+              _rx(r"\b(?:result\w*|outcome\w*|led to|impact\w*|achiev\w*|effect\w*|evaluat\w*)\b")),
+    Attribute("name", _rx(r"\bnames?\b|\bwhat (?:is|was|are|were) (?:it|they|this|that) called\b"),
+              _rx(r"\bnamed?\b|\bcalled\b")),
+    Attribute("place", _rx(r"\bwhere\b.*\b(?:based|located|situated)\b|\bin which (?:town|city|country|region)\b"),
+              _rx(r"\b(?:based|located|situated)\b")),
+    Attribute("price", _rx(r"\bprices?\b"), _rx(r"\bprices?\b")),
+    Attribute("author", _rx(r"\bwho (?:wrote|is the author|authored)\b|\bwritten by\b|\bauthors?\b"),
+              _rx(r"\bauthors?\b|\bwritten by\b|\bby [A-Z]")),
+    Attribute("current", _rx(r"\b(?:still|today|nowadays|currently)\b"), _rx(r"\b(?:still|today|now|currently)\b")),
+)  # fmt: skip
+
+# Attributes easily misread from a neighbouring sentence ("new types of financing" after a council's
+# back office): the sentence that gives them must name the question's subject itself.
+STRICT = frozenset({"payer", "budget", "founder", "author", "name", "price"})
+
+PART_SPLIT = re.compile(
+    r"(?:,?\s+and\s+|[;:?]\s*)(?=(?:who|what|how|when|where|which|whether|why|did|does|do|is|are|was|were|has|"
+    r"have|can)\b)",
+    re.IGNORECASE,
+)
+QUESTION_START = re.compile(
+    r"^(?:and\s+|so\s+)?(?:who|what|how|when|where|which|whether|why|did|does|do|is|are|was|were|has|have|can)\b", re.I
+)
+# Words of a question that say what is asked, not what about: they never make a part's subject.
+ASKING = frozenset(content_tokens(
+    "what who whom whose which when where why how many much big size share is are was were do does did has have "
+    "new way ways thing things part get make use one two first second other "
+    "can could would should will tell me say said says library document documents report paper notes abstract "
+    "speech address mention mentioned describe according actually and so also the of"
+))  # fmt: skip
+NAME_PHRASE = re.compile(r"\b[A-Z][\w’'&.-]*[A-Za-z0-9](?:\s+(?:of\s+|and\s+|&\s+)?[A-Z][\w’'&.-]*[A-Za-z0-9])*")
+SENTENCE_START = re.compile(r"(?:^|[.!?]\s+)$")
+SPECIFIC_NUMBER = re.compile(r"[£$€]?\d[\d,.]*\s?(?:%|bn|m|k|billion|million|trillion|percent)?", re.IGNORECASE)
+NUMBER_WORDS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+NUMBER_WORD = re.compile(rf"\b({'|'.join(NUMBER_WORDS)})\b(?!-)", re.IGNORECASE)
+# The lines the pipeline adds to an answer (rag.pipeline): statements about the library, not quotes.
+NOTE_LINE = re.compile(
+    r"^The library does not say\b.+[.”]$|^The question assumes “.+”, but the library does not say so\."
+)
+
+
+def is_note(line: str) -> bool:
+    return bool(NOTE_LINE.match(line.strip()))
+
+
+STOP_NAMES = frozenset({"i", "i've", "i’m", "i'm", "and", "or", "but", "so", "is", "the"})
+
+
+@dataclass(frozen=True)
+class Part:
+    """One question within the question, with the attributes it asks for."""
+
+    text: str
+    asks: tuple[Attribute, ...]
+
+
+@dataclass
+class Coverage:
+    """The pipeline's reading of what the passages leave open."""
+
+    not_stated: list[str] = field(default_factory=list)  # parts of the question, as the user put them
+    premise: str | None = None  # a name or figure the question asserts that no passage bears out
+
+
+def parts(question: str) -> list[Part]:
+    pieces = [p.strip(" ,;:?") for p in PART_SPLIT.split(question) if p and p.strip(" ,;:?")]
+    out = []
+    for piece in pieces:
+        if not QUESTION_START.match(piece) and len(pieces) > 1:
+            continue  # a statement before the question ("I read that ...")
+        asks = tuple(a for a in ATTRIBUTES if a.trigger.search(piece))
+        out.append(Part(piece, asks))
+    return out
+
+
+def names_in(question: str) -> list[str]:
+    """The capitalised names a question uses. A sentence's first word counts only when it is clearly
+    a name (a possessive such as "Manchester's", or an acronym), not "What" or "Disregard"."""
+    out = []
+    for m in NAME_PHRASE.finditer(question):
+        name = m.group(0)
+        if SENTENCE_START.search(question[: m.start()]):
+            first, _, rest = name.partition(" ")
+            if not (re.search(r"[’']s$", first) or (first.isupper() and len(first) > 1)):
+                name = rest.strip()
+        name = re.sub(r"[’']s$", "", name.strip("’'"))
+        if name and fold(name) not in STOP_NAMES:
+            out.append(name)
+    return out
+
+
+def subject_names(question: str) -> set[str]:
+    """Tokens of the capitalised names a question is about (folded, stemmed)."""
+    return set(content_tokens(fold(" ".join(names_in(question))))) - ASKING
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A leading sentence of the passages, and the one before it in its passage (what "it" may refer to)."""
+
+    text: str
+    previous: str = ""
+
+
+def _states(
+    part: Part, attribute: Attribute, subject: frozenset[str], names: set[str], pool: Sequence[Sentence]
+) -> bool:
+    for s in pool:
+        body = s.text.rstrip(' )”"’')
+        if body.endswith("?"):
+            continue  # a sentence that asks ("but is it still their policy?") states nothing
+        if not attribute.gives.search(s.text):
+            continue
+        tokens = content_tokens(fold(s.text))
+        near = tokens | content_tokens(fold(s.previous))
+        if names and attribute.name in STRICT:  # who paid, who founded: the sentence itself names the subject
+            if tokens & names:
+                return True
+        elif names:
+            if near & names or near & subject:
+                return True
+        elif not subject or near & subject:
+            return True
+    return False
+
+
+def not_stated(question: str, pool: Sequence[Sentence], context: str = "") -> list[str]:
+    """The parts of ``question`` whose asked-for attributes no sentence of ``pool`` gives.
+    ``context`` (the condensed query of a follow-up) adds to the question's subject."""
+    names = subject_names(question) or subject_names(context)
+    everything = content_tokens(fold(f"{question} {context}")) - ASKING
+    missing = []
+    for part in parts(question):
+        if not part.asks:
+            continue
+        triggers = set().union(*(content_tokens(fold(" ".join(a.trigger.findall(part.text)))) for a in part.asks))
+        subject = everything - triggers
+        if any(not _states(part, a, subject, names, pool) for a in part.asks):
+            missing.append(part.text)
+    return missing
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[\w’'&]+", fold(text))
+
+
+def _cased_words(text: str) -> list[tuple[str, bool]]:
+    return [(fold(w), w[0].isupper()) for w in re.findall(r"[\w’'&]+", text)]
+
+
+def _phrase_in(phrase: list[str], words: list[tuple[str, bool]]) -> bool:
+    """The phrase's words in a row; a passage's word may extend the question's ("Sunderland" ~
+    "Sunderland’s"), and a capitalised one may shorten it ("South Australian" ~ "South Aus")."""
+    n = len(phrase)
+    for i in range(len(words) - n + 1):
+        window = words[i : i + n]
+        if all(
+            w.startswith(p) or (cap and len(w) >= 3 and p.startswith(w))
+            for p, (w, cap) in zip(phrase, window, strict=True)
+        ):
+            return True
+    return False
+
+
+def unsupported_premise(question: str, passages: Iterable[str], leading: Iterable[str]) -> str | None:
+    """A name the question asserts that no passage contains, or a figure none of the leading sentences
+    states: what the library does not bear out (the first found), or None."""
+    known = _cased_words(" ".join(passages))
+    for name in names_in(question):
+        if not _phrase_in([re.sub(r"[’']s$", "", w) for w in _words(name)], known):
+            return name
+    stated = " ".join(leading)
+    figures = set(_words(stated))
+    for m in SPECIFIC_NUMBER.finditer(question):
+        figure = m.group(0).strip(" ,.")
+        digits = re.sub(r"[^\d.]", "", figure).strip(".")
+        if digits and not re.search(rf"(?<![\d.,]){re.escape(digits)}(?![\d])", stated.replace(",", "")):
+            return figure
+    for m in NUMBER_WORD.finditer(question):
+        word = fold(m.group(1))
+        if word not in figures and str(NUMBER_WORDS.index(word) + 2) not in figures:
+            return m.group(1)
+    return None

@@ -1,0 +1,126 @@
+"""What the library does not say, said plainly: missing parts named, a premise it does not bear out
+corrected first, and a sentence that points back never shown without what it points to."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answers import Mode
+from rag.coverage import Sentence, is_note, not_stated, parts, unsupported_premise
+from rag.extractive import POINTS_BACK, contrast_terms
+from rag.pipeline import AnswerPipeline, not_stated_note
+from rag.retrieval import SearchIndex
+from rag.text import display
+from tests.rag.test_answers import assert_grounded
+
+ZCH_SENTENCE = (
+    "The report looks at the Zero Carbon Hub, set up by the National House-Building Council with seed corn "
+    "funding from DCLG, which has successfully taken responsibility for implementing the Government’s "
+    "commitment to make new homes carbon neutral by 2016."
+)
+
+
+@pytest.fixture(scope="module")
+def pipeline(corpus_index: SearchIndex) -> AnswerPipeline:
+    return AnswerPipeline(corpus_index.settings, corpus_index)
+
+
+def test_a_question_is_read_as_its_parts() -> None:
+    two = parts("Which body runs the Zero Carbon Hub, and what is its annual budget?")
+    assert [p.text for p in two] == ["Which body runs the Zero Carbon Hub", "what is its annual budget"]
+    assert [a.name for a in two[1].asks] == ["budget"]
+    # a statement before the question is not a part of it
+    assert [p.text for p in parts("Manchester's council runs an office, doesn't it? What does it do?")] == [
+        "What does it do"
+    ]
+
+
+def test_a_part_is_stated_only_by_a_sentence_that_gives_what_it_asks() -> None:
+    pool = [Sentence(ZCH_SENTENCE)]
+    assert not_stated("Who set up the Zero Carbon Hub, and who paid for it?", pool) == []
+    assert not_stated("Which body runs the Zero Carbon Hub, and what is its annual budget?", pool) == [
+        "what is its annual budget"
+    ]
+    # a sentence that only asks ("is it still their policy?") states nothing
+    google = [Sentence("Tithes of working time (Google’s 20% is often mentioned, but is it still their policy?)")]
+    assert not_stated("Does Google still give staff a fifth of their time?", google) == [
+        "Does Google still give staff a fifth of their time"
+    ]
+    # who paid is read from a sentence that names the subject, not from a neighbour about financing
+    sunderland = [
+        Sentence("The report looks at Sunderland City Council’s ‘virtual’ back office for local entrepreneurs."),
+        Sentence("When resources are scarce, new types of financing are crucial.", previous="The report looks at ..."),
+    ]
+    assert not_stated("What does Sunderland offer, and who is paying for it?", sunderland) == ["who is paying for it"]
+
+
+def test_a_premise_the_passages_do_not_bear_out_is_found() -> None:
+    passages = [ZCH_SENTENCE, "have a dedicated innovation fund, like the NHS’s £200m fund"]
+    assert unsupported_premise(
+        "I read that Greenpeace runs the Zero Carbon Hub. Is that right?", passages, passages
+    ) == ("Greenpeace")
+    assert unsupported_premise("Why was the zero-carbon homes deadline put at 2030?", passages, passages) == "2030"
+    assert unsupported_premise("What did the NHS do with its £2bn fund?", passages, passages) == "£2bn"
+    for fine in ("Who set up the Zero Carbon Hub?", "How big is the NHS fund?", "Was the 2016 target met?"):
+        assert unsupported_premise(fine, passages, passages) is None
+    # "Green" in the passages is not "Greenpeace"; "South Aus" in the text is "South Australian" in a question
+    assert unsupported_premise("Tell me about the South Australian teams.", ["this South Aus example"], []) is None
+
+
+def test_notes_read_as_sentences() -> None:
+    assert not_stated_note("what is its annual budget") == "The library does not say what its annual budget is."
+    assert not_stated_note("who is paying for it") == "The library does not say who is paying for it."
+    assert not_stated_note("how much was raised") == "The library does not say how much was raised."
+    assert is_note(not_stated_note("Did the hub hit its 2016 target"))
+
+
+def test_a_partly_covered_answer_answers_the_part_it_can_and_names_the_rest(pipeline: AnswerPipeline) -> None:
+    answer = pipeline.ask("Which body runs the Zero Carbon Hub, and what is its annual budget?")
+    assert not answer.refused
+    assert "National House-Building Council" in answer.answer.splitlines()[0]  # the answer leads
+    assert answer.answer.rstrip().endswith("The library does not say what its annual budget is.")
+    assert answer.not_stated == ["what is its annual budget"] and answer.premise is None
+    assert_grounded(answer, pipeline.settings.corpus_dir)
+
+
+def test_a_false_premise_is_corrected_first_with_the_passage_that_corrects_it(pipeline: AnswerPipeline) -> None:
+    answer = pipeline.ask("I read that Greenpeace runs the Zero Carbon Hub. Is that right?")
+    first, *rest = [line for line in answer.answer.splitlines() if line.strip()]
+    assert first.startswith("The question assumes “Greenpeace”") and answer.premise == "Greenpeace"
+    assert any("National House-Building Council" in c.quote for c in answer.citations)
+    assert "Greenpeace" not in "\n".join(rest)
+    assert_grounded(answer, pipeline.settings.corpus_dir)
+
+
+def test_a_plain_question_gets_no_notes(pipeline: AnswerPipeline) -> None:
+    answer = pipeline.ask("Who set up the Zero Carbon Hub?")
+    assert answer.not_stated == [] and answer.premise is None
+    assert not any(is_note(line) for line in answer.answer.splitlines())
+
+
+def test_streamed_notes_add_up_to_the_answer(pipeline: AnswerPipeline) -> None:
+    question = "I read that Greenpeace runs the Zero Carbon Hub, and what is its annual budget?"
+    events = list(pipeline.stream(question))
+    final = events[-1].answer
+    assert final is not None and final.premise == "Greenpeace" and final.not_stated
+    assert "".join(e.text for e in events if e.event == "delta") == final.answer
+    assert final.answer == pipeline.ask(question).answer
+
+
+def test_a_sentence_that_points_back_comes_with_its_antecedent(pipeline: AnswerPipeline) -> None:
+    answer = pipeline.ask("What happens when the first social enterprise gives its users a personal service?")
+    lines = [display(c.quote) for c in answer.citations]
+    for i, quote in enumerate(lines):
+        if POINTS_BACK.search(quote[:60]) and not quote.startswith(("This paper", "This report")):
+            assert i > 0, f"{quote!r} is quoted without the sentence it points back to"
+
+
+def test_contrast_questions_get_one_part_per_term(pipeline: AnswerPipeline) -> None:
+    assert contrast_terms("What is the difference between shared values and shared resources?") == (
+        "shared values",
+        "shared resources",
+    )
+    answer = pipeline.ask("What is the difference between shared values and shared resources?", mode=Mode.explain)
+    heads = [line.split("**")[1] for line in answer.answer.splitlines() if line.startswith("- **")]
+    assert heads == ["Shared values", "Shared resources"]
+    assert_grounded(answer, pipeline.settings.corpus_dir)
