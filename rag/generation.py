@@ -28,17 +28,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HOWTO = re.compile(
-    r"^\s*(how (do|can|should|would|could|might|to)\b(?! (?:the|these|those|they|documents?|it)\b)"
-    r"(?!.*\b(?:differ|describe|compare|balance)\b)|what (steps|should)\b|steps? (to|for)\b|ways? to\b|"
-    r"(give|list) .*(steps|tips|advice)|guide to\b|what can (i|we|a|an|the)\b)",
-    re.IGNORECASE,
-)
-PRECEDENT = re.compile(
-    r"\b(examples?|cases?|precedents?|who (set up|ran|runs|started|led|launched|founded)|has anyone|"
-    r"anyone (done|tried)|where has|instances? of|tried elsewhere)\b",
-    re.IGNORECASE,
-)
 FOLLOW_UP = re.compile(
     r"\b(it|its|they|them|their|this|that|these|those|he|she|his|her|there|the same|the (?:last|other|first|second) one"
     r"|the latter|the former)\b",
@@ -67,14 +56,6 @@ def condense(question: str, history: list[dict[str, str]] | None) -> str:
     shown = {w.lower() for w in carried} | {w.lower() for w in question.split()}
     extra = [w.strip("‘’'\"“”") for w in dict.fromkeys(named) if w.strip("‘’'\"“”").lower() not in shown][:6]
     return f"{question} {' '.join(carried + extra)}".strip()
-
-
-def detect_mode(question: str) -> Mode:
-    if HOWTO.search(question):
-        return Mode.howto
-    if PRECEDENT.search(question):
-        return Mode.precedent
-    return Mode.explain
 
 
 @dataclass

@@ -18,8 +18,9 @@ from rag.answers import Answer, AnswerEvent, Mode, Retrieved
 from rag.config import Settings
 from rag.coverage import Coverage, Sentence, fold, not_stated, subject_names, unsupported_premise
 from rag.extractive import ExtractiveGenerator, scoring_query
-from rag.generation import Generator, LLMGenerator, detect_mode
+from rag.generation import Generator, LLMGenerator
 from rag.models import SearchFilters, SearchResult
+from rag.modes import ModeClassifier
 from rag.retrieval import SearchIndex
 from rag.text import content_tokens
 from rag.verify import Verified, Verifier
@@ -95,6 +96,7 @@ class AnswerPipeline:
             self.fallback = extractive_for(settings, index)
         self.verifier = Verifier(index.embeddings, settings.support_threshold, settings.keep_unsupported)
         self.selector = extractive_for(settings, index)
+        self.modes = ModeClassifier(index.embeddings)
         self.chain: Runnable[dict[str, Any], Answer] = (
             RunnableLambda(self._retrieve, name="retrieve")
             | RunnableLambda(self._generate, name="generate")
@@ -218,7 +220,7 @@ class AnswerPipeline:
         t = time.perf_counter()
         query = self.generator.condense(state["question"], state["history"])
         results = self.index.search(query, state["k"], state["filters"])
-        mode = state["mode"] if state["mode"] is not Mode.auto else detect_mode(state["question"])
+        mode = state["mode"] if state["mode"] is not Mode.auto else self.modes(state["question"])
         state.update(query=query, results=results, mode=mode)
         state["timings"]["retrieve"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()

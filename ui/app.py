@@ -16,6 +16,7 @@ from ui.render import answer_markdown, card_meta, highlight, plain, refusal_docu
 from ui.settings import UiSettings
 
 MODES = {"Auto": "auto", "How-to (steps)": "howto", "Precedent (cases)": "precedent", "Explain": "explain"}
+MODE_NAMES = {value: label for label, value in MODES.items() if value != "auto"}
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 st.set_page_config(page_title="policyrag", page_icon="📚", layout="centered")
@@ -111,6 +112,18 @@ def filters() -> dict[str, Any] | None:
 
 
 # -- one answer ------------------------------------------------------------------------------------
+def reanswer(turn: dict[str, Any], mode: str) -> None:
+    """The same question (history, filters and all) answered again in another style."""
+    body = {**turn.get("body", {"question": turn["question"]}), "mode": mode}
+    try:
+        final = next((data for event, data in client().ask_stream(body) if event == "answer"), None)
+    except (ApiError, ApiUnavailable) as exc:
+        st.error(str(exc))
+        return
+    if final is not None:
+        turn.update(answer=final, body=body, feedback=None)
+
+
 def show_answer(i: int, turn: dict[str, Any]) -> None:
     answer = turn["answer"]
     if answer.get("refused"):
@@ -120,6 +133,13 @@ def show_answer(i: int, turn: dict[str, Any]) -> None:
             st.markdown("Closest documents: " + "; ".join(f"*{plain(t)}*" for t in closest))
         return
     st.markdown(answer_markdown(answer["answer"]))
+    chosen = str(answer.get("mode", ""))
+    others = [m for m in MODE_NAMES if m != chosen]
+    st.caption(f"Answered as: {MODE_NAMES.get(chosen, chosen)}. Another style, in one click:")
+    for col, mode in zip(st.columns(len(others)), others, strict=True):
+        if col.button(MODE_NAMES[mode], key=f"mode{i}{mode}", use_container_width=True):
+            reanswer(turn, mode)
+            st.rerun()
     if answer.get("fallback"):
         st.caption("The language model's draft could not be verified; this answer quotes the sources directly.")
     st.markdown("**Sources**")
@@ -181,5 +201,5 @@ if question:
         except (ApiError, ApiUnavailable) as exc:
             st.error(str(exc))
     if final is not None:
-        state.turns.append({"question": question, "answer": final, "feedback": None})
+        state.turns.append({"question": question, "answer": final, "feedback": None, "body": body})
         st.rerun()

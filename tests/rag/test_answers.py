@@ -11,7 +11,7 @@ import pytest
 from rag.answers import Answer, Mode
 from rag.config import Settings
 from rag.coverage import is_note
-from rag.generation import condense, detect_mode
+from rag.generation import condense
 from rag.pipeline import AnswerError, AnswerPipeline
 from rag.retrieval import SearchIndex
 from rag.verify import Verifier
@@ -127,13 +127,6 @@ def test_verification_drops_unsupported_sentences_and_dangling_markers(corpus_in
     threshold = Settings().support_threshold
     flagged = Verifier(corpus_index.embeddings, threshold=threshold, keep_unsupported=True).verify(draft, sources)
     assert any("Greenpeace" in u for u in flagged.unsupported) and "[unsupported]" in flagged.text
-
-
-def test_mode_detection() -> None:
-    assert detect_mode("How do I set up a shared space with local business?") is Mode.howto
-    assert detect_mode("What examples are there of voluntary taxes?") is Mode.precedent
-    assert detect_mode("Who set up the Zero Carbon Hub?") is Mode.precedent
-    assert detect_mode("What is social productivity?") is Mode.explain
 
 
 @pytest.mark.slow

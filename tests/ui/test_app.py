@@ -102,6 +102,20 @@ def test_a_cited_answer_shows_its_source_card() -> None:
     assert (method, path) == ("POST", "/v1/ask") and body["stream"] is True and body["mode"] == "auto"
 
 
+def test_the_chosen_style_is_shown_and_another_is_one_click_away() -> None:
+    api = FakeApi()
+    at = ask(app_with(api), "Who set up the Zero Carbon Hub?")
+    assert any(c.value.startswith("Answered as: Precedent (cases)") for c in at.caption)
+    labels = [b.label for b in at.button]
+    assert "How-to (steps)" in labels and "Explain" in labels and "Precedent (cases)" not in labels
+    api.answer = {**ANSWER, "mode": "howto", "answer": "1. " + ANSWER["answer"]}
+    at = next(b for b in at.button if b.label == "How-to (steps)").click().run()
+    _, path, body = api.requests[-1]
+    assert (path, body["mode"], body["question"]) == ("/v1/ask", "howto", "Who set up the Zero Carbon Hub?")
+    assert len(at.session_state["turns"]) == 1  # the answer was replaced, not added
+    assert any(c.value.startswith("Answered as: How-to (steps)") for c in at.caption)
+
+
 def test_a_refusal_looks_different_and_names_the_closest_documents() -> None:
     at = ask(app_with(FakeApi(answer=REFUSAL)), "What is the capital of France?")
     assert at.warning and "does not cover" in at.warning[0].value
