@@ -46,8 +46,9 @@ def references(answer: Answer) -> str:
 
 def extra(answer: Answer) -> dict[str, Any]:
     """The structured answer travelling beside OpenAI's fields."""
-    return answer.model_dump(mode="json", include={"citations", "refused", "refusal_reason", "mode", "retrieved",
-                                                    "timings_ms", "query", "generator", "fallback"})  # fmt: skip
+    return answer.model_dump(mode="json", include={"citations", "references", "refused", "refusal_reason", "mode",
+                                                    "retrieved", "timings_ms", "query", "generator", "fallback",
+                                                    "not_stated", "premise"})  # fmt: skip
 
 
 def completion(answer: Answer, model: str) -> dict[str, Any]:

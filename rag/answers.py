@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 
 class Mode(StrEnum):
@@ -28,6 +28,36 @@ class Citation(BaseModel):
     char_end: int
     score: float = Field(description="Support of the cited sentence by this quote, 0-1.")
     passage: str = Field("", description="The whole retrieved passage the quote sits in (for source cards).")
+
+
+class Quote(BaseModel):
+    """One cited quote of a document, under its reference."""
+
+    n: int
+    chunk_id: str
+    section: str = ""
+    quote: str
+    char_start: int
+    char_end: int
+
+
+class Reference(BaseModel):
+    """One document an answer cites, with every quote the answer takes from it, in citation order."""
+
+    doc_id: str
+    title: str
+    quotes: list[Quote]
+
+
+def group_references(citations: list[Citation]) -> list[Reference]:
+    """Citations grouped by document, documents in order of first citation: a reader sees each
+    source once, with all that the answer quotes from it, rather than the same title per chunk."""
+    refs: dict[str, Reference] = {}
+    for c in citations:
+        ref = refs.setdefault(c.doc_id, Reference(doc_id=c.doc_id, title=c.title, quotes=[]))
+        ref.quotes.append(Quote(n=c.n, chunk_id=c.chunk_id, section=c.section, quote=c.quote,
+                                char_start=c.char_start, char_end=c.char_end))  # fmt: skip
+    return list(refs.values())
 
 
 class Retrieved(BaseModel):
@@ -65,6 +95,12 @@ class Answer(BaseModel):
     premise: str | None = Field(
         None, description="A name or figure the question assumes that no passage bears out; the answer says so first."
     )
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def references(self) -> list[Reference]:
+        """The citations grouped by document (one reference per document, its quotes beneath)."""
+        return group_references(self.citations)
 
 
 class AnswerEvent(BaseModel):

@@ -22,7 +22,7 @@ from rag.coverage import ATTRIBUTES
 from rag.embeddings import MiniLMEmbeddings
 from rag.generation import Draft, condense
 from rag.models import SearchResult
-from rag.text import BULLET, Span, content_tokens, display, sentences
+from rag.text import BULLET, STEERING, Span, content_tokens, display, sentences
 
 # Within one list item or line, a sentence ends where a capitalised word follows a full stop.
 SUB_SENTENCE = re.compile(r"(?<=[a-z0-9)”’\"][.!?])\s+(?=[A-Z“‘\"])")
@@ -214,7 +214,7 @@ class ExtractiveGenerator:
                     text = span.text.rstrip()
                     if words < 5 or words > 90 or text.endswith((":", "?", "…")) or not TERMINAL.search(text):
                         continue  # a title, heading or lead-in line, not a statement
-                    if span.text.lstrip().startswith("#"):
+                    if span.text.lstrip().startswith("#") or STEERING.search(span.text):
                         continue
                     antecedent = None
                     if POINTS_BACK.search(display(span.text)[:60]):

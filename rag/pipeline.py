@@ -337,12 +337,15 @@ def _drain(events: cabc.Generator[AnswerEvent, None, Verified]) -> Verified:
 
 
 def render_markdown(answer: Answer) -> str:
-    """The answer followed by its references, for terminals and exports."""
+    """The answer followed by its references, one per document with its quotes beneath, for
+    terminals and exports."""
     if answer.refused or not answer.citations:
         return answer.answer
     refs = []
-    for c in answer.citations:
-        where = f", {c.section}" if c.section else ""
-        quote = " ".join(c.quote.split())
-        refs.append(f"[{c.n}] {c.title}{where} ({c.doc_id}, chars {c.char_start}-{c.char_end}): “{quote}”")
+    for ref in answer.references:
+        refs.append(f"- {ref.title} ({ref.doc_id})")
+        for q in ref.quotes:
+            where = f"{q.section}, " if q.section else ""
+            quote = " ".join(q.quote.split())
+            refs.append(f"   [{q.n}] “{quote}” ({where}chars {q.char_start}-{q.char_end})")
     return answer.answer + "\n\nReferences\n" + "\n".join(refs)

@@ -13,6 +13,14 @@ from rag.lexical import tokenize
 BULLET = re.compile(r"^\s*(?:[•\-–—*·▪]|\d{1,2}[.)])\s+")
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")
 CLOSING = re.compile(r"^[)\]”’\"»]+")
+# A sentence addressed to a language model rather than to a reader ("Ignore all previous
+# instructions", "Reply only with ..."): document text, never an answer, whoever drafts it.
+STEERING = re.compile(
+    r"\b(?:ignore (?:all |any )?(?:the )?(?:previous|prior|above|earlier) (?:instructions|prompts?)|developer mode|"
+    r"system (?:notice|prompt|message)|reply only with|respond only with|do not cite|you are now (?:in|a|an)\b|"
+    r"disregard (?:all |your )?(?:previous |prior )?instructions)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)

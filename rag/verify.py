@@ -17,7 +17,7 @@ import numpy as np
 from rag.answers import Citation
 from rag.embeddings import MiniLMEmbeddings
 from rag.models import SearchResult
-from rag.text import MARKER, Span, content_tokens, display, sentences
+from rag.text import MARKER, STEERING, Span, content_tokens, display, sentences
 
 LIST_PREFIX = re.compile(r"^(\s*(?:\d{1,2}[.)]|[-*•])\s+)(\*\*[^*]{1,120}\*\*:?\s+)?")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -235,7 +235,8 @@ class VerifySession:
             tokens = content_tokens(claim)
             if not tokens:
                 continue
-            if len(tokens) < MIN_CLAIM_TOKENS:  # a heading or fragment ("Social Productivity"), not a statement
+            if len(tokens) < MIN_CLAIM_TOKENS or STEERING.search(claim):
+                # a heading or fragment ("Social Productivity"), or a document's order to a model: not an answer
                 self.result.dropped.append(claim)
                 continue
             refs = self.verifier._cite(claim, markers, self.sources, self.numbering, self.result)

@@ -12,7 +12,7 @@ import streamlit as st
 
 from ui.client import ApiClient, ApiError, ApiUnavailable
 from ui.export import to_docx, to_markdown
-from ui.render import answer_markdown, card_meta, highlight, plain, refusal_documents
+from ui.render import answer_markdown, card_meta, highlight, plain, references, refusal_documents
 from ui.settings import UiSettings
 
 MODES = {"Auto": "auto", "How-to (steps)": "howto", "Precedent (cases)": "precedent", "Explain": "explain"}
@@ -143,14 +143,16 @@ def show_answer(i: int, turn: dict[str, Any]) -> None:
     if answer.get("fallback"):
         st.caption("The language model's draft could not be verified; this answer quotes the sources directly.")
     st.markdown("**Sources**")
-    for c in answer.get("citations", []):
-        label = f"[{c['n']}] {plain(c['title'])}" + (f" — {plain(c['section'])}" if c.get("section") else "")
-        with st.expander(label):
-            meta = card_meta(by_id.get(c["doc_id"]), "")
+    for ref in references(answer):  # one card per document, every quote from it highlighted
+        numbers = " ".join(f"[{q['n']}]" for q in ref["quotes"])
+        with st.expander(f"{numbers} {plain(ref['title'])}"):
+            meta = card_meta(by_id.get(ref["doc_id"]), "")
             if meta:
                 st.caption(plain(meta))
-            st.markdown(highlight(c.get("passage") or c["quote"], c["quote"]), unsafe_allow_html=True)
-            st.caption(f"{c['doc_id']}, characters {c['char_start']}–{c['char_end']}")
+            for q in ref["quotes"]:
+                st.markdown(highlight(q["passage"], q["quote"]), unsafe_allow_html=True)
+                where = f"{plain(q['section'])}, " if q.get("section") else ""
+                st.caption(f"[{q['n']}] {where}{ref['doc_id']}, characters {q['char_start']}–{q['char_end']}")
     cols = st.columns(4)
     cols[0].download_button("Markdown", to_markdown([turn]), f"answer-{i + 1}.md", "text/markdown", key=f"md{i}",
                             help="Download this answer as Markdown")  # fmt: skip

@@ -9,15 +9,20 @@ from typing import Any
 
 from docx import Document
 
+from ui.render import references
+
 Turn = dict[str, Any]  # {"question": str, "answer": Answer as a dict}
 
 
-def _refs(answer: dict[str, Any]) -> list[str]:
+def _refs(answer: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """One reference per document, with the quotes the answer takes from it."""
     out = []
-    for c in answer.get("citations", []):
-        where = f", {c['section']}" if c.get("section") else ""
-        quote = " ".join(str(c["quote"]).split())
-        out.append(f"[{c['n']}] {c['title']}{where} ({c['doc_id']}): “{quote}”")
+    for ref in references(answer):
+        quotes = []
+        for q in ref["quotes"]:
+            where = f" ({q['section']})" if q.get("section") else ""
+            quotes.append(f"[{q['n']}] “{' '.join(str(q['quote']).split())}”{where}")
+        out.append((f"{ref['title']} ({ref['doc_id']})", quotes))
     return out
 
 
@@ -29,7 +34,10 @@ def to_markdown(turns: list[Turn], title: str = "Briefing note") -> str:
         lines += [f"## {i}. {turn['question']}", "", answer.get("answer", ""), ""]
         refs = _refs(answer)
         if refs:
-            lines += ["### References", "", *refs, ""]
+            lines += ["### References", ""]
+            for doc, quotes in refs:
+                lines += [f"- {doc}", *(f"  - {q}" for q in quotes)]
+            lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -53,8 +61,10 @@ def to_docx(turns: list[Turn], title: str = "Briefing note") -> bytes:
         refs = _refs(answer)
         if refs:
             doc.add_heading("References", level=3)
-            for ref in refs:
-                doc.add_paragraph(ref)
+            for source, quotes in refs:
+                doc.add_paragraph(source, style="List Bullet")
+                for q in quotes:
+                    doc.add_paragraph(q, style="List Bullet 2")
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()

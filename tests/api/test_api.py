@@ -101,6 +101,22 @@ def test_streaming_answer_events_arrive_in_order_and_end_with_citations(api: Ser
     assert "National House-Building Council" in final["answer"]
 
 
+def test_an_answer_lists_each_document_once_with_its_quotes(api: Server) -> None:
+    with api.client() as c:
+        answer = c.post("/v1/ask", json={"question": "How can I give civil servants time to innovate?"}).json()
+    refs = answer["references"]
+    assert [r["doc_id"] for r in refs] == list(dict.fromkeys(c["doc_id"] for c in answer["citations"]))
+    assert sorted(q["n"] for r in refs for q in r["quotes"]) == sorted(c["n"] for c in answer["citations"])
+    for ref in refs:
+        for q in ref["quotes"]:
+            cited = next(c for c in answer["citations"] if c["n"] == q["n"])
+            assert (q["quote"], q["char_start"], q["char_end"]) == (
+                cited["quote"],
+                cited["char_start"],
+                cited["char_end"],
+            )
+
+
 def test_the_openai_sdk_gets_cited_answers(api: Server) -> None:
     client = OpenAI(base_url=f"{api.url}/v1", api_key=READER)
     assert [m.id for m in client.models.list()] == ["policyrag"]

@@ -169,10 +169,27 @@ def test_export_has_numbered_references() -> None:
     turns = [{"question": "Who set up the Zero Carbon Hub?", "answer": ANSWER, "feedback": "up"}]
     md = to_markdown(turns)
     assert "## 1. Who set up the Zero Carbon Hub?" in md and "### References" in md
-    assert "[1] Business, Society and Public Services (framework): “• The report looks at" in md
+    assert "- Business, Society and Public Services (framework)\n  - [1] “• The report looks at" in md
     doc = Document(io.BytesIO(to_docx(turns)))
     texts = [p.text for p in doc.paragraphs]
-    assert "References" in texts and any(t.startswith("[1] Business, Society") for t in texts)
+    assert "References" in texts and "Business, Society and Public Services (framework)" in texts
+    assert any(t.startswith("[1] “• The report looks at") for t in texts)
+
+
+def test_a_document_quoted_twice_is_one_reference_and_one_card() -> None:
+    from ui.export import to_markdown
+
+    second = {**ANSWER["citations"][0], "n": 2, "chunk_id": "c2", "quote": "Another sentence of it.",
+              "char_start": 200, "char_end": 223, "passage": "Another sentence of it."}  # fmt: skip
+    answer = {**ANSWER, "answer": ANSWER["answer"] + " Another sentence of it. [2]",
+              "citations": [ANSWER["citations"][0], second]}  # fmt: skip
+    md = to_markdown([{"question": "q?", "answer": answer}])
+    assert md.count("Business, Society and Public Services (framework)") == 1
+    assert "  - [1] “" in md and "  - [2] “Another sentence of it.”" in md
+    at = ask(app_with(FakeApi(answer=answer)), "Who set up the Zero Carbon Hub?")
+    cards = [e for e in at.expander if "Business, Society" in e.label]
+    assert len(cards) == 1 and cards[0].label.startswith("[1] [2] ")
+    assert sum("<mark>" in m.value for m in cards[0].markdown) == 2
 
 
 def test_upload_is_offered_only_with_an_admin_key() -> None:
