@@ -232,14 +232,23 @@ def unsupported_premise(question: str, passages: Iterable[str], leading: Iterabl
         if not _phrase_in([re.sub(r"[’']s$", "", w) for w in _words(name)], known):
             return name
     stated = " ".join(leading)
-    figures = set(_words(stated))
     for m in SPECIFIC_NUMBER.finditer(question):
         figure = m.group(0).strip(" ,.")
         digits = re.sub(r"[^\d.]", "", figure).strip(".")
         if digits and not re.search(rf"(?<![\d.,]){re.escape(digits)}(?![\d])", stated.replace(",", "")):
             return figure
-    for m in NUMBER_WORD.finditer(question):
-        word = fold(m.group(1))
-        if word not in figures and str(NUMBER_WORDS.index(word) + 2) not in figures:
+    counts = {w: str(i + 2) for i, w in enumerate(NUMBER_WORDS)}
+    for m in re.finditer(rf"\b({'|'.join(NUMBER_WORDS)})\b(?!-)\s+(?:\w+\s+)?(\w+)", question, re.IGNORECASE):
+        word, noun = fold(m.group(1)), content_tokens(m.group(2))
+        # how many of that noun the best sentences give: "two bipolar case studies" against "three case studies"
+        words = _words(stated)
+        given = {
+            before
+            for i, w in enumerate(words)
+            if content_tokens(w) & noun
+            for before in words[max(0, i - 3) : i]
+            if before in counts or before.isdigit()
+        }
+        if given and word not in given and counts[word] not in given:
             return m.group(1)
     return None

@@ -330,7 +330,7 @@ class ExtractiveGenerator:
         vecs = self.score(scoring_query(condense(question, history), sources), cands, mode)
         if mode is Mode.howto:
             steps = [i for i, c in enumerate(cands) if is_action(c.span.text, c.context)]
-            picked = self.select([cands[i] for i in steps], vecs[steps], self.max_sentences + 1, 0.7) if steps else []
+            picked = self.select([cands[i] for i in steps], vecs[steps], self.max_sentences + 1, 0.8) if steps else []
             if picked:
                 used: set[tuple[int, int]] = set()
                 said = [s for c in picked if (s := self._said(c, used))]

@@ -63,6 +63,10 @@ def test_a_premise_the_passages_do_not_bear_out_is_found() -> None:
     assert unsupported_premise("What did the NHS do with its £2bn fund?", passages, passages) == "£2bn"
     for fine in ("Who set up the Zero Carbon Hub?", "How big is the NHS fund?", "Was the 2016 target met?"):
         assert unsupported_premise(fine, passages, passages) is None
+    # a count the best sentences give differently: "two bipolar case studies" against "three case studies"
+    counted = ["The purpose of this paper is to compare two bipolar case studies.", "progress depends on three fronts."]
+    assert unsupported_premise("What do the three case studies show?", counted, counted) == "three"
+    assert unsupported_premise("What do the two case studies show?", counted, counted) is None
     # "Green" in the passages is not "Greenpeace"; "South Aus" in the text is "South Australian" in a question
     assert unsupported_premise("Tell me about the South Australian teams.", ["this South Aus example"], []) is None
 
