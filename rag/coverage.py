@@ -164,9 +164,7 @@ class Sentence:
     previous: str = ""
 
 
-def _states(
-    part: Part, attribute: Attribute, subject: frozenset[str], names: set[str], pool: Sequence[Sentence]
-) -> bool:
+def _states(attribute: Attribute, subject: frozenset[str], names: set[str], pool: Sequence[Sentence]) -> bool:
     for s in pool:
         body = s.text.rstrip(' )”"’')
         if body.endswith("?"):
@@ -197,7 +195,7 @@ def not_stated(question: str, pool: Sequence[Sentence], context: str = "") -> li
             continue
         triggers = set().union(*(content_tokens(fold(" ".join(a.trigger.findall(part.text)))) for a in part.asks))
         subject = everything - triggers
-        if any(not _states(part, a, subject, names, pool) for a in part.asks):
+        if any(not _states(a, subject, names, pool) for a in part.asks):
             missing.append(part.text)
     return missing
 

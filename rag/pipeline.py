@@ -134,7 +134,7 @@ class AnswerPipeline:
         timings = state["timings"]
         timings["generate"] = timings["verify"] = 0.0
         verified: Verified | None = None
-        if self._evidence(state):
+        if state["evidence"]:  # decided once, in the retrieve stage
             lead, _ = self._notes(state)
             verified = yield from self._led(self._verified_deltas(state, self.generator), lead)
             if self.fallback is not None and not verified.citations:
@@ -224,7 +224,8 @@ class AnswerPipeline:
         state.update(query=query, results=results, mode=mode)
         state["timings"]["retrieve"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
-        state["coverage"] = self._coverage(state) if self._evidence(state) else Coverage()
+        state["evidence"] = self._has_evidence(state)
+        state["coverage"] = self._coverage(state) if state["evidence"] else Coverage()
         state["timings"]["coverage"] = (time.perf_counter() - t) * 1000
         return state
 
@@ -265,7 +266,7 @@ class AnswerPipeline:
         has lost the thread is stopped early in both."""
         state["timings"]["generate"] = state["timings"]["verify"] = 0.0
         state["verified"] = None
-        if self._evidence(state):
+        if state["evidence"]:  # decided once, in the retrieve stage
             state["verified"] = _drain(self._verified_deltas(state, self.generator))
         return state
 
@@ -278,7 +279,7 @@ class AnswerPipeline:
         return self._finish(state, verified)
 
     # -- shared by ask and stream ----------------------------------------------------------------
-    def _evidence(self, state: dict[str, Any]) -> bool:
+    def _has_evidence(self, state: dict[str, Any]) -> bool:
         """Is any passage close enough to the question to try answering? (calibrated refusal) A
         passage a little below the threshold still counts when it names what the question names
         ("Google", "Bogotá"): dense similarity undersells short, name-led questions."""
