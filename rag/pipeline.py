@@ -54,7 +54,7 @@ def not_stated_note(part: str) -> str:
     m = re.match(r"(?i)^(what|where|when|which \w+|how (?!much|many)\w+)\s+(is|are|was|were)\s+(.+)$", part)
     if m and not re.match(r"(?i)^(?:the |a |an )?\w+ing\b", m.group(3)):
         return f"The library does not say {m.group(1).lower()} {m.group(3)} {m.group(2)}."
-    if re.match(r"(?i)^(who|how much|how many)\b", part):
+    if re.match(r"(?i)^(who|how much|how many)\b(?!(?: \w+)? (?:did|does|do|will|would|can)\b)", part):
         return f"The library does not say {part[0].lower() + part[1:]}."
     return f"The library does not say: “{part}?”"
 
@@ -235,7 +235,7 @@ class AnswerPipeline:
         cands = self.selector.candidates(results)
         if not cands:
             return Coverage()
-        self.selector.score(scoring_query(state["query"], results), cands, state["mode"])
+        self.selector.score(scoring_query(state["query"], results), cands, Mode.explain)  # style-neutral
         leading = sorted(cands, key=lambda c: -c.score)[:LEADING_SENTENCES]
         by_source: dict[int, list[Any]] = {}
         for c in cands:

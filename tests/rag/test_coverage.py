@@ -75,6 +75,7 @@ def test_notes_read_as_sentences() -> None:
     assert not_stated_note("what is its annual budget") == "The library does not say what its annual budget is."
     assert not_stated_note("who is paying for it") == "The library does not say who is paying for it."
     assert not_stated_note("how much was raised") == "The library does not say how much was raised."
+    assert not_stated_note("how much did the UK spend") == "The library does not say: “how much did the UK spend?”"
     assert is_note(not_stated_note("Did the hub hit its 2016 target"))
 
 
