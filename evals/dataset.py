@@ -74,6 +74,11 @@ class EvalCase(BaseModel):
     false_premise: str | None = Field(None, description="what the question wrongly assumes (kind false_premise)")
 
     @property
+    def gold_spans(self) -> list[list[dict[str, object]]]:
+        """The gold groups as plain spans, the shape the metrics compare citations with."""
+        return [[span.model_dump() for span in group] for group in self.gold]
+
+    @property
     def out_of_scope(self) -> bool:
         return self.kind is Kind.not_covered
 

@@ -161,6 +161,11 @@ def evidence_recall(citations: Sequence[Span], gold: Sequence[Sequence[Span]]) -
     return sum(any(_overlap(c, g) for c in citations for g in group) for group in gold) / len(gold)
 
 
+def gold_missed(gold: Sequence[Sequence[Span]], citations: Sequence[Span]) -> list[str]:
+    """The first span's text of each gold group no citation evidences: what a report's reader looks for."""
+    return [str(group[0]["text"]) for group in gold if not evidence_recall(citations, [group])]
+
+
 def _answer_sentences(answer: str) -> list[str]:
     return [_MARKER.sub("", s.text).strip() for s in sentences(answer) if _MARKER.sub("", s.text).strip()]
 

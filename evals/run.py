@@ -34,6 +34,7 @@ from evals.metrics import (
     evidence_precision,
     evidence_recall,
     gold_citations,
+    gold_missed,
     hit_at_k,
     key_point_coverage,
     missing_named,
@@ -136,7 +137,7 @@ class Scorer:
         citations = answer.get("citations", [])
         chunks = {str(c["chunk_id"]): str(c.get("passage") or "") for c in citations}
         text = "" if refused else str(answer["answer"])
-        gold = _gold(case)
+        gold = case.gold_spans
         return {
             "hit@5": hit_at_k(ranked, expected, 5),
             "recall@5": recall_at_k(ranked, expected, 5),
@@ -153,15 +154,6 @@ class Scorer:
             "refusal_accuracy": refusal_correct(refused, oos),
             "false_refusal_rate": None if oos else float(refused),
         }
-
-
-def _gold(case: EvalCase) -> list[list[dict[str, Any]]]:
-    return [[span.model_dump() for span in group] for group in case.gold]
-
-
-def gold_missed(case: EvalCase, citations: list[dict[str, Any]]) -> list[str]:
-    """The first span of each gold group no citation evidences: what a reader of the report looks for."""
-    return [group[0]["text"] for group in _gold(case) if not evidence_recall(citations, [group])]
 
 
 def _passage(text: str) -> SearchResult:
@@ -280,8 +272,8 @@ def run(
             "citations": [{**{k: c.get(k) for k in ("n", "doc_id", "chunk_id", "title", "quote", "score")},
                            "gold": g}
                           for c, g in zip(answer.get("citations", []),
-                                          gold_citations(answer.get("citations", []), _gold(case)), strict=True)],
-            "gold_missed": gold_missed(case, [] if answer.get("refused") else answer.get("citations", [])),
+                                          gold_citations(answer.get("citations", []), case.gold_spans), strict=True)],
+            "gold_missed": gold_missed(case.gold_spans, [] if answer.get("refused") else answer.get("citations", [])),
             "missing": [m.part for m in case.missing], "false_premise": case.false_premise,
             "retrieved": [r["doc_id"] for r in answer.get("retrieved", [])],
             "metrics": scorer.score(case, answer), "latency_ms": round(latency, 1),

@@ -105,6 +105,21 @@ def is_note(line: str) -> bool:
     return bool(NOTE_LINE.match(line.strip()))
 
 
+def premise_note(term: str) -> str:
+    return f"The question assumes “{term}”, but the library does not say so. What it does say:"
+
+
+def not_stated_note(part: str) -> str:
+    """ "what is its annual budget" → "The library does not say what its annual budget is." """
+    part = re.sub(r"(?i)^(and |so )", "", part.strip().rstrip("?."))
+    m = re.match(r"(?i)^(what|where|when|which \w+|how (?!much|many)\w+)\s+(is|are|was|were)\s+(.+)$", part)
+    if m and not re.match(r"(?i)^(?:the |a |an )?\w+ing\b", m.group(3)):
+        return f"The library does not say {m.group(1).lower()} {m.group(3)} {m.group(2)}."
+    if re.match(r"(?i)^(who|how much|how many)\b(?!(?: \w+)? (?:did|does|do|will|would|can)\b)", part):
+        return f"The library does not say {part[0].lower() + part[1:]}."
+    return f"The library does not say: “{part}?”"
+
+
 STOP_NAMES = frozenset({"i", "i've", "i’m", "i'm", "and", "or", "but", "so", "is", "the"})
 
 

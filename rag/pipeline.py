@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import collections.abc as cabc
 import logging
-import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +15,16 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag.answers import Answer, AnswerEvent, Mode, Retrieved
 from rag.config import Settings
-from rag.coverage import Coverage, Sentence, fold, not_stated, subject_names, unsupported_premise
+from rag.coverage import (
+    Coverage,
+    Sentence,
+    fold,
+    not_stated,
+    not_stated_note,
+    premise_note,
+    subject_names,
+    unsupported_premise,
+)
 from rag.extractive import ExtractiveGenerator, scoring_query
 from rag.generation import Generator, LLMGenerator
 from rag.models import SearchFilters, SearchResult
@@ -42,21 +50,6 @@ def refusal_message(question: str, results: list[SearchResult]) -> str:
 METADATA_FIELDS = ("title", "authors", "publisher", "date", "doc_type", "topics")
 LEADING_SENTENCES = 8  # the passages' best sentences that coverage and premise checks read
 NAMED_MARGIN = 0.1  # how far below the refusal threshold a passage naming the question's subject may be
-
-
-def premise_note(term: str) -> str:
-    return f"The question assumes “{term}”, but the library does not say so. What it does say:"
-
-
-def not_stated_note(part: str) -> str:
-    """ "what is its annual budget" → "The library does not say what its annual budget is." """
-    part = re.sub(r"(?i)^(and |so )", "", part.strip().rstrip("?."))
-    m = re.match(r"(?i)^(what|where|when|which \w+|how (?!much|many)\w+)\s+(is|are|was|were)\s+(.+)$", part)
-    if m and not re.match(r"(?i)^(?:the |a |an )?\w+ing\b", m.group(3)):
-        return f"The library does not say {m.group(1).lower()} {m.group(3)} {m.group(2)}."
-    if re.match(r"(?i)^(who|how much|how many)\b(?!(?: \w+)? (?:did|does|do|will|would|can)\b)", part):
-        return f"The library does not say {part[0].lower() + part[1:]}."
-    return f"The library does not say: “{part}?”"
 
 
 def extractive_for(settings: Settings, index: SearchIndex) -> ExtractiveGenerator:

@@ -13,6 +13,7 @@ from evals.metrics import (
     citation_validity,
     evidence_precision,
     evidence_recall,
+    gold_missed,
     hit_at_k,
     key_point_coverage,
     missing_named,
@@ -88,6 +89,8 @@ def test_evidence_precision_and_recall_by_hand() -> None:
     assert evidence_recall([], gold) == 0.0  # a refusal gives none of the evidence that was there
     assert evidence_precision([], gold) is None  # nothing cited: precision is undetermined, not 0
     assert evidence_precision(citations, []) is None and evidence_recall(citations, []) is None
+    named = [[{**_span("a", 100, 200), "text": "first point"}], [{**_span("a", 300, 400), "text": "second point"}]]
+    assert gold_missed(named, [citations[0]]) == ["second point"]
 
 
 def test_missing_parts_must_be_named_as_not_stated() -> None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from rag.answers import Mode
-from rag.coverage import Sentence, is_note, not_stated, parts, unsupported_premise
+from rag.coverage import Sentence, is_note, not_stated, not_stated_note, parts, unsupported_premise
 from rag.extractive import POINTS_BACK, contrast_terms
-from rag.pipeline import AnswerPipeline, not_stated_note
+from rag.pipeline import AnswerPipeline
 from rag.retrieval import SearchIndex
 from rag.text import display
 from tests.rag.test_answers import assert_grounded
@@ -112,12 +112,22 @@ def test_streamed_notes_add_up_to_the_answer(pipeline: AnswerPipeline) -> None:
     assert final.answer == pipeline.ask(question).answer
 
 
-def test_a_sentence_that_points_back_comes_with_its_antecedent(pipeline: AnswerPipeline) -> None:
-    answer = pipeline.ask("What happens when the first social enterprise gives its users a personal service?")
-    lines = [display(c.quote) for c in answer.citations]
-    for i, quote in enumerate(lines):
-        if POINTS_BACK.search(quote[:60]) and not quote.startswith(("This paper", "This report")):
-            assert i > 0, f"{quote!r} is quoted without the sentence it points back to"
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Why is the Big Society called a two-way deal?",  # "It represents a social contract ..."
+        "What happens when the first social enterprise gives its users a personal service?",  # "Their approach ..."
+    ],
+)
+def test_a_sentence_that_points_back_comes_right_after_its_antecedent(pipeline: AnswerPipeline, question: str) -> None:
+    answer = pipeline.ask(question)
+    quotes = answer.citations
+    pointing = [i for i, c in enumerate(quotes) if POINTS_BACK.search(display(c.quote)[:60])]
+    assert pointing, "this question's answer should quote a sentence that points back"
+    for i in pointing:
+        assert i > 0, f"{quotes[i].quote!r} is quoted first, without the sentence it points back to"
+        before, this = quotes[i - 1], quotes[i]
+        assert before.doc_id == this.doc_id and 0 <= this.char_start - before.char_end <= 2, (before.quote, this.quote)
 
 
 def test_contrast_questions_get_one_part_per_term(pipeline: AnswerPipeline) -> None:

@@ -60,8 +60,6 @@ def test_questions_get_the_mode_a_reader_expects(classifier: ModeClassifier, que
 def test_an_unsure_classifier_answers_as_an_explanation(classifier: ModeClassifier) -> None:
     probs = classifier.probabilities("Zero Carbon Hub")
     assert abs(sum(probs.values()) - 1) < 1e-9
-    if max(probs.values()) < 0.5:
-        assert classifier("Zero Carbon Hub") is Mode.explain
     flat = ModeClassifier(classifier.encoder)
     flat._w = np.zeros_like(classifier.weights)  # equal odds for all three: below the confidence floor
     assert flat("How do I set up a shared space with local business?") is Mode.explain
