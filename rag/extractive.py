@@ -27,13 +27,30 @@ from rag.text import BULLET, STEERING, Span, content_tokens, display, sentences
 # Within one list item or line, a sentence ends where a capitalised word follows a full stop.
 SUB_SENTENCE = re.compile(r"(?<=[a-z0-9)”’\"][.!?])\s+(?=[A-Z“‘\"])")
 TERMINAL = re.compile(r"[.!?][\"”’)\]]*\s*$|[a-z0-9)”’]\s*$")
-POINTS_BACK = re.compile(
+# A sentence that opens by leaning on the one before it ("It involves", "By doing this", "Consequently").
+OPENS_WITH_REFERENCE = re.compile(
     r"^(?:[•\-–—*·▪]\s*)?(?:this|these|those|such|it|its|they|their|them|that|he|she|his|her|both|"
     r"by doing (?:this|so)|consequently|as a result|thus|therefore|in contrast|likewise|in effect)\b"
-    r"(?! (?:paper|report|book|abstract|post|address|speech|study|article|essay)\b)"
-    r"|\bsuch (?!as\b|a\b|an\b)[a-z]+",
+    r"(?! (?:paper|report|book|abstract|post|address|speech|study|article|essay)\b)",
     re.IGNORECASE,
 )
+# ... or that leans on it further in ("the evidence for such claims").
+POINTS_BACK = re.compile(OPENS_WITH_REFERENCE.pattern + r"|\bsuch (?!as\b|a\b|an\b)[a-z]+", re.IGNORECASE)
+# A connective that relates a sentence to the one before but names its own subject ("In contrast, the
+# second case focuses ...") reads on its own; one followed by a pronoun ("Consequently it offers") does not.
+SELF_STANDING = re.compile(
+    r"^(?:[•\-–—*·▪]\s*)?(?:consequently|as a result|thus|therefore|in contrast|likewise|in effect),?\s+"
+    r"(?!(?:this|these|those|such|it|its|they|their|them|that|he|she|his|her|both)\b)(?:(?:the|a|an)\b|(?-i:[A-Z]))",
+    re.IGNORECASE,
+)
+
+
+def needs_antecedent(sentence: str) -> bool:
+    """A sentence whose meaning depends on the sentence before it ("By doing this, ...", "such claims")."""
+    text = display(sentence)
+    return bool(POINTS_BACK.search(text[:60])) and not SELF_STANDING.match(text)
+
+
 MODAL = re.compile(
     r"\b(?:should|must|need to|needs to|has to|have to|will need to|ought to|let's|let us|requires?|is crucial|"
     r"are crucial|is key|are key)\b",
@@ -217,10 +234,10 @@ class ExtractiveGenerator:
                     if span.text.lstrip().startswith("#") or STEERING.search(span.text):
                         continue
                     antecedent = None
-                    if POINTS_BACK.search(display(span.text)[:60]):
+                    if needs_antecedent(span.text):
                         if before is None or before.text.lstrip().startswith("#"):
                             continue  # "By doing this, ..." with nothing before it: no use alone
-                        if POINTS_BACK.search(display(before.text)[:60]):
+                        if OPENS_WITH_REFERENCE.match(display(before.text)):
                             continue  # "It involves ..." after "It represents ...": the referent is further back
                         antecedent = before
                     out.append(Candidate(n, span, src.char_start + span.start, lead_in, antecedent=antecedent))
