@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ingest.chunking import SectionChunker, TextChunk, chunk_ids
 from ingest.loaders import SUPPORTED, LoadError, load_bytes
+from rag.cards import CARD_SECTION, CARD_SPANS, document_card
 from rag.config import Settings
 from rag.db import WriterLease, describe_self
 from rag.documents import embedding_input
@@ -32,6 +33,8 @@ from rag.retrieval import SearchIndex, date_key
 
 logger = logging.getLogger(__name__)
 
+# Bumped when what a document is indexed as changes (2: a document card beside its passages).
+INDEX_FORMAT = 2
 DOC_FIELDS = ("authors", "publisher", "date", "doc_type", "topics", "source", "about", "affiliation")
 
 
@@ -69,6 +72,7 @@ class DocState:
     chunk_count: int = -1
     ids: set[str] = field(default_factory=set)
     consistent: bool = True
+    fresh: bool = True  # indexed in today's format (an older index is re-indexed, e.g. to gain cards)
 
 
 @dataclass
@@ -259,6 +263,7 @@ class Ingestor:
             if doc.file_hash and (fh != doc.file_hash or count != doc.chunk_count):
                 doc.consistent = False  # a write was interrupted half-way
             doc.file_hash, doc.chunk_count = fh, count
+            doc.fresh &= int(meta.get("index_format", 1)) >= INDEX_FORMAT
         for doc in state.values():
             doc.consistent &= len(doc.ids) == doc.chunk_count
         return state
@@ -320,7 +325,7 @@ class Ingestor:
             report.skip(path, f"cannot read the file ({exc.strerror or exc})")
             return None
         digest = file_hash(data)
-        if known and known.consistent and known.file_hash == digest and known.path == rel:
+        if known and known.consistent and known.file_hash == digest and known.path == rel and known.fresh:
             report.files_unchanged += 1
             return None
         try:
@@ -339,8 +344,11 @@ class Ingestor:
             report.skip(path, str(exc))
             return None
 
-        ids = chunk_ids(doc_id, pieces)
         title = str(doc.metadata.get("title") or doc_id)
+        card = document_card(doc.text, doc.content_start, doc.metadata, title)
+        if card is not None:  # its front matter, searchable: "who wrote ...", "which are blogs"
+            pieces.append(TextChunk(card.text, CARD_SECTION, 0, doc.content_start))
+        ids = chunk_ids(doc_id, pieces)
         base = _clean_meta({k: doc.metadata[k] for k in DOC_FIELDS if k in doc.metadata})
         if "date" in base and (key := date_key(base["date"])) is not None:
             base["date_key"] = key
@@ -351,11 +359,14 @@ class Ingestor:
             file_hash=digest,
             file_type=path.suffix.lower().lstrip("."),
             chunk_count=len(pieces),
+            index_format=INDEX_FORMAT,
         )
         metas = [
             {**base, "section": p.section, "char_start": p.char_start, "char_end": p.char_end, "chunk_index": i}
             for i, p in enumerate(pieces)
         ]
+        if card is not None:
+            metas[-1][CARD_SPANS] = card.spans_json()
         existing = known.ids if known else set()
         return Pending(
             doc_id=doc_id,

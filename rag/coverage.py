@@ -97,7 +97,8 @@ NUMBER_WORDS = ("two", "three", "four", "five", "six", "seven", "eight", "nine",
 NUMBER_WORD = re.compile(rf"\b({'|'.join(NUMBER_WORDS)})\b(?!-)", re.IGNORECASE)
 # The lines the pipeline adds to an answer (rag.pipeline): statements about the library, not quotes.
 NOTE_LINE = re.compile(
-    r"^The library does not say\b.+[.”]$|^The question assumes “.+”, but the library does not say so\."
+    r"^The library does not say\b.+[.”]$|^The question assumes “.+”, but the library does not say so\.|"
+    r"^“.+” rewords “.+”: where both say the same, the original is cited\.$"
 )
 
 
@@ -107,6 +108,11 @@ def is_note(line: str) -> bool:
 
 def premise_note(term: str) -> str:
     return f"The question assumes “{term}”, but the library does not say so. What it does say:"
+
+
+def rewords_note(copy: str, original: str) -> str:
+    """Two documents that are one source: the reader is told, and the original is what is cited."""
+    return f"“{copy}” rewords “{original}”: where both say the same, the original is cited."
 
 
 def not_stated_note(part: str) -> str:
@@ -137,6 +143,7 @@ class Coverage:
 
     not_stated: list[str] = field(default_factory=list)  # parts of the question, as the user put them
     premise: str | None = None  # a name or figure the question asserts that no passage bears out
+    rewords: list[tuple[str, str, str]] = field(default_factory=list)  # (copy's title, original's title, its id)
 
 
 def parts(question: str) -> list[Part]:

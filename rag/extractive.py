@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.answers import Mode
+from rag.cards import ASKS_METADATA, DOCUMENT_WORDS, asked_fields, card_field, is_card
 from rag.coverage import ATTRIBUTES
 from rag.embeddings import MiniLMEmbeddings
 from rag.generation import Draft, condense
@@ -71,6 +72,9 @@ NAME = re.compile(r"(?:[A-Z][\w’'&.-]*[A-Za-z](?:\s+(?:of|and|for|the|de|&)\s+
 QUOTED_NAME = re.compile(r"[‘“'\"]([A-Z][\w-]{1,30}(?: [\w-]{1,20}){0,3})[’”'\"]")
 GENERIC_NAMES = {"The Report", "The", "This", "Our", "In", "It", "Big Society", "Public Managers", "Government"}
 NOT_A_NAME_START = {"The", "This", "Our", "A", "An", "In", "It", "But", "And", "Now", "So", "Today", "Tonight"}
+
+
+TWIN = 0.8  # two documents' sentences this close say the same thing (measured: no other pair of seeds has one)
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,8 @@ class Candidate:
     context: str = ""  # the lead-in line ("... for civil servants:") a list item sits under
     score: float = 0.0
     antecedent: Span | None = None  # the sentence before, for one that points back to it
+    card: str | None = None  # the field a sentence of a document's card (its front matter) states
+    names: str = ""  # for a card sentence: its document's title (and what it is about)
 
 
 def _pieces(span: Span) -> list[Span]:
@@ -240,7 +246,10 @@ class ExtractiveGenerator:
                         if OPENS_WITH_REFERENCE.match(display(before.text)):
                             continue  # "It involves ..." after "It represents ...": the referent is further back
                         antecedent = before
-                    out.append(Candidate(n, span, src.char_start + span.start, lead_in, antecedent=antecedent))
+                    order = src.locate(span.start, span.end)[0]
+                    field = card_field(src.metadata, span.start, span.end) if is_card(src.metadata) else None
+                    names = f"{src.title} {src.metadata.get('about', '')}" if field else ""
+                    out.append(Candidate(n, span, order, lead_in, antecedent=antecedent, card=field, names=names))
         # The same sentence can sit in two overlapping chunks: keep its first (best-ranked) copy.
         seen: set[tuple[str, int]] = set()
         unique = []
@@ -251,8 +260,8 @@ class ExtractiveGenerator:
                 unique.append(c)
         return unique
 
-    def _overlap(self, question: str, text: str) -> float:
-        q = content_tokens(question)
+    def _overlap(self, question: str | frozenset[str], text: str) -> float:
+        q = content_tokens(question) if isinstance(question, str) else question
         if not q:
             return 0.0
         shared = q & content_tokens(text)
@@ -277,8 +286,21 @@ class ExtractiveGenerator:
             question
         )
         definition = mode is Mode.explain and bool(DEFINITION_Q.search(question))
+        about_documents, fields = bool(ASKS_METADATA.search(question)), asked_fields(question)
+        # A question that names a document ("the post on business, society ...") is answered by that
+        # document's card only; one that names none ("which are blogs?") by every card.
+        subject = content_tokens(ASKS_METADATA.sub(" ", question)) - DOCUMENT_WORDS
+        named = {i: self._overlap(subject, c.names) if subject else 1.0 for i, c in enumerate(cands) if c.card}
+        best_named = max(named.values(), default=0.0)
         for i, c in enumerate(cands):
             own = display(c.span.text)
+            if c.card:  # who wrote a document, and when, answers only a question about the document
+                c.score = float(W.dense * sims[i] + W.lexical * self._overlap(question, texts[i]))
+                if not about_documents or not named[i] or named[i] < 0.8 * best_named:
+                    c.score -= 1.0
+                else:
+                    c.score += 0.1 if c.card in fields else -0.1 if fields else 0.0
+                continue
             bonus = 0.06 * sum(bool(a.gives.search(own)) for a in asks) - W.generic * float(generic[i])
             if definition and defines(own, term):
                 bonus += 0.06
@@ -288,6 +310,37 @@ class ExtractiveGenerator:
                 bonus += 0.08
             c.score = float(W.dense * sims[i] + W.lexical * self._overlap(question, texts[i]) + min(bonus, 0.12))
         return vecs[1:]
+
+    @staticmethod
+    def twins(cands: list[Candidate], vecs: np.ndarray, sources: list[SearchResult]) -> dict[int, int]:
+        """Sentences of two documents that say the same thing (one document rewords the other):
+        copy index → original index. The original is the dated (earlier), attributed document."""
+
+        def origin(c: Candidate) -> tuple[str, int, str]:
+            meta = sources[c.source - 1].metadata
+            return str(meta.get("date") or "9999"), 0 if meta.get("authors") else 1, sources[c.source - 1].doc_id
+
+        out: dict[int, int] = {}
+        if len(cands) < 2:
+            return out
+        sims = vecs @ vecs.T
+        for i, j in zip(*np.nonzero(np.triu(sims, 1) >= TWIN), strict=True):
+            a, b = cands[i], cands[j]
+            if a.card or b.card or sources[a.source - 1].doc_id == sources[b.source - 1].doc_id:
+                continue
+            copy, original = (int(i), int(j)) if origin(a) > origin(b) else (int(j), int(i))
+            out.setdefault(copy, original)
+        return out
+
+    def without_copies(
+        self, cands: list[Candidate], vecs: np.ndarray, sources: list[SearchResult]
+    ) -> tuple[list[Candidate], np.ndarray]:
+        """The candidates with each reworded copy folded into its original (which keeps the better score)."""
+        copies = self.twins(cands, vecs, sources)
+        for copy, original in copies.items():
+            cands[original].score = max(cands[original].score, cands[copy].score)
+        keep = [i for i in range(len(cands)) if i not in copies]
+        return [cands[i] for i in keep], vecs[keep]
 
     def select(
         self, cands: list[Candidate], vecs: np.ndarray, limit: int, floor_ratio: float | None = None
@@ -319,7 +372,8 @@ class ExtractiveGenerator:
         cands = self.candidates(sources)
         if not cands:
             return {}
-        self.score(scoring_query(question, sources), cands, mode)
+        vecs = self.score(scoring_query(question, sources), cands, mode)
+        cands, _ = self.without_copies(cands, vecs, sources)
         best = sorted(cands, key=lambda c: -c.score)[:limit]
         lines: dict[int, list[str]] = {}
         for c in sorted(best, key=lambda c: (c.source, c.order)):
@@ -345,6 +399,7 @@ class ExtractiveGenerator:
         if not cands:
             return Draft("", mode)
         vecs = self.score(scoring_query(condense(question, history), sources), cands, mode)
+        cands, vecs = self.without_copies(cands, vecs, sources)
         if mode is Mode.howto:
             steps = [i for i, c in enumerate(cands) if is_action(c.span.text, c.context)]
             picked = self.select([cands[i] for i in steps], vecs[steps], self.max_sentences + 1, 0.8) if steps else []
@@ -372,7 +427,7 @@ class ExtractiveGenerator:
                 if quoted:
                     lines.append(f"- {'' if name.startswith('#') else f'**{name}**: '}{quoted}")
             return Draft("\n".join(lines), mode)
-        picked = self.select(cands, vecs, min(self.max_sentences, 3))
+        picked = self._ordered(self.select(cands, vecs, min(self.max_sentences, 3)))
         used = set()
         return Draft(" ".join(s for c in picked if (s := self._said(c, used))), mode)
 
@@ -392,6 +447,19 @@ class ExtractiveGenerator:
             used = set()
             return Draft(" ".join(s for c in picked if (s := self._said(c, used))), mode)
         return Draft("\n".join(lines), mode)
+
+    @staticmethod
+    def _ordered(picked: list[Candidate]) -> list[Candidate]:
+        """A sentence that points back follows the sentence it points to when both are picked, so
+        "It looks to ..." is never read after some other sentence."""
+        out = [c for c in picked]
+        for c in picked:
+            a = c.antecedent
+            host = next((p for p in out if a is not None and p.source == c.source and p.span.start == a.start), None)
+            if host is not None:
+                out.remove(c)
+                out.insert(out.index(host) + 1, c)
+        return out
 
     @staticmethod
     def _said(c: Candidate, used: set[tuple[int, int]]) -> str:

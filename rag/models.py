@@ -23,6 +23,13 @@ class SearchResult(BaseModel):
     lexical_score: float | None = Field(None, description="BM25 score, if retrieved lexically.")
     metadata: dict[str, Any] = Field(default_factory=dict, exclude=True)
 
+    def locate(self, start: int, end: int) -> tuple[int, int]:
+        """File offsets of ``text[start:end]``: the slice itself for a passage of the document, the
+        stated value's place in the front matter for a sentence of its card (``rag.cards``)."""
+        from rag.cards import card_location
+
+        return card_location(self.metadata, start, end) or (self.char_start + start, self.char_start + end)
+
 
 class SearchFilters(BaseModel):
     """Metadata filters; an unknown field is an error rather than silently ignored."""

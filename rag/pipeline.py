@@ -14,6 +14,7 @@ from typing import Any
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag.answers import Answer, AnswerEvent, Mode, Retrieved
+from rag.cards import ASKS_METADATA, answers_about_documents
 from rag.config import Settings
 from rag.coverage import (
     Coverage,
@@ -22,6 +23,7 @@ from rag.coverage import (
     not_stated,
     not_stated_note,
     premise_note,
+    rewords_note,
     subject_names,
     unsupported_premise,
 )
@@ -136,7 +138,7 @@ class AnswerPipeline:
         answer = self._finish(state, verified)
         if answer.refused:
             yield AnswerEvent(event="delta", text=answer.answer)
-        elif tail := self._notes(state)[1]:
+        elif tail := self._notes(state, {c.doc_id for c in answer.citations})[1]:
             yield AnswerEvent(event="delta", text=tail)
         yield AnswerEvent(event="answer", answer=answer)
 
@@ -212,7 +214,8 @@ class AnswerPipeline:
     def _retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
         t = time.perf_counter()
         query = self.generator.condense(state["question"], state["history"])
-        results = self.index.search(query, state["k"], state["filters"])
+        cards = bool(ASKS_METADATA.search(state["question"]))
+        results = self.index.search(query, state["k"], state["filters"], cards=cards)
         mode = state["mode"] if state["mode"] is not Mode.auto else self.modes(state["question"])
         state.update(query=query, results=results, mode=mode)
         state["timings"]["retrieve"] = (time.perf_counter() - t) * 1000
@@ -228,7 +231,10 @@ class AnswerPipeline:
         cands = self.selector.candidates(results)
         if not cands:
             return Coverage()
-        self.selector.score(scoring_query(state["query"], results), cands, Mode.explain)  # style-neutral
+        vecs = self.selector.score(scoring_query(state["query"], results), cands, Mode.explain)  # style-neutral
+        rewords = {(results[cands[c].source - 1].title, results[cands[o].source - 1].title,
+                    results[cands[o].source - 1].doc_id)
+                   for c, o in self.selector.twins(cands, vecs, results).items()}  # fmt: skip
         leading = sorted(cands, key=lambda c: -c.score)[:LEADING_SENTENCES]
         by_source: dict[int, list[Any]] = {}
         for c in cands:
@@ -242,17 +248,21 @@ class AnswerPipeline:
             state["question"], [r.text for r in results] + meta, [s.text for s in pool] + meta
         )
         context = state["query"] if state["query"] != state["question"] else ""
-        return Coverage(not_stated=not_stated(state["question"], pool, context), premise=premise)
+        return Coverage(
+            not_stated=not_stated(state["question"], pool, context), premise=premise, rewords=sorted(rewords)
+        )
 
     @staticmethod
-    def _notes(state: dict[str, Any]) -> tuple[str, str]:
+    def _notes(state: dict[str, Any], cited: set[str] | None = None) -> tuple[str, str]:
         """The lines the pipeline itself adds around a verified answer: a premise the library does not
-        bear out (first), and each part of the question it does not state (last)."""
+        bear out (first); each part of the question it does not state, and a cited document that
+        another one rewords (last)."""
         coverage: Coverage = state.get("coverage") or Coverage()
         lead = premise_note(coverage.premise) + "\n\n" if coverage.premise else ""
-        tail = "".join("\n\n" + not_stated_note(p) if i == 0 else "\n" + not_stated_note(p)
-                       for i, p in enumerate(coverage.not_stated))  # fmt: skip
-        return lead, tail
+        lines = [not_stated_note(p) for p in coverage.not_stated]
+        lines += [rewords_note(copy, original) for copy, original, doc_id in coverage.rewords
+                  if doc_id in (cited or set())]  # fmt: skip
+        return lead, "\n\n" + "\n".join(lines) if lines else ""
 
     def _generate(self, state: dict[str, Any]) -> dict[str, Any]:
         """Draft and verify together, as ``stream`` does, so both give the same answer and a draft that
@@ -277,7 +287,7 @@ class AnswerPipeline:
         passage a little below the threshold still counts when it names what the question names
         ("Google", "Bogotá"): dense similarity undersells short, name-led questions."""
         best = max((r.dense_score or 0.0 for r in state["results"]), default=0.0)
-        if best >= self.settings.refusal_threshold:
+        if best >= self.settings.refusal_threshold or answers_about_documents(state["question"], state["results"]):
             return True
         names = subject_names(state["question"]) or subject_names(state["query"])
         titles = content_tokens(fold(" ".join(r.title for r in state["results"])))
@@ -304,7 +314,7 @@ class AnswerPipeline:
             answer.refusal_reason = "weak_retrieval" if verified is None else "no_supported_sentence"
             answer.answer = refusal_message(state["question"], results)
         else:
-            lead, tail = self._notes(state)
+            lead, tail = self._notes(state, {c.doc_id for c in verified.citations})
             answer.answer = lead + verified.text + tail
             answer.citations = verified.citations
             answer.unsupported = verified.unsupported

@@ -17,6 +17,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 
+from rag.cards import is_card
 from rag.config import Settings
 from rag.embeddings import MiniLMEmbeddings
 from rag.lexical import LexicalIndex, fingerprint
@@ -247,18 +248,22 @@ class SearchIndex:
             logger.warning("could not cache the lexical index at %s: %s", cache_path, exc)
         return index
 
-    def search(self, query: str, k: int | None = None, filters: SearchFilters | None = None) -> list[SearchResult]:
+    def search(
+        self, query: str, k: int | None = None, filters: SearchFilters | None = None, cards: bool = False
+    ) -> list[SearchResult]:
+        """The ``k`` best passages for ``query``; documents' cards (their front matter) compete only
+        when ``cards`` is set, for a question about the documents themselves."""
         self.sync()
         with self._idle:
             self._active += 1
         try:
-            return self._search(query, k, filters)
+            return self._search(query, k, filters, cards)
         finally:
             with self._idle:
                 self._active -= 1
                 self._idle.notify_all()
 
-    def _search(self, query: str, k: int | None, filters: SearchFilters | None) -> list[SearchResult]:
+    def _search(self, query: str, k: int | None, filters: SearchFilters | None, cards: bool) -> list[SearchResult]:
         k = k or self.settings.search_k
         cand = max(self.settings.candidate_k, k)
         query_vec = self.embeddings.embed_query(query)
@@ -283,7 +288,7 @@ class SearchIndex:
         chosen: list[str] = []
         per_doc: dict[str, int] = defaultdict(int)
         for cid in ordered:
-            if cid not in records:  # deleted since it was indexed
+            if cid not in records or (not cards and is_card(records[cid][0])):  # deleted, or a card not asked for
                 continue
             doc_id = str(records[cid][0].get("doc_id", ""))
             if per_doc[doc_id] < self.settings.per_doc_cap:

@@ -128,6 +128,7 @@ class Verifier:
             key = (src.chunk_id, sup.span.start, sup.span.end)
             if key not in numbering:
                 numbering[key] = len(numbering) + 1
+                char_start, char_end = src.locate(sup.span.start, sup.span.end)
                 result.citations.append(
                     Citation(
                         n=numbering[key],
@@ -136,8 +137,8 @@ class Verifier:
                         title=src.title,
                         section=src.section,
                         quote=sup.span.text,
-                        char_start=src.char_start + sup.span.start,
-                        char_end=src.char_start + sup.span.end,
+                        char_start=char_start,
+                        char_end=char_end,
                         score=round(sup.score, 4),
                         passage=src.text,
                     )

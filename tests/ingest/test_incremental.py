@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ingest.pipeline import Ingestor
+from rag.cards import CARD_SPANS
 from rag.config import Settings
 from rag.embeddings import MiniLMEmbeddings
 from rag.retrieval import SearchIndex
@@ -154,3 +155,20 @@ def test_duplicate_document_ids_are_refused(ingested: tuple[Settings, SearchInde
     report = Ingestor(settings, index).run()
     assert len(report.files_skipped) == 1 and "already taken" in report.files_skipped[0]["reason"]
     assert "Another document" not in " ".join(r.text for r in index.search("another document same stem", k=10))
+
+
+def test_an_index_of_the_previous_format_is_reindexed_and_gains_cards(ingested: tuple[Settings, SearchIndex]) -> None:
+    settings, index = ingested
+    entries = list(index.store.iter_all())
+    cards = {meta["doc_id"] for _, meta, _ in entries if meta.get(CARD_SPANS)}
+    assert cards == {p.stem for p in settings.corpus_dir.glob("*.md")}  # every seed has front matter
+    # What an index written before cards looked like: no card, and format 1 (what a missing stamp reads as).
+    index.store.delete([cid for cid, meta, _ in entries if meta.get(CARD_SPANS)])
+    rest = [(cid, meta) for cid, meta, _ in entries if not meta.get(CARD_SPANS)]
+    old = [meta | {"index_format": 1, "chunk_count": meta["chunk_count"] - 1} for _, meta in rest]
+    index.store.update_metadata([cid for cid, _ in rest], old)
+
+    report = Ingestor(settings, index).run()
+    assert report.files_ingested == 5 and report.files_unchanged == 0
+    assert report.embeddings_computed == 5, "only the cards are new; every passage keeps its embedding"
+    assert {m["doc_id"] for _, m, _ in index.store.iter_all() if m.get(CARD_SPANS)} == cards

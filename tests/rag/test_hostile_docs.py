@@ -8,6 +8,7 @@ honest, and the UI must show it as text.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 
@@ -15,6 +16,7 @@ import pytest
 
 from ingest.pipeline import Ingestor
 from rag.answers import Answer, Mode
+from rag.cards import CARD_SPANS
 from rag.config import Settings
 from rag.embeddings import MiniLMEmbeddings
 from rag.generation import LLMGenerator
@@ -85,6 +87,10 @@ def test_it_is_ingested_as_data_in_windows_of_bounded_size(hostile_index: Search
     assert any("AAAA" in t for _, t in mine) and any("longline longline" in t for _, t in mine)
     assert len({t for _, t in mine}) == len(mine) < 12
     for meta, text in mine:
+        if meta.get(CARD_SPANS):  # the card: each sentence states a front-matter value found at its offsets
+            for start, end, file_start, file_end, _ in json.loads(meta[CARD_SPANS]):
+                assert source[file_start:file_end] in text[start:end]
+            continue
         assert source[meta["char_start"] : meta["char_end"]] == text
     assert mine[0][0]["title"].startswith("Community kitchens <script>")  # stored as given, escaped on display
     hits = hostile_index.search("Lowfield community kitchens bakeries", k=3)

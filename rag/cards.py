@@ -1,0 +1,168 @@
+"""A document's card: its front matter (title, authors, publisher, date, type, topics) as a passage
+of plain sentences, indexed beside its text so "who wrote ...", "when was ... published" and "which
+documents are blogs" find an answer and cite it.
+
+The card's sentences are ours, not the document's; each one states one field, and its offsets
+(``CARD_SPANS``) point at where that field's value sits in the file's front matter, so a citation
+still resolves to the file: ``file[char_start:char_end]`` is the value the sentence states.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rag.text import content_tokens
+
+CARD_SECTION = "Document card"
+CARD_SPANS = "card_spans"  # chunk metadata: JSON [[card_start, card_end, file_start, file_end, field], ...]
+
+
+_KINDS = r"(?:blogs?|abstracts?|essays?|reports?|summar(?:y|ies)|posts?|papers?|articles?)"
+# What a question asks of a document, per card field. A question that only names a document by its
+# kind ("the social enterprise abstract") asks for none of them.
+FIELD_ASKED = {
+    "authors": re.compile(r"\bwho (?:wrote|authored)\b|\bauthors?\b|\bwritten by\b|\bwriters?\b", re.I),
+    "affiliation": re.compile(r"\baffiliat\w*|\bwhich (?:university|institution)\b", re.I),
+    "publisher": re.compile(r"\bpublisher\b|\bpublished by\b|\bwho published\b", re.I),
+    "date": re.compile(
+        r"\bwhen (?:was|were|did)\b.*\b(?:publish|written|write|post|release|appear)\w*|\bdated?\b|"
+        r"\b(?:what|which) year\b|\bhow old\b",
+        re.I,
+    ),
+    "doc_type": re.compile(
+        rf"\b(?:kind|type|sort) of (?:document|text|source|piece|publication)s?\b|"
+        rf"\b(?:which|what) (?:documents?|ones|texts|sources) (?:are|is)(?: an?)? {_KINDS}\b|"
+        rf"\bis (?:it|this|that|the [\w ]{{1,40}}) an? {_KINDS}\b",
+        re.I,
+    ),
+    "topics": re.compile(r"\b(?:what|which) topics?\b|\btopics? (?:of|does|do)\b", re.I),
+}
+# A question about documents rather than about what they say.
+ASKS_METADATA = re.compile(
+    "|".join(p.pattern for p in FIELD_ASKED.values()) + r"|\b(?:which|what) (?:documents|texts|sources)\b", re.I
+)
+
+
+# Words that say "a document" without naming one (as content tokens, stemmed).
+DOCUMENT_WORDS = content_tokens("document paper post report library piece text the one")
+
+
+def is_card(metadata: dict[str, Any]) -> bool:
+    return bool(metadata.get(CARD_SPANS))
+
+
+def asked_fields(question: str) -> set[str]:
+    return {name for name, pattern in FIELD_ASKED.items() if pattern.search(question)}
+
+
+@dataclass(frozen=True)
+class Card:
+    text: str
+    spans: list[tuple[int, int, int, int, str]]
+
+    def spans_json(self) -> str:
+        return json.dumps(self.spans)
+
+
+def _listed(values: Sequence[str]) -> str:
+    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+def _find(front: str, key: str, values: Sequence[str]) -> tuple[int, int] | None:
+    """Where the field's values sit in the front matter: from the first value's start to the last
+    one's end, searched after the field's key; None when a value is not there verbatim."""
+    key_at = re.search(rf"(?m)^{re.escape(key)}\s*:", front)
+    if key_at is None:
+        return None
+    pos, first, last = key_at.end(), -1, -1
+    for value in values:
+        at = front.find(value, pos)
+        if at < 0:
+            return None
+        first = at if first < 0 else first
+        last, pos = at + len(value), at + len(value)
+    return first, last
+
+
+def document_card(text: str, content_start: int, metadata: dict[str, Any], title: str) -> Card | None:
+    """The card of a document whose front matter names at least one field besides its title."""
+    front = text[:content_start]
+    if not front.strip():
+        return None
+    named = f"“{title}”"
+    lines: list[tuple[str, str, list[str]]] = []  # (sentence, key, values)
+
+    def values(key: str) -> list[str]:
+        raw = metadata.get(key)
+        items = raw if isinstance(raw, list) else [raw] if raw not in (None, "") else []
+        return [" ".join(str(v).split()) for v in items if str(v).strip()]
+
+    if authors := values("authors"):
+        lines.append((f"{named} was written by {_listed(authors)}.", "authors", authors))
+    if affiliation := values("affiliation"):
+        lines.append((f"The author of {named} is affiliated with {affiliation[0]}.", "affiliation", affiliation))
+    if publisher := values("publisher"):
+        lines.append((f"{named} was published by {publisher[0]}.", "publisher", publisher))
+    if date := values("date"):
+        lines.append((f"{named} is dated {date[0]}.", "date", date))
+    if doc_type := values("doc_type"):
+        lines.append((f"{named} is {_article(doc_type[0])} {doc_type[0]}.", "doc_type", doc_type))
+    if about := values("about"):
+        lines.append((f"{named} is about {about[0]}.", "about", about))
+    if topics := values("topics"):
+        lines.append((f"The topics of {named} are {_listed(topics)}.", "topics", topics))
+    out, spans = "", []
+    for sentence, key, vals in lines:
+        where = _find(front, key, vals)
+        if where is None:  # a value the file does not hold verbatim cannot be cited to it
+            continue
+        start = len(out)
+        out += sentence + "\n"
+        spans.append((start, start + len(sentence), *where, key))
+    return Card(out.rstrip("\n"), spans) if spans else None
+
+
+def _card_span(metadata: dict[str, Any], start: int, end: int) -> list[Any] | None:
+    raw = metadata.get(CARD_SPANS)
+    if not raw:
+        return None
+    for span in json.loads(str(raw)):
+        if span[0] <= start < span[1] or (start <= span[0] and end >= span[1]):
+            return list(span)
+    return None
+
+
+def card_location(metadata: dict[str, Any], start: int, end: int) -> tuple[int, int] | None:
+    """The file offsets a card sentence at ``start:end`` of the card points at, or None for a
+    passage that is not a card."""
+    span = _card_span(metadata, start, end)
+    return (int(span[2]), int(span[3])) if span else None
+
+
+def card_fields(metadata: dict[str, Any]) -> set[str]:
+    """The fields a card states (none for a passage that is not a card)."""
+    raw = metadata.get(CARD_SPANS)
+    return {str(span[4]) for span in json.loads(str(raw)) if len(span) > 4} if raw else set()
+
+
+def answers_about_documents(question: str, results: Sequence[Any]) -> bool:
+    """A question about documents ("which are blogs?", "who wrote ...?") that a retrieved card
+    answers: a card holding a field the question asks for (any field, if it names none)."""
+    if not ASKS_METADATA.search(question):
+        return False
+    fields = asked_fields(question)
+    return any(card_fields(r.metadata) & fields if fields else is_card(r.metadata) for r in results)
+
+
+def card_field(metadata: dict[str, Any], start: int, end: int) -> str | None:
+    """Which field the card sentence at ``start:end`` states."""
+    span = _card_span(metadata, start, end)
+    return str(span[4]) if span and len(span) > 4 else None

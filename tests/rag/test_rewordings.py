@@ -1,0 +1,53 @@
+"""A document that rewords another is one source: the original is cited and the reader is told."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rag.coverage import is_note, rewords_note
+from rag.extractive import TWIN, Candidate, ExtractiveGenerator
+from rag.models import SearchResult
+from rag.pipeline import AnswerPipeline
+from rag.retrieval import SearchIndex
+from rag.text import Span
+
+COPY, ORIGINAL = "corporate-infrastructure-society", "business-society-public-services"
+
+
+def _source(doc_id: str, **meta: object) -> SearchResult:
+    return SearchResult(chunk_id=doc_id, doc_id=doc_id, title=doc_id, section="", text="x" * 50, score=1.0,
+                        char_start=0, char_end=50, metadata=meta)  # fmt: skip
+
+
+def test_the_undated_unattributed_document_is_the_copy() -> None:
+    sources = [_source("copy"), _source("original", date="2012-05-10", authors=["A. Writer"]), _source("other")]
+    cands = [Candidate(1, Span("a", 0, 1), 0), Candidate(2, Span("b", 0, 1), 0), Candidate(3, Span("c", 0, 1), 0)]
+    vecs = np.array([[1.0, 0.0], [0.95, np.sqrt(1 - 0.95**2)], [0.0, 1.0]])
+    assert ExtractiveGenerator.twins(cands, vecs, sources) == {0: 1}
+
+
+@pytest.fixture(scope="module")
+def pipeline(corpus_index: SearchIndex) -> AnswerPipeline:
+    return AnswerPipeline(corpus_index.settings, corpus_index)
+
+
+def test_a_point_both_documents_make_is_cited_once_to_the_original(pipeline: AnswerPipeline) -> None:
+    answer = pipeline.ask("Can you point me to real cases of government and business working in a shared space?")
+    docs = {c.doc_id for c in answer.citations}
+    assert ORIGINAL in docs
+    quotes = list(answer.citations)
+    vecs = pipeline.index.embeddings.embed_cached([c.quote for c in quotes])
+    for i, a in enumerate(quotes):
+        for j, b in enumerate(quotes):
+            if a.doc_id != b.doc_id:
+                assert float(vecs[i] @ vecs[j]) < TWIN, (a.quote, b.quote)  # the same point, two "sources"
+    titles = {c.doc_id: c.title for c in answer.citations}
+    lines = [ln for ln in answer.answer.splitlines() if ln.startswith("“")]
+    copy_title = next(r.title for r in pipeline.index.search("social productivity agenda", 20) if r.doc_id == COPY)
+    assert rewords_note(copy_title, titles[ORIGINAL]) in lines and all(is_note(ln) for ln in lines), answer.answer
+
+
+def test_no_note_when_no_document_rewords_another(pipeline: AnswerPipeline) -> None:
+    answer = pipeline.ask("Where does the first social enterprise get most of its income?")
+    assert "rewords" not in answer.answer
