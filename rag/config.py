@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     )
     answer_k: int = Field(6, ge=1, le=20, description="Passages handed to the generator.")
     answer_max_sentences: int = Field(5, ge=1, le=12)
+    answer_window_top: int = Field(
+        2, ge=0, le=20, description="The best passages whose neighbours in their document are read with them."
+    )
+    answer_window: int = Field(1, ge=0, le=3, description="Neighbouring passages read on each side (0: none).")
     refusal_threshold: float = Field(
         0.257,
         ge=0,

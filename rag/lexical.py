@@ -60,6 +60,7 @@ class LexicalIndex:
         self.bm25 = bm25
         self.fingerprint = fp
         self._position = {cid: i for i, cid in enumerate(ids)}
+        self._places: dict[tuple[str, int], str] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -80,6 +81,13 @@ class LexicalIndex:
     def record(self, chunk_id: str) -> tuple[dict[str, Any], str] | None:
         i = self._position.get(chunk_id)
         return None if i is None else (self.metas[i], self.texts[i])
+
+    def at(self, doc_id: str, chunk_index: int) -> str | None:
+        """The id of a document's ``chunk_index``-th passage (its neighbours, for sentence windows)."""
+        if self._places is None:
+            self._places = {(str(m.get("doc_id")), int(m.get("chunk_index", -1))): cid
+                            for cid, m in zip(self.ids, self.metas, strict=True)}  # fmt: skip
+        return self._places.get((doc_id, chunk_index))
 
     @classmethod
     def build(cls, entries: list[tuple[str, dict[str, Any], str]]) -> LexicalIndex:

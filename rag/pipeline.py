@@ -216,6 +216,7 @@ class AnswerPipeline:
         query = self.generator.condense(state["question"], state["history"])
         cards = bool(ASKS_METADATA.search(state["question"]))
         results = self.index.search(query, state["k"], state["filters"], cards=cards)
+        results += self.index.neighbours(results, self.settings.answer_window_top, self.settings.answer_window)
         mode = state["mode"] if state["mode"] is not Mode.auto else self.modes(state["question"])
         state.update(query=query, results=results, mode=mode)
         state["timings"]["retrieve"] = (time.perf_counter() - t) * 1000

@@ -316,6 +316,29 @@ class SearchIndex:
             )
         return results
 
+    def neighbours(self, results: list[SearchResult], top: int, window: int) -> list[SearchResult]:
+        """The passages just before and after each of the ``top`` best results, from the same
+        document and not already among ``results``: the sentences a passage's cut left out
+        ("The first case ...", the list items under a lead-in) are read with it."""
+        if top <= 0 or window <= 0:
+            return []
+        lexical, have, out = self.lexical, {r.chunk_id for r in results}, []
+        for r in results[:top]:
+            index = r.metadata.get("chunk_index")
+            if index is None or is_card(r.metadata):
+                continue
+            for step in [s for d in range(1, window + 1) for s in (-d, d)]:
+                cid = lexical.at(r.doc_id, int(index) + step)
+                rec = lexical.record(cid) if cid else None
+                if cid is None or cid in have or rec is None or is_card(rec[0]):
+                    continue
+                have.add(cid)
+                meta, text = rec
+                out.append(SearchResult(chunk_id=cid, doc_id=r.doc_id, title=r.title, text=text, score=0.0,
+                                        section=str(meta.get("section", "")), char_start=int(meta["char_start"]),
+                                        char_end=int(meta["char_end"]), metadata=meta))  # fmt: skip
+        return out
+
     def _records(self, chunk_ids: list[str], lexical: LexicalIndex) -> dict[str, tuple[dict[str, Any], str]]:
         """Metadata and text per chunk from the in-memory mirror; chunks written since it loaded
         are fetched from Chroma in one call."""

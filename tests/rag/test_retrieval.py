@@ -50,6 +50,21 @@ def test_result_text_is_the_verbatim_slice_of_the_source_file(corpus_index: Sear
         assert source[r.char_start : r.char_end] == r.text
 
 
+def test_the_best_passages_are_read_with_their_neighbours(corpus_index: SearchIndex) -> None:
+    results = corpus_index.search("How do the two social enterprises in the abstract differ?", k=6)
+    extra = corpus_index.neighbours(results, top=2, window=1)
+    assert extra and not {r.chunk_id for r in extra} & {r.chunk_id for r in results}
+    corpus = corpus_index.settings.corpus_dir
+    for r in extra:
+        source = (corpus / f"{r.doc_id}.md").read_text(encoding="utf-8")
+        assert source[r.char_start : r.char_end] == r.text  # a real passage, never a card
+        assert any(abs(int(r.metadata["chunk_index"]) - int(b.metadata["chunk_index"])) == 1
+                   for b in results[:2] if b.doc_id == r.doc_id)  # fmt: skip
+    # the passage the cut left out: the one that describes the two cases
+    assert any("The first case works with service users" in r.text for r in extra)
+    assert corpus_index.neighbours(results, top=0, window=1) == []
+
+
 def test_per_document_cap_limits_crowding(corpus_index: SearchIndex) -> None:
     capped = SearchIndex(corpus_index.settings.model_copy(update={"per_doc_cap": 1}), corpus_index.embeddings)
     results = capped.search("social productivity shared value business public services", k=5)
