@@ -363,12 +363,15 @@ class HybridRetriever(BaseRetriever):
     k: int = 5
     filters: SearchFilters | None = Field(default=None)
 
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
+    ) -> list[Document]:
+        """``invoke(query, k=1)`` overrides ``k`` for one call, as LangChain's retriever contract asks."""
         return [
             Document(
                 page_content=r.text,
                 id=r.chunk_id,
                 metadata={**r.metadata, **r.model_dump(exclude={"text"})},
             )
-            for r in self.index.search(query, self.k, self.filters)
+            for r in self.index.search(query, k if k is not None else self.k, self.filters)
         ]
