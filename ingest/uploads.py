@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,14 @@ from ingest.pipeline import Ingestor, IngestReport
 from rag.config import Settings
 
 API_LOCK_WAIT_S = 10.0  # an HTTP write waits this long for another writer, then answers 409
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._()-]{0,150}$")
+NAME_PUNCTUATION = frozenset(" ._()-")
+MAX_NAME = 151
+
+
+def _name_char(ch: str) -> bool:
+    """A letter or digit of any script (``noté``, ``中文``), a combining mark, or plain punctuation;
+    never a control, a bidi override or other format character, or a separator other than a space."""
+    return ch in NAME_PUNCTUATION or unicodedata.category(ch)[0] in {"L", "N", "M"}
 
 
 class UploadError(ValueError):
@@ -42,10 +50,12 @@ def safe_name(filename: str | None) -> str:
         raise UploadError("upload: the file has no name")
     if "/" in name or "\\" in name or name in {".", ".."} or "\x00" in name:
         raise UploadError(f"upload: the file name {name!r} must not contain a path")
-    if not NAME.match(name):
+    name = unicodedata.normalize("NFC", name)  # "é" typed two ways is one name
+    first = unicodedata.category(name[0])[0]
+    if len(name) > MAX_NAME or first not in {"L", "N"} or not all(_name_char(ch) for ch in name):
         raise UploadError(
-            f"upload: the file name {name!r} may use letters, digits, spaces and . _ - ( ), "
-            "must start with a letter or digit, and be at most 151 characters"
+            f"upload: the file name {name!r} may use letters and digits (of any script), spaces and . _ - ( ), "
+            f"must start with a letter or digit, and be at most {MAX_NAME} characters"
         )
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED:
