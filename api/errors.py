@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ingest.pipeline import IngestError
 from ingest.uploads import UploadError
 from rag.llm import LLMError
-from rag.pipeline import AnswerError
+from rag.pipeline import AnswerError, NoMatchingDocuments
 from rag.store import StoreError
 
 log = logging.getLogger("api")
@@ -58,12 +58,17 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+            # FastAPI's word for a body json cannot read at all (one nested thousands of levels deep)
+            return error_response(request, 422, "invalid_json", "the request body is not valid JSON, or is nested "
+                                  "too deeply to read", None)  # fmt: skip
         kinds = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
         return error_response(request, exc.status_code, kinds.get(exc.status_code, "http_error"), str(exc.detail))
 
     @app.exception_handler(AnswerError)
     async def bad_question(request: Request, exc: AnswerError) -> JSONResponse:
-        return error_response(request, 422, "invalid_question", str(exc))
+        kind = "no_matching_documents" if isinstance(exc, NoMatchingDocuments) else "invalid_question"
+        return error_response(request, 422, kind, str(exc))
 
     @app.exception_handler(UploadError)
     async def bad_upload(request: Request, exc: UploadError) -> JSONResponse:

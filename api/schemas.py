@@ -20,7 +20,10 @@ class Turn(Strict):
 
 
 class AskRequest(Strict):
-    question: str = Field(min_length=1, description="Up to POLICYRAG_MAX_QUESTION_CHARS (2,000) characters.")
+    question: str = Field(
+        description="Not blank; up to POLICYRAG_MAX_QUESTION_CHARS (2,000) characters. An empty and a blank "
+        "question get the same error (invalid_question)."
+    )
     history: list[Turn] | None = Field(None, max_length=50, description="Earlier turns, oldest first.")
     mode: Mode = Mode.auto
     filters: SearchFilters | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class SearchResult(BaseModel):
@@ -42,5 +42,16 @@ class SearchFilters(BaseModel):
     date_from: date | None = None
     date_to: date | None = None
 
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> SearchFilters:
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError(f"date_from ({self.date_from}) is after date_to ({self.date_to})")
+        return self
+
     def is_empty(self) -> bool:
         return not any(v for v in self.model_dump().values())
+
+    def describe(self) -> str:
+        """The filters as a reader would say them: "doc_types: blog; date_from: 2020-01-01"."""
+        shown = {k: v for k, v in self.model_dump(mode="json").items() if v}
+        return "; ".join(f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in shown.items())

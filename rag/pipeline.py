@@ -31,7 +31,7 @@ from rag.extractive import ExtractiveGenerator, scoring_query
 from rag.generation import Generator, LLMGenerator
 from rag.models import SearchFilters, SearchResult
 from rag.modes import ModeClassifier
-from rag.retrieval import SearchIndex
+from rag.retrieval import SearchIndex, matches
 from rag.text import content_tokens
 from rag.verify import Verified, Verifier
 
@@ -40,6 +40,10 @@ log = logging.getLogger(__name__)
 
 class AnswerError(ValueError):
     """Raised by the answer stage for a question it cannot take (empty, too long)."""
+
+
+class NoMatchingDocuments(AnswerError):
+    """The question's filters leave no document to answer from: not a gap in the library."""
 
 
 def refusal_message(question: str, results: list[SearchResult]) -> str:
@@ -207,6 +211,10 @@ class AnswerPipeline:
             raise AnswerError(f"answer: the question is over {self.settings.max_question_chars} characters")
         if k is not None and not 1 <= k <= 20:
             raise AnswerError("answer: k (passages to answer from) must be between 1 and 20")
+        if filters is not None and not filters.is_empty() and not any(
+            matches(meta, filters) for meta in self.index.documents().values()
+        ):
+            raise NoMatchingDocuments(f"answer: no document matches these filters ({filters.describe()})")
         return {"question": question, "history": history or [], "mode": mode, "filters": filters,
                 "k": k or self.settings.answer_k, "t0": time.perf_counter(), "timings": {}}  # fmt: skip
 

@@ -181,6 +181,22 @@ def test_bad_input_gets_a_json_4xx(api: Server, method: str, path: str, body: ob
     assert error["message"] and error["request_id"] and "Traceback" not in r.text
 
 
+def test_errors_agree_with_each_other(api: Server) -> None:
+    with api.client() as c:
+        empty, blank = (c.post("/v1/ask", json={"question": q}).json()["error"] for q in ("", "   "))
+        assert (empty["type"], empty["message"]) == (blank["type"], blank["message"]) == (
+            "invalid_question", "answer: the question is empty")  # fmt: skip
+        deep = b'{"question": "q", "history": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+        r = c.post("/v1/ask", content=deep, headers={"content-type": "application/json"})
+        assert r.status_code == 422 and r.json()["error"]["type"] == "invalid_json", r.text
+        r = c.post("/v1/ask", json={"question": "Who set up the Zero Carbon Hub?", "filters": {"doc_types": ["poem"]}})
+        assert r.status_code == 422 and r.json()["error"]["type"] == "no_matching_documents"
+        assert "no document matches these filters (doc_types: poem)" in r.json()["error"]["message"]
+        for path, body in (("/v1/ask", {"question": "q"}), ("/v1/search", {"query": "q"})):
+            r = c.post(path, json={**body, "filters": {"date_from": "2013-01-01", "date_to": "2012-01-01"}})
+            assert r.status_code == 422 and "date_from (2013-01-01) is after date_to" in r.json()["error"]["message"]
+
+
 def test_malformed_json_and_bad_uploads_get_a_json_4xx(api: Server) -> None:
     with api.client(ADMIN) as c:
         r = c.post("/v1/ask", content=b"{not json", headers={"content-type": "application/json"})
