@@ -20,15 +20,22 @@ app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="policyrag: answers from policy literature, with citations."
 )
 err = Console(stderr=True)
+ISO_TIME = "%Y-%m-%dT%H:%M:%S"
 
 
 def setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(message)s",
-        handlers=[RichHandler(console=err, show_path=False, rich_tracebacks=False)],
-        force=True,
-    )
+    """Rich, coloured lines on a terminal; plain one-line records (ISO 8601 times, paths whole) when
+    stderr is a file or a CI log, where rich would wrap a long path mid-word at 80 columns."""
+    handler: logging.Handler
+    if err.is_terminal:
+        handler = RichHandler(console=err, show_path=False, rich_tracebacks=False, log_time_format=ISO_TIME)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    else:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", ISO_TIME))
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    import bm25s  # noqa: F401  (it sets its own logger to DEBUG when imported: import it first, then quiet it)
+
     for noisy in ("httpx", "chromadb", "sentence_transformers", "transformers", "urllib3", "bm25s"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

@@ -148,6 +148,9 @@ class LexicalIndex:
             if data["ids"]:
                 bm25 = bm25s.BM25.load(str(path / "bm25"), show_progress=False)
             return cls(data["ids"], data["metas"], data["texts"], bm25, data["fingerprint"])
+        except FileNotFoundError:
+            logger.debug("no lexical cache at %s yet; it will be built", path)
+            return None
         except (OSError, ValueError, KeyError) as exc:
-            logger.info("lexical cache at %s not usable (%s); it will be rebuilt", path, exc)
+            logger.warning("lexical cache at %s not usable (%s); it will be rebuilt", path, exc)
             return None

@@ -211,8 +211,10 @@ class AnswerPipeline:
             raise AnswerError(f"answer: the question is over {self.settings.max_question_chars} characters")
         if k is not None and not 1 <= k <= 20:
             raise AnswerError("answer: k (passages to answer from) must be between 1 and 20")
-        if filters is not None and not filters.is_empty() and not any(
-            matches(meta, filters) for meta in self.index.documents().values()
+        if (
+            filters is not None
+            and not filters.is_empty()
+            and not any(matches(meta, filters) for meta in self.index.documents().values())
         ):
             raise NoMatchingDocuments(f"answer: no document matches these filters ({filters.describe()})")
         return {"question": question, "history": history or [], "mode": mode, "filters": filters,

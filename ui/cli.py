@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-APP = Path(__file__).resolve().parent / "app.py"
+APP = Path(__file__).resolve().parent / "Chat.py"  # the file name is the page's name in the navigation
 
 
 def streamlit_args(host: str, port: int) -> list[str]:

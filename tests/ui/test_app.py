@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import REPO
 from ui.client import ApiClient
 
-APP = str(REPO / "ui" / "app.py")
+APP = str(REPO / "ui" / "Chat.py")
 DOCS = [{"doc_id": "framework", "title": "Business, Society and Public Services", "authors": ["Atif Shafique"],
          "publisher": "2020 Public Services Hub", "date": "2012-05-10", "doc_type": "blog", "topics": ["shared value"],
          "chunks": 7, "path": "framework.md", "source": None}]  # fmt: skip
