@@ -138,11 +138,24 @@ class ChatMessage(BaseModel):
         return self.content or ""
 
 
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    include_usage: bool = False
+
+
 class ChatCompletionRequest(BaseModel):
     """OpenAI's chat request; sampling fields are accepted and ignored (answers are verified extracts)."""
 
     model_config = ConfigDict(extra="allow")
 
-    model: str = Field("policyrag", max_length=200)
+    model: str = Field("policyrag", max_length=200, description="policyrag, or an alias in POLICYRAG_MODEL_ALIASES.")
     messages: list[ChatMessage] = Field(min_length=1, max_length=100)
     stream: bool = False
+    stream_options: StreamOptions | None = None
+    n: int = Field(
+        1, ge=1, le=128, description="Only 1: an answer is deterministic, so a second choice would repeat it."
+    )
+    tools: list[Any] | None = Field(None, description="Refused: policyrag answers from its library, it calls no tools.")
+    tool_choice: Any = None
+    functions: list[Any] | None = None

@@ -6,7 +6,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from rag.answers import Answer, AnswerEvent
@@ -51,22 +51,37 @@ def extra(answer: Answer) -> dict[str, Any]:
                                                     "not_stated", "premise"})  # fmt: skip
 
 
-def completion(answer: Answer, model: str) -> dict[str, Any]:
+TOKENIZER = "all-MiniLM-L6-v2 WordPiece (the embedding model's own tokenizer)"
+Counter = Callable[[list[str]], int]
+
+
+def usage(count: Counter, prompt: list[str], completion_text: str) -> dict[str, Any]:
+    """OpenAI's usage block, counted with the embedding model's tokenizer (named in ``tokenizer``:
+    the extractive default runs no LLM, so there is no generator tokenizer to count with)."""
+    p, c = count(prompt), count([completion_text])
+    return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c, "tokenizer": TOKENIZER}
+
+
+def completion(answer: Answer, model: str, count: Counter, prompt: list[str]) -> dict[str, Any]:
+    content = render_markdown(answer)
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": render_markdown(answer)}, "finish_reason": "stop"}
-        ],
-        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "usage": usage(count, prompt, content),
         "policyrag": extra(answer),
     }
 
 
-def completion_chunks(events: Iterator[AnswerEvent], model: str) -> Iterator[str]:
+def completion_chunks(
+    events: Iterator[AnswerEvent], model: str, count: Counter | None = None, prompt: list[str] | None = None
+) -> Iterator[str]:
+    """The answer as OpenAI chunks; with ``count`` (``stream_options.include_usage``), a last chunk
+    with no choices carries the usage, as OpenAI sends it."""
     cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+    sent: list[str] = []
 
     def chunk(delta: dict[str, Any], finish: str | None = None, **more: Any) -> str:
         body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
@@ -77,12 +92,17 @@ def completion_chunks(events: Iterator[AnswerEvent], model: str) -> Iterator[str
     try:
         for e in events:
             if e.event == "delta":
+                sent.append(e.text)
                 yield chunk({"content": e.text})
             elif e.event == "answer" and e.answer is not None:
                 tail = references(e.answer)
                 if tail:
+                    sent.append(tail)
                     yield chunk({"content": tail})
                 yield chunk({}, "stop", policyrag=extra(e.answer))
+                if count is not None:
+                    yield sse(None, {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
+                                     "choices": [], "usage": usage(count, prompt or [], "".join(sent))})  # fmt: skip
     except Exception as exc:
         log.exception("chat completion stream failed")
         message = str(exc) if isinstance(exc, LLMError) else "the answer stream failed; it has been logged"

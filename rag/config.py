@@ -81,6 +81,11 @@ class Settings(BaseSettings):
         description="Stop an LLM's draft once this many sentences in a row fail verification (0: let it finish); "
         "what was verified stays, and the extractive fallback answers if nothing was.",
     )
+    model_aliases: str = Field(
+        "",
+        description="Comma-separated further model names the OpenAI-compatible endpoint answers to, besides "
+        "'policyrag' (for a chat front end that insists on its own).",
+    )
     answer_k: int = Field(6, ge=1, le=20, description="Passages handed to the generator.")
     answer_max_sentences: int = Field(5, ge=1, le=12)
     answer_window_top: int = Field(
@@ -158,6 +163,11 @@ class Settings(BaseSettings):
     @property
     def admin_key_set(self) -> set[str]:
         return self._split(self.admin_keys)
+
+    @property
+    def model_names(self) -> list[str]:
+        """The model names the OpenAI-compatible endpoint answers to: policyrag first."""
+        return ["policyrag", *sorted(self._split(self.model_aliases) - {"policyrag"})]
 
     @property
     def cors_origin_list(self) -> list[str]:

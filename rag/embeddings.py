@@ -125,6 +125,12 @@ class MiniLMEmbeddings(Embeddings):
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.encode(list(texts)).tolist()
 
+    def count_tokens(self, texts: list[str]) -> int:
+        """Tokens of ``texts`` by this model's own tokenizer (WordPiece), without special tokens:
+        what the OpenAI-compatible endpoint reports as usage."""
+        tokenizer = self.model.tokenizer
+        return sum(len(tokenizer.encode(t, add_special_tokens=False)) for t in texts if t)
+
     def embed_cached(self, texts: list[str]) -> np.ndarray:
         """Embed short texts (questions, sentences) through the LRU cache, encoding misses in one batch."""
         found: dict[str, Any] = {t: self._cache[t] for t in texts if t in self._cache}

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import httpx
+import openai
 import pytest
 from openai import OpenAI
 
@@ -117,6 +118,32 @@ def test_an_answer_lists_each_document_once_with_its_quotes(api: Server) -> None
             )
 
 
+def test_the_openai_sdk_sees_usage_and_clear_refusals_of_what_is_not_supported(api: Server) -> None:
+    client = OpenAI(base_url=f"{api.url}/v1", api_key=READER)
+    question = [{"role": "user", "content": "Who set up the Zero Carbon Hub?"}]
+    reply = client.chat.completions.create(model="policyrag", messages=question)  # type: ignore[arg-type]
+    assert reply.usage is not None and reply.usage.prompt_tokens > 0 and reply.usage.completion_tokens > 10
+    assert reply.usage.total_tokens == reply.usage.prompt_tokens + reply.usage.completion_tokens
+    assert "MiniLM" in (reply.usage.model_extra or {})["tokenizer"]
+
+    stream = client.chat.completions.create(model="policyrag", messages=question, stream=True,  # type: ignore[arg-type]
+                                            stream_options={"include_usage": True})  # fmt: skip
+    chunks = list(stream)
+    last = chunks[-1]
+    assert last.choices == [] and last.usage is not None
+    assert last.usage.completion_tokens == reply.usage.completion_tokens  # the same text, counted the same
+    assert all(ch.usage is None for ch in chunks[:-1])
+
+    with pytest.raises(openai.BadRequestError, match="n=1"):
+        client.chat.completions.create(model="policyrag", messages=question, n=2)  # type: ignore[arg-type]
+    tool = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object", "properties": {}}}}
+    with pytest.raises(openai.BadRequestError, match="calls no tools"):
+        client.chat.completions.create(model="policyrag", messages=question, tools=[tool])  # type: ignore[arg-type,list-item]
+    with pytest.raises(openai.NotFoundError, match="does not exist") as missing:
+        client.chat.completions.create(model="gpt-4o", messages=question)  # type: ignore[arg-type]
+    assert missing.value.status_code == 404
+
+
 def test_the_openai_sdk_gets_cited_answers(api: Server) -> None:
     client = OpenAI(base_url=f"{api.url}/v1", api_key=READER)
     assert [m.id for m in client.models.list()] == ["policyrag"]
@@ -211,3 +238,9 @@ def test_malformed_json_and_bad_uploads_get_a_json_4xx(api: Server) -> None:
         assert r.status_code == 409
         assert c.post("/v1/documents").status_code == 422  # no file at all
     assert not Path(api.root / "corpus" / "uploads" / "broken.pdf").exists()
+
+
+def test_configured_model_aliases_are_the_names_answered_to() -> None:
+    names = Settings(model_aliases="gpt-4o-mini, policyrag ,open-webui").model_names
+    assert names == ["policyrag", "gpt-4o-mini", "open-webui"]
+    assert Settings().model_names == ["policyrag"]
