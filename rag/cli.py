@@ -19,7 +19,7 @@ from rag.config import get_settings
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="policyrag: answers from policy literature, with citations."
 )
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error naming a path is never broken mid-word
 ISO_TIME = "%Y-%m-%dT%H:%M:%S"
 
 
@@ -123,9 +123,18 @@ def ask_command(
     question: Annotated[str, typer.Argument(help="A question about the library.")],
     mode: Annotated[str, typer.Option("--mode", help="auto | howto | precedent | explain")] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print the Answer object as JSON.")] = False,
+    history: Annotated[
+        Path | None,
+        typer.Option(
+            "--history",
+            help='Earlier turns, a JSON list of {"role", "content"}: for follow-ups in scripts.',
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Answer from the library, every sentence cited, or say the library does not cover it."""
     from rag.answers import Mode
+    from rag.chat import load_history
     from rag.llm import LLMError
     from rag.pipeline import AnswerError, AnswerPipeline, render_markdown
     from rag.retrieval import SearchIndex
@@ -137,7 +146,8 @@ def ask_command(
         raise fail(f"--mode must be one of {', '.join(m.value for m in Mode)}") from exc
     settings = get_settings()
     try:
-        answer = AnswerPipeline(settings, SearchIndex(settings)).ask(question, mode=chosen)
+        turns = load_history(history) if history is not None else None
+        answer = AnswerPipeline(settings, SearchIndex(settings)).ask(question, mode=chosen, history=turns)
     except (AnswerError, StoreError, LLMError) as exc:
         raise fail(str(exc)) from exc
     if as_json:
@@ -147,6 +157,31 @@ def ask_command(
 
 
 app.command("ask")(ask_command)
+
+
+def chat_command(
+    mode: Annotated[str, typer.Option("--mode", help="auto | howto | precedent | explain")] = "auto",
+) -> None:
+    """A conversation in the terminal: follow-ups, streamed answers, /mode, /sources, /export, /new."""
+    from rag.answers import Mode
+    from rag.chat import ChatSession, run
+    from rag.pipeline import AnswerPipeline
+    from rag.retrieval import SearchIndex
+    from rag.store import StoreError
+
+    try:
+        chosen = Mode(mode)
+    except ValueError as exc:
+        raise fail(f"--mode must be one of {', '.join(m.value for m in Mode)}") from exc
+    settings = get_settings()
+    try:
+        index = SearchIndex(settings)
+        run(ChatSession(AnswerPipeline(settings, index), mode=chosen))
+    except StoreError as exc:
+        raise fail(str(exc)) from exc
+
+
+app.command("chat")(chat_command)
 
 
 def _load_plugins() -> None:

@@ -10,9 +10,9 @@ from typing import Any
 
 import streamlit as st
 
+from rag.export import references, to_docx, to_markdown
 from ui.client import ApiClient, ApiError, ApiUnavailable
-from ui.export import to_docx, to_markdown
-from ui.render import answer_markdown, card_meta, highlight, plain, references, refusal_documents
+from ui.render import answer_markdown, card_meta, highlight, plain, refusal_documents
 from ui.settings import UiSettings
 
 MODES = {"Auto": "auto", "How-to (steps)": "howto", "Precedent (cases)": "precedent", "Explain": "explain"}

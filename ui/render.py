@@ -49,17 +49,3 @@ def card_meta(doc: dict[str, Any] | None, section: str) -> str:
 
 def refusal_documents(answer: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(r["title"] for r in answer.get("retrieved", [])))[:3]
-
-
-def references(answer: dict[str, Any]) -> list[dict[str, Any]]:
-    """The answer's references, one per document with its quotes (from the API; grouped here for an
-    answer saved before the API sent them). Each quote keeps its passage for the source card."""
-    passages = {c["n"]: c.get("passage") or c["quote"] for c in answer.get("citations", [])}
-    refs = answer.get("references")
-    if refs is None:
-        grouped: dict[str, dict[str, Any]] = {}
-        for c in answer.get("citations", []):
-            ref = grouped.setdefault(c["doc_id"], {"doc_id": c["doc_id"], "title": c["title"], "quotes": []})
-            ref["quotes"].append({k: c.get(k) for k in ("n", "chunk_id", "section", "quote", "char_start", "char_end")})
-        refs = list(grouped.values())
-    return [{**r, "quotes": [{**q, "passage": passages.get(q["n"], q["quote"])} for q in r["quotes"]]} for r in refs]

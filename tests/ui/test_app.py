@@ -164,7 +164,7 @@ def test_an_unreachable_api_is_said_plainly() -> None:
 def test_export_has_numbered_references() -> None:
     from docx import Document
 
-    from ui.export import to_docx, to_markdown
+    from rag.export import to_docx, to_markdown
 
     turns = [{"question": "Who set up the Zero Carbon Hub?", "answer": ANSWER, "feedback": "up"}]
     md = to_markdown(turns)
@@ -177,7 +177,7 @@ def test_export_has_numbered_references() -> None:
 
 
 def test_a_document_quoted_twice_is_one_reference_and_one_card() -> None:
-    from ui.export import to_markdown
+    from rag.export import to_markdown
 
     second = {**ANSWER["citations"][0], "n": 2, "chunk_id": "c2", "quote": "Another sentence of it.",
               "char_start": 200, "char_end": 223, "passage": "Another sentence of it."}  # fmt: skip

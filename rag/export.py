@@ -1,4 +1,8 @@
-"""Briefing exports: an answer or a whole conversation as Markdown or Word, with numbered references."""
+"""Briefing exports: an answer or a whole conversation as Markdown or Word, with numbered references.
+
+Pure rendering over answers as the API sends them (``Answer.model_dump(mode="json")``), shared by
+the chat UI and the terminal chat.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,21 @@ from typing import Any
 
 from docx import Document
 
-from ui.render import references
-
 Turn = dict[str, Any]  # {"question": str, "answer": Answer as a dict}
+
+
+def references(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    """The answer's references, one per document with its quotes (from the API; grouped here for an
+    answer saved before the API sent them). Each quote keeps its passage for the source card."""
+    passages = {c["n"]: c.get("passage") or c["quote"] for c in answer.get("citations", [])}
+    refs = answer.get("references")
+    if refs is None:
+        grouped: dict[str, dict[str, Any]] = {}
+        for c in answer.get("citations", []):
+            ref = grouped.setdefault(c["doc_id"], {"doc_id": c["doc_id"], "title": c["title"], "quotes": []})
+            ref["quotes"].append({k: c.get(k) for k in ("n", "chunk_id", "section", "quote", "char_start", "char_end")})
+        refs = list(grouped.values())
+    return [{**r, "quotes": [{**q, "passage": passages.get(q["n"], q["quote"])} for q in r["quotes"]]} for r in refs]
 
 
 def _refs(answer: dict[str, Any]) -> list[tuple[str, list[str]]]:
