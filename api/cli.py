@@ -17,18 +17,20 @@ def serve_command(
 
     from api.logs import log_config
     from rag.config import get_settings
+    from rag.local_server import announced
 
     settings = get_settings()
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=log_config(settings.log_level, settings.log_format),
-        access_log=False,  # the app logs each request with its id and timing
-        proxy_headers=False,
-    )
+    with announced(settings, host, port):  # a one-shot `policyrag ask` on this data dir asks this server
+        uvicorn.run(
+            "api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=log_config(settings.log_level, settings.log_format),
+            access_log=False,  # the app logs each request with its id and timing
+            proxy_headers=False,
+        )
 
 
 def register(app: typer.Typer) -> None:

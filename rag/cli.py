@@ -131,8 +131,15 @@ def ask_command(
             dir_okay=False,
         ),
     ] = None,
+    in_process: Annotated[
+        bool, typer.Option("--in-process", help="Answer in this process even when a local server is running.")
+    ] = False,
 ) -> None:
-    """Answer from the library, every sentence cited, or say the library does not cover it."""
+    """Answer from the library, every sentence cited, or say the library does not cover it.
+
+    When a `policyrag serve` on the same data dir is running, it answers (already warm); otherwise
+    this process loads the model and indexes and answers itself."""
+    from rag import local_server
     from rag.answers import Mode
     from rag.chat import load_history
     from rag.llm import LLMError
@@ -147,8 +154,13 @@ def ask_command(
     settings = get_settings()
     try:
         turns = load_history(history) if history is not None else None
-        answer = AnswerPipeline(settings, SearchIndex(settings)).ask(question, mode=chosen, history=turns)
-    except (AnswerError, StoreError, LLMError) as exc:
+        url = None if in_process else local_server.running(settings)
+        if url is not None:
+            body = {"question": question, "mode": chosen.value, "history": turns}
+            answer = local_server.ask(url, settings, body)
+        else:
+            answer = AnswerPipeline(settings, SearchIndex(settings)).ask(question, mode=chosen, history=turns)
+    except (AnswerError, StoreError, LLMError, local_server.RemoteError) as exc:
         raise fail(str(exc)) from exc
     if as_json:
         sys.stdout.write(answer.model_dump_json(indent=2) + "\n")

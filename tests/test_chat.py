@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pexpect
 import pytest
 
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, free_port, wait_until_up
 from tests.test_cli import run
 
 pytestmark = pytest.mark.slow
@@ -79,3 +80,28 @@ def test_ask_takes_the_history_from_a_file(library: Path, tmp_path: Path) -> Non
     history.write_text('{"role": "god"}', encoding="utf-8")
     bad = run(["ask", "--history", str(history), "And then?"], library, CORPUS)
     assert bad.returncode == 2 and "must be a JSON list" in bad.stderr
+
+
+@pytest.mark.server
+def test_a_one_shot_ask_uses_a_running_local_server(library: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "POLICYRAG_DATA_DIR": str(library / "data"), "POLICYRAG_CORPUS_DIR": str(CORPUS),
+           "POLICYRAG_LOG_LEVEL": "INFO"}  # fmt: skip
+    exe = str(Path(sys.executable).with_name("policyrag"))
+    port, log = free_port(), tmp_path / "serve.log"
+    with log.open("wb") as sink:
+        server = subprocess.Popen([exe, "serve", "--port", str(port)], env=env, stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/readyz", server, log, "policyrag serve")
+        assert json.loads((library / "data" / "server.json").read_text())["url"] == f"http://127.0.0.1:{port}"
+        question = ["ask", "--json", "Who set up the Zero Carbon Hub?"]
+        remote, local = run(question, library, CORPUS), run([*question, "--in-process"], library, CORPUS)
+        assert remote.returncode == local.returncode == 0, remote.stderr + local.stderr
+        a, b = json.loads(remote.stdout), json.loads(local.stdout)
+        assert (a["answer"], a["citations"]) == (b["answer"], b["citations"])
+        assert log.read_text().count("POST /v1/ask 200") == 1  # the one-shot ask went to the server, once
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert not (library / "data" / "server.json").exists(), "a stopped server leaves no announcement"
+    after = run(["ask", "--json", "Who set up the Zero Carbon Hub?"], library, CORPUS)
+    assert after.returncode == 0 and "National House-Building Council" in json.loads(after.stdout)["answer"]

@@ -1,0 +1,93 @@
+"""A ``policyrag serve`` running on this machine, found through the data dir it serves.
+
+The server writes ``<data_dir>/server.json`` (its URL and pid) when it starts and removes it when
+it stops. A one-shot ``policyrag ask`` that finds a live one asks it over HTTP: the model and
+indexes are already loaded there, so the answer takes the server's own time instead of a cold start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from rag.answers import Answer
+from rag.config import Settings
+
+log = logging.getLogger(__name__)
+FILE = "server.json"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it exists
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def announced(settings: Settings, host: str, port: int) -> Iterator[None]:
+    """Announce a server on ``host:port`` in the data dir for as long as the block runs."""
+    path = settings.data_dir / FILE
+    reach = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"url": f"http://{reach}:{port}", "pid": os.getpid()}), encoding="utf-8")
+
+    def stop(signum: int, frame: object) -> None:  # uvicorn re-raises SIGTERM after its shutdown:
+        raise SystemExit(128 + signum)  # end by unwinding, so the announcement is removed
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        with contextlib.suppress(OSError):
+            if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
+                path.unlink()
+
+
+def running(settings: Settings, timeout: float = 0.5) -> str | None:
+    """The URL of a live local server for this data dir, or None (a stale file is ignored)."""
+    import httpx
+
+    path: Path = settings.data_dir / FILE
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+        url, pid = str(info["url"]), int(info["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not _alive(pid):
+        return None
+    try:
+        ok = httpx.get(f"{url}/readyz", timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return None
+    return url if ok else None
+
+
+def ask(url: str, settings: Settings, body: dict[str, Any], timeout: float = 120.0) -> Answer:
+    """``POST /v1/ask`` on the local server; an error it answers with is raised as its message."""
+    import httpx
+
+    keys = sorted(settings.reader_key_set)
+    headers = {"Authorization": f"Bearer {keys[0]}"} if keys else {}
+    r = httpx.post(f"{url}/v1/ask", json=body, headers=headers, timeout=timeout)
+    if r.status_code != 200:
+        try:
+            message = r.json()["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = r.text[:200]
+        raise RemoteError(f"the local server at {url} answered {r.status_code}: {message}")
+    return Answer.model_validate(r.json())
+
+
+class RemoteError(RuntimeError):
+    """The local server refused or failed the request."""
