@@ -72,6 +72,7 @@ test: lint
 bench: install-dev
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/bench_ingest_search.py
+	$(BIN)/python benchmarks/bench_cold_ask.py
 
 clean:
 	rm -rf data .pytest_cache .mypy_cache .ruff_cache $(PEERS)
