@@ -19,7 +19,7 @@ import numpy as np
 
 from rag.answers import Mode
 from rag.cards import ASKS_METADATA, DOCUMENT_WORDS, asked_fields, card_field, is_card
-from rag.coverage import ATTRIBUTES
+from rag.coverage import ATTRIBUTES, fold, subject_names
 from rag.embeddings import MiniLMEmbeddings
 from rag.generation import Draft, condense
 from rag.models import SearchResult
@@ -275,7 +275,11 @@ class ExtractiveGenerator:
         before = display(c.antecedent.text) if c.antecedent else ""
         return " ".join(x for x in (c.context, before, display(c.span.text)) if x)
 
-    def score(self, question: str, cands: list[Candidate], mode: Mode) -> np.ndarray:
+    def score(
+        self, question: str, cands: list[Candidate], mode: Mode, about: frozenset[str] = frozenset()
+    ) -> np.ndarray:
+        """Each candidate's score (set on it); the readings' vectors. ``about``: the names a follow-up
+        asks about ("And Bogotá?"), which a sentence must mention to answer it."""
         texts = [self.reading(c) for c in cands]
         vecs = self.embeddings.embed_cached([question, *texts])
         sims = vecs[1:] @ vecs[0]
@@ -309,6 +313,8 @@ class ExtractiveGenerator:
             if mode is Mode.precedent and case_name(own):
                 bonus += 0.08
             c.score = float(W.dense * sims[i] + W.lexical * self._overlap(question, texts[i]) + min(bonus, 0.12))
+            if about and not about & content_tokens(fold(texts[i])):
+                c.score -= 1.0  # a follow-up that names its subject is answered by sentences that name it
         return vecs[1:]
 
     @staticmethod
@@ -398,7 +404,9 @@ class ExtractiveGenerator:
         cands = self.candidates(sources)
         if not cands:
             return Draft("", mode)
-        vecs = self.score(scoring_query(condense(question, history), sources), cands, mode)
+        query = condense(question, history)
+        about = frozenset(subject_names(question)) if query != question else frozenset()  # a follow-up's own subject
+        vecs = self.score(scoring_query(query, sources), cands, mode, about)
         cands, vecs = self.without_copies(cands, vecs, sources)
         if mode is Mode.howto:
             steps = [i for i, c in enumerate(cands) if is_action(c.span.text, c.context)]

@@ -298,6 +298,12 @@ class AnswerPipeline:
         passage a little below the threshold still counts when it names what the question names
         ("Google", "Bogotá"): dense similarity undersells short, name-led questions."""
         best = max((r.dense_score or 0.0 for r in state["results"]), default=0.0)
+        if state["history"] and state["query"] != state["question"]:
+            # A follow-up is read with the turn before it, so its passages are about that turn: one
+            # that names a new subject ("And the Eden Project?") must find that subject, or be refused.
+            asked = subject_names(state["question"])
+            if asked and not any(asked & content_tokens(fold(f"{r.title} {r.text}")) for r in state["results"]):
+                return False
         if best >= self.settings.refusal_threshold or answers_about_documents(state["question"], state["results"]):
             return True
         names = subject_names(state["question"]) or subject_names(state["query"])
