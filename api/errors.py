@@ -12,8 +12,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ingest.pipeline import IngestError
 from ingest.uploads import UploadError
+from rag.answers import AnswerError
 from rag.llm import LLMError
-from rag.pipeline import AnswerError, NoMatchingDocuments
+from rag.pipeline import NoMatchingDocuments
 from rag.store import StoreError
 
 log = logging.getLogger("api")

@@ -9,9 +9,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from rag.answers import Answer, AnswerEvent
+from rag.answers import Answer, AnswerEvent, render_markdown
 from rag.llm import LLMError
-from rag.pipeline import render_markdown
 
 log = logging.getLogger("api")
 

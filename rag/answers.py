@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, computed_field
@@ -113,3 +115,36 @@ class AnswerEvent(BaseModel):
     text: str = ""
     retrieved: list[Retrieved] | None = None
     answer: Answer | None = None
+
+
+class AnswerError(ValueError):
+    """Raised by the answer stage for a question it cannot take (empty, too long)."""
+
+
+def render_markdown(answer: Answer) -> str:
+    """The answer followed by its references, one per document with its quotes beneath, for
+    terminals and exports."""
+    if answer.refused or not answer.citations:
+        return answer.answer
+    refs = []
+    for ref in answer.references:
+        refs.append(f"- {ref.title} ({ref.doc_id})")
+        for q in ref.quotes:
+            where = f"{q.section}, " if q.section else ""
+            quote = " ".join(q.quote.split())
+            refs.append(f"   [{q.n}] “{quote}” ({where}chars {q.char_start}-{q.char_end})")
+    return answer.answer + "\n\nReferences\n" + "\n".join(refs)
+
+
+def load_history(path: Path) -> list[dict[str, str]]:
+    """Earlier turns from a JSON file: ``[{"role": "user"|"assistant", "content": "..."}, ...]``."""
+    try:
+        turns = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise AnswerError(f"history: cannot read {path}: {exc}") from exc
+    if not isinstance(turns, list) or not all(
+        isinstance(t, dict) and t.get("role") in {"user", "assistant"} and isinstance(t.get("content"), str)
+        for t in turns
+    ):
+        raise AnswerError(f'history: {path} must be a JSON list of {{"role": "user"|"assistant", "content": "..."}}')
+    return [{"role": t["role"], "content": t["content"]} for t in turns]

@@ -6,17 +6,16 @@ answers are streamed as they are verified, and a few slash commands do what the 
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from rag.answers import Answer, Mode
+from rag.answers import Answer, AnswerError, Mode, render_markdown
 from rag.export import to_docx, to_markdown
 from rag.llm import LLMError
-from rag.pipeline import AnswerError, AnswerPipeline, render_markdown
+from rag.pipeline import AnswerPipeline
 
 HELP = """Ask a question, or:
   /mode [auto|howto|precedent|explain]   show or set the answer style (auto: chosen per question)
@@ -25,20 +24,6 @@ HELP = """Ask a question, or:
   /new                                   start a new conversation (forget the history)
   /help                                  this text
   Ctrl-D or /quit                        leave"""
-
-
-def load_history(path: Path) -> list[dict[str, str]]:
-    """Earlier turns from a JSON file: ``[{"role": "user"|"assistant", "content": "..."}, ...]``."""
-    try:
-        turns = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise AnswerError(f"history: cannot read {path}: {exc}") from exc
-    if not isinstance(turns, list) or not all(
-        isinstance(t, dict) and t.get("role") in {"user", "assistant"} and isinstance(t.get("content"), str)
-        for t in turns
-    ):
-        raise AnswerError(f'history: {path} must be a JSON list of {{"role": "user"|"assistant", "content": "..."}}')
-    return [{"role": t["role"], "content": t["content"]} for t in turns]
 
 
 @dataclass

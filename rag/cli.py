@@ -8,13 +8,16 @@ import logging
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
-from rag.config import get_settings
+from rag.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from rag.answers import Answer, Mode
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="policyrag: answers from policy literature, with citations."
@@ -33,9 +36,9 @@ def setup_logging(level: str) -> None:
     else:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", ISO_TIME))
+    # bm25s sets its own logger to DEBUG when it is imported (after this runs): its chatter is dropped here
+    handler.addFilter(lambda record: not (record.name.startswith("bm25s") and record.levelno < logging.WARNING))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
-    import bm25s  # noqa: F401  (it sets its own logger to DEBUG when imported: import it first, then quiet it)
-
     for noisy in ("httpx", "chromadb", "sentence_transformers", "transformers", "urllib3", "bm25s"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -119,6 +122,18 @@ def feedback_export_command(
         err.print(f"wrote {len(rows)} feedback rows to {out}")
 
 
+def _ask_in_process(settings: Settings, question: str, mode: Mode, history: list[dict[str, str]] | None) -> Answer:
+    from rag.llm import LLMError
+    from rag.pipeline import AnswerPipeline
+    from rag.retrieval import SearchIndex
+    from rag.store import StoreError
+
+    try:
+        return AnswerPipeline(settings, SearchIndex(settings)).ask(question, mode=mode, history=history)
+    except (StoreError, LLMError) as exc:
+        raise fail(str(exc)) from exc
+
+
 def ask_command(
     question: Annotated[str, typer.Argument(help="A question about the library.")],
     mode: Annotated[str, typer.Option("--mode", help="auto | howto | precedent | explain")] = "auto",
@@ -139,13 +154,10 @@ def ask_command(
 
     When a `policyrag serve` on the same data dir is running, it answers (already warm); otherwise
     this process loads the model and indexes and answers itself."""
+    # Only what the answer needs is imported: with a local server running, the model, Chroma and
+    # torch never load in this process.
     from rag import local_server
-    from rag.answers import Mode
-    from rag.chat import load_history
-    from rag.llm import LLMError
-    from rag.pipeline import AnswerError, AnswerPipeline, render_markdown
-    from rag.retrieval import SearchIndex
-    from rag.store import StoreError
+    from rag.answers import AnswerError, Mode, load_history, render_markdown
 
     try:
         chosen = Mode(mode)
@@ -159,8 +171,8 @@ def ask_command(
             body = {"question": question, "mode": chosen.value, "history": turns}
             answer = local_server.ask(url, settings, body)
         else:
-            answer = AnswerPipeline(settings, SearchIndex(settings)).ask(question, mode=chosen, history=turns)
-    except (AnswerError, StoreError, LLMError, local_server.RemoteError) as exc:
+            answer = _ask_in_process(settings, question, chosen, turns)
+    except (AnswerError, local_server.RemoteError) as exc:
         raise fail(str(exc)) from exc
     if as_json:
         sys.stdout.write(answer.model_dump_json(indent=2) + "\n")

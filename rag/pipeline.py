@@ -13,7 +13,7 @@ from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from rag.answers import Answer, AnswerEvent, Mode, Retrieved
+from rag.answers import Answer, AnswerError, AnswerEvent, Mode, Retrieved
 from rag.cards import ASKS_METADATA, answers_about_documents
 from rag.config import Settings
 from rag.coverage import (
@@ -36,10 +36,6 @@ from rag.text import content_tokens
 from rag.verify import Verified, Verifier
 
 log = logging.getLogger(__name__)
-
-
-class AnswerError(ValueError):
-    """Raised by the answer stage for a question it cannot take (empty, too long)."""
 
 
 class NoMatchingDocuments(AnswerError):
@@ -355,18 +351,3 @@ def _drain(events: cabc.Generator[AnswerEvent, None, Verified]) -> Verified:
             next(events)
         except StopIteration as done:
             return done.value
-
-
-def render_markdown(answer: Answer) -> str:
-    """The answer followed by its references, one per document with its quotes beneath, for
-    terminals and exports."""
-    if answer.refused or not answer.citations:
-        return answer.answer
-    refs = []
-    for ref in answer.references:
-        refs.append(f"- {ref.title} ({ref.doc_id})")
-        for q in ref.quotes:
-            where = f"{q.section}, " if q.section else ""
-            quote = " ".join(q.quote.split())
-            refs.append(f"   [{q.n}] “{quote}” ({where}chars {q.char_start}-{q.char_end})")
-    return answer.answer + "\n\nReferences\n" + "\n".join(refs)

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from rag.answers import Answer, Mode
+from rag.answers import Answer, AnswerError, Mode
 from rag.cards import CARD_SECTION
 from rag.config import Settings
 from rag.coverage import is_note
 from rag.generation import condense
-from rag.pipeline import AnswerError, AnswerPipeline
+from rag.pipeline import AnswerPipeline
 from rag.retrieval import SearchIndex
 from rag.verify import Verifier
 from tests.conftest import REPO
