@@ -320,7 +320,8 @@ class ExtractiveGenerator:
     @staticmethod
     def twins(cands: list[Candidate], vecs: np.ndarray, sources: list[SearchResult]) -> dict[int, int]:
         """Sentences of two documents that say the same thing (one document rewords the other):
-        copy index → original index. The original is the dated (earlier), attributed document."""
+        copy index → original index. The copy is an undated document; the original, the dated
+        (earlier), attributed one."""
 
         def origin(c: Candidate) -> tuple[str, int, str]:
             meta = sources[c.source - 1].metadata
@@ -335,6 +336,8 @@ class ExtractiveGenerator:
             if a.card or b.card or sources[a.source - 1].doc_id == sources[b.source - 1].doc_id:
                 continue
             copy, original = (int(i), int(j)) if origin(a) > origin(b) else (int(j), int(i))
+            if origin(cands[copy])[0] != "9999":
+                continue  # two dated documents saying the same (a speech repeating last year's line) are two sources
             out.setdefault(copy, original)
         return out
 

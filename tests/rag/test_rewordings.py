@@ -25,6 +25,9 @@ def test_the_undated_unattributed_document_is_the_copy() -> None:
     cands = [Candidate(1, Span("a", 0, 1), 0), Candidate(2, Span("b", 0, 1), 0), Candidate(3, Span("c", 0, 1), 0)]
     vecs = np.array([[1.0, 0.0], [0.95, np.sqrt(1 - 0.95**2)], [0.0, 1.0]])
     assert ExtractiveGenerator.twins(cands, vecs, sources) == {0: 1}
+    # two dated addresses that repeat a line are two sources, not a copy and its original
+    dated = [_source("2013", date="2013-02-12"), _source("2014", date="2014-01-28"), _source("other")]
+    assert ExtractiveGenerator.twins(cands, vecs, dated) == {}
 
 
 @pytest.fixture(scope="module")
