@@ -122,6 +122,16 @@ def feedback_export_command(
         err.print(f"wrote {len(rows)} feedback rows to {out}")
 
 
+def _mode(value: str) -> Mode:
+    """The --mode option as a Mode, or the CLI's usage error."""
+    from rag.answers import Mode
+
+    try:
+        return Mode(value)
+    except ValueError as exc:
+        raise fail(f"--mode must be one of {', '.join(m.value for m in Mode)}") from exc
+
+
 def _ask_in_process(settings: Settings, question: str, mode: Mode, history: list[dict[str, str]] | None) -> Answer:
     from rag.llm import LLMError
     from rag.pipeline import AnswerPipeline
@@ -157,12 +167,9 @@ def ask_command(
     # Only what the answer needs is imported: with a local server running, the model, Chroma and
     # torch never load in this process.
     from rag import local_server
-    from rag.answers import AnswerError, Mode, load_history, render_markdown
+    from rag.answers import AnswerError, load_history, render_markdown
 
-    try:
-        chosen = Mode(mode)
-    except ValueError as exc:
-        raise fail(f"--mode must be one of {', '.join(m.value for m in Mode)}") from exc
+    chosen = _mode(mode)
     settings = get_settings()
     try:
         turns = load_history(history) if history is not None else None
@@ -187,16 +194,12 @@ def chat_command(
     mode: Annotated[str, typer.Option("--mode", help="auto | howto | precedent | explain")] = "auto",
 ) -> None:
     """A conversation in the terminal: follow-ups, streamed answers, /mode, /sources, /export, /new."""
-    from rag.answers import Mode
     from rag.chat import ChatSession, run
     from rag.pipeline import AnswerPipeline
     from rag.retrieval import SearchIndex
     from rag.store import StoreError
 
-    try:
-        chosen = Mode(mode)
-    except ValueError as exc:
-        raise fail(f"--mode must be one of {', '.join(m.value for m in Mode)}") from exc
+    chosen = _mode(mode)
     settings = get_settings()
     try:
         index = SearchIndex(settings)
