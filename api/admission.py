@@ -1,4 +1,4 @@
-"""Back-pressure and per-key rate limits, in front of every ``/v1`` route.
+"""Back-pressure and per-key rate limits, in front of every ``/v1`` route and ``/mcp``.
 
 A worker runs at most ``max_concurrent_requests`` requests at once; up to ``max_queued_requests``
 more wait their turn for at most ``queue_timeout_s``. Anything beyond that is answered at once
@@ -23,17 +23,20 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag.config import Settings
+from rag.observability import metrics
 
 log = logging.getLogger("api")
+GATED = ("/v1/", "/mcp")
 
 
 class Admission:
     """A counting gate with a bounded waiting room (one per worker process)."""
 
-    def __init__(self, limit: int, queue: int, timeout_s: float) -> None:
+    def __init__(self, limit: int, queue: int, timeout_s: float, record: bool = False) -> None:
         self.limit, self.queue, self.timeout_s = limit, queue, timeout_s
         self.active = 0
         self.waiting = 0
+        self.record = record  # mirror active and waiting in the Prometheus gauges
         self._cond: asyncio.Condition | None = None  # made on first use, inside the server's loop
         self._service_s = 0.1  # moving average of how long a request holds its slot
 
@@ -48,17 +51,21 @@ class Admission:
         async with self._cond:
             if self.active < self.limit and self.waiting == 0:
                 self.active += 1
+                self._gauges()
                 return None
             if self.waiting >= self.queue:
                 return f"the server is at capacity ({self.active} running, {self.waiting} waiting)"
             self.waiting += 1
+            self._gauges()
             try:
                 await asyncio.wait_for(self._cond.wait_for(lambda: self.active < self.limit), self.timeout_s)
             except TimeoutError:
                 return f"the server is busy: no slot came free within {self.timeout_s:g} s"
             finally:
                 self.waiting -= 1
+                self._gauges()
             self.active += 1
+            self._gauges()
             return None
 
     async def leave(self, held_s: float) -> None:
@@ -66,7 +73,14 @@ class Admission:
         self._service_s = 0.9 * self._service_s + 0.1 * held_s
         async with self._cond:
             self.active -= 1
+            self._gauges()
             self._cond.notify_all()  # a waiter that just timed out must not swallow the wake-up
+
+    def _gauges(self) -> None:
+        if self.record:
+            m = metrics()
+            m.admission_active.set(self.active)
+            m.admission_waiting.set(self.waiting)
 
 
 class KeyRateLimit:
@@ -103,32 +117,41 @@ class AdmissionMiddleware:
         self.app = app
         self.upload_limit = int(settings.max_file_mb * 1024 * 1024) + MULTIPART_OVERHEAD
         self.max_file_mb = settings.max_file_mb
-        self.gate = Admission(settings.max_concurrent_requests, settings.max_queued_requests, settings.queue_timeout_s)
+        self.record = settings.metrics_enabled
+        self.gate = Admission(
+            settings.max_concurrent_requests, settings.max_queued_requests, settings.queue_timeout_s, self.record
+        )
         keys = settings.reader_key_set
         self.rate = KeyRateLimit(settings.rate_limit, keys) if keys and settings.rate_limit else None
         self.rate_spec = settings.rate_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not str(scope.get("path", "")).startswith("/v1/"):
+        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(GATED):
             await self.app(scope, receive, send)
             return
         if self.rate is not None:
             wait = self.rate.check(dict(scope.get("headers") or []))
             if wait is not None:
                 message = f"rate limit of {self.rate_spec} per API key reached; retry in {wait} s"
-                await _reject(scope, send, 429, "rate_limited", message, wait)
+                self._rejected("rate_limited")
+                await json_error(scope, send, 429, "rate_limited", message, wait)
                 return
         refused = await self.gate.enter()
         if refused is not None:
             retry = self.gate.retry_after()
             log.warning("503 %s %s: %s", scope.get("method"), scope.get("path"), refused)
-            await _reject(scope, send, 503, "overloaded", f"{refused}; retry in {retry} s", retry)
+            self._rejected("overloaded")
+            await json_error(scope, send, 503, "overloaded", f"{refused}; retry in {retry} s", retry)
             return
         started = time.perf_counter()
         try:
             await self._bounded(scope, receive, send)
         finally:
             await self.gate.leave(time.perf_counter() - started)
+
+    def _rejected(self, reason: str) -> None:
+        if self.record:
+            metrics().rejected.labels(reason).inc()
 
     async def _bounded(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Refuse a body over the limit before reading it (Content-Length) or while reading it
@@ -146,7 +169,7 @@ class AdmissionMiddleware:
         except ValueError:
             declared = 0
         if declared > limit:
-            await _reject(scope, send, 413, "too_large", message, None)
+            await json_error(scope, send, 413, "too_large", message, None)
             return
         seen = 0
         over = False  # the body ran past the limit: whatever the app answers becomes a 413
@@ -170,7 +193,7 @@ class AdmissionMiddleware:
                 await send(event)
             elif not replaced and event["type"] == "http.response.start":
                 replaced = True
-                await _reject(scope, send, 413, "too_large", message, None)
+                await json_error(scope, send, 413, "too_large", message, None)
 
         try:
             await self.app(scope, counted, watched)
@@ -178,10 +201,10 @@ class AdmissionMiddleware:
             if not over:
                 raise
         if over and not replaced:
-            await _reject(scope, send, 413, "too_large", message, None)
+            await json_error(scope, send, 413, "too_large", message, None)
 
 
-async def _reject(scope: Scope, send: Send, status: int, type_: str, message: str, retry_after: int | None) -> None:
+async def json_error(scope: Scope, send: Send, status: int, type_: str, message: str, retry_after: int | None) -> None:
     request_id = (scope.get("state") or {}).get("request_id")  # set by the request-log middleware
     body: dict[str, Any] = {"error": {"type": type_, "message": message, "request_id": request_id}}
     payload = json.dumps(body).encode()

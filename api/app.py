@@ -13,14 +13,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.routing import Route
 
 from api import errors
 from api.admission import AdmissionMiddleware
 from api.deps import Services
-from api.routes import answers, documents, feedback, health, openai_compat
+from api.routes import answers, documents, feedback, health, metrics, openai_compat
 from ingest.pipeline import Ingestor
 from rag.config import Settings, get_settings
 from rag.feedback import FeedbackStore
+from rag.observability import metrics as recorded
+from rag.observability import shutdown_tracing, tracing_enabled, worker_exit
 from rag.pipeline import AnswerPipeline
 from rag.retrieval import SearchIndex
 
@@ -44,14 +47,29 @@ def build_services(settings: Settings) -> Services:
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     settings = settings or get_settings()
 
+    mcp = None
+    if settings.mcp_enabled:
+        from api.mcp_server import build_mcp
+
+        mcp = build_mcp(lambda: get_services_of(app))
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         started = time.perf_counter()
         app.state.services = services or await run_in_threadpool(build_services, settings)
         log.info("worker %d ready in %.1f s", os.getpid(), time.perf_counter() - started)
-        yield
-        app.state.services = None
+        try:
+            if mcp is not None:
+                async with mcp.session_manager.run():
+                    yield
+            else:
+                yield
+        finally:
+            app.state.services = None
+            shutdown_tracing()
+            worker_exit()
 
+    tracing_enabled()  # FastAPI's own request spans, and ours per stage, go to OTLP when an endpoint is set
     app = FastAPI(
         title="policyrag",
         version="0.1.0",
@@ -59,6 +77,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         lifespan=lifespan,
     )
     app.state.services = None
+    app.state.settings = settings
     errors.install(app)
     app.add_middleware(AdmissionMiddleware, settings=settings)
     if settings.cors_origin_list:
@@ -77,6 +96,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         started = time.perf_counter()
         response = await call_next(request)
         ms = (time.perf_counter() - started) * 1000
+        if settings.metrics_enabled:
+            m, route = recorded(), _route(request)
+            m.requests.labels(request.method, route, str(response.status_code)).inc()
+            m.request_seconds.labels(request.method, route).observe(ms / 1000)
         response.headers["X-Request-ID"] = request_id
         log.info(
             "%s %s %d %.1fms id=%s pid=%d",
@@ -96,6 +119,25 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         )
         return response
 
-    for module in (health, answers, documents, feedback, openai_compat):
+    for module in (health, answers, documents, feedback, openai_compat, metrics):
         app.include_router(module.router)
+    if mcp is not None:
+        from api.mcp_server import http_app
+
+        app.router.routes.append(Route("/mcp", http_app(mcp, settings), methods=["GET", "POST", "DELETE"]))
     return app
+
+
+def get_services_of(app: FastAPI) -> Services:
+    """The loaded services, for the MCP tools (which have no FastAPI request to depend on)."""
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    if app.state.services is None:
+        raise ToolError("the service is still loading; try again shortly")
+    return app.state.services
+
+
+def _route(request: Request) -> str:
+    """The matched route's template (``/v1/documents/{doc_id}``), so metric labels stay few."""
+    route = request.scope.get("route")
+    return str(getattr(route, "path", "")) or "unmatched"

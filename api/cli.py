@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -20,7 +25,8 @@ def serve_command(
     from rag.local_server import announced
 
     settings = get_settings()
-    with announced(settings, host, port):  # a one-shot `policyrag ask` on this data dir asks this server
+    # announced: a one-shot `policyrag ask` on this data dir asks this server
+    with announced(settings, host, port), _multiprocess_metrics(workers):
         uvicorn.run(
             "api.app:create_app",
             factory=True,
@@ -33,5 +39,33 @@ def serve_command(
         )
 
 
+@contextmanager
+def _multiprocess_metrics(workers: int) -> Iterator[None]:
+    """With several workers, each writes its metrics to a shared folder that /metrics sums, so a
+    scrape that reaches any worker sees them all. Set before any worker imports prometheus-client."""
+    if workers == 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="policyrag-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    try:
+        yield
+    finally:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def mcp_command() -> None:
+    """Serve the library's MCP tools over stdio, for a desktop client or IDE to start."""
+    import logging
+
+    from api.mcp_server import run_stdio
+    from rag.config import get_settings
+
+    logging.getLogger("mcp").setLevel(logging.WARNING)  # stdout carries the protocol; logs go to stderr
+    run_stdio(get_settings())
+
+
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve_command)
+    app.command("mcp")(mcp_command)

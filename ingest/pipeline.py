@@ -29,6 +29,7 @@ from rag.cards import CARD_SECTION, CARD_SPANS, document_card
 from rag.config import Settings
 from rag.db import WriterLease, describe_self
 from rag.documents import embedding_input
+from rag.observability import observe_ingest, observe_skip
 from rag.retrieval import SearchIndex, date_key
 
 logger = logging.getLogger(__name__)
@@ -58,9 +59,11 @@ class IngestReport:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def skip(self, path: Path | str, reason: str) -> None:
+    def skip(self, path: Path | str, reason: str, kind: str = "unreadable") -> None:
+        """Report a file left out; ``kind`` is the reason's class, a metric label."""
         logger.warning("skipped %s: %s", path, reason)
         self.files_skipped.append({"path": str(path), "reason": reason})
+        observe_skip(kind)
 
 
 @dataclass
@@ -251,6 +254,7 @@ class Ingestor:
             self.index.mark_changed()
         report.chunks_total = store.count()
         report.seconds = round(time.perf_counter() - started, 3)
+        observe_ingest(report)
         return report
 
     def _state(self) -> dict[str, DocState]:
@@ -280,14 +284,16 @@ class Ingestor:
                     if any(part.startswith(".") for part in rel.parts) or not path.is_file():
                         continue
                     if path.is_symlink() and not path.resolve().is_relative_to(inside):
-                        report.skip(path, f"a symbolic link to {path.resolve()}, outside the folder being ingested")
+                        report.skip(
+                            path, f"a symbolic link to {path.resolve()}, outside the folder being ingested", "outside"
+                        )
                         continue
                     if path.suffix.lower() in SUPPORTED:
                         files.append(path)
                     else:
-                        report.skip(path, f"unsupported file type {path.suffix or '(none)'}")
+                        report.skip(path, f"unsupported file type {path.suffix or '(none)'}", "unsupported")
             else:
-                report.skip(root, "not found")
+                report.skip(root, "not found", "not_found")
         return files
 
     def stored_path(self, path: Path) -> str:
@@ -307,18 +313,28 @@ class Ingestor:
         doc_id = path.stem
         rel = self.stored_path(path)
         if doc_id in claimed:
-            report.skip(path, f"document id {doc_id!r} is already taken by {claimed[doc_id]}; rename one of them")
+            report.skip(
+                path,
+                f"document id {doc_id!r} is already taken by {claimed[doc_id]}; rename one of them",
+                "duplicate_id",
+            )
             return None
         known = state.get(doc_id)
         if known and known.path and known.path != rel and self.source_path(known.path).exists():
-            report.skip(path, f"document id {doc_id!r} is already taken by {known.path}; rename one of them")
+            report.skip(
+                path, f"document id {doc_id!r} is already taken by {known.path}; rename one of them", "duplicate_id"
+            )
             return None
         claimed[doc_id] = path
         try:
             size = path.stat().st_size
             limit = int(self.settings.max_file_mb * 1024 * 1024)
             if size > limit:
-                report.skip(path, f"file is {size / 1048576:.1f} MB, over the {self.settings.max_file_mb:g} MB limit")
+                report.skip(
+                    path,
+                    f"file is {size / 1048576:.1f} MB, over the {self.settings.max_file_mb:g} MB limit",
+                    "too_large",
+                )
                 return None
             data = path.read_bytes()
         except OSError as exc:
@@ -341,7 +357,7 @@ class Ingestor:
             if not pieces:
                 raise LoadError("no text to index")
         except LoadError as exc:
-            report.skip(path, str(exc))
+            report.skip(path, str(exc), "load_error")
             return None
 
         title = str(doc.metadata.get("title") or doc_id)

@@ -136,6 +136,15 @@ class Settings(BaseSettings):
         "(postgresql://user@host/db); SQLite under the data dir when unset.",
     )
 
+    metrics_enabled: bool = Field(True, description="Serve Prometheus metrics at /metrics and record them.")
+    metrics_public: bool = Field(
+        False, description="Let anyone read /metrics even when API keys are set (by default it needs an admin key)."
+    )
+    mcp_enabled: bool = Field(True, description="Serve the MCP tools over streamable HTTP at /mcp.")
+    mcp_allowed_hosts: str = Field(
+        "", description="Comma-separated Host values (host:port, * for any port) /mcp accepts beyond loopback."
+    )
+
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = Field("text", description="json: one object per line (policyrag serve).")
 

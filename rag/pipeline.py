@@ -31,6 +31,7 @@ from rag.extractive import ExtractiveGenerator, scoring_query
 from rag.generation import Generator, LLMGenerator
 from rag.models import SearchFilters, SearchResult
 from rag.modes import ModeClassifier
+from rag.observability import observe_answer
 from rag.retrieval import SearchIndex, matches
 from rag.text import content_tokens
 from rag.verify import Verified, Verifier
@@ -214,7 +215,8 @@ class AnswerPipeline:
         ):
             raise NoMatchingDocuments(f"answer: no document matches these filters ({filters.describe()})")
         return {"question": question, "history": history or [], "mode": mode, "filters": filters,
-                "k": k or self.settings.answer_k, "t0": time.perf_counter(), "timings": {}}  # fmt: skip
+                "k": k or self.settings.answer_k, "t0": time.perf_counter(), "t0_ns": time.time_ns(),
+                "timings": {}}  # fmt: skip
 
     # -- stages ----------------------------------------------------------------------------------
     def _retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
@@ -341,6 +343,7 @@ class AnswerPipeline:
         timings = state["timings"]
         timings["total"] = (time.perf_counter() - state["t0"]) * 1000
         answer.timings_ms = {k: round(v, 1) for k, v in timings.items()}
+        observe_answer(answer, state["t0_ns"])
         return answer
 
 
