@@ -73,6 +73,7 @@ bench: install-dev
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/bench_ingest_search.py
 	$(BIN)/python benchmarks/bench_cold_ask.py
+	$(BIN)/python benchmarks/bench_metrics.py
 
 clean:
 	rm -rf data .pytest_cache .mypy_cache .ruff_cache $(PEERS)

@@ -1,14 +1,30 @@
-"""LangChain's own standard retriever tests (langchain-tests) run against ours, on the real index."""
+"""LangChain's own standard tests (langchain-tests) run against our embedder and retriever: the real
+MiniLM model, the real index."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
-from langchain_tests.integration_tests import RetrieversIntegrationTests
+from langchain_tests.integration_tests import EmbeddingsIntegrationTests, RetrieversIntegrationTests
+from langchain_tests.unit_tests import EmbeddingsUnitTests
 
+from rag.embeddings import MiniLMEmbeddings
 from rag.retrieval import HybridRetriever, SearchIndex
+
+
+class TestMiniLMEmbeddingsUnit(EmbeddingsUnitTests):
+    @property
+    def embeddings_class(self) -> type[Embeddings]:
+        return MiniLMEmbeddings
+
+
+class TestMiniLMEmbeddingsIntegration(EmbeddingsIntegrationTests):
+    @property
+    def embeddings_class(self) -> type[Embeddings]:
+        return MiniLMEmbeddings
 
 
 class TestHybridRetriever(RetrieversIntegrationTests):
