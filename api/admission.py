@@ -115,7 +115,7 @@ MULTIPART_OVERHEAD = 1024 * 1024
 class AdmissionMiddleware:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        self.upload_limit = int(settings.max_file_mb * 1024 * 1024) + MULTIPART_OVERHEAD
+        self.upload_limit = settings.max_file_bytes + MULTIPART_OVERHEAD
         self.max_file_mb = settings.max_file_mb
         self.record = settings.metrics_enabled
         self.gate = Admission(

@@ -11,13 +11,21 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ingest.pipeline import IngestError
-from ingest.uploads import UploadError
+from ingest.uploads import BadName, Conflict, TooLarge, Unreadable, Unsupported, UploadError
 from rag.answers import AnswerError
 from rag.llm import LLMError
 from rag.pipeline import NoMatchingDocuments
 from rag.store import StoreError
 
 log = logging.getLogger("api")
+# Each kind of refused upload and the HTTP status that says it.
+UPLOAD_STATUS: dict[type[UploadError], int] = {
+    BadName: 400,
+    Unsupported: 415,
+    TooLarge: 413,
+    Unreadable: 422,
+    Conflict: 409,
+}
 
 
 class ApiError(Exception):
@@ -73,7 +81,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(UploadError)
     async def bad_upload(request: Request, exc: UploadError) -> JSONResponse:
-        return error_response(request, exc.status, "invalid_upload", str(exc))
+        status = next((s for kind, s in UPLOAD_STATUS.items() if isinstance(exc, kind)), 400)
+        return error_response(request, status, "invalid_upload", str(exc))
 
     @app.exception_handler(IngestError)
     async def busy(request: Request, exc: IngestError) -> JSONResponse:

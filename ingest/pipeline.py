@@ -328,7 +328,7 @@ class Ingestor:
         claimed[doc_id] = path
         try:
             size = path.stat().st_size
-            limit = int(self.settings.max_file_mb * 1024 * 1024)
+            limit = self.settings.max_file_bytes
             if size > limit:
                 report.skip(
                     path,

@@ -28,11 +28,27 @@ def _name_char(ch: str) -> bool:
 
 
 class UploadError(ValueError):
-    """An upload the library cannot take; ``status`` is the HTTP status that fits."""
+    """An upload the library cannot take. The subclass says why; the API maps each to a status."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
+
+class BadName(UploadError):
+    """The file name is unsafe: a path, a hidden file, a control or bidi character."""
+
+
+class Unsupported(UploadError):
+    """Not a file type the library reads, or content that is not what its name says."""
+
+
+class TooLarge(UploadError):
+    """Over ``POLICYRAG_MAX_FILE_MB``."""
+
+
+class Unreadable(UploadError):
+    """Empty, or its parser could not read it."""
+
+
+class Conflict(UploadError):
+    """The document id belongs to another file, or the uploads folder is not safe to write."""
 
 
 @dataclass
@@ -47,40 +63,42 @@ def safe_name(filename: str | None) -> str:
     """The file name as stored, or an error: no directories, no hidden files, plain characters."""
     name = (filename or "").strip()
     if not name:
-        raise UploadError("upload: the file has no name")
+        raise BadName("upload: the file has no name")
     if "/" in name or "\\" in name or name in {".", ".."} or "\x00" in name:
-        raise UploadError(f"upload: the file name {name!r} must not contain a path")
+        raise BadName(f"upload: the file name {name!r} must not contain a path")
     name = unicodedata.normalize("NFC", name)  # "é" typed two ways is one name
     first = unicodedata.category(name[0])[0]
     if len(name) > MAX_NAME or first not in {"L", "N"} or not all(_name_char(ch) for ch in name):
-        raise UploadError(
+        raise BadName(
             f"upload: the file name {name!r} may use letters and digits (of any script), spaces and . _ - ( ), "
             f"must start with a letter or digit, and be at most {MAX_NAME} characters"
         )
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED:
-        raise UploadError(
-            f"upload: {suffix or 'a file without an extension'} is not supported; send one of {', '.join(SUPPORTED)}",
-            415,
+        raise Unsupported(
+            f"upload: {suffix or 'a file without an extension'} is not supported; send one of {', '.join(SUPPORTED)}"
         )
     return re.sub(r"\s+", "-", name)
+
+
+def too_large(settings: Settings) -> TooLarge:
+    return TooLarge(f"upload: the file is over the {settings.max_file_mb:g} MB limit")
 
 
 def store_upload(settings: Settings, ingestor: Ingestor, filename: str | None, data: bytes) -> UploadResult:
     """Validate, write atomically, ingest. A document of the same id from another file is refused."""
     name = safe_name(filename)
-    limit = int(settings.max_file_mb * 1024 * 1024)
-    if len(data) > limit:
-        raise UploadError(f"upload: the file is over the {settings.max_file_mb:g} MB limit", 413)
+    if len(data) > settings.max_file_bytes:
+        raise too_large(settings)
     if not data:
-        raise UploadError("upload: the file is empty", 422)
+        raise Unreadable("upload: the file is empty")
     target = settings.uploads_dir / name
     try:
         load_bytes(data, target)
     except ContentMismatch as exc:
-        raise UploadError(f"upload: {name} is refused: {exc}", 415) from exc
+        raise Unsupported(f"upload: {name} is refused: {exc}") from exc
     except LoadError as exc:
-        raise UploadError(f"upload: {name} cannot be read: {exc}", 422) from exc
+        raise Unreadable(f"upload: {name} cannot be read: {exc}") from exc
     _check_place(settings, target)
 
     doc_id = target.stem
@@ -91,10 +109,9 @@ def store_upload(settings: Settings, ingestor: Ingestor, filename: str | None, d
             stored = Path(str(existing.get("path", "")))
             same = (stored if stored.is_absolute() else settings.corpus_dir / stored).resolve() == target.resolve()
             if not same:
-                raise UploadError(
+                raise Conflict(
                     f"upload: a document with id {doc_id!r} already exists ({existing.get('path')}); "
-                    "rename the file or delete that document first",
-                    409,
+                    "rename the file or delete that document first"
                 )
         settings.uploads_dir.mkdir(parents=True, exist_ok=True)
         previous = target.read_bytes() if target.is_file() else None
@@ -105,7 +122,7 @@ def store_upload(settings: Settings, ingestor: Ingestor, filename: str | None, d
                 target.unlink(missing_ok=True)
             else:  # the indexed version stays, and so does its file
                 _write_atomically(target, previous)
-            raise UploadError(f"upload: {name} was not ingested: {report.files_skipped[0]['reason']}", 422)
+            raise Unreadable(f"upload: {name} was not ingested: {report.files_skipped[0]['reason']}")
     return UploadResult(doc_id=doc_id, path=target, replaced=previous is not None, report=report)
 
 
@@ -114,9 +131,9 @@ def _check_place(settings: Settings, target: Path) -> None:
     corpus = settings.corpus_dir.resolve()
     uploads = settings.uploads_dir
     if uploads.is_symlink() or (uploads.exists() and not uploads.resolve().is_relative_to(corpus)):
-        raise UploadError(f"upload: the uploads folder {uploads} is a link out of the corpus; refusing to write", 409)
+        raise Conflict(f"upload: the uploads folder {uploads} is a link out of the corpus; refusing to write")
     if target.is_symlink():
-        raise UploadError(f"upload: {target.name} exists as a symbolic link in the uploads folder; refusing it", 409)
+        raise Conflict(f"upload: {target.name} exists as a symbolic link in the uploads folder; refusing it")
 
 
 def _write_atomically(target: Path, data: bytes) -> None:

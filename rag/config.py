@@ -176,6 +176,11 @@ class Settings(BaseSettings):
         return self._split(self.api_keys) | self.admin_key_set
 
     @property
+    def max_file_bytes(self) -> int:
+        """The one file-size limit: ingest skips, uploads refuse and the API stops reading above it."""
+        return int(self.max_file_mb * 1024 * 1024)
+
+    @property
     def admin_key_set(self) -> set[str]:
         return self._split(self.admin_keys)
 

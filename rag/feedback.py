@@ -49,7 +49,6 @@ class FeedbackStore:
     """Opens its engine on first use (no connection at import or construction)."""
 
     def __init__(self, settings: Settings) -> None:
-        self.url = settings.sql_url
         self.settings = settings
 
     @property

@@ -95,7 +95,6 @@ MODE_PROMPTS = {
     Mode.precedent: "Answer as a list with one line per case: - **Case name**: who ran it, what was done, "
     "and the outcome where the source states it, cited.",
     Mode.explain: "Answer in one or two short paragraphs.",
-    Mode.auto: "Answer in one or two short paragraphs.",
 }
 
 CONDENSE_PROMPT = """Rewrite the last question so it can be understood without the conversation.

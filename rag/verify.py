@@ -45,7 +45,6 @@ class Verified:
     citations: list[Citation] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
-    support_scores: list[float] = field(default_factory=list)
 
 
 class Verifier:
@@ -144,7 +143,6 @@ class Verifier:
                     )
                 )
             refs.append(numbering[key])
-            result.support_scores.append(sup.score)
         return refs
 
 

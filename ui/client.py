@@ -37,12 +37,6 @@ class ApiClient:
             raise ApiError(r.status_code, _message(r))
         return r.json()
 
-    def ready(self) -> bool:
-        try:
-            return self.http.get("/readyz").status_code == 200
-        except httpx.TransportError:
-            return False
-
     def documents(self) -> list[dict[str, Any]]:
         return list(self._call("GET", "/v1/documents")["documents"])
 

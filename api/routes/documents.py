@@ -8,7 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from api.deps import Admin, IndexDep, IngestorDep, Reader, SettingsDep
 from api.errors import ApiError
 from api.schemas import DeleteResponse, DocumentInfo, DocumentList, ErrorResponse, UploadResponse
-from ingest.uploads import API_LOCK_WAIT_S, UploadError, store_upload
+from ingest.uploads import API_LOCK_WAIT_S, store_upload, too_large
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"], responses={401: {"model": ErrorResponse}})
 
@@ -45,10 +45,9 @@ async def upload_document(
     settings: SettingsDep, ingestor: IngestorDep, file: Annotated[UploadFile, File()]
 ) -> UploadResponse:
     """Add or replace a document (md, txt, html, pdf, docx). It is searchable when this returns."""
-    limit = int(settings.max_file_mb * 1024 * 1024)
-    data = await file.read(limit + 1)
-    if len(data) > limit:
-        raise UploadError(f"upload: the file is over the {settings.max_file_mb:g} MB limit", 413)
+    data = await file.read(settings.max_file_bytes + 1)
+    if len(data) > settings.max_file_bytes:
+        raise too_large(settings)
     result = await run_in_threadpool(store_upload, settings, ingestor, file.filename, data)
     meta = ingestor.index.documents().get(result.doc_id, {"title": result.doc_id})
     return UploadResponse(
