@@ -90,6 +90,12 @@ class LangChainBaseline:
     def search(self, question: str) -> list[Document]:
         return self.store.similarity_search(question, k=4)
 
+    def embedder(self) -> MiniLMEmbeddings | None:
+        return None  # scored with policyrag's own verifier model, like any other target
+
+    def index_fingerprint(self) -> str | None:
+        return None
+
     def ask(self, case: EvalCase) -> dict[str, Any]:
         docs = self.search(case.question)
         if self.llm is None:

@@ -61,8 +61,7 @@ def main(argv: list[str]) -> int:
     records: list[dict[str, Any]] = []
     for case in cases:
         history = [t.model_dump() for t in case.history] if case.history else None
-        results = index.search(pipeline.generator.condense(case.question, history), settings.answer_k)
-        best = max((r.dense_score or 0.0 for r in results), default=0.0)
+        best = pipeline.gate_score(case.question, history)  # the gate's own signal, as ask computes it
         answer = pipeline.ask(case.question, history=history)
         records.append({"case": case, "best": round(best, 4), "answer": answer})
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from dataclasses import asdict
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from pydantic import BaseModel, ConfigDict
 from evals.dataset import dataset_hash
 from rag.config import get_settings
 from rag.retrieval import SearchIndex
+from rag.verify import SUPPORT_WEIGHTS as W
 from rag.verify import Verifier
 
 HERE = Path(__file__).resolve().parent
@@ -89,8 +91,10 @@ def main(argv: list[str]) -> int:
     summary: dict[str, Any] = {
         "dataset": str(path.relative_to(HERE.parent)) if path.is_relative_to(HERE.parent) else str(path),
         "dataset_sha256_16": dataset_hash(path),
-        "signal": "verifier support: 0.5 content-token containment + 0.5 cosine, best sentence or sentence pair, "
-        "halved when the claim states a figure the quote does not",
+        "signal": f"verifier support: {W.containment} content-token containment + {W.similarity} cosine, best "
+        f"sentence or sentence pair, x{W.missing_figure} when the claim states a figure the quote does not, "
+        f"x{W.missing_name} when it names someone or something the quote does not",
+        "weights": asdict(W),
         "cost": f"{FALSE_SUPPORT_COST} x false supports + missed supports",
         "threshold": threshold,
         "supported_claims": n_sup,

@@ -15,7 +15,7 @@ import statistics
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -47,10 +47,10 @@ from evals.metrics import (
 )
 from rag.config import Settings
 from rag.coverage import is_note
-from rag.models import SearchResult
+from rag.embeddings import MiniLMEmbeddings
+from rag.extractive import W as SELECTION_WEIGHTS
 from rag.retrieval import SearchIndex
-from rag.text import content_tokens
-from rag.verify import LIST_PREFIX, MIN_CLAIM_TOKENS, Verifier
+from rag.verify import SUPPORT_WEIGHTS, Verifier
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,14 @@ class Target(Protocol):
 
     def ask(self, case: EvalCase) -> dict[str, Any]:
         """The Answer as a dict."""
+        ...
+
+    def embedder(self) -> MiniLMEmbeddings | None:
+        """The target's own loaded embedder, when it runs in this process (scoring reuses it)."""
+        ...
+
+    def index_fingerprint(self) -> str | None:
+        """What the target's index holds, when it can say (recorded in the manifest)."""
         ...
 
 
@@ -82,6 +90,12 @@ class InprocTarget:
         history = [t.model_dump() for t in case.history] if case.history else None
         return self.pipeline.ask(case.question, history=history).model_dump(mode="json")
 
+    def embedder(self) -> MiniLMEmbeddings | None:
+        return self.index.embeddings
+
+    def index_fingerprint(self) -> str | None:
+        return self.index.lexical.fingerprint
+
 
 class HttpTarget:
     """A running ``policyrag serve``: what a deployment answers."""
@@ -100,6 +114,12 @@ class HttpTarget:
             raise RuntimeError(f"eval: {self.name} answered {r.status_code} for {case.id}: {r.text[:300]}")
         return dict(r.json())
 
+    def embedder(self) -> MiniLMEmbeddings | None:
+        return None  # the server's model is in another process: scoring loads its own copy
+
+    def index_fingerprint(self) -> str | None:
+        return None
+
 
 @dataclass
 class Scorer:
@@ -112,21 +132,8 @@ class Scorer:
         if answer.get("refused"):
             return None
         passages = {int(c["n"]): c.get("passage") or c["quote"] for c in answer.get("citations", [])}
-        sentences = 0
-        supported = 0
-        for line in str(answer.get("answer", "")).splitlines():
-            if is_note(line):
-                continue  # the pipeline's own "The library does not say ..." lines cite nothing by design
-            prefix = LIST_PREFIX.match(line)
-            for claim, cited in Verifier.claims(line[prefix.end() if prefix else 0 :]):
-                if len(content_tokens(claim)) < MIN_CLAIM_TOKENS:
-                    continue
-                sentences += 1
-                supported += any(
-                    self.verifier.support(claim, _passage(passages[n])).score >= self.verifier.threshold
-                    for n in cited
-                    if n in passages
-                )
+        # the pipeline's own "The library does not say ..." lines cite nothing by design
+        supported, sentences = self.verifier.recheck(str(answer.get("answer", "")), passages, is_note)
         return supported / sentences if sentences else None
 
     def score(self, case: EvalCase, answer: dict[str, Any]) -> dict[str, float | None]:
@@ -154,11 +161,6 @@ class Scorer:
             "refusal_accuracy": refusal_correct(refused, oos),
             "false_refusal_rate": None if oos else float(refused),
         }
-
-
-def _passage(text: str) -> SearchResult:
-    return SearchResult(chunk_id="", doc_id="", title="", section="", text=text, score=0.0, char_start=0,
-                        char_end=len(text))  # fmt: skip
 
 
 def case_passes(case: dict[str, Any]) -> bool:
@@ -240,6 +242,7 @@ def manifest(dataset: Path, settings: Settings, target: Target, index_fingerprin
             "llm": settings.llm_model if settings.generator != "extractive" else None,
         },
         "settings": safe,
+        "weights": {"selection": asdict(SELECTION_WEIGHTS), "support": asdict(SUPPORT_WEIGHTS)},
         "packages": _versions(),
         "python": platform.python_version(),
         "git_commit": _git_commit(),
@@ -255,9 +258,7 @@ def run(
     judge: Judge | None = None,
 ) -> dict[str, Any]:
     cases = load_dataset(dataset)
-    from rag.embeddings import MiniLMEmbeddings
-
-    embeddings = target.index.embeddings if isinstance(target, InprocTarget) else MiniLMEmbeddings()
+    embeddings = target.embedder() or MiniLMEmbeddings()
     scorer = Scorer(Verifier(embeddings, settings.support_threshold))
     records: list[dict[str, Any]] = []
     answers: dict[str, dict[str, Any]] = {}
@@ -287,9 +288,8 @@ def run(
         group = [r for r in records if r["kind"] == kind]
         kind_metrics, _, _ = aggregate(group)
         by_kind[kind] = {"cases": len(group), **kind_metrics}
-    fingerprint = target.index.lexical.fingerprint if isinstance(target, InprocTarget) else None
     results = {
-        "manifest": manifest(dataset, settings, target, fingerprint),
+        "manifest": manifest(dataset, settings, target, target.index_fingerprint()),
         "metrics": metrics,
         "metric_ci": ci,
         "undetermined": undetermined,

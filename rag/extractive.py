@@ -80,11 +80,21 @@ TWIN = 0.8  # two documents' sentences this close say the same thing (measured: 
 @dataclass(frozen=True)
 class Weights:
     """How a sentence's score is made: similarity to the question, IDF-weighted word overlap, and a
-    penalty for closeness to the library's mean vector (a sentence that fits every question)."""
+    penalty for closeness to the library's mean vector (a sentence that fits every question); then
+    small bonuses for a sentence of the kind the question asks for (capped), and a penalty that
+    takes a sentence out of the running. Recorded in every evaluation's manifest."""
 
     dense: float = 0.55
     lexical: float = 0.45
     generic: float = 0.2
+    gives: float = 0.06  # states what the question asks for (a person, a figure, a date ...)
+    defines: float = 0.06  # defines the term a definition question asks about
+    action: float = 0.08  # how-to: recommends or describes an action
+    case: float = 0.08  # precedent: names a case
+    bonus_cap: float = 0.12
+    card_field: float = 0.1  # a document card: the field asked for (+), another one (-)
+    card_named: float = 0.8  # a card must name the document at least this share as well as the best card
+    excluded: float = 1.0  # subtracted from a sentence that must not be chosen
 
 
 W = Weights()
@@ -300,21 +310,21 @@ class ExtractiveGenerator:
             own = display(c.span.text)
             if c.card:  # who wrote a document, and when, answers only a question about the document
                 c.score = float(W.dense * sims[i] + W.lexical * self._overlap(question, texts[i]))
-                if not about_documents or not named[i] or named[i] < 0.8 * best_named:
-                    c.score -= 1.0
+                if not about_documents or not named[i] or named[i] < W.card_named * best_named:
+                    c.score -= W.excluded
                 else:
-                    c.score += 0.1 if c.card in fields else -0.1 if fields else 0.0
+                    c.score += W.card_field if c.card in fields else -W.card_field if fields else 0.0
                 continue
-            bonus = 0.06 * sum(bool(a.gives.search(own)) for a in asks) - W.generic * float(generic[i])
+            bonus = W.gives * sum(bool(a.gives.search(own)) for a in asks) - W.generic * float(generic[i])
             if definition and defines(own, term):
-                bonus += 0.06
+                bonus += W.defines
             if mode is Mode.howto and is_action(c.span.text, c.context):
-                bonus += 0.08
+                bonus += W.action
             if mode is Mode.precedent and case_name(own):
-                bonus += 0.08
-            c.score = float(W.dense * sims[i] + W.lexical * self._overlap(question, texts[i]) + min(bonus, 0.12))
+                bonus += W.case
+            c.score = float(W.dense * sims[i] + W.lexical * self._overlap(question, texts[i]) + min(bonus, W.bonus_cap))
             if about and not about & content_tokens(fold(texts[i])):
-                c.score -= 1.0  # a follow-up that names its subject is answered by sentences that name it
+                c.score -= W.excluded  # a follow-up that names its subject is answered by sentences that name it
         return vecs[1:]
 
     @staticmethod

@@ -290,12 +290,17 @@ class AnswerPipeline:
             verified = _drain(self._verified_deltas(state, self.fallback))
         return self._finish(state, verified)
 
+    def gate_score(self, question: str, history: list[dict[str, str]] | None = None) -> float:
+        """The refusal gate's signal for ``question``, from the passages ``ask`` would retrieve for
+        it: the signal calibration chooses ``refusal_threshold`` on."""
+        return best_similarity(self._retrieve(self._state(question, history, Mode.auto, None))["results"])
+
     # -- shared by ask and stream ----------------------------------------------------------------
     def _has_evidence(self, state: dict[str, Any]) -> bool:
         """Is any passage close enough to the question to try answering? (calibrated refusal) A
         passage a little below the threshold still counts when it names what the question names
         ("Google", "Bogotá"): dense similarity undersells short, name-led questions."""
-        best = max((r.dense_score or 0.0 for r in state["results"]), default=0.0)
+        best = best_similarity(state["results"])
         if state["history"] and state["query"] != state["question"]:
             # A follow-up is read with the turn before it, so its passages are about that turn: one
             # that names a new subject ("And the Eden Project?") must find that subject, or be refused.
@@ -345,6 +350,11 @@ class AnswerPipeline:
         answer.timings_ms = {k: round(v, 1) for k, v in timings.items()}
         observe_answer(answer, state["t0_ns"])
         return answer
+
+
+def best_similarity(results: list[SearchResult]) -> float:
+    """The closest passage's dense similarity to the question: the refusal gate's signal."""
+    return max((r.dense_score or 0.0 for r in results), default=0.0)
 
 
 def _drain(events: cabc.Generator[AnswerEvent, None, Verified]) -> Verified:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,6 +48,20 @@ class Verified:
     dropped: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class SupportWeights:
+    """How a quote's support for a claim is scored. ``support_threshold`` is calibrated on these
+    (evals/calibration/support.json records them, and a test fails when they differ)."""
+
+    containment: float = 0.5  # share of the claim's content words the quote has
+    similarity: float = 0.5  # cosine of claim and quote
+    missing_figure: float = 0.5  # multiplies the score when the claim states a figure the quote does not
+    missing_name: float = 0.7  # ... a name the quote does not mention
+
+
+SUPPORT_WEIGHTS = SupportWeights()
+
+
 class Verifier:
     def __init__(self, embeddings: MiniLMEmbeddings, threshold: float, keep_unsupported: bool = False) -> None:
         self.embeddings = embeddings
@@ -73,11 +88,11 @@ class Verifier:
         best = Support(0.0, windows[0])
         for i, w in enumerate(windows):
             contained = len(claim_tokens & content_tokens(w.text)) / len(claim_tokens) if claim_tokens else 0.0
-            score = 0.5 * contained + 0.5 * float(sims[i])
+            score = SUPPORT_WEIGHTS.containment * contained + SUPPORT_WEIGHTS.similarity * float(sims[i])
             if claim_numbers - set(NUMBER.findall(w.text)):
-                score *= 0.5  # a figure the quote does not state
+                score *= SUPPORT_WEIGHTS.missing_figure  # a figure the quote does not state
             if claim_names - {t.lower() for t in re.findall(r"[A-Za-z&]+", w.text)}:
-                score *= 0.7  # a name the quote does not mention (a swapped body, place or person)
+                score *= SUPPORT_WEIGHTS.missing_name  # a swapped body, place or person
             if score > best.score:
                 best = Support(score, w)
         return best
@@ -88,6 +103,24 @@ class Verifier:
         session.feed(draft)
         session.close()
         return session.result
+
+    def recheck(self, answer: str, passages: dict[int, str], skip: Callable[[str], bool]) -> tuple[int, int]:
+        """(supported, checked) claims of a finished answer against the passages its markers cite,
+        by the same claim split and support score as verification; lines ``skip`` accepts (the
+        pipeline's own notes) are not claims. Evaluation's faithfulness, for answers from anywhere."""
+        checked = supported = 0
+        for line in answer.splitlines():
+            if skip(line):
+                continue
+            prefix = LIST_PREFIX.match(line)
+            for claim, cited in self.claims(line[prefix.end() if prefix else 0 :]):
+                if len(content_tokens(claim)) < MIN_CLAIM_TOKENS:
+                    continue
+                checked += 1
+                supported += any(
+                    self.support(claim, _passage(passages[n])).score >= self.threshold for n in cited if n in passages
+                )
+        return supported, checked
 
     def session(self, sources: list[SearchResult]) -> VerifySession:
         """An incremental verifier for a draft that arrives in pieces (a streaming LLM)."""
@@ -260,3 +293,8 @@ class VerifySession:
             prefix = f"{step.group(1)}{self._steps}{step.group(2)} " + prefix[step.end() :]
         owed, self._break = self._break, ""
         return owed + prefix + text
+
+
+def _passage(text: str) -> SearchResult:
+    return SearchResult(chunk_id="", doc_id="", title="", section="", text=text, score=0.0, char_start=0,
+                        char_end=len(text))  # fmt: skip
