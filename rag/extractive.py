@@ -212,6 +212,7 @@ class ExtractiveGenerator:
     """Query-focused extraction: score sentences, lead with the best, add only near-equals, render by mode."""
 
     name = "extractive"
+    verbatim = True
 
     def __init__(
         self,

@@ -70,6 +70,7 @@ class Generator(Protocol):
     """Proposes a draft; verification decides what of it the user sees."""
 
     name: str
+    verbatim: bool  # drafts only the passages' own sentences: no fallback or early stop needed
 
     def condense(self, question: str, history: list[dict[str, str]] | None) -> str:
         """A standalone search query for a (possibly follow-up) question."""
@@ -146,6 +147,7 @@ class LLMGenerator:
     ) -> None:
         self.chat = chat
         self.name = name
+        self.verbatim = False
         self.selector = selector if context_sentences else None
         self.context_sentences = context_sentences
 

@@ -1,0 +1,206 @@
+"""The answer's stages around drafting, with typed inputs and outputs.
+
+``Asked`` is what the caller asked; ``Work`` is what the stages made of it, passed from one stage
+to the next: retrieve (condense the follow-up, search, resolve the mode), gate (is there evidence
+enough to answer?), coverage (what the passages leave open, a premise they do not bear out), and
+the notes the pipeline adds around a verified answer. Drafting and verification are in
+``rag.pipeline``, which drives these in order.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from rag.answers import AnswerError, Mode, Retrieved
+from rag.cards import ASKS_METADATA, answers_about_documents
+from rag.config import Settings
+from rag.coverage import (
+    Coverage,
+    Sentence,
+    fold,
+    not_stated,
+    not_stated_note,
+    premise_note,
+    rewords_note,
+    subject_names,
+    unsupported_premise,
+)
+from rag.extractive import ExtractiveGenerator, scoring_query
+from rag.generation import Generator
+from rag.models import SearchFilters, SearchResult
+from rag.modes import ModeClassifier
+from rag.retrieval import SearchIndex, matches
+from rag.text import content_tokens
+
+METADATA_FIELDS = ("title", "authors", "publisher", "date", "doc_type", "topics")
+LEADING_SENTENCES = 8  # the passages' best sentences that coverage and premise checks read
+NAMED_MARGIN = 0.1  # how far below the refusal threshold a passage naming the question's subject may be
+
+
+class NoMatchingDocuments(AnswerError):
+    """The question's filters leave no document to answer from: not a gap in the library."""
+
+
+@dataclass(frozen=True)
+class Asked:
+    """One question as the caller put it, checked."""
+
+    question: str
+    history: list[dict[str, str]]
+    mode: Mode
+    filters: SearchFilters | None
+    k: int
+    streaming: bool = False  # record when the first verified text went out
+
+    @classmethod
+    def check(
+        cls,
+        settings: Settings,
+        index: SearchIndex,
+        question: str,
+        history: list[dict[str, str]] | None,
+        mode: Mode,
+        filters: SearchFilters | None,
+        k: int | None,
+        streaming: bool = False,
+    ) -> Asked:
+        question = " ".join(question.split())
+        if not question:
+            raise AnswerError("answer: the question is empty")
+        if len(question) > settings.max_question_chars:
+            raise AnswerError(f"answer: the question is over {settings.max_question_chars} characters")
+        if k is not None and not 1 <= k <= 20:
+            raise AnswerError("answer: k (passages to answer from) must be between 1 and 20")
+        if (
+            filters is not None
+            and not filters.is_empty()
+            and not any(matches(meta, filters) for meta in index.documents().values())
+        ):
+            raise NoMatchingDocuments(f"answer: no document matches these filters ({filters.describe()})")
+        return cls(question, history or [], mode, filters, k or settings.answer_k, streaming)
+
+
+@dataclass
+class Work:
+    """What the stages have made of one question so far."""
+
+    asked: Asked
+    started: float = field(default_factory=time.perf_counter)
+    started_ns: int = field(default_factory=time.time_ns)
+    timings: dict[str, float] = field(default_factory=dict)
+    query: str = ""
+    results: list[SearchResult] = field(default_factory=list)
+    mode: Mode = Mode.explain
+    evidence: bool = False
+    coverage: Coverage = field(default_factory=Coverage)
+    fallback_dropped: list[str] | None = None  # the LLM draft's sentences, when the fallback answered
+
+    @property
+    def question(self) -> str:
+        return self.asked.question
+
+    @property
+    def history(self) -> list[dict[str, str]]:
+        return self.asked.history
+
+    def retrieved(self) -> list[Retrieved]:
+        return [Retrieved(chunk_id=r.chunk_id, doc_id=r.doc_id, title=r.title, score=r.score) for r in self.results]
+
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000
+
+
+@dataclass
+class Reader:
+    """The read-side stages: what to search for, what it found, and whether that is evidence."""
+
+    settings: Settings
+    index: SearchIndex
+    generator: Generator
+    selector: ExtractiveGenerator
+    modes: ModeClassifier
+
+    def retrieve(self, work: Work) -> Work:
+        t = time.perf_counter()
+        asked = work.asked
+        work.query = self.generator.condense(asked.question, asked.history)
+        cards = bool(ASKS_METADATA.search(asked.question))
+        results = self.index.search(work.query, asked.k, asked.filters, cards=cards)
+        results += self.index.neighbours(results, self.settings.answer_window_top, self.settings.answer_window)
+        work.results = results
+        work.mode = asked.mode if asked.mode is not Mode.auto else self.modes(asked.question)
+        work.timings["retrieve"] = (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        work.evidence = self.has_evidence(work)
+        work.coverage = self.coverage(work) if work.evidence else Coverage()
+        work.timings["coverage"] = (time.perf_counter() - t) * 1000
+        return work
+
+    def has_evidence(self, work: Work) -> bool:
+        """Is any passage close enough to the question to try answering? (calibrated refusal) A
+        passage a little below the threshold still counts when it names what the question names
+        ("Google", "Bogotá"): dense similarity undersells short, name-led questions."""
+        results = work.results
+        best = best_similarity(results)
+        if work.history and work.query != work.question:
+            # A follow-up is read with the turn before it, so its passages are about that turn: one
+            # that names a new subject ("And the Eden Project?") must find that subject, or be refused.
+            asked = subject_names(work.question)
+            if asked and not any(asked & content_tokens(fold(f"{r.title} {r.text}")) for r in results):
+                return False
+        if best >= self.settings.refusal_threshold or answers_about_documents(work.question, results):
+            return True
+        names = subject_names(work.question) or subject_names(work.query)
+        titles = content_tokens(fold(" ".join(r.title for r in results)))
+        names -= titles  # the document a question names is not evidence that the document answers it
+        return best >= self.settings.refusal_threshold - NAMED_MARGIN and any(
+            names & content_tokens(fold(r.text)) for r in results if (r.dense_score or 0.0) >= 0.1
+        )
+
+    def coverage(self, work: Work) -> Coverage:
+        """What the passages leave open of the question, and a premise they do not bear out."""
+        results = work.results
+        cands = self.selector.candidates(results)
+        if not cands:
+            return Coverage()
+        vecs = self.selector.score(scoring_query(work.query, results), cands, Mode.explain)  # style-neutral
+        rewords = {(results[cands[c].source - 1].title, results[cands[o].source - 1].title,
+                    results[cands[o].source - 1].doc_id)
+                   for c, o in self.selector.twins(cands, vecs, results).items()}  # fmt: skip
+        leading = sorted(cands, key=lambda c: -c.score)[:LEADING_SENTENCES]
+        by_source: dict[int, list[Any]] = {}
+        for c in cands:
+            by_source.setdefault(c.source, []).append(c)
+        pool = []
+        for c in leading:
+            before = [o for o in by_source[c.source] if o.span.start < c.span.start]
+            pool.append(Sentence(c.span.text, before[-1].span.text if before else ""))
+        meta = [" ".join(str(v) for k, v in r.metadata.items() if k in METADATA_FIELDS) for r in results]
+        premise = unsupported_premise(work.question, [r.text for r in results] + meta, [s.text for s in pool] + meta)
+        context = work.query if work.query != work.question else ""
+        return Coverage(not_stated=not_stated(work.question, pool, context), premise=premise, rewords=sorted(rewords))
+
+
+def notes(coverage: Coverage, cited: set[str] | None = None) -> tuple[str, str]:
+    """The lines the pipeline itself adds around a verified answer: a premise the library does not
+    bear out (first); each part of the question it does not state, and a cited document that
+    another one rewords (last)."""
+    lead = premise_note(coverage.premise) + "\n\n" if coverage.premise else ""
+    lines = [not_stated_note(p) for p in coverage.not_stated]
+    lines += [rewords_note(copy, original) for copy, original, doc_id in coverage.rewords
+              if doc_id in (cited or set())]  # fmt: skip
+    return lead, "\n\n" + "\n".join(lines) if lines else ""
+
+
+def refusal_message(question: str, results: list[SearchResult]) -> str:
+    shown = question if len(question) <= 120 else question[:117] + "..."
+    closest = list(dict.fromkeys(f"“{r.title}”" for r in results))[:3]
+    tail = f" The closest documents are {', '.join(closest)}." if closest else ""
+    return f"The library does not cover “{shown}”.{tail}"
+
+
+def best_similarity(results: list[SearchResult]) -> float:
+    """The closest passage's dense similarity to the question: the refusal gate's signal."""
+    return max((r.dense_score or 0.0 for r in results), default=0.0)
