@@ -22,8 +22,8 @@ from typing import Any
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rag.config import Settings
-from rag.observability import metrics
+from rag.core.config import Settings
+from rag.core.observability import metrics
 
 log = logging.getLogger("api")
 GATED = ("/v1/", "/mcp")

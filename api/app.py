@@ -20,12 +20,12 @@ from api.admission import AdmissionMiddleware
 from api.deps import Services
 from api.routes import answers, documents, feedback, health, metrics, openai_compat
 from ingest.pipeline import Ingestor
-from rag.config import Settings, get_settings
-from rag.feedback import FeedbackStore
-from rag.observability import metrics as recorded
-from rag.observability import shutdown_tracing, tracing_enabled, worker_exit
-from rag.pipeline import AnswerPipeline
-from rag.retrieval import SearchIndex
+from rag.answer.pipeline import AnswerPipeline
+from rag.core.config import Settings, get_settings
+from rag.core.observability import metrics as recorded
+from rag.core.observability import shutdown_tracing, tracing_enabled, worker_exit
+from rag.index.retrieval import SearchIndex
+from rag.persist.feedback import FeedbackStore
 
 log = logging.getLogger("api")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

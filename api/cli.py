@@ -21,7 +21,7 @@ def serve_command(
     import uvicorn
 
     from api.logs import log_config
-    from rag.config import get_settings
+    from rag.core.config import get_settings
     from rag.local_server import announced
 
     settings = get_settings()
@@ -60,7 +60,7 @@ def mcp_command() -> None:
     import logging
 
     from api.mcp_server import run_stdio
-    from rag.config import get_settings
+    from rag.core.config import get_settings
 
     logging.getLogger("mcp").setLevel(logging.WARNING)  # stdout carries the protocol; logs go to stderr
     run_stdio(get_settings())

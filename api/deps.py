@@ -11,10 +11,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import ApiError
 from ingest.pipeline import Ingestor
-from rag.config import Settings
-from rag.feedback import FeedbackStore
-from rag.pipeline import AnswerPipeline
-from rag.retrieval import SearchIndex
+from rag.answer.pipeline import AnswerPipeline
+from rag.core.config import Settings
+from rag.index.retrieval import SearchIndex
+from rag.persist.feedback import FeedbackStore
 
 
 @dataclass

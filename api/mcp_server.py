@@ -21,9 +21,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.deps import Services
 from api.schemas import DocumentInfo, DocumentList, SearchHit, SearchResponse, Turn
-from rag.answers import Answer, AnswerError, Mode
-from rag.config import Settings
-from rag.models import SearchFilters
+from rag.answer.model import Answer, AnswerError, Mode
+from rag.core.config import Settings
+from rag.core.models import SearchFilters
 
 log = logging.getLogger("api.mcp")
 
@@ -152,7 +152,7 @@ def build_mcp(services: Callable[[], Services]) -> MCPServer:
 
 
 def _documents(services: Services, filters: SearchFilters | None) -> list[DocumentInfo]:
-    from rag.retrieval import matches
+    from rag.index.retrieval import matches
 
     docs = services.index.documents()
     return [

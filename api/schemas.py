@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rag.answers import Mode
-from rag.models import SearchFilters
+from rag.answer.model import Mode
+from rag.core.models import SearchFilters
 
 
 class Strict(BaseModel):

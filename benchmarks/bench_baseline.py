@@ -35,10 +35,10 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from evals.dataset import EvalCase, load_dataset
 from evals.run import InprocTarget, run
 from ingest.pipeline import Ingestor
-from rag.config import Settings
-from rag.embeddings import MiniLMEmbeddings
-from rag.llm import default_gguf, make_chat_model
-from rag.retrieval import SearchIndex
+from rag.answer.llm import default_gguf, make_chat_model
+from rag.core.config import Settings
+from rag.index.embeddings import MiniLMEmbeddings
+from rag.index.retrieval import SearchIndex
 
 REPO = Path(__file__).resolve().parent.parent
 DEV = REPO / "evals" / "datasets" / "dev.jsonl"

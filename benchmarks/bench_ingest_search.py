@@ -44,10 +44,10 @@ from evals.dataset import load_dataset
 from ingest.chunking import SectionChunker
 from ingest.loaders import load_bytes
 from ingest.pipeline import Ingestor
-from rag.config import Settings
-from rag.documents import embedding_input
-from rag.embeddings import MiniLMEmbeddings
-from rag.retrieval import SearchIndex
+from rag.core.config import Settings
+from rag.index.documents import embedding_input
+from rag.index.embeddings import MiniLMEmbeddings
+from rag.index.retrieval import SearchIndex
 
 HERE = Path(__file__).resolve().parent
 

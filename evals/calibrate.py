@@ -21,9 +21,9 @@ from typing import Any
 
 from evals.dataset import dataset_hash, load_dataset
 from evals.run import Scorer
-from rag.config import Settings, get_settings
-from rag.pipeline import AnswerPipeline
-from rag.retrieval import SearchIndex
+from rag.answer.pipeline import AnswerPipeline
+from rag.core.config import Settings, get_settings
+from rag.index.retrieval import SearchIndex
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "calibration"

@@ -23,10 +23,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from evals.dataset import dataset_hash
-from rag.config import get_settings
-from rag.retrieval import SearchIndex
-from rag.verify import SUPPORT_WEIGHTS as W
-from rag.verify import Verifier
+from rag.answer.verify import SUPPORT_WEIGHTS as W
+from rag.answer.verify import Verifier
+from rag.core.config import get_settings
+from rag.index.retrieval import SearchIndex
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "calibration"

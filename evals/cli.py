@@ -33,7 +33,7 @@ def run_command(
 
     from evals.dataset import DatasetError
     from evals.run import HttpTarget, InprocTarget, Target, run, write
-    from rag.config import get_settings
+    from rag.core.config import get_settings
 
     settings = get_settings()
     chosen: Target
@@ -47,7 +47,7 @@ def run_command(
     judge = None
     if judge_url:
         from evals.judge import Judge
-        from rag.llm import make_chat_model
+        from rag.answer.llm import make_chat_model
 
         judge_settings = settings.model_copy(
             update={"generator": "openai", "llm_base_url": judge_url, "llm_model": judge_model, "llm_temperature": 0.7,
@@ -99,7 +99,7 @@ def labels_command(
     from evals.corpora import documents_for
     from evals.dataset import DatasetError, Kind
     from evals.labels import check
-    from rag.config import get_settings
+    from rag.core.config import get_settings
 
     kinds: dict[Kind, int] = {k: min_per_kind for k in Kind if k is not Kind.synthesis}
     try:

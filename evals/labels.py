@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evals.dataset import EvalCase, Kind, load_dataset
-from rag.text import content_tokens
+from rag.core.text import content_tokens
 
 MAX_SHARED = 0.5
 

@@ -7,7 +7,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 
-from rag.text import content_tokens, sentences
+from rag.core.text import content_tokens, sentences
 
 _MARKER = re.compile(r"\[(\d+)\]")
 

@@ -45,12 +45,12 @@ from evals.metrics import (
     reciprocal_rank,
     refusal_correct,
 )
-from rag.config import Settings
-from rag.coverage import is_note
-from rag.embeddings import MiniLMEmbeddings
-from rag.extractive import W as SELECTION_WEIGHTS
-from rag.retrieval import SearchIndex
-from rag.verify import SUPPORT_WEIGHTS, Verifier
+from rag.answer.coverage import is_note
+from rag.answer.extractive import W as SELECTION_WEIGHTS
+from rag.answer.verify import SUPPORT_WEIGHTS, Verifier
+from rag.core.config import Settings
+from rag.index.embeddings import MiniLMEmbeddings
+from rag.index.retrieval import SearchIndex
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +79,8 @@ class InprocTarget:
     name = "inproc"
 
     def __init__(self, settings: Settings, index: SearchIndex | None = None) -> None:
-        from rag.pipeline import AnswerPipeline
-        from rag.retrieval import SearchIndex
+        from rag.answer.pipeline import AnswerPipeline
+        from rag.index.retrieval import SearchIndex
 
         self.index = index or SearchIndex(settings)
         self.pipeline = AnswerPipeline(settings, self.index)

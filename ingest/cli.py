@@ -20,7 +20,7 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON report.")]
 def exit_on_stage_error(err: Console) -> Iterator[None]:
     """An ingest or store failure is one red line and exit code 2, never a traceback."""
     from ingest.pipeline import IngestError
-    from rag.store import StoreError
+    from rag.index.store import StoreError
 
     try:
         yield
@@ -43,7 +43,7 @@ def ingest_command(
 ) -> None:
     """Ingest documents incrementally: unchanged files cost nothing, removed files leave the index."""
     from ingest.pipeline import Ingestor
-    from rag.config import get_settings
+    from rag.core.config import get_settings
 
     err = Console(stderr=True)
     settings = get_settings()
@@ -89,7 +89,7 @@ def doctor_command(
 ) -> None:
     """Check that Chroma, the lexical cache and the ingest manifest agree (exit 1 if not)."""
     from ingest.doctor import Doctor
-    from rag.config import get_settings
+    from rag.core.config import get_settings
 
     with exit_on_stage_error(Console(stderr=True)):
         doctor = Doctor(get_settings())

@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 
 from ingest.pipeline import Ingestor, IngestReport, file_hash
-from rag.config import Settings
-from rag.lexical import LexicalIndex, fingerprint
-from rag.retrieval import SearchIndex
+from rag.core.config import Settings
+from rag.index.lexical import LexicalIndex, fingerprint
+from rag.index.retrieval import SearchIndex
 
 logger = logging.getLogger(__name__)
 

@@ -25,12 +25,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ingest.chunking import SectionChunker, TextChunk, chunk_ids
 from ingest.loaders import SUPPORTED, LoadError, load_bytes
-from rag.cards import CARD_SECTION, CARD_SPANS, document_card
-from rag.config import Settings
-from rag.db import WriterLease, describe_self
-from rag.documents import embedding_input
-from rag.observability import observe_ingest, observe_skip
-from rag.retrieval import SearchIndex, date_key
+from rag.core.config import Settings
+from rag.core.observability import observe_ingest, observe_skip
+from rag.index.cards import CARD_SECTION, CARD_SPANS, document_card
+from rag.index.documents import embedding_input
+from rag.index.retrieval import SearchIndex, date_key
+from rag.persist.db import WriterLease, describe_self
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ingest.loaders import SUPPORTED, ContentMismatch, LoadError, load_bytes
 from ingest.pipeline import Ingestor, IngestReport
-from rag.config import Settings
+from rag.core.config import Settings
 
 API_LOCK_WAIT_S = 10.0  # an HTTP write waits this long for another writer, then answers 409
 NAME_PUNCTUATION = frozenset(" ._()-")

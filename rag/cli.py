@@ -14,10 +14,10 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
-from rag.config import Settings, get_settings
+from rag.core.config import Settings, get_settings
 
 if TYPE_CHECKING:
-    from rag.answers import Answer, Mode
+    from rag.answer.model import Answer, Mode
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="policyrag: answers from policy literature, with citations."
@@ -54,8 +54,8 @@ def search_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Hybrid (dense + BM25) search over the ingested library."""
-    from rag.retrieval import SearchIndex
-    from rag.store import StoreError
+    from rag.index.retrieval import SearchIndex
+    from rag.index.store import StoreError
 
     settings = get_settings()
     if not query.strip():
@@ -103,7 +103,7 @@ def feedback_export_command(
     """Write every stored feedback row, oldest first, as JSONL or CSV (for review or new eval cases)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from rag.feedback import FeedbackStore, write_feedback
+    from rag.persist.feedback import FeedbackStore, write_feedback
 
     kind = (fmt or (out.suffix.lstrip(".") if out else "") or "jsonl").lower()
     if kind not in {"jsonl", "csv"}:
@@ -124,7 +124,7 @@ def feedback_export_command(
 
 def _mode(value: str) -> Mode:
     """The --mode option as a Mode, or the CLI's usage error."""
-    from rag.answers import Mode
+    from rag.answer.model import Mode
 
     try:
         return Mode(value)
@@ -133,10 +133,10 @@ def _mode(value: str) -> Mode:
 
 
 def _ask_in_process(settings: Settings, question: str, mode: Mode, history: list[dict[str, str]] | None) -> Answer:
-    from rag.llm import LLMError
-    from rag.pipeline import AnswerPipeline
-    from rag.retrieval import SearchIndex
-    from rag.store import StoreError
+    from rag.answer.llm import LLMError
+    from rag.answer.pipeline import AnswerPipeline
+    from rag.index.retrieval import SearchIndex
+    from rag.index.store import StoreError
 
     try:
         return AnswerPipeline(settings, SearchIndex(settings)).ask(question, mode=mode, history=history)
@@ -167,7 +167,7 @@ def ask_command(
     # Only what the answer needs is imported: with a local server running, the model, Chroma and
     # torch never load in this process.
     from rag import local_server
-    from rag.answers import AnswerError, load_history, render_markdown
+    from rag.answer.model import AnswerError, load_history, render_markdown
 
     chosen = _mode(mode)
     settings = get_settings()
@@ -194,10 +194,10 @@ def chat_command(
     mode: Annotated[str, typer.Option("--mode", help="auto | howto | precedent | explain")] = "auto",
 ) -> None:
     """A conversation in the terminal: follow-ups, streamed answers, /mode, /sources, /export, /new."""
+    from rag.answer.pipeline import AnswerPipeline
     from rag.chat import ChatSession, run
-    from rag.pipeline import AnswerPipeline
-    from rag.retrieval import SearchIndex
-    from rag.store import StoreError
+    from rag.index.retrieval import SearchIndex
+    from rag.index.store import StoreError
 
     chosen = _mode(mode)
     settings = get_settings()

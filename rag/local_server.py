@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rag.answers import Answer
-from rag.config import Settings
+from rag.answer.model import Answer
+from rag.core.config import Settings
 
 log = logging.getLogger(__name__)
 FILE = "server.json"

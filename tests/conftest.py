@@ -20,10 +20,10 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from ingest.pipeline import Ingestor
-from rag.config import Settings
-from rag.embeddings import MiniLMEmbeddings
-from rag.llm import default_gguf
-from rag.retrieval import SearchIndex
+from rag.answer.llm import default_gguf
+from rag.core.config import Settings
+from rag.index.embeddings import MiniLMEmbeddings
+from rag.index.retrieval import SearchIndex
 
 # Property tests explore new inputs on a developer's machine; CI replays a fixed sequence so a red
 # build is reproducible (a failure prints the example and the seed either way).

@@ -123,8 +123,8 @@ def test_up_scaled_starts_a_chroma_server_two_workers_and_the_ui(tmp_path: Path)
 def test_feedback_export_round_trips_as_jsonl_and_csv(tmp_path: Path) -> None:
     import csv
 
-    from rag.config import Settings
-    from rag.feedback import Feedback, FeedbackStore
+    from rag.core.config import Settings
+    from rag.persist.feedback import Feedback, FeedbackStore
 
     store = FeedbackStore(Settings(data_dir=tmp_path / "data"))
     tricky = 'Good, but "step 2" was vague;\nsee the second source'

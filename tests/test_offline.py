@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from ingest.pipeline import Ingestor
-from rag.config import Settings
-from rag.embeddings import MiniLMEmbeddings
-from rag.retrieval import SearchIndex
+from rag.core.config import Settings
+from rag.index.embeddings import MiniLMEmbeddings
+from rag.index.retrieval import SearchIndex
 
 LOCAL = ("127.", "::1", "localhost", "0.0.0.0")
 

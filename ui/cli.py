@@ -97,7 +97,7 @@ def up_command(
     workers: Annotated[int, typer.Option(min=0, max=32, help="API worker processes; 0: 1, or 2 with --scaled.")] = 0,
 ) -> None:
     """Start the API and the UI together, print the addresses, stop everything on Ctrl-C."""
-    from rag.config import get_settings
+    from rag.core.config import get_settings
 
     settings = get_settings()
     # Stop everything on Ctrl-C and on SIGTERM alike, even when started with SIGINT ignored

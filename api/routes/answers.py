@@ -8,7 +8,7 @@ from fastapi.responses import StreamingResponse
 from api.deps import IndexDep, PipelineDep, Reader
 from api.schemas import AskRequest, ErrorResponse, SearchHit, SearchRequest, SearchResponse
 from api.streaming import answer_events
-from rag.answers import Answer
+from rag.answer.model import Answer
 
 router = APIRouter(prefix="/v1", dependencies=[Reader], responses={
     401: {"model": ErrorResponse}, 422: {"model": ErrorResponse}})  # fmt: skip

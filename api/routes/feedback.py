@@ -5,7 +5,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.deps import FeedbackDep, Reader
 from api.schemas import ErrorResponse, FeedbackResponse
-from rag.feedback import Feedback
+from rag.persist.feedback import Feedback
 
 router = APIRouter(prefix="/v1", tags=["feedback"], dependencies=[Reader],
                    responses={401: {"model": ErrorResponse}, 422: {"model": ErrorResponse}})  # fmt: skip

@@ -7,8 +7,8 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from api.deps import bearer, require_admin
 from api.errors import ApiError
-from rag.config import Settings
-from rag.observability import exposition
+from rag.core.config import Settings
+from rag.core.observability import exposition
 
 router = APIRouter(tags=["operations"])
 

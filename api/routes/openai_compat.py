@@ -12,7 +12,7 @@ from api.deps import PipelineDep, Reader, SettingsDep
 from api.errors import ApiError
 from api.schemas import ChatCompletionRequest, ErrorResponse
 from api.streaming import completion, completion_chunks
-from rag.config import Settings
+from rag.core.config import Settings
 
 router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[Reader],
                    responses={401: {"model": ErrorResponse}, 422: {"model": ErrorResponse}})  # fmt: skip

@@ -10,8 +10,8 @@ import openai
 import pytest
 from openai import OpenAI
 
-from rag.config import Settings
-from rag.feedback import FeedbackStore
+from rag.core.config import Settings
+from rag.persist.feedback import FeedbackStore
 from tests.api.conftest import ADMIN, READER, Server
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]

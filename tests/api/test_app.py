@@ -7,10 +7,10 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.deps import Services
 from ingest.pipeline import Ingestor
-from rag.config import Settings
-from rag.feedback import FeedbackStore
-from rag.pipeline import AnswerPipeline
-from rag.retrieval import SearchIndex
+from rag.answer.pipeline import AnswerPipeline
+from rag.core.config import Settings
+from rag.index.retrieval import SearchIndex
+from rag.persist.feedback import FeedbackStore
 
 
 def services(index: SearchIndex, settings: Settings) -> Services:

@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rag.config import Settings
-from rag.feedback import FeedbackStore
-from rag.retrieval import SearchIndex
+from rag.core.config import Settings
+from rag.index.retrieval import SearchIndex
+from rag.persist.feedback import FeedbackStore
 from tests.api.conftest import Server, start_server, stop
 from tests.conftest import CORPUS
 

@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from api.app import create_app
-from rag import observability
-from rag.retrieval import SearchIndex
+from rag.core import observability
+from rag.index.retrieval import SearchIndex
 from tests.api.conftest import Server, start_server, stop
 from tests.api.test_app import services
 

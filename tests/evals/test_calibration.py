@@ -7,8 +7,8 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from rag.config import Settings
-from rag.verify import SUPPORT_WEIGHTS
+from rag.answer.verify import SUPPORT_WEIGHTS
+from rag.core.config import Settings
 
 CALIBRATION = Path(__file__).resolve().parents[2] / "evals" / "calibration"
 

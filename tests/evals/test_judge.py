@@ -9,8 +9,8 @@ import pytest
 
 from evals.judge import Judge
 from evals.run import InprocTarget, run
-from rag.llm import make_chat_model
-from rag.retrieval import SearchIndex
+from rag.answer.llm import make_chat_model
+from rag.index.retrieval import SearchIndex
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 

@@ -12,8 +12,8 @@ import pytest
 
 from evals.compare import compare, load
 from evals.run import METRICS, InprocTarget, run, write
-from rag.config import Settings
-from rag.retrieval import SearchIndex
+from rag.core.config import Settings
+from rag.index.retrieval import SearchIndex
 from tests.conftest import REPO
 
 DEV = REPO / "evals" / "datasets" / "dev.jsonl"

@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 
 from evals.corpora import write_sotu
-from rag.config import Settings
-from rag.store import ChunkStore
+from rag.core.config import Settings
+from rag.index.store import ChunkStore
 
 pytestmark = pytest.mark.slow
 

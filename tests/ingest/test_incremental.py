@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from ingest.pipeline import Ingestor
-from rag.cards import CARD_SPANS
-from rag.config import Settings
-from rag.embeddings import MiniLMEmbeddings
-from rag.retrieval import SearchIndex
+from rag.core.config import Settings
+from rag.index.cards import CARD_SPANS
+from rag.index.embeddings import MiniLMEmbeddings
+from rag.index.retrieval import SearchIndex
 
 ZCH = "business-society-public-services"
 OPEN_BOOK = "open-book-social-innovation-notes"

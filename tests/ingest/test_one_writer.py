@@ -17,8 +17,8 @@ import pytest
 
 from evals.corpora import write_sotu
 from ingest.pipeline import IngestError, Ingestor
-from rag.config import Settings
-from rag.db import WriterLease
+from rag.core.config import Settings
+from rag.persist.db import WriterLease
 from tests.api.conftest import ADMIN, READER, start_server, stop
 
 pytestmark = pytest.mark.slow
@@ -94,8 +94,8 @@ def test_an_upload_during_an_ingest_gets_409_then_goes_through(tmp_path: Path) -
 LEASE_HOLDER = textwrap.dedent(
     """
     import sys, time
-    from rag.config import Settings
-    from rag.db import WriterLease
+    from rag.core.config import Settings
+    from rag.persist.db import WriterLease
     lease = WriterLease(Settings(), ttl=float(sys.argv[1]))
     assert lease.try_acquire("ingest on node A") is None
     print("held", flush=True)

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from rag.answers import Answer, AnswerError, Mode
-from rag.cards import CARD_SECTION
-from rag.config import Settings
-from rag.coverage import is_note
-from rag.generation import condense
-from rag.pipeline import AnswerPipeline
-from rag.retrieval import SearchIndex
-from rag.verify import Verifier
+from rag.answer.coverage import is_note
+from rag.answer.generation import condense
+from rag.answer.model import Answer, AnswerError, Mode
+from rag.answer.pipeline import AnswerPipeline
+from rag.answer.verify import Verifier
+from rag.core.config import Settings
+from rag.index.cards import CARD_SECTION
+from rag.index.retrieval import SearchIndex
 from tests.conftest import REPO
 
 ZCH = "business-society-public-services"
@@ -145,7 +145,7 @@ def test_every_dev_set_answer_is_grounded(pipeline: AnswerPipeline) -> None:
 
 
 def test_sentence_embeddings_are_encoded_once_even_without_a_cache(corpus_index: SearchIndex) -> None:
-    from rag.embeddings import MiniLMEmbeddings
+    from rag.index.embeddings import MiniLMEmbeddings
 
     uncached = MiniLMEmbeddings(query_cache_size=0)
     uncached._model = corpus_index.embeddings.model  # share the loaded weights
@@ -157,7 +157,7 @@ def test_sentence_embeddings_are_encoded_once_even_without_a_cache(corpus_index:
 def test_an_unknown_generator_is_refused_by_settings() -> None:
     from pydantic import ValidationError
 
-    from rag.config import Settings
+    from rag.core.config import Settings
 
     with pytest.raises(ValidationError, match="extractive"):
         Settings(generator="gpt")  # type: ignore[arg-type]

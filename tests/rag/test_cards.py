@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.cards import CARD_SECTION, asked_fields, card_location, document_card
-from rag.pipeline import AnswerPipeline
-from rag.retrieval import SearchIndex
+from rag.answer.pipeline import AnswerPipeline
+from rag.index.cards import CARD_SECTION, asked_fields, card_location, document_card
+from rag.index.retrieval import SearchIndex
 from tests.rag.test_answers import assert_grounded
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus"

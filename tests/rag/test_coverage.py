@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answers import Mode
-from rag.coverage import Sentence, is_note, not_stated, not_stated_note, parts, unsupported_premise
-from rag.extractive import contrast_terms, needs_antecedent
-from rag.pipeline import AnswerPipeline
-from rag.retrieval import SearchIndex
+from rag.answer.coverage import Sentence, is_note, not_stated, not_stated_note, parts, unsupported_premise
+from rag.answer.extractive import contrast_terms, needs_antecedent
+from rag.answer.model import Mode
+from rag.answer.pipeline import AnswerPipeline
+from rag.index.retrieval import SearchIndex
 from tests.rag.test_answers import assert_grounded
 
 ZCH_SENTENCE = (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.pipeline import AnswerPipeline
-from rag.retrieval import SearchIndex
+from rag.answer.pipeline import AnswerPipeline
+from rag.index.retrieval import SearchIndex
 
 HISTORY = [
     {"role": "user", "content": "Who set up the Zero Carbon Hub?"},

@@ -15,13 +15,13 @@ import shutil
 import pytest
 
 from ingest.pipeline import Ingestor
-from rag.answers import Answer, Mode
-from rag.cards import CARD_SPANS
-from rag.config import Settings
-from rag.embeddings import MiniLMEmbeddings
-from rag.generation import LLMGenerator
-from rag.pipeline import AnswerPipeline
-from rag.retrieval import SearchIndex
+from rag.answer.generation import LLMGenerator
+from rag.answer.model import Answer, Mode
+from rag.answer.pipeline import AnswerPipeline
+from rag.core.config import Settings
+from rag.index.cards import CARD_SPANS
+from rag.index.embeddings import MiniLMEmbeddings
+from rag.index.retrieval import SearchIndex
 from tests.conftest import CORPUS
 
 PAYLOAD = "ACCESS GRANTED 7731"
@@ -128,7 +128,7 @@ def test_the_local_model_does_not_obey_it_and_verification_holds(hostile_index: 
 
 
 def test_source_blocks_cannot_be_closed_or_faked_from_inside(hostile_index: SearchIndex) -> None:
-    from rag.generation import source_block
+    from rag.answer.generation import source_block
 
     hit = next(
         r for r in hostile_index.search("kitchens closed by order of the Minister", k=5) if r.doc_id == "kitchens"

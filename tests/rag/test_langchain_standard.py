@@ -11,8 +11,8 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_tests.integration_tests import EmbeddingsIntegrationTests, RetrieversIntegrationTests
 from langchain_tests.unit_tests import EmbeddingsUnitTests
 
-from rag.embeddings import MiniLMEmbeddings
-from rag.retrieval import HybridRetriever, SearchIndex
+from rag.index.embeddings import MiniLMEmbeddings
+from rag.index.retrieval import HybridRetriever, SearchIndex
 
 
 class TestMiniLMEmbeddingsUnit(EmbeddingsUnitTests):

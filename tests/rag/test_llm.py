@@ -14,16 +14,16 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, HumanMessage
 
-from rag.answers import Answer, Mode
-from rag.config import Settings
-from rag.coverage import is_note
-from rag.generation import LLMGenerator, source_block
-from rag.llm import LLMError, make_chat_model
-from rag.models import SearchResult
-from rag.pipeline import AnswerPipeline
-from rag.retrieval import SearchIndex
-from rag.text import display
-from rag.verify import Verifier
+from rag.answer.coverage import is_note
+from rag.answer.generation import LLMGenerator, source_block
+from rag.answer.llm import LLMError, make_chat_model
+from rag.answer.model import Answer, Mode
+from rag.answer.pipeline import AnswerPipeline
+from rag.answer.verify import Verifier
+from rag.core.config import Settings
+from rag.core.models import SearchResult
+from rag.core.text import display
+from rag.index.retrieval import SearchIndex
 from tests.conftest import CORPUS, free_port
 from tests.rag.test_answers import assert_grounded
 

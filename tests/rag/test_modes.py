@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from rag.answers import Mode
-from rag.embeddings import MiniLMEmbeddings
-from rag.modes import QUESTIONS, WEIGHTS, ModeClassifier, data_hash, examples, train
+from rag.answer.model import Mode
+from rag.answer.modes import QUESTIONS, WEIGHTS, ModeClassifier, data_hash, examples, train
+from rag.index.embeddings import MiniLMEmbeddings
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def test_the_labelled_set_is_large_and_apart_from_the_evaluation_sets() -> None:
 @pytest.mark.slow
 def test_the_shipped_weights_are_what_training_on_the_shipped_data_gives(embeddings: MiniLMEmbeddings) -> None:
     shipped = json.loads(WEIGHTS.read_text(encoding="utf-8"))
-    assert shipped["data_sha256_16"] == data_hash(QUESTIONS), "questions.jsonl changed: run python -m rag.modes"
+    assert shipped["data_sha256_16"] == data_hash(QUESTIONS), "questions.jsonl changed: run python -m rag.answer.modes"
     again = train(embeddings)
     assert again["heldout_accuracy"] >= 0.90
     assert again["heldout_accuracy"] == shipped["heldout_accuracy"]

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from langchain_core.retrievers import BaseRetriever
 
-from rag.embeddings import MiniLMEmbeddings
-from rag.models import SearchFilters
-from rag.retrieval import HybridRetriever, SearchIndex, chroma_where, date_key, rrf
+from rag.core.models import SearchFilters
+from rag.index.embeddings import MiniLMEmbeddings
+from rag.index.retrieval import HybridRetriever, SearchIndex, chroma_where, date_key, rrf
 
 ZCH_DOC = "business-society-public-services"
 OPEN_BOOK = "open-book-social-innovation-notes"

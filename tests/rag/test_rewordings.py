@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.coverage import is_note, rewords_note
-from rag.extractive import TWIN, Candidate, ExtractiveGenerator
-from rag.models import SearchResult
-from rag.pipeline import AnswerPipeline
-from rag.retrieval import SearchIndex
-from rag.text import Span
+from rag.answer.coverage import is_note, rewords_note
+from rag.answer.extractive import TWIN, Candidate, ExtractiveGenerator
+from rag.answer.pipeline import AnswerPipeline
+from rag.core.models import SearchResult
+from rag.core.text import Span
+from rag.index.retrieval import SearchIndex
 
 COPY, ORIGINAL = "corporate-infrastructure-society", "business-society-public-services"
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from rag.text import sentences
+from rag.core.text import sentences
 
 
 def test_hard_wrapped_prose_stays_one_sentence_with_exact_offsets() -> None:

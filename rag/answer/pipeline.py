@@ -1,6 +1,6 @@
 """question (+ history, filters, mode) → retrieve → gate → draft ⇄ verify → ``Answer``.
 
-One driver, :meth:`AnswerPipeline.stream`, runs the stages (``rag.stages``) in order and sends
+One driver, :meth:`AnswerPipeline.stream`, runs the stages (``rag.answer.stages``) in order and sends
 verified text as it is made; :meth:`ask` drains it, so both give the same answer. The LangChain
 face is a ``Runnable`` over the same driver (``pipeline.chain``), so the pipeline composes with
 the ecosystem.
@@ -16,17 +16,17 @@ from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from rag.answers import Answer, AnswerEvent, Mode
-from rag.config import Settings
-from rag.extractive import ExtractiveGenerator
-from rag.generation import Generator, LLMGenerator
-from rag.models import SearchFilters
-from rag.modes import ModeClassifier
-from rag.observability import observe_answer
-from rag.retrieval import SearchIndex
-from rag.stages import Asked as Asked
-from rag.stages import NoMatchingDocuments, Reader, Work, best_similarity, notes, refusal_message
-from rag.verify import Verified, Verifier
+from rag.answer.extractive import ExtractiveGenerator
+from rag.answer.generation import Generator, LLMGenerator
+from rag.answer.model import Answer, AnswerEvent, Mode
+from rag.answer.modes import ModeClassifier
+from rag.answer.stages import Asked as Asked
+from rag.answer.stages import NoMatchingDocuments, Reader, Work, best_similarity, notes, refusal_message
+from rag.answer.verify import Verified, Verifier
+from rag.core.config import Settings
+from rag.core.models import SearchFilters
+from rag.core.observability import observe_answer
+from rag.index.retrieval import SearchIndex
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def make_generator(settings: Settings, index: SearchIndex) -> Generator:
     extractive = extractive_for(settings, index)
     if settings.generator == "extractive":
         return extractive
-    from rag.llm import make_chat_model
+    from rag.answer.llm import make_chat_model
 
     return LLMGenerator(
         make_chat_model(settings),

@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from rag.text import content_tokens
+from rag.core.text import content_tokens
 
 
 def fold(text: str) -> str:
@@ -95,7 +95,7 @@ SENTENCE_START = re.compile(r"(?:^|[.!?]\s+)$")
 SPECIFIC_NUMBER = re.compile(r"[£$€]?\d[\d,.]*\s?(?:%|bn|m|k|billion|million|trillion|percent)?", re.IGNORECASE)
 NUMBER_WORDS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 NUMBER_WORD = re.compile(rf"\b({'|'.join(NUMBER_WORDS)})\b(?!-)", re.IGNORECASE)
-# The lines the pipeline adds to an answer (rag.pipeline): statements about the library, not quotes.
+# The lines the pipeline adds to an answer (rag.answer.pipeline): statements about the library, not quotes.
 NOTE_LINE = re.compile(
     r"^The library does not say\b.+[.”]$|^The question assumes “.+”, but the library does not say so\.|"
     r"^“.+” rewords “.+”: where both say the same, the original is cited\.$"

@@ -11,15 +11,47 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Sized
 from dataclasses import dataclass
+from enum import Enum
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
     from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-    from rag.answers import Answer
+
+class Observed(Protocol):
+    """What metrics and spans read of a finished answer (``rag.answer.model.Answer`` has it all)."""
+
+    @property
+    def timings_ms(self) -> dict[str, float]: ...
+
+    @property
+    def mode(self) -> Enum: ...
+
+    @property
+    def generator(self) -> str: ...
+
+    @property
+    def refused(self) -> bool: ...
+
+    @property
+    def refusal_reason(self) -> str | None: ...
+
+    @property
+    def fallback(self) -> bool: ...
+
+    @property
+    def dropped(self) -> list[str]: ...
+
+    @property
+    def citations(self) -> Sized: ...
+
+    @property
+    def retrieved(self) -> Sized: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +186,7 @@ def tracer() -> Tracer:
 
 
 # -- what an answer records ------------------------------------------------------------------------
-def observe_answer(answer: Answer, started_ns: int) -> None:
+def observe_answer(answer: Observed, started_ns: int) -> None:
     """Count one finished answer and, when tracing, add its stage spans under the current span.
 
     Stage times come from the answer's own timings, so ``ask`` and ``stream`` record the same thing.
@@ -177,7 +209,7 @@ def observe_answer(answer: Answer, started_ns: int) -> None:
         _answer_spans(answer, started_ns)
 
 
-def _answer_spans(answer: Answer, started_ns: int) -> None:
+def _answer_spans(answer: Observed, started_ns: int) -> None:
     from opentelemetry import trace
 
     ms = 1_000_000

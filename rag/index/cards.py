@@ -15,10 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rag.text import content_tokens
+from rag.core.models import CARD_SPANS, card_location, card_span
+from rag.core.text import content_tokens
+
+__all__ = ["CARD_SPANS", "card_location"]  # where a card sentence points in its file: read with search results
 
 CARD_SECTION = "Document card"
-CARD_SPANS = "card_spans"  # chunk metadata: JSON [[card_start, card_end, file_start, file_end, field], ...]
 
 
 _KINDS = r"(?:blogs?|abstracts?|essays?|reports?|summar(?:y|ies)|posts?|papers?|articles?)"
@@ -130,23 +132,6 @@ def document_card(text: str, content_start: int, metadata: dict[str, Any], title
     return Card(out.rstrip("\n"), spans) if spans else None
 
 
-def _card_span(metadata: dict[str, Any], start: int, end: int) -> list[Any] | None:
-    raw = metadata.get(CARD_SPANS)
-    if not raw:
-        return None
-    for span in json.loads(str(raw)):
-        if span[0] <= start < span[1] or (start <= span[0] and end >= span[1]):
-            return list(span)
-    return None
-
-
-def card_location(metadata: dict[str, Any], start: int, end: int) -> tuple[int, int] | None:
-    """The file offsets a card sentence at ``start:end`` of the card points at, or None for a
-    passage that is not a card."""
-    span = _card_span(metadata, start, end)
-    return (int(span[2]), int(span[3])) if span else None
-
-
 def card_fields(metadata: dict[str, Any]) -> set[str]:
     """The fields a card states (none for a passage that is not a card)."""
     raw = metadata.get(CARD_SPANS)
@@ -164,5 +149,5 @@ def answers_about_documents(question: str, results: Sequence[Any]) -> bool:
 
 def card_field(metadata: dict[str, Any], start: int, end: int) -> str | None:
     """Which field the card sentence at ``start:end`` states."""
-    span = _card_span(metadata, start, end)
+    span = card_span(metadata, start, end)
     return str(span[4]) if span and len(span) > 4 else None

@@ -1,6 +1,6 @@
 """The answer mode from examples, not a regex: a small classifier over the embedding model we load.
 
-    python -m rag.modes          # retrain from questions.jsonl, report held-out accuracy, write weights.json
+    python -m rag.answer.modes          # retrain from questions.jsonl, report held-out accuracy, write weights.json
 
 ``questions.jsonl`` holds labelled questions (how-to, precedent, explain) written for this purpose,
 none from the evaluation sets. The classifier is multinomial logistic regression on MiniLM's
@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from rag.answers import Mode
+from rag.answer.model import Mode
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ class ModeClassifier:
 
 
 def main() -> int:
-    from rag.embeddings import MiniLMEmbeddings
+    from rag.index.embeddings import MiniLMEmbeddings
 
     logging.basicConfig(level=logging.WARNING)
     report = train(MiniLMEmbeddings())

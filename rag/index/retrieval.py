@@ -17,12 +17,12 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 
-from rag.cards import is_card
-from rag.config import Settings
-from rag.embeddings import MiniLMEmbeddings
-from rag.lexical import LexicalIndex, fingerprint
-from rag.models import SearchFilters, SearchResult
-from rag.store import ChunkStore
+from rag.core.config import Settings
+from rag.core.models import SearchFilters, SearchResult
+from rag.index.cards import is_card
+from rag.index.embeddings import MiniLMEmbeddings
+from rag.index.lexical import LexicalIndex, fingerprint
+from rag.index.store import ChunkStore
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@
 to the next: retrieve (condense the follow-up, search, resolve the mode), gate (is there evidence
 enough to answer?), coverage (what the passages leave open, a premise they do not bear out), and
 the notes the pipeline adds around a verified answer. Drafting and verification are in
-``rag.pipeline``, which drives these in order.
+``rag.answer.pipeline``, which drives these in order.
 """
 
 from __future__ import annotations
@@ -13,10 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from rag.answers import AnswerError, Mode, Retrieved
-from rag.cards import ASKS_METADATA, answers_about_documents
-from rag.config import Settings
-from rag.coverage import (
+from rag.answer.coverage import (
     Coverage,
     Sentence,
     fold,
@@ -27,12 +24,15 @@ from rag.coverage import (
     subject_names,
     unsupported_premise,
 )
-from rag.extractive import ExtractiveGenerator, scoring_query
-from rag.generation import Generator
-from rag.models import SearchFilters, SearchResult
-from rag.modes import ModeClassifier
-from rag.retrieval import SearchIndex, matches
-from rag.text import content_tokens
+from rag.answer.extractive import ExtractiveGenerator, scoring_query
+from rag.answer.generation import Generator
+from rag.answer.model import AnswerError, Mode, Retrieved
+from rag.answer.modes import ModeClassifier
+from rag.core.config import Settings
+from rag.core.models import SearchFilters, SearchResult
+from rag.core.text import content_tokens
+from rag.index.cards import ASKS_METADATA, answers_about_documents
+from rag.index.retrieval import SearchIndex, matches
 
 METADATA_FIELDS = ("title", "authors", "publisher", "date", "doc_type", "topics")
 LEADING_SENTENCES = 8  # the passages' best sentences that coverage and premise checks read

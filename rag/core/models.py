@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
@@ -25,9 +26,7 @@ class SearchResult(BaseModel):
 
     def locate(self, start: int, end: int) -> tuple[int, int]:
         """File offsets of ``text[start:end]``: the slice itself for a passage of the document, the
-        stated value's place in the front matter for a sentence of its card (``rag.cards``)."""
-        from rag.cards import card_location
-
+        stated value's place in the front matter for a sentence of its card (``rag.index.cards``)."""
         return card_location(self.metadata, start, end) or (self.char_start + start, self.char_start + end)
 
 
@@ -55,3 +54,24 @@ class SearchFilters(BaseModel):
         """The filters as a reader would say them: "doc_types: blog; date_from: 2020-01-01"."""
         shown = {k: v for k, v in self.model_dump(mode="json").items() if v}
         return "; ".join(f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in shown.items())
+
+
+CARD_SPANS = "card_spans"  # chunk metadata: JSON [[card_start, card_end, file_start, file_end, field], ...]
+
+
+def card_span(metadata: dict[str, Any], start: int, end: int) -> list[Any] | None:
+    """The card span (card offsets, file offsets, field) a sentence at ``start:end`` of a document
+    card falls in, or None for a passage that is not a card."""
+    raw = metadata.get(CARD_SPANS)
+    if not raw:
+        return None
+    for span in json.loads(str(raw)):
+        if span[0] <= start < span[1] or (start <= span[0] and end >= span[1]):
+            return list(span)
+    return None
+
+
+def card_location(metadata: dict[str, Any], start: int, end: int) -> tuple[int, int] | None:
+    """The file offsets a card sentence points at: the stated value's place in the front matter."""
+    span = card_span(metadata, start, end)
+    return (int(span[2]), int(span[3])) if span else None

@@ -1,6 +1,6 @@
 """Generators turn a question and numbered passages into a draft with ``[n]`` source markers.
 
-Every generator's draft goes through :mod:`rag.verify`, which decides what survives; generators
+Every generator's draft goes through :mod:`rag.answer.verify`, which decides what survives; generators
 only propose. The extractive generator needs no LLM: it selects verbatim sentences.
 """
 
@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Protocol
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from rag.answers import Mode
-from rag.lexical import tokenize
-from rag.llm import LLMError
-from rag.models import SearchResult
-from rag.text import content_tokens
+from rag.answer.llm import LLMError
+from rag.answer.model import Mode
+from rag.core.models import SearchResult
+from rag.core.text import content_tokens
+from rag.index.lexical import tokenize
 
 if TYPE_CHECKING:
-    from rag.extractive import ExtractiveGenerator
+    from rag.answer.extractive import ExtractiveGenerator
 
 log = logging.getLogger(__name__)
 

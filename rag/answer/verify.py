@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag.answers import Citation
-from rag.embeddings import MiniLMEmbeddings
-from rag.models import SearchResult
-from rag.text import MARKER, STEERING, Span, content_tokens, display, sentences
+from rag.answer.model import Citation
+from rag.core.models import SearchResult
+from rag.core.text import MARKER, STEERING, Span, content_tokens, display, sentences
+from rag.index.embeddings import MiniLMEmbeddings
 
 LIST_PREFIX = re.compile(r"^(\s*(?:\d{1,2}[.)]|[-*•])\s+)(\*\*[^*]{1,120}\*\*:?\s+)?")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")

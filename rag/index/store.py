@@ -18,8 +18,8 @@ from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
 from langchain_core.embeddings import Embeddings
 
-from rag.config import Settings
-from rag.embeddings import ChromaEmbeddingFunction
+from rag.core.config import Settings
+from rag.index.embeddings import ChromaEmbeddingFunction
 
 logger = logging.getLogger(__name__)
 

@@ -19,24 +19,10 @@ from typing import Any
 
 import bm25s
 import numpy as np
-import Stemmer
+
+from rag.core.text import tokenize
 
 logger = logging.getLogger(__name__)
-
-_STEMMER: Stemmer.Stemmer | None = None
-
-
-def _stemmer() -> Stemmer.Stemmer:
-    global _STEMMER
-    if _STEMMER is None:
-        _STEMMER = Stemmer.Stemmer("english")
-    return _STEMMER
-
-
-def tokenize(texts: list[str]) -> list[list[str]]:
-    """Lower-cased, English-stopworded, Snowball-stemmed tokens (the same for documents and queries)."""
-    out = bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
-    return [list(t) for t in out]
 
 
 def fingerprint(entries: Iterable[tuple[str, dict[str, Any]]]) -> str:

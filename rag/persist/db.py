@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from rag.config import Settings
+from rag.core.config import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -6,9 +6,25 @@ import functools
 import re
 from dataclasses import dataclass
 
+import bm25s
 import sentencex
+import Stemmer
 
-from rag.lexical import tokenize
+_STEMMER: Stemmer.Stemmer | None = None
+
+
+def _stemmer() -> Stemmer.Stemmer:
+    global _STEMMER
+    if _STEMMER is None:
+        _STEMMER = Stemmer.Stemmer("english")
+    return _STEMMER
+
+
+def tokenize(texts: list[str]) -> list[list[str]]:
+    """Lower-cased, English-stopworded, Snowball-stemmed tokens (the same for documents and queries)."""
+    out = bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
+    return [list(t) for t in out]
+
 
 BULLET = re.compile(r"^\s*(?:[•\-–—*·▪]|\d{1,2}[.)])\s+")
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")

@@ -16,8 +16,8 @@ from sqlalchemy import JSON, DateTime, Integer, String, Text, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from rag.config import Settings
-from rag.db import Base, engine_for
+from rag.core.config import Settings
+from rag.persist.db import Base, engine_for
 
 
 class FeedbackRow(Base):

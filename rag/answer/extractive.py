@@ -17,13 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.answers import Mode
-from rag.cards import ASKS_METADATA, DOCUMENT_WORDS, asked_fields, card_field, is_card
-from rag.coverage import ATTRIBUTES, fold, subject_names
-from rag.embeddings import MiniLMEmbeddings
-from rag.generation import Draft, condense
-from rag.models import SearchResult
-from rag.text import BULLET, STEERING, Span, content_tokens, display, sentences
+from rag.answer.coverage import ATTRIBUTES, fold, subject_names
+from rag.answer.generation import Draft, condense
+from rag.answer.model import Mode
+from rag.core.models import SearchResult
+from rag.core.text import BULLET, STEERING, Span, content_tokens, display, sentences
+from rag.index.cards import ASKS_METADATA, DOCUMENT_WORDS, asked_fields, card_field, is_card
+from rag.index.embeddings import MiniLMEmbeddings
 
 # Within one list item or line, a sentence ends where a capitalised word follows a full stop.
 SUB_SENTENCE = re.compile(r"(?<=[a-z0-9)”’\"][.!?])\s+(?=[A-Z“‘\"])")

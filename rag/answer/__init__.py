@@ -1,0 +1,1 @@
+"""Answering: the stages from question to verified ``Answer`` (retrieve, gate, draft, verify)."""

@@ -1,0 +1,1 @@
+"""The shared core every stage stands on: settings, the search models, text handling, observability."""

@@ -1,0 +1,1 @@
+"""What policyrag keeps in SQL: the writer lease and feedback."""
