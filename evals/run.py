@@ -46,7 +46,7 @@ from evals.metrics import (
     refusal_correct,
 )
 from rag.answer.coverage import is_note
-from rag.answer.extractive import W as SELECTION_WEIGHTS
+from rag.answer.selection import W as SELECTION_WEIGHTS
 from rag.answer.verify import SUPPORT_WEIGHTS, Verifier
 from rag.core.config import Settings
 from rag.index.embeddings import MiniLMEmbeddings

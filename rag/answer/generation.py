@@ -24,7 +24,7 @@ from rag.core.text import content_tokens
 from rag.index.lexical import tokenize
 
 if TYPE_CHECKING:
-    from rag.answer.extractive import ExtractiveGenerator
+    from rag.answer.selection import SentenceSelector
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ class LLMGenerator:
         self,
         chat: BaseChatModel,
         name: str = "openai",
-        selector: ExtractiveGenerator | None = None,
+        selector: SentenceSelector | None = None,
         context_sentences: int = 0,
     ) -> None:
         self.chat = chat

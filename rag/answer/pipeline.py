@@ -20,6 +20,7 @@ from rag.answer.extractive import ExtractiveGenerator
 from rag.answer.generation import Generator, LLMGenerator
 from rag.answer.model import Answer, AnswerEvent, Mode
 from rag.answer.modes import ModeClassifier
+from rag.answer.selection import SentenceSelector
 from rag.answer.stages import Asked as Asked
 from rag.answer.stages import NoMatchingDocuments, Reader, Work, best_similarity, notes, refusal_message
 from rag.answer.verify import Verified, Verifier
@@ -33,27 +34,26 @@ log = logging.getLogger(__name__)
 __all__ = ["AnswerPipeline", "NoMatchingDocuments", "extractive_for", "make_generator", "refusal_message"]
 
 
+def selector_for(index: SearchIndex) -> SentenceSelector:
+    """Sentence selection over this index (its IDF and centroid read at call time, so they follow refreshes)."""
+    return SentenceSelector(index.embeddings, idf=lambda token: index.lexical.idf(token), centroid=index.centroid)
+
+
 def extractive_for(settings: Settings, index: SearchIndex) -> ExtractiveGenerator:
-    """The extractive composer over this index (its IDF read at call time, so it follows refreshes)."""
-    return ExtractiveGenerator(
-        index.embeddings,
-        max_sentences=settings.answer_max_sentences,
-        idf=lambda token: index.lexical.idf(token),
-        centroid=index.centroid,
-    )
+    """The extractive composer over this index."""
+    return ExtractiveGenerator(selector_for(index), max_sentences=settings.answer_max_sentences)
 
 
 def make_generator(settings: Settings, index: SearchIndex) -> Generator:
     """The generator the settings name; LLM ones get their chat model (nothing loads until first use)."""
-    extractive = extractive_for(settings, index)
     if settings.generator == "extractive":
-        return extractive
+        return extractive_for(settings, index)
     from rag.answer.llm import make_chat_model
 
     return LLMGenerator(
         make_chat_model(settings),
         name=settings.generator,
-        selector=extractive,
+        selector=selector_for(index),
         context_sentences=settings.llm_context_sentences,
     )
 
@@ -70,7 +70,7 @@ class AnswerPipeline:
         if settings.llm_fallback and not self.generator.verbatim:
             self.fallback = extractive_for(settings, index)
         self.verifier = Verifier(index.embeddings, settings.support_threshold, settings.keep_unsupported)
-        self.selector = extractive_for(settings, index)
+        self.selector = selector_for(index)
         self.modes = ModeClassifier(index.embeddings)
         self.reader = Reader(settings, index, self.generator, self.selector, self.modes)
         self.chain: Runnable[dict[str, Any], Answer] = RunnableLambda(self._invoke, name="policyrag")

@@ -24,10 +24,11 @@ from rag.answer.coverage import (
     subject_names,
     unsupported_premise,
 )
-from rag.answer.extractive import ExtractiveGenerator, scoring_query
 from rag.answer.generation import Generator
 from rag.answer.model import AnswerError, Mode, Retrieved
 from rag.answer.modes import ModeClassifier
+from rag.answer.selection import SentenceSelector
+from rag.answer.sentences import scoring_query
 from rag.core.config import Settings
 from rag.core.models import SearchFilters, SearchResult
 from rag.core.text import content_tokens
@@ -119,7 +120,7 @@ class Reader:
     settings: Settings
     index: SearchIndex
     generator: Generator
-    selector: ExtractiveGenerator
+    selector: SentenceSelector
     modes: ModeClassifier
 
     def retrieve(self, work: Work) -> Work:

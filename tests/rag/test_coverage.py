@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from rag.answer.coverage import Sentence, is_note, not_stated, not_stated_note, parts, unsupported_premise
-from rag.answer.extractive import contrast_terms, needs_antecedent
 from rag.answer.model import Mode
 from rag.answer.pipeline import AnswerPipeline
+from rag.answer.sentences import contrast_terms, needs_antecedent
 from rag.index.retrieval import SearchIndex
 from tests.rag.test_answers import assert_grounded
 

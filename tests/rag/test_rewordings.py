@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from rag.answer.coverage import is_note, rewords_note
-from rag.answer.extractive import TWIN, Candidate, ExtractiveGenerator
 from rag.answer.pipeline import AnswerPipeline
+from rag.answer.selection import TWIN, Candidate, SentenceSelector
 from rag.core.models import SearchResult
 from rag.core.text import Span
 from rag.index.retrieval import SearchIndex
@@ -24,10 +24,10 @@ def test_the_undated_unattributed_document_is_the_copy() -> None:
     sources = [_source("copy"), _source("original", date="2012-05-10", authors=["A. Writer"]), _source("other")]
     cands = [Candidate(1, Span("a", 0, 1), 0), Candidate(2, Span("b", 0, 1), 0), Candidate(3, Span("c", 0, 1), 0)]
     vecs = np.array([[1.0, 0.0], [0.95, np.sqrt(1 - 0.95**2)], [0.0, 1.0]])
-    assert ExtractiveGenerator.twins(cands, vecs, sources) == {0: 1}
+    assert SentenceSelector.twins(cands, vecs, sources) == {0: 1}
     # two dated addresses that repeat a line are two sources, not a copy and its original
     dated = [_source("2013", date="2013-02-12"), _source("2014", date="2014-01-28"), _source("other")]
-    assert ExtractiveGenerator.twins(cands, vecs, dated) == {}
+    assert SentenceSelector.twins(cands, vecs, dated) == {}
 
 
 @pytest.fixture(scope="module")

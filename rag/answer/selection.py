@@ -1,0 +1,273 @@
+"""Sentence selection: the sentences of the retrieved passages, scored against the question.
+
+What makes a sentence good is that it answers, not that it is on the topic: the question's rare
+words count for more than its common ones (BM25's IDF), a sentence that gives what the question
+asks for (a figure, a date, who paid) gains, one close to the library's mean vector (it fits
+every question) loses, and a sentence that points back comes with the sentence before it or not
+at all. Used by the extractive composer, by coverage, and to focus an LLM's context.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.answer.coverage import ATTRIBUTES, fold
+from rag.answer.model import Mode
+from rag.answer.sentences import (
+    DEFINITION_Q,
+    OPENS_WITH_REFERENCE,
+    SUB_SENTENCE,
+    TERMINAL,
+    case_name,
+    defines,
+    is_action,
+    needs_antecedent,
+    scoring_query,
+)
+from rag.core.models import SearchResult
+from rag.core.text import BULLET, STEERING, Span, content_tokens, display, sentences
+from rag.index.cards import ASKS_METADATA, DOCUMENT_WORDS, asked_fields, card_field, is_card
+from rag.index.embeddings import MiniLMEmbeddings
+
+TWIN = 0.8  # two documents' sentences this close say the same thing (measured: no other pair of seeds has one)
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How a sentence's score is made: similarity to the question, IDF-weighted word overlap, and a
+    penalty for closeness to the library's mean vector (a sentence that fits every question); then
+    small bonuses for a sentence of the kind the question asks for (capped), and a penalty that
+    takes a sentence out of the running. Recorded in every evaluation's manifest."""
+
+    dense: float = 0.55
+    lexical: float = 0.45
+    generic: float = 0.2
+    gives: float = 0.06  # states what the question asks for (a person, a figure, a date ...)
+    defines: float = 0.06  # defines the term a definition question asks about
+    action: float = 0.08  # how-to: recommends or describes an action
+    case: float = 0.08  # precedent: names a case
+    bonus_cap: float = 0.12
+    card_field: float = 0.1  # a document card: the field asked for (+), another one (-)
+    card_named: float = 0.8  # a card must name the document at least this share as well as the best card
+    excluded: float = 1.0  # subtracted from a sentence that must not be chosen
+
+
+W = Weights()
+
+
+@dataclass
+class Candidate:
+    source: int  # 1-based
+    span: Span  # offsets within the source chunk's text
+    order: int  # position in the document
+    context: str = ""  # the lead-in line ("... for civil servants:") a list item sits under
+    score: float = 0.0
+    antecedent: Span | None = None  # the sentence before, for one that points back to it
+    card: str | None = None  # the field a sentence of a document's card (its front matter) states
+    names: str = ""  # for a card sentence: its document's title (and what it is about)
+
+
+def _pieces(span: Span) -> list[Span]:
+    """A segment split at full stops inside it (a list item can hold three sentences)."""
+    out, start = [], 0
+    for m in SUB_SENTENCE.finditer(span.text):
+        out.append(Span(span.text[start : m.start()], span.start + start, span.start + m.start()))
+        start = m.end()
+    out.append(Span(span.text[start:], span.start + start, span.end))
+    return [p for p in out if p.text.strip()]
+
+
+class SentenceSelector:
+    """Scores candidate sentences for a question and picks the best few without repeats."""
+
+    def __init__(
+        self,
+        embeddings: MiniLMEmbeddings,
+        min_score: float = 0.15,
+        mmr_lambda: float = 0.7,
+        relative_floor: float = 0.8,
+        idf: Callable[[str], float] | None = None,
+        centroid: Callable[[], np.ndarray | None] | None = None,
+    ) -> None:
+        self.embeddings = embeddings
+        self.relative_floor = relative_floor
+        self.min_score = min_score
+        self.mmr_lambda = mmr_lambda
+        self.idf = idf
+        self.centroid = centroid
+
+    def candidates(self, sources: list[SearchResult]) -> list[Candidate]:
+        out: list[Candidate] = []
+        for n, src in enumerate(sources, start=1):
+            lead_in = ""
+            previous: Span | None = None
+            for segment in sentences(src.text):
+                if segment.text.rstrip().endswith(":"):
+                    lead_in = display(segment.text)
+                elif not BULLET.match(segment.text):
+                    lead_in = ""
+                for span in _pieces(segment):
+                    before, previous = previous, span
+                    words = len(span.text.split())
+                    text = span.text.rstrip()
+                    if words < 5 or words > 90 or text.endswith((":", "?", "…")) or not TERMINAL.search(text):
+                        continue  # a title, heading or lead-in line, not a statement
+                    if span.text.lstrip().startswith("#") or STEERING.search(span.text):
+                        continue
+                    antecedent = None
+                    if needs_antecedent(span.text):
+                        if before is None or before.text.lstrip().startswith("#"):
+                            continue  # "By doing this, ..." with nothing before it: no use alone
+                        if OPENS_WITH_REFERENCE.match(display(before.text)):
+                            continue  # "It involves ..." after "It represents ...": the referent is further back
+                        antecedent = before
+                    order = src.locate(span.start, span.end)[0]
+                    field = card_field(src.metadata, span.start, span.end) if is_card(src.metadata) else None
+                    names = f"{src.title} {src.metadata.get('about', '')}" if field else ""
+                    out.append(Candidate(n, span, order, lead_in, antecedent=antecedent, card=field, names=names))
+        # The same sentence can sit in two overlapping chunks: keep its first (best-ranked) copy.
+        seen: set[tuple[str, int]] = set()
+        unique = []
+        for c in out:
+            key = (sources[c.source - 1].doc_id, c.order)
+            if key not in seen:
+                seen.add(key)
+                unique.append(c)
+        return unique
+
+    def _overlap(self, question: str | frozenset[str], text: str) -> float:
+        q = content_tokens(question) if isinstance(question, str) else question
+        if not q:
+            return 0.0
+        shared = q & content_tokens(text)
+        if self.idf is None:
+            return len(shared) / len(q)
+        return sum(self.idf(t) for t in shared) / sum(self.idf(t) for t in q)
+
+    @staticmethod
+    def reading(c: Candidate) -> str:
+        """What a candidate says, as scored: with its lead-in and the sentence it points back to."""
+        before = display(c.antecedent.text) if c.antecedent else ""
+        return " ".join(x for x in (c.context, before, display(c.span.text)) if x)
+
+    def score(
+        self, question: str, cands: list[Candidate], mode: Mode, about: frozenset[str] = frozenset()
+    ) -> np.ndarray:
+        """Each candidate's score (set on it); the readings' vectors. ``about``: the names a follow-up
+        asks about ("And Bogotá?"), which a sentence must mention to answer it."""
+        texts = [self.reading(c) for c in cands]
+        vecs = self.embeddings.embed_cached([question, *texts])
+        sims = vecs[1:] @ vecs[0]
+        centre = self.centroid() if self.centroid else None
+        generic = vecs[1:] @ centre if centre is not None else np.zeros(len(cands))
+        asks = [a for a in ATTRIBUTES if a.trigger.search(question)]
+        term = content_tokens(" ".join(re.findall(r"['‘“\"]([^'’”\"]{3,40})['’”\"]", question))) or content_tokens(
+            question
+        )
+        definition = mode is Mode.explain and bool(DEFINITION_Q.search(question))
+        about_documents, fields = bool(ASKS_METADATA.search(question)), asked_fields(question)
+        # A question that names a document ("the post on business, society ...") is answered by that
+        # document's card only; one that names none ("which are blogs?") by every card.
+        subject = content_tokens(ASKS_METADATA.sub(" ", question)) - DOCUMENT_WORDS
+        named = {i: self._overlap(subject, c.names) if subject else 1.0 for i, c in enumerate(cands) if c.card}
+        best_named = max(named.values(), default=0.0)
+        for i, c in enumerate(cands):
+            own = display(c.span.text)
+            if c.card:  # who wrote a document, and when, answers only a question about the document
+                c.score = float(W.dense * sims[i] + W.lexical * self._overlap(question, texts[i]))
+                if not about_documents or not named[i] or named[i] < W.card_named * best_named:
+                    c.score -= W.excluded
+                else:
+                    c.score += W.card_field if c.card in fields else -W.card_field if fields else 0.0
+                continue
+            bonus = W.gives * sum(bool(a.gives.search(own)) for a in asks) - W.generic * float(generic[i])
+            if definition and defines(own, term):
+                bonus += W.defines
+            if mode is Mode.howto and is_action(c.span.text, c.context):
+                bonus += W.action
+            if mode is Mode.precedent and case_name(own):
+                bonus += W.case
+            c.score = float(W.dense * sims[i] + W.lexical * self._overlap(question, texts[i]) + min(bonus, W.bonus_cap))
+            if about and not about & content_tokens(fold(texts[i])):
+                c.score -= W.excluded  # a follow-up that names its subject is answered by sentences that name it
+        return vecs[1:]
+
+    @staticmethod
+    def twins(cands: list[Candidate], vecs: np.ndarray, sources: list[SearchResult]) -> dict[int, int]:
+        """Sentences of two documents that say the same thing (one document rewords the other):
+        copy index → original index. The copy is an undated document; the original, the dated
+        (earlier), attributed one."""
+
+        def origin(c: Candidate) -> tuple[str, int, str]:
+            meta = sources[c.source - 1].metadata
+            return str(meta.get("date") or "9999"), 0 if meta.get("authors") else 1, sources[c.source - 1].doc_id
+
+        out: dict[int, int] = {}
+        if len(cands) < 2:
+            return out
+        sims = vecs @ vecs.T
+        for i, j in zip(*np.nonzero(np.triu(sims, 1) >= TWIN), strict=True):
+            a, b = cands[i], cands[j]
+            if a.card or b.card or sources[a.source - 1].doc_id == sources[b.source - 1].doc_id:
+                continue
+            copy, original = (int(i), int(j)) if origin(a) > origin(b) else (int(j), int(i))
+            if origin(cands[copy])[0] != "9999":
+                continue  # two dated documents saying the same (a speech repeating last year's line) are two sources
+            out.setdefault(copy, original)
+        return out
+
+    def without_copies(
+        self, cands: list[Candidate], vecs: np.ndarray, sources: list[SearchResult]
+    ) -> tuple[list[Candidate], np.ndarray]:
+        """The candidates with each reworded copy folded into its original (which keeps the better score)."""
+        copies = self.twins(cands, vecs, sources)
+        for copy, original in copies.items():
+            cands[original].score = max(cands[original].score, cands[copy].score)
+        keep = [i for i in range(len(cands)) if i not in copies]
+        return [cands[i] for i in keep], vecs[keep]
+
+    def select(
+        self, cands: list[Candidate], vecs: np.ndarray, limit: int, floor_ratio: float | None = None
+    ) -> list[Candidate]:
+        chosen: list[int] = []
+        best_score = max((c.score for c in cands), default=0.0)
+        floor = max(self.min_score, (floor_ratio or self.relative_floor) * best_score)  # no padding with weak ones
+        pool = [i for i, c in enumerate(cands) if c.score >= floor]
+        while pool and len(chosen) < limit:
+
+            def mmr(i: int) -> float:
+                redundancy = max((float(vecs[i] @ vecs[j]) for j in chosen), default=0.0)
+                return self.mmr_lambda * cands[i].score - (1 - self.mmr_lambda) * redundancy
+
+            best = max(pool, key=mmr)
+            pool.remove(best)
+            if any(float(vecs[best] @ vecs[j]) > 0.9 for j in chosen):
+                continue  # a near-duplicate (e.g. the re-worded copy of a report summary)
+            chosen.append(best)
+        return [cands[i] for i in chosen]
+
+    def focus(self, question: str, sources: list[SearchResult], mode: Mode, limit: int) -> dict[int, str]:
+        """The ``limit`` sentences of ``sources`` that bear most on the question, per source number,
+        in document order (with a list item's lead-in line): the context an LLM is given.
+
+        A small model reads a few relevant sentences faster and strays less than it does over whole
+        passages; every sentence is verbatim source text, so verification is unchanged.
+        """
+        cands = self.candidates(sources)
+        if not cands:
+            return {}
+        vecs = self.score(scoring_query(question, sources), cands, mode)
+        cands, _ = self.without_copies(cands, vecs, sources)
+        best = sorted(cands, key=lambda c: -c.score)[:limit]
+        lines: dict[int, list[str]] = {}
+        for c in sorted(best, key=lambda c: (c.source, c.order)):
+            out = lines.setdefault(c.source, [])
+            for text in (c.context, display(c.antecedent.text) if c.antecedent else ""):
+                if text and text not in out:
+                    out.append(text)
+            out.append(display(c.span.text))
+        return {n: "\n".join(text) for n, text in sorted(lines.items())}

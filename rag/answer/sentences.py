@@ -1,0 +1,148 @@
+"""What kind of sentence it is, and what shape of question it answers.
+
+A sentence may point back to the one before it ("By doing this", "such claims"), recommend or
+describe an action (a how-to step), say that a named case did something (a precedent), or define
+a term; a question may set two things against each other, or name the documents it is asked of.
+Plain functions over text, used by sentence selection and the extractive composer.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.core.models import SearchResult
+from rag.core.text import BULLET, content_tokens, display
+
+# Within one list item or line, a sentence ends where a capitalised word follows a full stop.
+SUB_SENTENCE = re.compile(r"(?<=[a-z0-9)”’\"][.!?])\s+(?=[A-Z“‘\"])")
+TERMINAL = re.compile(r"[.!?][\"”’)\]]*\s*$|[a-z0-9)”’]\s*$")
+# A sentence that opens by leaning on the one before it ("It involves", "By doing this", "Consequently").
+OPENS_WITH_REFERENCE = re.compile(
+    r"^(?:[•\-–—*·▪]\s*)?(?:this|these|those|such|it|its|they|their|them|that|he|she|his|her|both|"
+    r"by doing (?:this|so)|consequently|as a result|thus|therefore|in contrast|likewise|in effect)\b"
+    r"(?! (?:paper|report|book|abstract|post|address|speech|study|article|essay)\b)",
+    re.IGNORECASE,
+)
+# ... or that leans on it further in ("the evidence for such claims").
+POINTS_BACK = re.compile(OPENS_WITH_REFERENCE.pattern + r"|\bsuch (?!as\b|a\b|an\b)[a-z]+", re.IGNORECASE)
+# A connective that relates a sentence to the one before but names its own subject ("In contrast, the
+# second case focuses ...") reads on its own; one followed by a pronoun ("Consequently it offers") does not.
+SELF_STANDING = re.compile(
+    r"^(?:[•\-–—*·▪]\s*)?(?:consequently|as a result|thus|therefore|in contrast|likewise|in effect),?\s+"
+    r"(?!(?:this|these|those|such|it|its|they|their|them|that|he|she|his|her|both)\b)(?:(?:the|a|an)\b|(?-i:[A-Z]))",
+    re.IGNORECASE,
+)
+
+
+def needs_antecedent(sentence: str) -> bool:
+    """A sentence whose meaning depends on the sentence before it ("By doing this, ...", "such claims")."""
+    text = display(sentence)
+    return bool(POINTS_BACK.search(text[:60])) and not SELF_STANDING.match(text)
+
+
+MODAL = re.compile(
+    r"\b(?:should|must|need to|needs to|has to|have to|will need to|ought to|let's|let us|requires?|is crucial|"
+    r"are crucial|is key|are key)\b",
+    re.I,
+)
+IMPERATIVE = re.compile(
+    r"^(?:[•\-–—*·▪]\s*)?[“‘\"]?(?:recognise|recognize|leverage|use|using|create|creating|build|develop|have|give|"
+    r"set up|encourage|support|make|provide|invest|pass|start|put|bring|focus|involve|engage|fund|offer)\b",
+    re.IGNORECASE,
+)
+SUGGESTING = re.compile(r"\b(?:suggest\w*|recommend\w*|interest\w*|improv\w*|steps?|ways?|should|tips|ideas)\b", re.I)
+ACTION = re.compile(
+    r"\b(set up|established?|launched|ran|runs|asked|gave|created|founded|funded|took|taken|works? with|"
+    r"looks? at|commissioned|partnered|opened|formed|signed|built|building|released|piloted|example)\b",
+    re.IGNORECASE,
+)
+NAME = re.compile(r"(?:[A-Z][\w’'&.-]*[A-Za-z](?:\s+(?:of|and|for|the|de|&)\s+|\s+)){1,5}[A-Z][\w’'&.-]*[A-Za-z]")
+QUOTED_NAME = re.compile(r"[‘“'\"]([A-Z][\w-]{1,30}(?: [\w-]{1,20}){0,3})[’”'\"]")
+GENERIC_NAMES = {"The Report", "The", "This", "Our", "In", "It", "Big Society", "Public Managers", "Government"}
+NOT_A_NAME_START = {"The", "This", "Our", "A", "An", "In", "It", "But", "And", "Now", "So", "Today", "Tonight"}
+
+
+DEFINITION_Q = re.compile(
+    r"\bwhat (?:is|are|was|were)\b(?! the (?:difference|role))|\bmean(?:s|t|ing)?\b|\bdefin\w*|\bexplain\b|"
+    r"\bdescribed? as\b|\bcounts? as\b",
+    re.IGNORECASE,
+)
+DEFINING = re.compile(
+    r"\b(?:is|are|means|refers to|calls for|describes|represents|involves|is about|is one that|focuses|looks to)\b",
+    re.IGNORECASE,
+)
+NAMES = re.compile(r"(?:[A-Z][\w’'&-]*(?:\s+(?:of\s+)?[A-Z][\w’'&-]*)*)")
+
+
+CONTRAST = (
+    re.compile(r"\bdifference between (?:the )?(.+?) and (?:the )?(.+?)(?:\?|$| in | according)", re.I),
+    re.compile(
+        r"\b(?:how (?:do|does|is|are) )?(?:the )?(.+?) (?:differ|different) from (?:the )?(.+?)"
+        r"(?:\?|$| in | according)",
+        re.I,
+    ),
+    re.compile(r"\b(.+?) (?:vs\.?|versus|compared (?:with|to)) (?:the )?(.+?)(?:\?|$)", re.I),
+    re.compile(r"\bseparates? (.+?) from (?:a |the )?(.+?)(?:\?|$)", re.I),
+    re.compile(r"\b(?:on|by|to) (.+?) or (?:on |by |to )?(.+?)(?:\?|$)", re.I),
+)
+
+
+def contrast_terms(question: str) -> tuple[str, str] | None:
+    """The two things a contrast question sets against each other, as the user wrote them."""
+    for pattern in CONTRAST:
+        m = pattern.search(question)
+        if m and content_tokens(m.group(1)) and content_tokens(m.group(2)):
+            a = re.sub(r"(?i)^(?:what (?:is|are) |how (?:do|does) |is it better to |the )", "", m.group(1)).strip()
+            return a, m.group(2).strip()
+    return None
+
+
+def scoring_query(question: str, sources: list[SearchResult]) -> str:
+    """The question without the names of the documents it is asked of ("according to the Open Book",
+    "in his 2013 address" by Obama): every sentence of that document shares them, so they cannot
+    tell the sentence that answers from the one that does not."""
+    titles = " ".join(f"{s.title} {s.metadata.get('about', '')} {' '.join(s.metadata.get('authors') or [])}"
+                      for s in sources).lower()  # fmt: skip
+    kept = question
+    for m in NAMES.finditer(question):
+        name = m.group(0)
+        if len(name) > 2 and m.start() > 0 and all(w.lower() in titles for w in re.findall(r"\w+", name)):
+            kept = kept.replace(name, " ")
+    return " ".join(kept.split()) if content_tokens(kept) else question
+
+
+def defines(sentence: str, terms: frozenset[str]) -> bool:
+    """A sentence that opens with the asked-about term and says what it is."""
+    head = " ".join(display(sentence).split()[:8])
+    return bool(terms & content_tokens(head)) and bool(DEFINING.search(display(sentence)))
+
+
+def is_action(text: str, lead_in: str = "") -> bool:
+    """A sentence that recommends or describes doing something: a how-to step."""
+    if MODAL.search(text) or IMPERATIVE.search(text):
+        return True
+    if BULLET.match(text):
+        body = BULLET.sub("", text).lstrip('“‘"')
+        return bool(SUGGESTING.search(lead_in)) or bool(body[:1].islower() or re.match(r"\w+ing\b", body))
+    return False
+
+
+def case_name(sentence: str) -> str | None:
+    """The name of the case a sentence says did something, as the text gives it: a quoted name
+    ("‘A-teams’"), or the proper-noun phrase nearest the action verb. None without an action."""
+    body = display(sentence)
+    verbs = [m.start() for m in ACTION.finditer(body)]
+    if not verbs:
+        return None
+    quoted = QUOTED_NAME.search(body)
+    if quoted:
+        return quoted.group(1)
+    names = []
+    for m in NAME.finditer(body):
+        words = re.sub(r"[’']s$", "", m.group(0).strip(" .,;:’'")).split()
+        while words and words[0] in NOT_A_NAME_START:
+            words = words[1:]
+        name = " ".join(words)
+        if len(words) >= 2 and name not in GENERIC_NAMES:
+            names.append((min(abs(m.start() - v) for v in verbs), name))
+    return min(names)[1] if names else None
