@@ -6,26 +6,22 @@ import logging
 import os
 import re
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
-from api import errors
+from api import errors, request_log
 from api.admission import AdmissionMiddleware
 from api.deps import Services
 from api.routes import answers, documents, feedback, health, metrics, openai_compat
 from ingest.pipeline import Ingestor
-from rag.answer.pipeline import AnswerPipeline
+from rag.compose import compose
 from rag.core.config import Settings, get_settings
-from rag.core.observability import metrics as recorded
 from rag.core.observability import shutdown_tracing, tracing_enabled, worker_exit
-from rag.index.retrieval import SearchIndex
-from rag.persist.feedback import FeedbackStore
 
 log = logging.getLogger("api")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -33,14 +29,14 @@ REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 def build_services(settings: Settings) -> Services:
     """Load the model, open the store and build the BM25 index once, for every request to share."""
-    index = SearchIndex(settings)
-    index.warm_up()
+    built = compose(settings)
+    built.index.warm_up()
     return Services(
         settings=settings,
-        index=index,
-        pipeline=AnswerPipeline(settings, index),
-        ingestor=Ingestor(settings, index),
-        feedback=FeedbackStore(settings),
+        index=built.index,
+        pipeline=built.pipeline,
+        ingestor=Ingestor(settings, built.index),
+        feedback=built.feedback,
     )
 
 
@@ -88,36 +84,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
         )
 
-    @app.middleware("http")
-    async def request_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        incoming = request.headers.get("x-request-id", "")
-        request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        request.state.request_id = request_id
-        started = time.perf_counter()
-        response = await call_next(request)
-        ms = (time.perf_counter() - started) * 1000
-        if settings.metrics_enabled:
-            m, route = recorded(), _route(request)
-            m.requests.labels(request.method, route, str(response.status_code)).inc()
-            m.request_seconds.labels(request.method, route).observe(ms / 1000)
-        response.headers["X-Request-ID"] = request_id
-        log.info(
-            "%s %s %d %.1fms id=%s pid=%d",
-            request.method,
-            request.url.path,
-            response.status_code,
-            ms,
-            request_id,
-            os.getpid(),
-            extra={
-                "request_id": request_id,
-                "method": request.method,
-                "path": request.url.path,
-                "status": response.status_code,
-                "ms": round(ms, 1),
-            },
-        )
-        return response
+    request_log.install(app, settings)
 
     for module in (health, answers, documents, feedback, openai_compat, metrics):
         app.include_router(module.router)
@@ -135,9 +102,3 @@ def get_services_of(app: FastAPI) -> Services:
     if app.state.services is None:
         raise ToolError("the service is still loading; try again shortly")
     return app.state.services
-
-
-def _route(request: Request) -> str:
-    """The matched route's template (``/v1/documents/{doc_id}``), so metric labels stay few."""
-    route = request.scope.get("route")
-    return str(getattr(route, "path", "")) or "unmatched"

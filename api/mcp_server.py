@@ -118,19 +118,7 @@ def build_mcp(services: Callable[[], Services]) -> MCPServer:
         description="One passage of the library, whole, by the chunk_id a search hit or citation gives." + DATA
     )
     def get_passage(chunk_id: Annotated[str, Field(min_length=1, max_length=200)]) -> Passage:
-        found = _call(lambda: services().index.store.get([chunk_id]))
-        if chunk_id not in found:
-            raise ToolError(f"no passage {chunk_id!r}")
-        meta, text = found[chunk_id]
-        return Passage(
-            chunk_id=chunk_id,
-            doc_id=str(meta.get("doc_id", "")),
-            title=str(meta.get("title", "")),
-            section=str(meta.get("section", "")),
-            text=text,
-            char_start=int(meta.get("char_start", 0)),
-            char_end=int(meta.get("char_end", 0)),
-        )
+        return _passage(services(), chunk_id)
 
     @server.tool(description="The documents in the library (title, authors, publisher, date, type, topics).")
     def list_documents(filters: SearchFilters | None = None) -> DocumentList:
@@ -151,8 +139,24 @@ def build_mcp(services: Callable[[], Services]) -> MCPServer:
     return server
 
 
+def _passage(services: Services, chunk_id: str) -> Passage:
+    found = _call(lambda: services.index.store.get([chunk_id]))
+    if chunk_id not in found:
+        raise ToolError(f"no passage {chunk_id!r}")
+    meta, text = found[chunk_id]
+    return Passage(
+        chunk_id=chunk_id,
+        doc_id=str(meta.get("doc_id", "")),
+        title=str(meta.get("title", "")),
+        section=str(meta.get("section", "")),
+        text=text,
+        char_start=int(meta.get("char_start", 0)),
+        char_end=int(meta.get("char_end", 0)),
+    )
+
+
 def _documents(services: Services, filters: SearchFilters | None) -> list[DocumentInfo]:
-    from rag.index.retrieval import matches
+    from rag.index.filters import matches
 
     docs = services.index.documents()
     return [

@@ -33,12 +33,13 @@ from langchain_core.language_models import BaseChatModel
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from evals.dataset import EvalCase, load_dataset
-from evals.run import InprocTarget, run
+from evals.run import run
+from evals.targets import InprocTarget
 from ingest.pipeline import Ingestor
 from rag.answer.llm import default_gguf, make_chat_model
+from rag.compose import compose
 from rag.core.config import Settings
 from rag.index.embeddings import MiniLMEmbeddings
-from rag.index.retrieval import SearchIndex
 
 REPO = Path(__file__).resolve().parent.parent
 DEV = REPO / "evals" / "datasets" / "dev.jsonl"
@@ -177,7 +178,7 @@ def compare_baseline(
     ours_emb = MiniLMEmbeddings()
     ours_emb.encode(["warm up"])
     settings = Settings(data_dir=work / "ours", corpus_dir=corpus_dir)
-    index = SearchIndex(settings, embeddings=ours_emb)
+    index = compose(settings, ours_emb).index
     t0 = time.perf_counter()
     Ingestor(settings, index).run()
     ours_ingest = time.perf_counter() - t0
@@ -186,7 +187,7 @@ def compare_baseline(
     # search alone, both sides with an uncached embedder of the same model
     bare = MiniLMEmbeddings(query_cache_size=0)
     bare.encode(["warm up"])
-    bare_index = SearchIndex(settings, embeddings=bare)
+    bare_index = compose(settings, bare).index
     bare_index.warm_up()
     stock = StockEmbeddings(bare.model)
     baseline = LangChainBaseline(corpus_dir, stock)

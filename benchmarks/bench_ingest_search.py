@@ -44,10 +44,10 @@ from evals.dataset import load_dataset
 from ingest.chunking import SectionChunker
 from ingest.loaders import load_bytes
 from ingest.pipeline import Ingestor
+from rag.compose import compose
 from rag.core.config import Settings
 from rag.index.documents import embedding_input
 from rag.index.embeddings import MiniLMEmbeddings
-from rag.index.retrieval import SearchIndex
 
 HERE = Path(__file__).resolve().parent
 
@@ -115,14 +115,14 @@ def main() -> int:
     raw_s = time.perf_counter() - t0
     print(f"raw encode: {len(inputs)} chunks in {raw_s:.1f} s", flush=True)
 
-    index = SearchIndex(settings, embeddings=embeddings)
+    index = compose(settings, embeddings).index
     t0 = time.perf_counter()
     report = Ingestor(settings, index).run()
     ingest_s = time.perf_counter() - t0
     assert report.chunks_total == len(inputs), (report.chunks_total, len(inputs))
     print(f"ingest: {report.chunks_total} chunks in {ingest_s:.1f} s", flush=True)
 
-    noop_index = SearchIndex(settings, embeddings=MiniLMEmbeddings())
+    noop_index = compose(settings, MiniLMEmbeddings()).index
     t0 = time.perf_counter()
     noop = Ingestor(settings, noop_index).run()
     noop_s = time.perf_counter() - t0

@@ -21,9 +21,8 @@ from typing import Any
 
 from evals.dataset import dataset_hash, load_dataset
 from evals.run import Scorer
-from rag.answer.pipeline import AnswerPipeline
+from rag.compose import compose
 from rag.core.config import Settings, get_settings
-from rag.index.retrieval import SearchIndex
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "calibration"
@@ -53,10 +52,8 @@ def main(argv: list[str]) -> int:
     argv = [a for a in argv if a != "--print-only"]
     path = Path(argv[0]) if argv else HERE / "datasets" / "dev.jsonl"
     cases = load_dataset(path)
-    base = get_settings()
-    settings: Settings = base.model_copy(update={"refusal_threshold": 0.0})
-    index = SearchIndex(settings)
-    pipeline = AnswerPipeline(settings, index)
+    settings: Settings = get_settings().model_copy(update={"refusal_threshold": 0.0})
+    pipeline = compose(settings).pipeline
 
     records: list[dict[str, Any]] = []
     for case in cases:
@@ -65,12 +62,20 @@ def main(argv: list[str]) -> int:
         answer = pipeline.ask(case.question, history=history)
         records.append({"case": case, "best": round(best, 4), "answer": answer})
 
+    summary = _summary(path, records, Scorer(pipeline.verifier), settings)
+    if not print_only:
+        OUT.mkdir(exist_ok=True)
+        (OUT / "refusal.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        (OUT / "REFUSAL.md").write_text(_report(summary, records, len(cases)), encoding="utf-8")
+    sys.stdout.write(json.dumps({k: v for k, v in summary.items() if k != "scores"}, indent=2) + "\n")
+    return 0
+
+
+def _summary(path: Path, records: list[dict[str, Any]], scorer: Scorer, settings: Settings) -> dict[str, Any]:
+    """The chosen threshold, its errors, and the dev metrics at it, scored as `policyrag eval run` scores."""
     in_scope = [r["best"] for r in records if not r["case"].out_of_scope]
     out_scope = [r["best"] for r in records if r["case"].out_of_scope]
     threshold, false_refusals, false_answers = choose_threshold(in_scope, out_scope)
-
-    # Dev metrics at the chosen threshold, scored exactly as `policyrag eval run` scores them.
-    scorer = Scorer(pipeline.verifier)
     keys = ("hit@5", "key_point_coverage", "citation_validity", "refusal_accuracy")
     values: dict[str, list[float]] = {k: [] for k in keys}
     for r in records:
@@ -80,8 +85,7 @@ def main(argv: list[str]) -> int:
         for k in keys:
             if (value := scores[k]) is not None:
                 values[k].append(value)
-    dev_metrics = {k: round(statistics.fmean(v), 4) for k, v in values.items()}
-    summary: dict[str, Any] = {
+    return {
         "dataset": str(path.relative_to(HERE.parent)) if path.is_relative_to(HERE.parent) else str(path),
         "dataset_sha256_16": dataset_hash(path),
         "signal": "best dense (cosine) similarity between the question and the retrieved passages",
@@ -92,41 +96,38 @@ def main(argv: list[str]) -> int:
         "false_answers": false_answers,
         "false_refusal_rate": round(false_refusals / len(in_scope), 4),
         "false_answer_rate": round(false_answers / len(out_scope), 4),
-        "dev_metrics_at_threshold": dev_metrics,
+        "dev_metrics_at_threshold": {k: round(statistics.fmean(v), 4) for k, v in values.items()},
         "scores": {r["case"].id: r["best"] for r in records},
+        "generator": settings.generator,
+        "fallbacks": sum(r["answer"].fallback for r in records),
     }
-    summary["generator"] = settings.generator
-    summary["fallbacks"] = sum(r["answer"].fallback for r in records)
-    if print_only:
-        sys.stdout.write(json.dumps({k: v for k, v in summary.items() if k != "scores"}, indent=2) + "\n")
-        return 0
-    OUT.mkdir(exist_ok=True)
-    (OUT / "refusal.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    rows = sorted(records, key=lambda r: r["best"])
+
+
+def _report(summary: dict[str, Any], records: list[dict[str, Any]], n_cases: int) -> str:
+    threshold = summary["threshold"]
     lines = [
         "# Refusal calibration",
         "",
-        f"Produced by `python -m evals.calibrate` on `{summary['dataset']}` ({len(cases)} cases). "
+        f"Produced by `python -m evals.calibrate` on `{summary['dataset']}` ({n_cases} cases). "
         f"Signal: {summary['signal']}. The assistant refuses below the threshold.",
         "",
         f"**Chosen threshold: {threshold}** (fewest errors, widest margin on ties). "
-        f"False refusals: {false_refusals}/{len(in_scope)} in-scope; "
-        f"false answers: {false_answers}/{len(out_scope)} out-of-scope.",
+        f"False refusals: {summary['false_refusals']}/{summary['in_scope']} in-scope; "
+        f"false answers: {summary['false_answers']}/{summary['out_of_scope']} out-of-scope.",
         "",
-        "Dev metrics at this threshold: " + ", ".join(f"{k} {v}" for k, v in dev_metrics.items()),
+        "Dev metrics at this threshold: "
+        + ", ".join(f"{k} {v}" for k, v in summary["dev_metrics_at_threshold"].items()),
         "",
         "| case | kind | best similarity | decision |",
         "| --- | --- | --- | --- |",
     ]
-    for r in rows:
+    for r in sorted(records, key=lambda r: r["best"]):
         decision = "refuse" if r["best"] < threshold else "answer"
         wrong = (decision == "refuse") != (r["case"].out_of_scope)
         lines.append(
             f"| {r['case'].id} | {r['case'].kind.value} | {r['best']:.3f} | {decision}{' ✗' if wrong else ''} |"
         )
-    (OUT / "REFUSAL.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    sys.stdout.write(json.dumps({k: v for k, v in summary.items() if k != "scores"}, indent=2) + "\n")
-    return 0
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

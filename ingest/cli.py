@@ -43,6 +43,7 @@ def ingest_command(
 ) -> None:
     """Ingest documents incrementally: unchanged files cost nothing, removed files leave the index."""
     from ingest.pipeline import Ingestor
+    from rag.compose import compose
     from rag.core.config import get_settings
 
     err = Console(stderr=True)
@@ -54,14 +55,14 @@ def ingest_command(
                 TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
             ) as bar:
                 task = bar.add_task("files", total=None)
-                report = Ingestor(settings).run(
+                report = Ingestor(settings, compose(settings).index).run(
                     paths,
                     rebuild=rebuild,
                     progress=lambda done, total: bar.update(task, completed=done, total=total),
                     lock_timeout=wait,
                 )
         else:
-            report = Ingestor(settings).run(paths, rebuild=rebuild, lock_timeout=wait)
+            report = Ingestor(settings, compose(settings).index).run(paths, rebuild=rebuild, lock_timeout=wait)
 
     if as_json:
         print_json(report)
@@ -89,10 +90,12 @@ def doctor_command(
 ) -> None:
     """Check that Chroma, the lexical cache and the ingest manifest agree (exit 1 if not)."""
     from ingest.doctor import Doctor
+    from rag.compose import compose
     from rag.core.config import get_settings
 
     with exit_on_stage_error(Console(stderr=True)):
-        doctor = Doctor(get_settings())
+        settings = get_settings()
+        doctor = Doctor(settings, compose(settings).index)
         report = doctor.repair(wait) if repair else doctor.check()
 
     if as_json:

@@ -18,7 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from ingest.pipeline import Ingestor, IngestReport, file_hash
+from ingest.corpus import IngestReport, discover, file_hash, source_path, stored_path
+from ingest.lock import writer_lock
+from ingest.pipeline import Ingestor
 from rag.core.config import Settings
 from rag.index.lexical import LexicalIndex, fingerprint
 from rag.index.retrieval import SearchIndex
@@ -87,10 +89,9 @@ class DoctorReport:
 class Doctor:
     """Checks (and repairs) one index against one corpus folder."""
 
-    def __init__(self, settings: Settings, index: SearchIndex | None = None) -> None:
+    def __init__(self, settings: Settings, index: SearchIndex) -> None:
         self.settings = settings
-        self.index = index or SearchIndex(settings)
-        self.ingestor = Ingestor(settings, self.index)
+        self.index = index
 
     # -- check -----------------------------------------------------------------------------------
     def check(self) -> DoctorReport:
@@ -114,7 +115,7 @@ class Doctor:
             if problem:
                 report.findings.append(Finding("partial_document", doc_id, problem, ids))
                 continue
-            source = self.ingestor.source_path(str(chunks[0][1].get("path", "")))
+            source = source_path(self.settings, str(chunks[0][1].get("path", "")))
             if not source.is_file():
                 report.findings.append(Finding("missing_file", doc_id, f"indexed, but its file {source} is gone", ids))
             elif file_hash(source.read_bytes()) != chunks[0][1]["file_hash"]:
@@ -150,9 +151,9 @@ class Doctor:
             return
         indexed = {str(chunks[0][1].get("path", "")) for chunks in docs.values()}
         # the files an ingest would take, by the ingest's own rules (hidden, type, symlinks)
-        for path in self.ingestor.discover([root], IngestReport()):
+        for path in discover([root], IngestReport()):
             report.corpus_files += 1
-            if self.ingestor.stored_path(path) not in indexed:
+            if stored_path(self.settings, path) not in indexed:
                 rel = path.relative_to(root)
                 report.findings.append(
                     Finding("not_indexed", str(rel), "in the corpus but not in the index; run an ingest")
@@ -221,7 +222,7 @@ class Doctor:
     # -- repair ----------------------------------------------------------------------------------
     def repair(self, lock_timeout: float = 30.0) -> DoctorReport:
         """Fix what :meth:`check` finds, under the writer lock, and return the check afterwards."""
-        with self.ingestor.writer_lock(lock_timeout, "doctor --repair"):
+        with writer_lock(self.settings, lock_timeout, "doctor --repair"):
             before = self.check()
             done: list[str] = []
             for path in self._leftovers():
@@ -232,7 +233,7 @@ class Doctor:
             if doomed:
                 self.index.store.delete(doomed)
                 done.append(f"dropped {len(doomed)} chunks that could not be trusted (re-ingested below)")
-            report: IngestReport = self.ingestor.run_locked()
+            report: IngestReport = Ingestor(self.settings, self.index).run_locked()
             self.index.refresh()
             self.index.mark_changed()
             done.append(

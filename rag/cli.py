@@ -54,14 +54,14 @@ def search_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Hybrid (dense + BM25) search over the ingested library."""
-    from rag.index.retrieval import SearchIndex
+    from rag.compose import compose
     from rag.index.store import StoreError
 
     settings = get_settings()
     if not query.strip():
         raise fail("the query is empty")
     try:
-        results = SearchIndex(settings).search(query, k)
+        results = compose(settings).index.search(query, k)
     except StoreError as exc:
         raise fail(str(exc)) from exc
     if as_json:
@@ -103,13 +103,14 @@ def feedback_export_command(
     """Write every stored feedback row, oldest first, as JSONL or CSV (for review or new eval cases)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from rag.persist.feedback import FeedbackStore, write_feedback
+    from rag.compose import compose
+    from rag.persist.feedback import write_feedback
 
     kind = (fmt or (out.suffix.lstrip(".") if out else "") or "jsonl").lower()
     if kind not in {"jsonl", "csv"}:
         raise fail(f"unknown format {kind!r}: use jsonl or csv")
     try:
-        rows = FeedbackStore(get_settings()).all()
+        rows = compose(get_settings()).feedback.all()
     except SQLAlchemyError as exc:  # the message names host and database, never the password
         raise fail(f"feedback: cannot read the database at {get_settings().sql_url.split('@')[-1]}: {exc}") from exc
     if out is None:
@@ -134,12 +135,11 @@ def _mode(value: str) -> Mode:
 
 def _ask_in_process(settings: Settings, question: str, mode: Mode, history: list[dict[str, str]] | None) -> Answer:
     from rag.answer.llm import LLMError
-    from rag.answer.pipeline import AnswerPipeline
-    from rag.index.retrieval import SearchIndex
+    from rag.compose import compose
     from rag.index.store import StoreError
 
     try:
-        return AnswerPipeline(settings, SearchIndex(settings)).ask(question, mode=mode, history=history)
+        return compose(settings).pipeline.ask(question, mode=mode, history=history)
     except (StoreError, LLMError) as exc:
         raise fail(str(exc)) from exc
 
@@ -194,16 +194,14 @@ def chat_command(
     mode: Annotated[str, typer.Option("--mode", help="auto | howto | precedent | explain")] = "auto",
 ) -> None:
     """A conversation in the terminal: follow-ups, streamed answers, /mode, /sources, /export, /new."""
-    from rag.answer.pipeline import AnswerPipeline
     from rag.chat import ChatSession, run
-    from rag.index.retrieval import SearchIndex
+    from rag.compose import compose
     from rag.index.store import StoreError
 
     chosen = _mode(mode)
     settings = get_settings()
     try:
-        index = SearchIndex(settings)
-        run(ChatSession(AnswerPipeline(settings, index), mode=chosen))
+        run(ChatSession(compose(settings).pipeline, mode=chosen))
     except StoreError as exc:
         raise fail(str(exc)) from exc
 

@@ -21,6 +21,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from ingest.pipeline import Ingestor
 from rag.answer.llm import default_gguf
+from rag.compose import compose
 from rag.core.config import Settings
 from rag.index.embeddings import MiniLMEmbeddings
 from rag.index.retrieval import SearchIndex
@@ -59,7 +60,7 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
 @pytest.fixture
 def index_for(embeddings: MiniLMEmbeddings) -> Callable[[Settings], SearchIndex]:
     def make(settings: Settings) -> SearchIndex:
-        return SearchIndex(settings, embeddings=embeddings)
+        return compose(settings, embeddings).index
 
     return make
 
@@ -69,7 +70,7 @@ def corpus_index(tmp_path_factory: pytest.TempPathFactory, embeddings: MiniLMEmb
     """The real corpus ingested once into real embedded Chroma, for read-only tests."""
     root = tmp_path_factory.mktemp("corpus-index")
     settings = Settings(data_dir=root / "data", corpus_dir=CORPUS)
-    index = SearchIndex(settings, embeddings=embeddings)
+    index = compose(settings, embeddings).index
     report = Ingestor(settings, index).run()
     assert report.files_ingested == 5 and not report.files_skipped
     return index

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from ingest.pipeline import Ingestor
+from rag.compose import compose
 from rag.core.config import Settings
 from rag.index.embeddings import MiniLMEmbeddings
-from rag.index.retrieval import SearchIndex
 
 LOCAL = ("127.", "::1", "localhost", "0.0.0.0")
 
@@ -44,7 +44,7 @@ def test_load_ingest_and_search_make_no_network_access(
     no_network: list[str], make_settings: Callable[..., Settings]
 ) -> None:
     settings = make_settings()
-    index = SearchIndex(settings, embeddings=MiniLMEmbeddings())  # a fresh model load, under the guard
+    index = compose(settings, MiniLMEmbeddings()).index  # a fresh model load, under the guard
     report = Ingestor(settings, index).run()
     assert report.files_ingested == 5
     assert index.search("Who set up the Zero Carbon Hub?", k=1)

@@ -81,6 +81,22 @@ def _start(
         raise typer.Exit(1)
 
 
+def _start_chroma(procs: list[subprocess.Popen[bytes]], env: dict[str, str], data_dir: Path, host: str,
+                  port: int) -> str:  # fmt: skip
+    """A local Chroma server (``chroma run``) with the corpus ingested into it; its line for the banner."""
+    chroma_url = f"http://{host}:{port}"
+    env["POLICYRAG_CHROMA_URL"] = chroma_url
+    chroma_dir = data_dir / "chroma-server"
+    chroma = [str(Path(sys.executable).parent / "chroma"), "run", "--path", str(chroma_dir), "--host", host,
+              "--port", str(port)]  # fmt: skip
+    _start(procs, chroma, env, f"{chroma_url}/api/v2/heartbeat", "the Chroma server",
+           log=data_dir / "chroma-server.log")  # fmt: skip
+    if subprocess.call([sys.executable, "-m", "rag.cli", "ingest"], env=env) != 0:
+        typer.echo("error: ingest into the Chroma server failed; see above", err=True)
+        raise typer.Exit(1)
+    return f"  Chroma: {chroma_url}  (data in {chroma_dir}, log in {chroma_dir}.log)"
+
+
 def up_command(
     host: Annotated[str, typer.Option(help="Interface for the servers.")] = "127.0.0.1",
     api_port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
@@ -106,26 +122,11 @@ def up_command(
         signal.signal(sig, signal.default_int_handler)
     api_url = f"http://{host}:{api_port}"
     env = {**os.environ, "POLICYRAG_API_URL": api_url, "ANONYMIZED_TELEMETRY": "False"}
-    bin_dir = Path(sys.executable).parent
     procs: list[subprocess.Popen[bytes]] = []
     lines = []
     try:
         if scaled:
-            chroma_url = f"http://{host}:{chroma_port}"
-            env["POLICYRAG_CHROMA_URL"] = chroma_url
-            chroma_dir = settings.data_dir / "chroma-server"
-            _start(
-                procs,
-                [str(bin_dir / "chroma"), "run", "--path", str(chroma_dir), "--host", host, "--port", str(chroma_port)],
-                env,
-                f"{chroma_url}/api/v2/heartbeat",
-                "the Chroma server",
-                log=settings.data_dir / "chroma-server.log",
-            )
-            lines.append(f"  Chroma: {chroma_url}  (data in {chroma_dir}, log in {chroma_dir}.log)")
-            if subprocess.call([sys.executable, "-m", "rag.cli", "ingest"], env=env) != 0:
-                typer.echo("error: ingest into the Chroma server failed; see above", err=True)
-                raise typer.Exit(1)
+            lines.append(_start_chroma(procs, env, settings.data_dir, host, chroma_port))
         n_workers = workers or (2 if scaled else 1)
         _start(
             procs,

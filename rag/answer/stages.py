@@ -33,7 +33,8 @@ from rag.core.config import Settings
 from rag.core.models import SearchFilters, SearchResult
 from rag.core.text import content_tokens
 from rag.index.cards import ASKS_METADATA, answers_about_documents
-from rag.index.retrieval import SearchIndex, matches
+from rag.index.filters import matches
+from rag.index.retrieval import SearchIndex
 
 METADATA_FIELDS = ("title", "authors", "publisher", "date", "doc_type", "topics")
 LEADING_SENTENCES = 8  # the passages' best sentences that coverage and premise checks read

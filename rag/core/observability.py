@@ -96,7 +96,7 @@ def metrics() -> Metrics:
         request_seconds=Histogram(
             "policyrag_http_request_duration_seconds",
             "Time to the response's headers.",
-            ["method", "route"],
+            ["method", "route", "status"],
             buckets=STAGE_BUCKETS,
         ),
         stage_seconds=Histogram(

@@ -6,6 +6,11 @@ The model loads lazily on first use, once per process.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rag.core.config import Settings
+
 import logging
 import os
 import threading
@@ -186,3 +191,8 @@ class ChromaEmbeddingFunction(EmbeddingFunction[Documents]):
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> ChromaEmbeddingFunction:
         return ChromaEmbeddingFunction(MiniLMEmbeddings())
+
+
+def embedder(settings: Settings) -> MiniLMEmbeddings:
+    """The embedding model the settings name (loaded on first use): the one factory for it."""
+    return MiniLMEmbeddings(settings.embedding_model_path, settings.embedding_batch_size, settings.query_cache_size)

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
-import time
-import uuid
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,59 +17,12 @@ from rag.core.config import Settings
 from rag.core.models import SearchFilters, SearchResult
 from rag.index.cards import is_card
 from rag.index.embeddings import MiniLMEmbeddings
+from rag.index.filters import chroma_where, matches
+from rag.index.freshness import ChangeMarker
 from rag.index.lexical import LexicalIndex, fingerprint
 from rag.index.store import ChunkStore
 
 logger = logging.getLogger(__name__)
-
-
-def date_key(value: Any) -> int | None:
-    """``2012-05-10`` -> 20120510; ``2012-05`` -> 20120500; ``2012`` -> 20120000; else None."""
-    if value is None:
-        return None
-    text = str(value).strip()
-    parts = text[:10].split("-")
-    try:
-        year = int(parts[0])
-        month = int(parts[1]) if len(parts) > 1 else 0
-        day = int(parts[2]) if len(parts) > 2 else 0
-    except ValueError:
-        return None
-    if not (1 <= year <= 9999 and 0 <= month <= 12 and 0 <= day <= 31):
-        return None
-    return year * 10000 + month * 100 + day
-
-
-def chroma_where(filters: SearchFilters | None) -> dict[str, Any] | None:
-    if filters is None or filters.is_empty():
-        return None
-    clauses: list[dict[str, Any]] = []
-    if filters.doc_ids:
-        clauses.append({"doc_id": {"$in": filters.doc_ids}})
-    if filters.doc_types:
-        clauses.append({"doc_type": {"$in": filters.doc_types}})
-    if filters.topics:
-        any_topic = [{"topics": {"$contains": t}} for t in filters.topics]
-        clauses.append(any_topic[0] if len(any_topic) == 1 else {"$or": any_topic})
-    if filters.date_from:
-        clauses.append({"date_key": {"$gte": date_key(filters.date_from.isoformat())}})
-    if filters.date_to:
-        clauses.append({"date_key": {"$lte": date_key(filters.date_to.isoformat())}})
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-
-def matches(meta: dict[str, Any], filters: SearchFilters) -> bool:
-    """The same semantics as :func:`chroma_where`, for the lexical side."""
-    if filters.doc_ids and meta.get("doc_id") not in filters.doc_ids:
-        return False
-    if filters.doc_types and meta.get("doc_type") not in filters.doc_types:
-        return False
-    if filters.topics and not set(filters.topics) & set(meta.get("topics") or []):
-        return False
-    key = meta.get("date_key")
-    if filters.date_from and (key is None or key < (date_key(filters.date_from.isoformat()) or 0)):
-        return False
-    return not (filters.date_to and (key is None or key > (date_key(filters.date_to.isoformat()) or 0)))
 
 
 def rrf(rankings: list[list[str]], k: int, weights: list[float] | None = None) -> dict[str, float]:
@@ -88,36 +37,26 @@ def rrf(rankings: list[list[str]], k: int, weights: list[float] | None = None) -
 class SearchIndex:
     """The read side of the index: one per process, shared by requests.
 
-    Holds the embedder, the Chroma collection and the in-memory BM25 index. Nothing is loaded
+    Reads through the embedder, the chunk store and the change marker it is given (built once, by
+    ``rag.compose``), and derives the in-memory BM25 index from the store. Nothing is loaded
     until first use; :meth:`warm_up` loads everything eagerly (API start-up).
     """
 
     def __init__(
-        self,
-        settings: Settings,
-        embeddings: MiniLMEmbeddings | None = None,
-        store: ChunkStore | None = None,
+        self, settings: Settings, embeddings: MiniLMEmbeddings, store: ChunkStore, marker: ChangeMarker
     ) -> None:
         self.settings = settings
-        self.embeddings = embeddings or MiniLMEmbeddings(
-            settings.embedding_model_path, settings.embedding_batch_size, settings.query_cache_size
-        )
-        self._store = store
+        self.embeddings = embeddings
+        self.store = store
+        self.marker = marker
         self._lexical: LexicalIndex | None = None
         self._centroid: tuple[str, np.ndarray | None] | None = None
         self._lock = threading.Lock()
         self._active = 0  # searches in flight, so a reopen never pulls the collection from under one
         self._idle = threading.Condition()
-        # embedded: a marker file in the data dir; server: a marker in the collection's metadata,
-        # read at most every ``sync_interval_s`` (None until first read, so construction stays offline)
-        self._generation: str | None = None if settings.chroma_url else self._read_generation()
-        self._checked_at = float("-inf")
-
-    @property
-    def store(self) -> ChunkStore:
-        if self._store is None:
-            self._store = ChunkStore(self.settings, self.embeddings)
-        return self._store
+        # the change token this process has loaded (None on a Chroma server until first read, so
+        # construction stays offline)
+        self._generation: str | None = None if settings.chroma_url else marker.local()
 
     @property
     def lexical(self) -> LexicalIndex:
@@ -147,47 +86,20 @@ class SearchIndex:
             self._lexical = self._load_lexical(self._lexical)
 
     # -- freshness across processes ---------------------------------------------------------------
-    @property
-    def generation_path(self) -> Path:
-        return self.settings.data_dir / "index.generation"
-
-    def _read_generation(self) -> str:
-        try:
-            return self.generation_path.read_text(encoding="utf-8").strip()
-        except OSError:
-            return ""
-
     def mark_changed(self) -> None:
         """Tell every other process (and, on a Chroma server, every other node) that the index
         changed; a writer calls this after its writes."""
-        token = uuid.uuid4().hex
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.generation_path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(token, encoding="utf-8")
-        tmp.replace(self.generation_path)
-        if self.settings.chroma_url:
-            self.store.set_generation(token)
-        self._generation = token
-        self._checked_at = time.monotonic()
-
-    def _current_generation(self) -> str | None:
-        if not self.settings.chroma_url:
-            return self._read_generation()
-        now = time.monotonic()
-        if now - self._checked_at < self.settings.sync_interval_s:
-            return self._generation
-        self._checked_at = now
-        return self.store.generation()
+        self._generation = self.marker.mark()
 
     def sync(self) -> bool:
         """Pick up writes made elsewhere (another API worker's upload, a CLI ingest, another node).
 
         Embedded Chroma keeps its vector index in memory per process and does not see other
-        processes' writes, so the client is reopened; a Chroma server is always current, so only
+        processes' writes, so the store is reopened; a Chroma server is always current, so only
         the in-memory BM25 side is re-derived from it. Waits for searches in flight to finish
         first. Returns whether anything was reloaded.
         """
-        current = self._current_generation()
+        current = self.marker.current()
         if current == self._generation:
             return False
         with self._idle:
@@ -197,11 +109,7 @@ class SearchIndex:
                 self._generation = current
                 return False
             self._idle.wait_for(lambda: self._active == 0, timeout=30)
-            if self._store is not None and not self.settings.chroma_url:
-                from chromadb.api.client import SharedSystemClient
-
-                SharedSystemClient.clear_system_cache()
-                self._store = None  # reopened on next use
+            self.store.reopen()
             with self._lock:
                 self._lexical = self._load_lexical(self._lexical)
             self._generation = current

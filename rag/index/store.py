@@ -60,9 +60,32 @@ class ChunkStore:
 
     def __init__(self, settings: Settings, embeddings: Embeddings, client: ClientAPI | None = None) -> None:
         self.settings = settings
-        self.client = client or make_client(settings)
         self.embedding_function = ChromaEmbeddingFunction(embeddings)
-        self.collection = self._open()
+        self._client = client
+        self._collection: Collection | None = None
+
+    @property
+    def client(self) -> ClientAPI:
+        """Opened on first use, so building the store opens nothing."""
+        if self._client is None:
+            self._client = make_client(self.settings)
+        return self._client
+
+    @property
+    def collection(self) -> Collection:
+        if self._collection is None:
+            self._collection = self._open()
+        return self._collection
+
+    def reopen(self) -> None:
+        """Open the collection afresh on next use: embedded Chroma keeps its vector index in memory
+        per process and does not see another process's writes until it is reopened."""
+        if self._client is not None and not self.settings.chroma_url:
+            from chromadb.api.client import SharedSystemClient
+
+            SharedSystemClient.clear_system_cache()
+            self._client = None
+        self._collection = None
 
     def _open(self) -> Collection:
         # cosine goes in the configuration, so the metadata stays free for the generation marker
@@ -89,7 +112,7 @@ class ChunkStore:
             self.client.delete_collection(self.settings.collection)
         except Exception:  # noqa: BLE001 - absent collection is fine
             logger.debug("collection %s did not exist", self.settings.collection)
-        self.collection = self._open()
+        self._collection = self._open()
 
     def count(self) -> int:
         return self.collection.count()

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from evals.judge import Judge
-from evals.run import InprocTarget, run
+from evals.run import run
+from evals.targets import InprocTarget
 from rag.answer.llm import make_chat_model
 from rag.index.retrieval import SearchIndex
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from evals.compare import compare, load
-from evals.run import METRICS, InprocTarget, run, write
+from evals.run import METRICS, run, write
+from evals.targets import InprocTarget
 from rag.core.config import Settings
 from rag.index.retrieval import SearchIndex
 from tests.conftest import REPO

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ingest.pipeline import Ingestor
+from rag.compose import compose
 from rag.core.config import Settings
 from rag.index.cards import CARD_SPANS
 from rag.index.embeddings import MiniLMEmbeddings
@@ -40,7 +41,7 @@ def test_unchanged_reingest_computes_no_embeddings_and_never_loads_the_model(
 ) -> None:
     settings, index = ingested
     before = doc_chunks(index)
-    fresh = SearchIndex(settings, embeddings=MiniLMEmbeddings())  # a new process would start like this
+    fresh = compose(settings, MiniLMEmbeddings()).index  # a new process would start like this
     report = Ingestor(settings, fresh).run()
     assert report.files_unchanged == 5 and report.files_ingested == 0
     assert report.embeddings_computed == 0 and report.chunks_added == report.chunks_removed == 0

@@ -17,6 +17,7 @@ import pytest
 
 from evals.corpora import write_sotu
 from ingest.pipeline import IngestError, Ingestor
+from rag.compose import compose
 from rag.core.config import Settings
 from rag.persist.db import WriterLease
 from tests.api.conftest import ADMIN, READER, start_server, stop
@@ -76,7 +77,8 @@ def test_an_upload_during_an_ingest_gets_409_then_goes_through(tmp_path: Path) -
         settings = Settings(data_dir=tmp_path / "data", corpus_dir=tmp_path / "corpus")
         doc = ("note.md", b"# Note\n\nThe pump house hosts a tool library for the whole street.\n", "text/markdown")
         with server.client(ADMIN) as client:
-            with Ingestor(settings).writer_lock(5, "ingest from the test"):  # another process writing
+            writer = Ingestor(settings, compose(settings).index)  # another process writing
+            with writer.writer_lock(5, "ingest from the test"):
                 started = time.monotonic()
                 busy = client.post("/v1/documents", files={"file": doc})
                 waited = time.monotonic() - started
@@ -111,8 +113,9 @@ def test_nodes_sharing_a_chroma_server_take_turns_through_the_database_lease(
     shared = {"chroma_url": chroma_server, "collection": "one-writer", "database_url": postgres_url}
     corpus = tmp_path / "corpus"
     write_sotu(corpus, 2, oldest=True)
-    node_a = Ingestor(Settings(data_dir=tmp_path / "a", corpus_dir=corpus, **shared))  # type: ignore[arg-type]
-    node_b = Ingestor(Settings(data_dir=tmp_path / "b", corpus_dir=corpus, **shared))  # type: ignore[arg-type]
+    settings_a = Settings(data_dir=tmp_path / "a", corpus_dir=corpus, **shared)  # type: ignore[arg-type]
+    settings_b = Settings(data_dir=tmp_path / "b", corpus_dir=corpus, **shared)  # type: ignore[arg-type]
+    node_a, node_b = Ingestor(settings_a, compose(settings_a).index), Ingestor(settings_b, compose(settings_b).index)
 
     busy = pytest.raises(IngestError, match=r"being changed by ingest on node A \(pid \d+ on ")
     with node_a.writer_lock(5, "ingest on node A"), busy:

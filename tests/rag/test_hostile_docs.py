@@ -18,6 +18,7 @@ from ingest.pipeline import Ingestor
 from rag.answer.generation import LLMGenerator
 from rag.answer.model import Answer, Mode
 from rag.answer.pipeline import AnswerPipeline
+from rag.compose import compose
 from rag.core.config import Settings
 from rag.index.cards import CARD_SPANS
 from rag.index.embeddings import MiniLMEmbeddings
@@ -60,7 +61,7 @@ def hostile_index(tmp_path_factory: pytest.TempPathFactory, embeddings: MiniLMEm
     shutil.copytree(CORPUS, root / "corpus")
     (root / "corpus" / "kitchens.md").write_text(HOSTILE, encoding="utf-8")
     settings = Settings(data_dir=root / "data", corpus_dir=root / "corpus")
-    index = SearchIndex(settings, embeddings=embeddings)
+    index = compose(settings, embeddings).index
     report = Ingestor(settings, index).run()
     assert report.files_ingested == 6 and not report.files_skipped
     return index

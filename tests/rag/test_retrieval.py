@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 from langchain_core.retrievers import BaseRetriever
 
+from rag.compose import compose
 from rag.core.models import SearchFilters
 from rag.index.embeddings import MiniLMEmbeddings
-from rag.index.retrieval import HybridRetriever, SearchIndex, chroma_where, date_key, rrf
+from rag.index.filters import chroma_where, date_key
+from rag.index.retrieval import HybridRetriever, SearchIndex, rrf
 
 ZCH_DOC = "business-society-public-services"
 OPEN_BOOK = "open-book-social-innovation-notes"
@@ -66,7 +68,7 @@ def test_the_best_passages_are_read_with_their_neighbours(corpus_index: SearchIn
 
 
 def test_per_document_cap_limits_crowding(corpus_index: SearchIndex) -> None:
-    capped = SearchIndex(corpus_index.settings.model_copy(update={"per_doc_cap": 1}), corpus_index.embeddings)
+    capped = compose(corpus_index.settings.model_copy(update={"per_doc_cap": 1}), corpus_index.embeddings).index
     results = capped.search("social productivity shared value business public services", k=5)
     doc_ids = [r.doc_id for r in results]
     assert len(doc_ids) == len(set(doc_ids)) == 5

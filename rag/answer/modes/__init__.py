@@ -121,10 +121,11 @@ class ModeClassifier:
 
 
 def main() -> int:
-    from rag.index.embeddings import MiniLMEmbeddings
+    from rag.core.config import get_settings
+    from rag.index.embeddings import embedder
 
     logging.basicConfig(level=logging.WARNING)
-    report = train(MiniLMEmbeddings())
+    report = train(embedder(get_settings()))
     WEIGHTS.write_text(json.dumps(report) + "\n", encoding="utf-8")
     summary = {k: v for k, v in report.items() if k != "weights"}
     log.warning("mode classifier: %s", json.dumps(summary, indent=2))

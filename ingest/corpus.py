@@ -1,0 +1,116 @@
+"""The corpus side of an ingest: which files to read, where they are recorded, and what the store
+already holds for each document (read from the chunks' own metadata, so it cannot drift)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ingest.loaders import SUPPORTED
+from rag.core.config import Settings
+from rag.core.observability import observe_skip
+from rag.index.store import ChunkStore
+
+logger = logging.getLogger(__name__)
+
+# Bumped when what a document is indexed as changes (2: a document card beside its passages).
+INDEX_FORMAT = 2
+
+
+@dataclass
+class IngestReport:
+    files_seen: int = 0
+    files_ingested: int = 0
+    files_unchanged: int = 0
+    files_removed: int = 0
+    files_skipped: list[dict[str, str]] = field(default_factory=list)
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    chunks_total: int = 0
+    embeddings_computed: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def skip(self, path: Path | str, reason: str, kind: str = "unreadable") -> None:
+        """Report a file left out; ``kind`` is the reason's class, a metric label."""
+        logger.warning("skipped %s: %s", path, reason)
+        self.files_skipped.append({"path": str(path), "reason": reason})
+        observe_skip(kind)
+
+
+@dataclass
+class DocState:
+    """What the store holds for one document."""
+
+    path: str = ""
+    file_hash: str = ""
+    chunk_count: int = -1
+    ids: set[str] = field(default_factory=set)
+    consistent: bool = True
+    fresh: bool = True  # indexed in today's format (an older index is re-indexed, e.g. to gain cards)
+
+
+def file_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def index_state(store: ChunkStore) -> dict[str, DocState]:
+    """Each indexed document's path, hash and chunks, and whether its last write completed."""
+    state: dict[str, DocState] = {}
+    for cid, meta, _ in store.iter_all():
+        doc = state.setdefault(str(meta.get("doc_id", "")), DocState())
+        doc.ids.add(cid)
+        doc.path = str(meta.get("path", doc.path))
+        fh, count = str(meta.get("file_hash", "")), int(meta.get("chunk_count", -1))
+        if doc.file_hash and (fh != doc.file_hash or count != doc.chunk_count):
+            doc.consistent = False  # a write was interrupted half-way
+        doc.file_hash, doc.chunk_count = fh, count
+        doc.fresh &= int(meta.get("index_format", 1)) >= INDEX_FORMAT
+    for doc in state.values():
+        doc.consistent &= len(doc.ids) == doc.chunk_count
+    return state
+
+
+def discover(roots: list[Path], report: IngestReport) -> list[Path]:
+    """The supported files under ``roots``: hidden files and links out of a folder are skipped."""
+    files: list[Path] = []
+    for root in roots:
+        if root.is_file():
+            files.append(root)
+        elif root.is_dir():
+            inside = root.resolve()
+            for path in sorted(root.rglob("*")):
+                rel = path.relative_to(root)
+                if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+                    continue
+                if path.is_symlink() and not path.resolve().is_relative_to(inside):
+                    report.skip(
+                        path, f"a symbolic link to {path.resolve()}, outside the folder being ingested", "outside"
+                    )
+                    continue
+                if path.suffix.lower() in SUPPORTED:
+                    files.append(path)
+                else:
+                    report.skip(path, f"unsupported file type {path.suffix or '(none)'}", "unsupported")
+        else:
+            report.skip(root, "not found", "not_found")
+    return files
+
+
+def stored_path(settings: Settings, path: Path) -> str:
+    """A file's path as the index records it: relative to the corpus dir when inside it."""
+    resolved = path.resolve()
+    try:
+        return str(resolved.relative_to(settings.corpus_dir.resolve()))
+    except ValueError:
+        return str(resolved)
+
+
+def source_path(settings: Settings, stored: str) -> Path:
+    p = Path(stored)
+    return p if p.is_absolute() else settings.corpus_dir / p

@@ -1,0 +1,57 @@
+"""Metadata filters, the same on both sides of a search: a Chroma ``where`` clause for the dense
+side, and :func:`matches` for the BM25 side and the document list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rag.core.models import SearchFilters
+
+
+def date_key(value: Any) -> int | None:
+    """``2012-05-10`` -> 20120510; ``2012-05`` -> 20120500; ``2012`` -> 20120000; else None."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    parts = text[:10].split("-")
+    try:
+        year = int(parts[0])
+        month = int(parts[1]) if len(parts) > 1 else 0
+        day = int(parts[2]) if len(parts) > 2 else 0
+    except ValueError:
+        return None
+    if not (1 <= year <= 9999 and 0 <= month <= 12 and 0 <= day <= 31):
+        return None
+    return year * 10000 + month * 100 + day
+
+
+def chroma_where(filters: SearchFilters | None) -> dict[str, Any] | None:
+    if filters is None or filters.is_empty():
+        return None
+    clauses: list[dict[str, Any]] = []
+    if filters.doc_ids:
+        clauses.append({"doc_id": {"$in": filters.doc_ids}})
+    if filters.doc_types:
+        clauses.append({"doc_type": {"$in": filters.doc_types}})
+    if filters.topics:
+        any_topic = [{"topics": {"$contains": t}} for t in filters.topics]
+        clauses.append(any_topic[0] if len(any_topic) == 1 else {"$or": any_topic})
+    if filters.date_from:
+        clauses.append({"date_key": {"$gte": date_key(filters.date_from.isoformat())}})
+    if filters.date_to:
+        clauses.append({"date_key": {"$lte": date_key(filters.date_to.isoformat())}})
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def matches(meta: dict[str, Any], filters: SearchFilters) -> bool:
+    """The same semantics as :func:`chroma_where`, for the lexical side."""
+    if filters.doc_ids and meta.get("doc_id") not in filters.doc_ids:
+        return False
+    if filters.doc_types and meta.get("doc_type") not in filters.doc_types:
+        return False
+    if filters.topics and not set(filters.topics) & set(meta.get("topics") or []):
+        return False
+    key = meta.get("date_key")
+    if filters.date_from and (key is None or key < (date_key(filters.date_from.isoformat()) or 0)):
+        return False
+    return not (filters.date_to and (key is None or key > (date_key(filters.date_to.isoformat()) or 0)))
