@@ -16,28 +16,13 @@ from starlette.routing import Route
 
 from api import errors, request_log
 from api.admission import AdmissionMiddleware
-from api.deps import Services
+from api.deps import Services, build_services
 from api.routes import answers, documents, feedback, health, metrics, openai_compat
-from ingest.pipeline import Ingestor
-from rag.compose import compose
 from rag.core.config import Settings, get_settings
 from rag.core.observability import shutdown_tracing, tracing_enabled, worker_exit
 
 log = logging.getLogger("api")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-
-
-def build_services(settings: Settings) -> Services:
-    """Load the model, open the store and build the BM25 index once, for every request to share."""
-    built = compose(settings)
-    built.index.warm_up()
-    return Services(
-        settings=settings,
-        index=built.index,
-        pipeline=built.pipeline,
-        ingestor=Ingestor(settings, built.index),
-        feedback=built.feedback,
-    )
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:

@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.errors import ApiError
 from ingest.pipeline import Ingestor
 from rag.answer.pipeline import AnswerPipeline
+from rag.compose import compose
 from rag.core.config import Settings
 from rag.index.retrieval import SearchIndex
 from rag.persist.feedback import FeedbackStore
@@ -26,6 +27,19 @@ class Services:
     pipeline: AnswerPipeline
     ingestor: Ingestor
     feedback: FeedbackStore
+
+
+def build_services(settings: Settings) -> Services:
+    """Load the model, open the store and build the BM25 index once, for every request to share."""
+    built = compose(settings)
+    built.index.warm_up()
+    return Services(
+        settings=settings,
+        index=built.index,
+        pipeline=built.pipeline,
+        ingestor=Ingestor(settings, built.index),
+        feedback=built.feedback,
+    )
 
 
 def get_services(request: Request) -> Services:

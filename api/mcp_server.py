@@ -229,7 +229,7 @@ class LazyServices:
         threading.Thread(target=self._load, args=(settings,), name="policyrag-load", daemon=True).start()
 
     def _load(self, settings: Settings) -> None:
-        from api.app import build_services
+        from api.deps import build_services
 
         try:
             self._services = build_services(settings)

@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 
+from rag.local_server import wait_ready as ready
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -34,16 +36,8 @@ def _rss_kb(pid: int) -> dict[str, int]:
 
 def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, what: str, timeout: float) -> None:
     """Until ``url`` answers 200; raises with the server's log if it exits or takes too long."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"bench: {what} did not start:\n{log.read_text(errors='replace')[-2000:]}")
-        time.sleep(0.5)
+    if not ready(url, proc, timeout, every=0.5):
+        raise RuntimeError(f"bench: {what} did not start:\n{log.read_text(errors='replace')[-2000:]}")
 
 
 def _timed(client: httpx.Client, path: str, body: dict[str, Any]) -> float:

@@ -15,35 +15,17 @@ import json
 import logging
 import statistics
 import sys
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from evals.dataset import dataset_hash, load_dataset
 from evals.run import Scorer
+from evals.thresholds import choose_cut
 from rag.compose import compose
 from rag.core.config import Settings, get_settings
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "calibration"
-
-
-def choose_threshold(in_scope: list[float], out_scope: list[float]) -> tuple[float, int, int]:
-    """(threshold, false refusals, false answers) minimising errors; midpoint of the widest gap on ties."""
-    values = sorted(set(in_scope) | set(out_scope))
-    cuts = [values[0] - 0.01] + [(a + b) / 2 for a, b in pairwise(values)] + [values[-1] + 0.01]
-    best: tuple[int, float, float] | None = None
-    for t in cuts:
-        errors = sum(s < t for s in in_scope) + sum(s >= t for s in out_scope)
-        below = [v for v in values if v < t]
-        above = [v for v in values if v >= t]
-        margin = (min(above) if above else 1.0) - (max(below) if below else 0.0)
-        key = (errors, -margin, t)
-        if best is None or key < (best[0], -best[1], best[2]):
-            best = (errors, margin, t)
-    assert best is not None
-    t = round(best[2], 3)
-    return t, sum(s < t for s in in_scope), sum(s >= t for s in out_scope)
 
 
 def main(argv: list[str]) -> int:
@@ -75,7 +57,7 @@ def _summary(path: Path, records: list[dict[str, Any]], scorer: Scorer, settings
     """The chosen threshold, its errors, and the dev metrics at it, scored as `policyrag eval run` scores."""
     in_scope = [r["best"] for r in records if not r["case"].out_of_scope]
     out_scope = [r["best"] for r in records if r["case"].out_of_scope]
-    threshold, false_refusals, false_answers = choose_threshold(in_scope, out_scope)
+    threshold, false_refusals, false_answers = choose_cut(in_scope, out_scope)
     keys = ("hit@5", "key_point_coverage", "citation_validity", "refusal_accuracy")
     values: dict[str, list[float]] = {k: [] for k in keys}
     for r in records:

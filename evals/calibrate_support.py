@@ -16,13 +16,13 @@ import json
 import logging
 import sys
 from dataclasses import asdict
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from evals.dataset import dataset_hash
+from evals.thresholds import choose_cut
 from rag.answer.verify import SUPPORT_WEIGHTS as W
 from rag.answer.verify import Verifier
 from rag.compose import compose
@@ -53,23 +53,6 @@ def load_claims(path: Path) -> list[Claim]:
     return claims
 
 
-def choose(supported: list[float], unsupported: list[float]) -> tuple[float, int, int]:
-    """(threshold, missed supports, false supports) at least cost; the widest gap's middle on ties."""
-    values = sorted(set(supported) | set(unsupported))
-    cuts: list[float] = [values[0] - 0.01] + [(a + b) / 2 for a, b in pairwise(values)] + [values[-1] + 0.01]
-
-    def cost(t: float) -> tuple[int, float]:
-        missed = sum(s < t for s in supported)
-        false = sum(s >= t for s in unsupported)
-        below = max((v for v in values if v < t), default=0.0)
-        above = min((v for v in values if v >= t), default=1.0)
-        return FALSE_SUPPORT_COST * false + missed, -(above - below)
-
-    best: float = min(cuts, key=cost)
-    t = round(best, 3)
-    return t, sum(s < t for s in supported), sum(s >= t for s in unsupported)
-
-
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.WARNING)
     path = Path(argv[0]) if argv else HERE / "datasets" / "support.jsonl"
@@ -84,8 +67,8 @@ def main(argv: list[str]) -> int:
         score = round(best.score, 4) if best else 0.0
         rows.append({"id": c.id, "kind": c.kind, "supported": c.supported, "score": score,
                      "quote": " ".join(best.span.text.split()) if best else ""})  # fmt: skip
-    threshold, missed, false = choose([r["score"] for r in rows if r["supported"]],
-                                      [r["score"] for r in rows if not r["supported"]])  # fmt: skip
+    threshold, missed, false = choose_cut([r["score"] for r in rows if r["supported"]],
+                                      [r["score"] for r in rows if not r["supported"]], FALSE_SUPPORT_COST)  # fmt: skip
     n_sup = sum(r["supported"] for r in rows)
     n_uns = len(rows) - n_sup
     summary: dict[str, Any] = {

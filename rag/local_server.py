@@ -12,6 +12,8 @@ import json
 import logging
 import os
 import signal
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -91,3 +93,20 @@ def ask(url: str, settings: Settings, body: dict[str, Any], timeout: float = 120
 
 class RemoteError(RuntimeError):
     """The local server refused or failed the request."""
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float, every: float = 0.3) -> bool:
+    """Poll ``url`` until it answers 200 (True), or the process exits or ``timeout`` passes (False):
+    how ``policyrag up``, the benchmarks and the tests wait for a server they started."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            return False
+        time.sleep(every)

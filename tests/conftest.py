@@ -7,11 +7,9 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from hypothesis import settings as hypothesis_settings
 
@@ -25,6 +23,7 @@ from rag.compose import compose
 from rag.core.config import Settings
 from rag.index.embeddings import MiniLMEmbeddings
 from rag.index.retrieval import SearchIndex
+from rag.local_server import wait_ready
 
 # Property tests explore new inputs on a developer's machine; CI replays a fixed sequence so a red
 # build is reproducible (a failure prints the example and the seed either way).
@@ -84,17 +83,9 @@ def free_port() -> int:
 
 def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path, what: str, timeout: float = 120) -> None:
     """Until ``url`` answers 200; fails with the server's own log if it exits or takes too long."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"{what} did not start:\n{log.read_text(errors='replace')[-3000:]}")
-        time.sleep(0.3)
+    if not wait_ready(url, proc, timeout):
+        proc.kill()
+        pytest.fail(f"{what} did not start:\n{log.read_text(errors='replace')[-3000:]}")
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Annotated
 
@@ -34,18 +33,6 @@ def ui_command(
     # Become Streamlit rather than wait on it, so a signal to this process reaches the server
     # (a stopped parent would otherwise leave an orphaned Streamlit holding the port).
     os.execv(args[0], args)
-
-
-def _wait(url: str, proc: subprocess.Popen[bytes], seconds: float = 180) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return True
-        except OSError:
-            time.sleep(0.5)
-    return False
 
 
 def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
@@ -76,7 +63,9 @@ def _start(
     else:
         proc = subprocess.Popen(args, env=env)
     procs.append(proc)
-    if not _wait(ready, proc):
+    from rag.local_server import wait_ready
+
+    if not wait_ready(ready, proc, 180, every=0.5):
         typer.echo(f"error: {what} did not become ready; see {log or 'its log above'}", err=True)
         raise typer.Exit(1)
 

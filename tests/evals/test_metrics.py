@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from evals.calibrate import choose_threshold
 from evals.dataset import DatasetError, load_dataset
 from evals.metrics import (
     citation_validity,
@@ -23,6 +22,7 @@ from evals.metrics import (
     reciprocal_rank,
     refusal_correct,
 )
+from evals.thresholds import choose_cut as choose_threshold
 from tests.conftest import REPO
 
 
