@@ -178,7 +178,7 @@ def _call(fn: Callable[[], Any]) -> Any:
 def http_app(server: MCPServer, settings: Settings) -> ASGIApp:
     """The streamable HTTP endpoint, stateless (any worker answers any request) with JSON responses,
     behind the API keys. The SDK's DNS-rebinding check allows loopback hosts and ``mcp_allowed_hosts``."""
-    extra = sorted(Settings._split(settings.mcp_allowed_hosts))
+    extra = settings.mcp_allowed_host_list
     security = TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
         allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*", *extra],
@@ -233,7 +233,7 @@ class LazyServices:
 
         try:
             self._services = build_services(settings)
-        except BaseException as exc:  # reported on every call rather than lost in a thread
+        except Exception as exc:  # reported on every call rather than lost in a thread
             log.exception("mcp: loading the library failed")
             self._error = exc
         finally:

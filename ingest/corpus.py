@@ -11,7 +11,6 @@ from typing import Any
 
 from ingest.loaders import SUPPORTED
 from rag.core.config import Settings
-from rag.core.observability import observe_skip
 from rag.index.store import ChunkStore
 
 logger = logging.getLogger(__name__)
@@ -37,10 +36,9 @@ class IngestReport:
         return asdict(self)
 
     def skip(self, path: Path | str, reason: str, kind: str = "unreadable") -> None:
-        """Report a file left out; ``kind`` is the reason's class, a metric label."""
+        """Report a file left out; ``kind`` is the reason's class (unsupported, too_large, ...)."""
         logger.warning("skipped %s: %s", path, reason)
-        self.files_skipped.append({"path": str(path), "reason": reason})
-        observe_skip(kind)
+        self.files_skipped.append({"path": str(path), "reason": reason, "kind": kind})
 
 
 @dataclass

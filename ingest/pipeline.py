@@ -120,7 +120,8 @@ class Ingestor:
             self.index.mark_changed()
         report.chunks_total = store.count()
         report.seconds = round(time.perf_counter() - started, 3)
-        observe_ingest(report)
+        if self.settings.metrics_enabled:
+            observe_ingest(report)
         return report
 
     def _write(self, batch: list[Pending], report: IngestReport) -> None:

@@ -197,7 +197,7 @@ class AnswerPipeline:
             answer.dropped = work.fallback_dropped + answer.dropped
         work.timings["total"] = work.elapsed_ms()
         answer.timings_ms = {k: round(v, 1) for k, v in work.timings.items()}
-        observe_answer(answer, work.started_ns)
+        observe_answer(answer, work.started_ns, record=self.settings.metrics_enabled)
         return answer
 
 

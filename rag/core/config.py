@@ -190,6 +190,10 @@ class Settings(BaseSettings):
         return ["policyrag", *sorted(self._split(self.model_aliases) - {"policyrag"})]
 
     @property
+    def mcp_allowed_host_list(self) -> list[str]:
+        return sorted(self._split(self.mcp_allowed_hosts))
+
+    @property
     def cors_origin_list(self) -> list[str]:
         return sorted(self._split(self.cors_origins))
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from collections.abc import Sized
 from dataclasses import dataclass
 from enum import Enum
@@ -186,13 +185,20 @@ def tracer() -> Tracer:
 
 
 # -- what an answer records ------------------------------------------------------------------------
-def observe_answer(answer: Observed, started_ns: int) -> None:
+def observe_answer(answer: Observed, started_ns: int, record: bool = True) -> None:
     """Count one finished answer and, when tracing, add its stage spans under the current span.
 
     Stage times come from the answer's own timings, so ``ask`` and ``stream`` record the same thing.
     Generate and verify interleave (each draft sentence is verified as it arrives): their spans
     carry the summed time of each and are marked ``policyrag.interleaved``.
     """
+    if record:
+        _count_answer(answer)
+    if tracing_enabled():
+        _answer_spans(answer, started_ns)
+
+
+def _count_answer(answer: Observed) -> None:
     m = metrics()
     timings = answer.timings_ms
     for stage in (*STAGES, "total"):
@@ -205,15 +211,13 @@ def observe_answer(answer: Observed, started_ns: int) -> None:
         m.fallbacks.inc()
     if answer.dropped:
         m.dropped.inc(len(answer.dropped))
-    if tracing_enabled():
-        _answer_spans(answer, started_ns)
 
 
 def _answer_spans(answer: Observed, started_ns: int) -> None:
     from opentelemetry import trace
 
     ms = 1_000_000
-    end_ns = started_ns + int(answer.timings_ms.get("total", (time.time_ns() - started_ns) / ms) * ms)
+    end_ns = started_ns + int(answer.timings_ms.get("total", 0.0) * ms)
     root = tracer().start_span("policyrag.answer", start_time=started_ns)
     root.set_attributes({
         "policyrag.mode": answer.mode.value,
@@ -249,7 +253,5 @@ def observe_ingest(report: Any) -> None:
         m.ingest_chunks.labels("removed").inc(report.chunks_removed)
     if report.embeddings_computed:
         m.ingest_embeddings.inc(report.embeddings_computed)
-
-
-def observe_skip(reason: str) -> None:
-    metrics().ingest_skipped.labels(reason).inc()
+    for skipped in report.files_skipped:
+        m.ingest_skipped.labels(skipped["kind"]).inc()
