@@ -143,16 +143,9 @@ def _passage(services: Services, chunk_id: str) -> Passage:
     found = _call(lambda: services.index.store.get([chunk_id]))
     if chunk_id not in found:
         raise ToolError(f"no passage {chunk_id!r}")
-    meta, text = found[chunk_id]
-    return Passage(
-        chunk_id=chunk_id,
-        doc_id=str(meta.get("doc_id", "")),
-        title=str(meta.get("title", "")),
-        section=str(meta.get("section", "")),
-        text=text,
-        char_start=int(meta.get("char_start", 0)),
-        char_end=int(meta.get("char_end", 0)),
-    )
+    chunk = found[chunk_id]
+    return Passage(chunk_id=chunk_id, doc_id=chunk.doc_id, title=chunk.doc.title, section=chunk.section,
+                   text=chunk.text, char_start=chunk.char_start, char_end=chunk.char_end)  # fmt: skip
 
 
 def _documents(services: Services, filters: SearchFilters | None) -> list[DocumentInfo]:
@@ -160,9 +153,9 @@ def _documents(services: Services, filters: SearchFilters | None) -> list[Docume
 
     docs = services.index.documents()
     return [
-        DocumentInfo.from_meta(d, m)
-        for d, m in sorted(docs.items())
-        if filters is None or filters.is_empty() or matches(m, filters)
+        DocumentInfo.of(entry)
+        for _, entry in sorted(docs.items())
+        if filters is None or filters.is_empty() or matches(entry.meta, filters)
     ]
 
 

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from rag.answer.model import Mode
+from rag.core.chunks import IndexedDocument
 from rag.core.models import SearchFilters
 
 
@@ -67,24 +68,11 @@ class DocumentInfo(BaseModel):
     source: str | None = None
 
     @classmethod
-    def from_meta(cls, doc_id: str, meta: dict[str, Any]) -> DocumentInfo:
-        def as_list(value: Any) -> list[str]:
-            if value is None:
-                return []
-            return [str(v) for v in value] if isinstance(value, list) else [str(value)]
-
-        return cls(
-            doc_id=doc_id,
-            title=str(meta.get("title", doc_id)),
-            authors=as_list(meta.get("authors")),
-            publisher=str(meta["publisher"]) if meta.get("publisher") is not None else None,
-            date=str(meta["date"]) if meta.get("date") is not None else None,
-            doc_type=str(meta["doc_type"]) if meta.get("doc_type") is not None else None,
-            topics=as_list(meta.get("topics")),
-            chunks=int(meta.get("chunks", 0)),
-            path=str(meta.get("path", "")),
-            source=str(meta["source"]) if meta.get("source") is not None else None,
-        )
+    def of(cls, entry: IndexedDocument) -> DocumentInfo:
+        doc = entry.meta
+        return cls(doc_id=doc.doc_id, title=doc.title or doc.doc_id, authors=list(doc.authors),
+                   publisher=doc.publisher, date=doc.date, doc_type=doc.doc_type, topics=list(doc.topics),
+                   chunks=entry.chunks, path=doc.path, source=doc.source)  # fmt: skip
 
 
 class DocumentList(BaseModel):

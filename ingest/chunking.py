@@ -82,11 +82,8 @@ class SectionChunker:
         chunks: list[TextChunk] = []
         for sec in sections(text, content_start):
             body = text[sec.start : sec.end]
-            pieces = self.splitter.create_documents([body])
             cursor = 0
-            for piece in pieces:
-                chunk_text = piece.page_content
-                local = piece.metadata.get("start_index", -1)
+            for chunk_text, local in self._windows(body):
                 if local < 0 or body[local : local + len(chunk_text)] != chunk_text:
                     local = body.find(chunk_text, cursor)
                 if local < 0 or not chunk_text.strip():
@@ -95,6 +92,15 @@ class SectionChunker:
                 begin = sec.start + local
                 chunks.append(TextChunk(chunk_text, sec.path, begin, begin + len(chunk_text)))
         return self._add_overlap(text, self._merge_small_tail(text, chunks))
+
+    def _windows(self, body: str) -> list[tuple[str, int]]:
+        """A section's windows as ``(text, offset in the section)`` (offset -1 when unknown). A section
+        that fits in one window is one window: LangChain's splitter would cut a single long word
+        (no separator but the empty one) into characters and count each as a word."""
+        if word_count(body) <= self.max_words - self.overlap_words:
+            stripped = body.strip()
+            return [(stripped, body.find(stripped))]
+        return [(d.page_content, d.metadata.get("start_index", -1)) for d in self.splitter.create_documents([body])]
 
     def _add_overlap(self, text: str, chunks: list[TextChunk]) -> list[TextChunk]:
         """Start each window with the previous window's last sentences (whole sentences only)."""

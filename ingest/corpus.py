@@ -60,15 +60,14 @@ def file_hash(data: bytes) -> str:
 def index_state(store: ChunkStore) -> dict[str, DocState]:
     """Each indexed document's path, hash and chunks, and whether its last write completed."""
     state: dict[str, DocState] = {}
-    for cid, meta, _ in store.iter_all():
-        doc = state.setdefault(str(meta.get("doc_id", "")), DocState())
-        doc.ids.add(cid)
-        doc.path = str(meta.get("path", doc.path))
-        fh, count = str(meta.get("file_hash", "")), int(meta.get("chunk_count", -1))
-        if doc.file_hash and (fh != doc.file_hash or count != doc.chunk_count):
+    for chunk in store.iter_all():
+        meta, doc = chunk.doc, state.setdefault(chunk.doc_id, DocState())
+        doc.ids.add(chunk.chunk_id)
+        doc.path = meta.path or doc.path
+        if doc.file_hash and (meta.file_hash != doc.file_hash or meta.chunk_count != doc.chunk_count):
             doc.consistent = False  # a write was interrupted half-way
-        doc.file_hash, doc.chunk_count = fh, count
-        doc.fresh &= int(meta.get("index_format", 1)) >= INDEX_FORMAT
+        doc.file_hash, doc.chunk_count = meta.file_hash, meta.chunk_count
+        doc.fresh &= meta.index_format >= INDEX_FORMAT
     for doc in state.values():
         doc.consistent &= len(doc.ids) == doc.chunk_count
     return state

@@ -21,6 +21,7 @@ import numpy as np
 from ingest.corpus import IngestReport, discover, file_hash, source_path, stored_path
 from ingest.lock import writer_lock
 from ingest.pipeline import Ingestor
+from rag.core.chunks import Chunk
 from rag.core.config import Settings
 from rag.index.lexical import LexicalIndex, fingerprint
 from rag.index.retrieval import SearchIndex
@@ -98,27 +99,26 @@ class Doctor:
         report = DoctorReport()
         entries = list(self.index.store.iter_all())
         report.chunks = len(entries)
-        docs: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
-        for cid, meta, _ in entries:
-            doc_id = str(meta.get("doc_id", ""))
-            if not doc_id or "file_hash" not in meta or "chunk_count" not in meta:
-                report.findings.append(
-                    Finding("orphan_chunk", cid, "chunk without document, file hash or chunk count", [cid])
-                )
+        docs: dict[str, list[Chunk]] = defaultdict(list)
+        for chunk in entries:
+            meta = chunk.doc
+            if not meta.doc_id or not meta.file_hash or meta.chunk_count < 0:
+                why = "chunk without document, file hash or chunk count"
+                report.findings.append(Finding("orphan_chunk", chunk.chunk_id, why, [chunk.chunk_id]))
                 continue
-            docs[doc_id].append((cid, meta))
+            docs[meta.doc_id].append(chunk)
         report.documents = len(docs)
 
         for doc_id, chunks in sorted(docs.items()):
-            ids = [cid for cid, _ in chunks]
+            ids = [c.chunk_id for c in chunks]
             problem = self._document_problem(chunks)
             if problem:
                 report.findings.append(Finding("partial_document", doc_id, problem, ids))
                 continue
-            source = source_path(self.settings, str(chunks[0][1].get("path", "")))
+            source = source_path(self.settings, chunks[0].doc.path)
             if not source.is_file():
                 report.findings.append(Finding("missing_file", doc_id, f"indexed, but its file {source} is gone", ids))
-            elif file_hash(source.read_bytes()) != chunks[0][1]["file_hash"]:
+            elif file_hash(source.read_bytes()) != chunks[0].doc.file_hash:
                 report.findings.append(
                     Finding("changed_file", doc_id, f"{source} changed since it was ingested; run an ingest")
                 )
@@ -129,15 +129,15 @@ class Doctor:
         return report
 
     @staticmethod
-    def _document_problem(chunks: list[tuple[str, dict[str, Any]]]) -> str:
-        hashes = {str(m.get("file_hash")) for _, m in chunks}
-        counts = {int(m.get("chunk_count", -1)) for _, m in chunks}
+    def _document_problem(chunks: list[Chunk]) -> str:
+        hashes = {c.doc.file_hash for c in chunks}
+        counts = {c.doc.chunk_count for c in chunks}
         if len(hashes) > 1:
             return f"chunks of {len(hashes)} versions of the file are mixed (an interrupted re-ingest)"
         if len(counts) > 1:
             return "its chunks disagree on the document's chunk count"
         expected = counts.pop()
-        positions = Counter(int(m.get("chunk_index", -1)) for _, m in chunks)
+        positions = Counter(c.chunk_index for c in chunks)
         duplicated = sorted(i for i, n in positions.items() if n > 1)
         if duplicated:
             return f"chunk positions {duplicated[:5]} appear more than once"
@@ -145,11 +145,11 @@ class Doctor:
             return f"{len(chunks)} of its {expected} chunks are indexed (an interrupted write)"
         return ""
 
-    def _check_corpus(self, docs: dict[str, list[tuple[str, dict[str, Any]]]], report: DoctorReport) -> None:
+    def _check_corpus(self, docs: dict[str, list[Chunk]], report: DoctorReport) -> None:
         root = self.settings.corpus_dir
         if not root.is_dir():
             return
-        indexed = {str(chunks[0][1].get("path", "")) for chunks in docs.values()}
+        indexed = {chunks[0].doc.path for chunks in docs.values()}
         # the files an ingest would take, by the ingest's own rules (hidden, type, symlinks)
         for path in discover([root], IngestReport()):
             report.corpus_files += 1
@@ -159,13 +159,13 @@ class Doctor:
                     Finding("not_indexed", str(rel), "in the corpus but not in the index; run an ingest")
                 )
 
-    def _check_vectors(self, entries: list[tuple[str, dict[str, Any], str | None]], report: DoctorReport) -> None:
+    def _check_vectors(self, entries: list[Chunk], report: DoctorReport) -> None:
         """Every sampled chunk must come back as its own nearest neighbour: the metadata store
         and the vector index were written by separate steps."""
         if not entries:
             return
         step = max(1, len(entries) // VECTOR_SAMPLE)
-        sample = [cid for cid, _, _ in entries[::step]]
+        sample = [c.chunk_id for c in entries[::step]]
         collection = self.index.store.collection
         got = collection.get(ids=sample, include=["embeddings"])
         ids, vectors = got["ids"], got["embeddings"]
@@ -179,14 +179,14 @@ class Doctor:
                 missing.append(cid)
         report.vectors_checked = len(ids)
         if missing:
-            by_id = {cid: str(meta.get("doc_id", "")) for cid, meta, _ in entries}
+            by_id = {c.chunk_id: c.doc_id for c in entries}
             for doc_id in sorted({by_id[c] for c in missing}):
-                doc_chunks = [c for c, m, _ in entries if str(m.get("doc_id", "")) == doc_id]
+                doc_chunks = [c.chunk_id for c in entries if c.doc_id == doc_id]
                 report.findings.append(
                     Finding("missing_vectors", doc_id, "chunks the vector index does not return", doc_chunks)
                 )
 
-    def _check_lexical(self, entries: list[tuple[str, dict[str, Any], str | None]], report: DoctorReport) -> None:
+    def _check_lexical(self, entries: list[Chunk], report: DoctorReport) -> None:
         cached = LexicalIndex.load(self.settings.lexical_path)
         if cached is None:
             if entries:
@@ -194,7 +194,7 @@ class Doctor:
                     Finding("stale_lexical", str(self.settings.lexical_path), "no lexical (BM25) cache")
                 )
             return
-        current = fingerprint((cid, meta) for cid, meta, _ in entries)
+        current = fingerprint(entries)
         if cached.fingerprint != current:
             report.findings.append(
                 Finding(

@@ -105,7 +105,7 @@ class Ingestor:
             item = self.preparer.prepare(path, state, claimed, report)
             if item is not None:
                 pending.append(item)
-                if sum(len(p.ids) - len(p.reused) for p in pending) >= self.settings.ingest_batch_chunks:
+                if sum(len(p.chunks) - len(p.reused) for p in pending) >= self.settings.ingest_batch_chunks:
                     self._write(pending, report)
                     changed, pending = True, []
             if progress:
@@ -127,23 +127,21 @@ class Ingestor:
     def _write(self, batch: list[Pending], report: IngestReport) -> None:
         """Embed every new passage of the batch in one call, then write new before deleting old."""
         store = self.index.store
-        new = [(p, i) for p in batch for i, cid in enumerate(p.ids) if cid not in p.reused]
+        new = [(p, i) for p in batch for i, c in enumerate(p.chunks) if c.chunk_id not in p.reused]
         vectors = self.index.embeddings.encode([p.inputs[i] for p, i in new])
         report.embeddings_computed += len(new)
         if new:
-            store.upsert(
-                [p.ids[i] for p, i in new], vectors, [p.texts[i] for p, i in new], [p.metas[i] for p, i in new]
-            )
-        reused = [(p, i) for p in batch for i, cid in enumerate(p.ids) if cid in p.reused]
+            store.upsert([p.chunks[i] for p, i in new], vectors)
+        reused = [c for p in batch for c in p.chunks if c.chunk_id in p.reused]
         if reused:
-            store.update_metadata([p.ids[i] for p, i in reused], [p.metas[i] for p, i in reused])
+            store.update_metadata(reused)
         for p in batch:
             if p.stale:
                 store.delete(p.stale)
             report.files_ingested += 1
-            report.chunks_added += len(p.ids) - len(p.reused)
+            report.chunks_added += len(p.chunks) - len(p.reused)
             report.chunks_removed += len(p.stale)
-            logger.info("ingested %s: %d chunks (%d new)", p.doc_id, len(p.ids), len(p.ids) - len(p.reused))
+            logger.info("ingested %s: %d chunks (%d new)", p.doc_id, len(p.chunks), len(p.chunks) - len(p.reused))
 
     def _remove_missing(
         self, roots: list[Path], state: dict[str, DocState], claimed: dict[str, Path], report: IngestReport

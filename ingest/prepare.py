@@ -3,47 +3,28 @@ with their metadata built here and nowhere else."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from ingest.chunking import SectionChunker, TextChunk, chunk_ids
 from ingest.corpus import INDEX_FORMAT, DocState, IngestReport, file_hash, source_path, stored_path
 from ingest.loaders import LoadedDocument, LoadError, load_bytes
+from rag.core.chunks import Chunk, DocumentMeta
 from rag.core.config import Settings
-from rag.index.cards import CARD_SECTION, CARD_SPANS, document_card
+from rag.index.cards import CARD_SECTION, document_card
 from rag.index.documents import embedding_input
-from rag.index.filters import date_key
-
-DOC_FIELDS = ("authors", "publisher", "date", "doc_type", "topics", "source", "about", "affiliation")
 
 
 @dataclass
 class Pending:
-    """One document's chunks, ready to write: ``reused`` are already stored, ``stale`` go."""
+    """One document's chunks, ready to write: ``reused`` are already stored, ``stale`` go;
+    ``inputs`` are what is embedded for each chunk."""
 
     doc_id: str
-    ids: list[str]
-    texts: list[str]
+    chunks: list[Chunk]
     inputs: list[str]
-    metas: list[dict[str, Any]]
     stale: list[str]
     reused: set[str]
-
-
-def clean_meta(meta: dict[str, Any]) -> dict[str, Any]:
-    """Chroma takes scalars and non-empty lists of scalars."""
-    out: dict[str, Any] = {}
-    for key, value in meta.items():
-        if isinstance(value, list):
-            value = [str(v) for v in value if str(v).strip()]
-            if value:
-                out[key] = value
-        elif isinstance(value, str | int | float | bool):
-            out[key] = value
-        elif value is not None:
-            out[key] = str(value)
-    return out
 
 
 class Preparer:
@@ -122,28 +103,24 @@ class Preparer:
         known: DocState | None,
     ) -> Pending:
         title = str(doc.metadata.get("title") or doc_id)
-        card = document_card(doc.text, doc.content_start, doc.metadata, title)
+        kind = path.suffix.lower().lstrip(".")
+        meta = DocumentMeta.from_front_matter(doc.metadata, doc_id=doc_id, title=title, path=rel, file_hash=digest,
+                                              file_type=kind, index_format=INDEX_FORMAT)  # fmt: skip
+        card = document_card(doc.text, doc.content_start, meta)
         if card is not None:  # its front matter, searchable: "who wrote ...", "which are blogs"
             pieces.append(TextChunk(card.text, CARD_SECTION, 0, doc.content_start))
-        ids = chunk_ids(doc_id, pieces)
-        base = clean_meta({k: doc.metadata[k] for k in DOC_FIELDS if k in doc.metadata})
-        if "date" in base and (key := date_key(base["date"])) is not None:
-            base["date_key"] = key
-        base.update(doc_id=doc_id, title=title, path=rel, file_hash=digest, file_type=path.suffix.lower().lstrip("."),
-                    chunk_count=len(pieces), index_format=INDEX_FORMAT)  # fmt: skip
-        metas = [
-            {**base, "section": p.section, "char_start": p.char_start, "char_end": p.char_end, "chunk_index": i}
-            for i, p in enumerate(pieces)
+        meta = replace(meta, chunk_count=len(pieces))
+        chunks = [
+            Chunk(cid, meta, p.text, p.section, p.char_start, p.char_end, i)
+            for i, (cid, p) in enumerate(zip(chunk_ids(doc_id, pieces), pieces, strict=True))
         ]
         if card is not None:
-            metas[-1][CARD_SPANS] = card.spans_json()
-        existing = known.ids if known else set()
+            chunks[-1] = replace(chunks[-1], card_spans=card.spans)
+        existing, ids = (known.ids if known else set()), {c.chunk_id for c in chunks}
         return Pending(
             doc_id=doc_id,
-            ids=ids,
-            texts=[p.text for p in pieces],
+            chunks=chunks,
             inputs=[embedding_input(title, p.section, p.text) for p in pieces],
-            metas=metas,
-            stale=sorted(existing - set(ids)),
-            reused=existing & set(ids),
+            stale=sorted(existing - ids),
+            reused=existing & ids,
         )

@@ -106,11 +106,11 @@ def store_upload(settings: Settings, ingestor: Ingestor, filename: str | None, d
     with ingestor.writer_lock(API_LOCK_WAIT_S, f"upload of {name}"):
         existing = ingestor.index.documents().get(doc_id)
         if existing is not None:
-            stored = Path(str(existing.get("path", "")))
+            stored = Path(existing.meta.path)
             same = (stored if stored.is_absolute() else settings.corpus_dir / stored).resolve() == target.resolve()
             if not same:
                 raise Conflict(
-                    f"upload: a document with id {doc_id!r} already exists ({existing.get('path')}); "
+                    f"upload: a document with id {doc_id!r} already exists ({existing.meta.path}); "
                     "rename the file or delete that document first"
                 )
         settings.uploads_dir.mkdir(parents=True, exist_ok=True)

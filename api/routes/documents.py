@@ -16,16 +16,16 @@ router = APIRouter(prefix="/v1/documents", tags=["documents"], responses={401: {
 @router.get("", response_model=DocumentList, dependencies=[Reader])
 def list_documents(index: IndexDep) -> DocumentList:
     docs = index.documents()
-    return DocumentList(documents=[DocumentInfo.from_meta(d, m) for d, m in sorted(docs.items())])
+    return DocumentList(documents=[DocumentInfo.of(entry) for _, entry in sorted(docs.items())])
 
 
 @router.get("/{doc_id}", response_model=DocumentInfo, dependencies=[Reader],
             responses={404: {"model": ErrorResponse}})  # fmt: skip
 def get_document(doc_id: str, index: IndexDep) -> DocumentInfo:
-    meta = index.documents().get(doc_id)
-    if meta is None:
+    entry = index.documents().get(doc_id)
+    if entry is None:
         raise ApiError(404, "not_found", f"no document {doc_id!r}")
-    return DocumentInfo.from_meta(doc_id, meta)
+    return DocumentInfo.of(entry)
 
 
 @router.post(
@@ -49,9 +49,10 @@ async def upload_document(
     if len(data) > settings.max_file_bytes:
         raise too_large(settings)
     result = await run_in_threadpool(store_upload, settings, ingestor, file.filename, data)
-    meta = ingestor.index.documents().get(result.doc_id, {"title": result.doc_id})
+    entry = ingestor.index.documents().get(result.doc_id)
+    info = DocumentInfo.of(entry) if entry else DocumentInfo(doc_id=result.doc_id, title=result.doc_id, chunks=0)
     return UploadResponse(
-        document=DocumentInfo.from_meta(result.doc_id, meta),
+        document=info,
         replaced=result.replaced,
         chunks_added=result.report.chunks_added,
     )

@@ -30,7 +30,7 @@ from rag.answer.sentences import (
 )
 from rag.core.models import SearchResult
 from rag.core.text import BULLET, STEERING, Span, content_tokens, display, sentences
-from rag.index.cards import ASKS_METADATA, DOCUMENT_WORDS, asked_fields, card_field, is_card
+from rag.index.cards import ASKS_METADATA, DOCUMENT_WORDS, asked_fields, card_field
 from rag.index.embeddings import MiniLMEmbeddings
 
 TWIN = 0.8  # two documents' sentences this close say the same thing (measured: no other pair of seeds has one)
@@ -126,8 +126,8 @@ class SentenceSelector:
                             continue  # "It involves ..." after "It represents ...": the referent is further back
                         antecedent = before
                     order = src.locate(span.start, span.end)[0]
-                    field = card_field(src.metadata, span.start, span.end) if is_card(src.metadata) else None
-                    names = f"{src.title} {src.metadata.get('about', '')}" if field else ""
+                    field = card_field(src, span.start, span.end)
+                    names = f"{src.title} {src.doc.about or ''}" if field else ""
                     out.append(Candidate(n, span, order, lead_in, antecedent=antecedent, card=field, names=names))
         # The same sentence can sit in two overlapping chunks: keep its first (best-ranked) copy.
         seen: set[tuple[str, int]] = set()
@@ -203,8 +203,8 @@ class SentenceSelector:
         (earlier), attributed one."""
 
         def origin(c: Candidate) -> tuple[str, int, str]:
-            meta = sources[c.source - 1].metadata
-            return str(meta.get("date") or "9999"), 0 if meta.get("authors") else 1, sources[c.source - 1].doc_id
+            doc = sources[c.source - 1].doc
+            return doc.date or "9999", 0 if doc.authors else 1, doc.doc_id
 
         out: dict[int, int] = {}
         if len(cands) < 2:

@@ -101,8 +101,7 @@ def scoring_query(question: str, sources: list[SearchResult]) -> str:
     """The question without the names of the documents it is asked of ("according to the Open Book",
     "in his 2013 address" by Obama): every sentence of that document shares them, so they cannot
     tell the sentence that answers from the one that does not."""
-    titles = " ".join(f"{s.title} {s.metadata.get('about', '')} {' '.join(s.metadata.get('authors') or [])}"
-                      for s in sources).lower()  # fmt: skip
+    titles = " ".join(f"{s.title} {s.doc.about or ''} {' '.join(s.doc.authors)}" for s in sources).lower()
     kept = question
     for m in NAMES.finditer(question):
         name = m.group(0)

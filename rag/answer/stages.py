@@ -78,7 +78,7 @@ class Asked:
         if (
             filters is not None
             and not filters.is_empty()
-            and not any(matches(meta, filters) for meta in index.documents().values())
+            and not any(matches(entry.meta, filters) for entry in index.documents().values())
         ):
             raise NoMatchingDocuments(f"answer: no document matches these filters ({filters.describe()})")
         return cls(question, history or [], mode, filters, k or settings.answer_k, streaming)
@@ -179,7 +179,7 @@ class Reader:
         for c in leading:
             before = [o for o in by_source[c.source] if o.span.start < c.span.start]
             pool.append(Sentence(c.span.text, before[-1].span.text if before else ""))
-        meta = [" ".join(str(v) for k, v in r.metadata.items() if k in METADATA_FIELDS) for r in results]
+        meta = [r.doc.stated(METADATA_FIELDS) for r in results]
         premise = unsupported_premise(work.question, [r.text for r in results] + meta, [s.text for s in pool] + meta)
         context = work.query if work.query != work.question else ""
         return Coverage(not_stated=not_stated(work.question, pool, context), premise=premise, rewords=sorted(rewords))

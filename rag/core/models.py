@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
-from typing import Any
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SkipValidation, model_validator
+
+from rag.core.chunks import Chunk, DocumentMeta
 
 
 class SearchResult(BaseModel):
@@ -22,12 +23,31 @@ class SearchResult(BaseModel):
     char_end: int
     dense_score: float | None = Field(None, description="Cosine similarity to the query, if retrieved densely.")
     lexical_score: float | None = Field(None, description="BM25 score, if retrieved lexically.")
-    metadata: dict[str, Any] = Field(default_factory=dict, exclude=True)
+    chunk: Annotated[Chunk | None, SkipValidation] = Field(None, exclude=True, repr=False)
+
+    @classmethod
+    def of(
+        cls, chunk: Chunk, score: float = 0.0, dense_score: float | None = None, lexical_score: float | None = None
+    ) -> SearchResult:
+        """The result for an indexed chunk; the chunk itself rides along for the answer stages."""
+        return cls(chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, title=chunk.doc.title, section=chunk.section,
+                   text=chunk.text, score=score, char_start=chunk.char_start, char_end=chunk.char_end,
+                   dense_score=dense_score, lexical_score=lexical_score, chunk=chunk)  # fmt: skip
+
+    @property
+    def doc(self) -> DocumentMeta:
+        return self.chunk.doc if self.chunk is not None else DocumentMeta(self.doc_id, self.title)
+
+    @property
+    def is_card(self) -> bool:
+        return self.chunk is not None and self.chunk.is_card
 
     def locate(self, start: int, end: int) -> tuple[int, int]:
         """File offsets of ``text[start:end]``: the slice itself for a passage of the document, the
         stated value's place in the front matter for a sentence of its card (``rag.index.cards``)."""
-        return card_location(self.metadata, start, end) or (self.char_start + start, self.char_start + end)
+        if self.chunk is not None:
+            return self.chunk.locate(start, end)
+        return self.char_start + start, self.char_start + end
 
 
 class SearchFilters(BaseModel):
@@ -54,24 +74,3 @@ class SearchFilters(BaseModel):
         """The filters as a reader would say them: "doc_types: blog; date_from: 2020-01-01"."""
         shown = {k: v for k, v in self.model_dump(mode="json").items() if v}
         return "; ".join(f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in shown.items())
-
-
-CARD_SPANS = "card_spans"  # chunk metadata: JSON [[card_start, card_end, file_start, file_end, field], ...]
-
-
-def card_span(metadata: dict[str, Any], start: int, end: int) -> list[Any] | None:
-    """The card span (card offsets, file offsets, field) a sentence at ``start:end`` of a document
-    card falls in, or None for a passage that is not a card."""
-    raw = metadata.get(CARD_SPANS)
-    if not raw:
-        return None
-    for span in json.loads(str(raw)):
-        if span[0] <= start < span[1] or (start <= span[0] and end >= span[1]):
-            return list(span)
-    return None
-
-
-def card_location(metadata: dict[str, Any], start: int, end: int) -> tuple[int, int] | None:
-    """The file offsets a card sentence points at: the stated value's place in the front matter."""
-    span = card_span(metadata, start, end)
-    return (int(span[2]), int(span[3])) if span else None

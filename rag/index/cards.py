@@ -9,16 +9,13 @@ still resolves to the file: ``file[char_start:char_end]`` is the value the sente
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from rag.core.models import CARD_SPANS, card_location, card_span
+from rag.core.chunks import CardSpan, DocumentMeta
+from rag.core.models import SearchResult
 from rag.core.text import content_tokens
-
-__all__ = ["CARD_SPANS", "card_location"]  # where a card sentence points in its file: read with search results
 
 CARD_SECTION = "Document card"
 
@@ -53,10 +50,6 @@ ASKS_METADATA = re.compile(
 DOCUMENT_WORDS = content_tokens("document paper post report library piece text the one")
 
 
-def is_card(metadata: dict[str, Any]) -> bool:
-    return bool(metadata.get(CARD_SPANS))
-
-
 def asked_fields(question: str) -> set[str]:
     return {name for name, pattern in FIELD_ASKED.items() if pattern.search(question)}
 
@@ -64,10 +57,7 @@ def asked_fields(question: str) -> set[str]:
 @dataclass(frozen=True)
 class Card:
     text: str
-    spans: list[tuple[int, int, int, int, str]]
-
-    def spans_json(self) -> str:
-        return json.dumps(self.spans)
+    spans: tuple[CardSpan, ...]
 
 
 def _listed(values: Sequence[str]) -> str:
@@ -94,17 +84,17 @@ def _find(front: str, key: str, values: Sequence[str]) -> tuple[int, int] | None
     return first, last
 
 
-def document_card(text: str, content_start: int, metadata: dict[str, Any], title: str) -> Card | None:
+def document_card(text: str, content_start: int, doc: DocumentMeta) -> Card | None:
     """The card of a document whose front matter names at least one field besides its title."""
     front = text[:content_start]
     if not front.strip():
         return None
-    named = f"“{title}”"
+    named = f"“{doc.title}”"
     lines: list[tuple[str, str, list[str]]] = []  # (sentence, key, values)
 
     def values(key: str) -> list[str]:
-        raw = metadata.get(key)
-        items = raw if isinstance(raw, list) else [raw] if raw not in (None, "") else []
+        raw = getattr(doc, key)
+        items = raw if isinstance(raw, tuple) else [raw] if raw else []
         return [" ".join(str(v).split()) for v in items if str(v).strip()]
 
     if authors := values("authors"):
@@ -128,26 +118,21 @@ def document_card(text: str, content_start: int, metadata: dict[str, Any], title
             continue
         start = len(out)
         out += sentence + "\n"
-        spans.append((start, start + len(sentence), *where, key))
-    return Card(out.rstrip("\n"), spans) if spans else None
+        spans.append(CardSpan(start, start + len(sentence), *where, key))
+    return Card(out.rstrip("\n"), tuple(spans)) if spans else None
 
 
-def card_fields(metadata: dict[str, Any]) -> set[str]:
-    """The fields a card states (none for a passage that is not a card)."""
-    raw = metadata.get(CARD_SPANS)
-    return {str(span[4]) for span in json.loads(str(raw)) if len(span) > 4} if raw else set()
-
-
-def answers_about_documents(question: str, results: Sequence[Any]) -> bool:
+def answers_about_documents(question: str, results: Sequence[SearchResult]) -> bool:
     """A question about documents ("which are blogs?", "who wrote ...?") that a retrieved card
     answers: a card holding a field the question asks for (any field, if it names none)."""
     if not ASKS_METADATA.search(question):
         return False
     fields = asked_fields(question)
-    return any(card_fields(r.metadata) & fields if fields else is_card(r.metadata) for r in results)
+    cards = [r.chunk for r in results if r.chunk is not None and r.chunk.is_card]
+    return any(c.card_fields() & fields if fields else True for c in cards)
 
 
-def card_field(metadata: dict[str, Any], start: int, end: int) -> str | None:
-    """Which field the card sentence at ``start:end`` states."""
-    span = card_span(metadata, start, end)
-    return str(span[4]) if span and len(span) > 4 else None
+def card_field(result: SearchResult, start: int, end: int) -> str | None:
+    """Which field the card sentence at ``start:end`` states (None for a passage)."""
+    span = result.chunk.card_span(start, end) if result.chunk is not None else None
+    return span.field if span else None

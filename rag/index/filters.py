@@ -5,24 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from rag.core.chunks import DocumentMeta, date_key
 from rag.core.models import SearchFilters
 
-
-def date_key(value: Any) -> int | None:
-    """``2012-05-10`` -> 20120510; ``2012-05`` -> 20120500; ``2012`` -> 20120000; else None."""
-    if value is None:
-        return None
-    text = str(value).strip()
-    parts = text[:10].split("-")
-    try:
-        year = int(parts[0])
-        month = int(parts[1]) if len(parts) > 1 else 0
-        day = int(parts[2]) if len(parts) > 2 else 0
-    except ValueError:
-        return None
-    if not (1 <= year <= 9999 and 0 <= month <= 12 and 0 <= day <= 31):
-        return None
-    return year * 10000 + month * 100 + day
+__all__ = ["chroma_where", "date_key", "matches"]
 
 
 def chroma_where(filters: SearchFilters | None) -> dict[str, Any] | None:
@@ -43,15 +29,15 @@ def chroma_where(filters: SearchFilters | None) -> dict[str, Any] | None:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
-def matches(meta: dict[str, Any], filters: SearchFilters) -> bool:
-    """The same semantics as :func:`chroma_where`, for the lexical side."""
-    if filters.doc_ids and meta.get("doc_id") not in filters.doc_ids:
+def matches(doc: DocumentMeta, filters: SearchFilters) -> bool:
+    """The same semantics as :func:`chroma_where`, for the lexical side and the document list."""
+    if filters.doc_ids and doc.doc_id not in filters.doc_ids:
         return False
-    if filters.doc_types and meta.get("doc_type") not in filters.doc_types:
+    if filters.doc_types and doc.doc_type not in filters.doc_types:
         return False
-    if filters.topics and not set(filters.topics) & set(meta.get("topics") or []):
+    if filters.topics and not set(filters.topics) & set(doc.topics):
         return False
-    key = meta.get("date_key")
+    key = doc.date_key
     if filters.date_from and (key is None or key < (date_key(filters.date_from.isoformat()) or 0)):
         return False
     return not (filters.date_to and (key is None or key > (date_key(filters.date_to.isoformat()) or 0)))

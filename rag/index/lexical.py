@@ -15,37 +15,34 @@ import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 import bm25s
 import numpy as np
 
+from rag.core.chunks import Chunk
 from rag.core.text import tokenize
 
 logger = logging.getLogger(__name__)
 
 
-def fingerprint(entries: Iterable[tuple[str, dict[str, Any]]]) -> str:
+def fingerprint(chunks: Iterable[Chunk]) -> str:
     """Content fingerprint of a collection: chunk ids are content hashes, file hashes cover metadata."""
     h = hashlib.sha256()
-    for cid, meta in sorted(entries, key=lambda e: e[0]):
-        h.update(cid.encode())
-        h.update(str(meta.get("file_hash", "")).encode())
+    for chunk in sorted(chunks, key=lambda c: c.chunk_id):
+        h.update(chunk.chunk_id.encode())
+        h.update(chunk.doc.file_hash.encode())
     return h.hexdigest()[:32]
 
 
 class LexicalIndex:
-    """An in-memory BM25 index over chunk texts, with every chunk's text and metadata."""
+    """An in-memory BM25 index over chunk texts, with every chunk (text and metadata)."""
 
-    def __init__(
-        self, ids: list[str], metas: list[dict[str, Any]], texts: list[str], bm25: bm25s.BM25 | None, fp: str
-    ) -> None:
-        self.ids = ids
-        self.metas = metas
-        self.texts = texts
+    def __init__(self, chunks: list[Chunk], bm25: bm25s.BM25 | None, fp: str) -> None:
+        self.chunks = chunks
+        self.ids = [c.chunk_id for c in chunks]
         self.bm25 = bm25
         self.fingerprint = fp
-        self._position = {cid: i for i, cid in enumerate(ids)}
+        self._position = {cid: i for i, cid in enumerate(self.ids)}
         self._places: dict[tuple[str, int], str] | None = None
 
     def __len__(self) -> int:
@@ -64,28 +61,24 @@ class LexicalIndex:
         df = int(indptr[col + 1] - indptr[col])
         return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
 
-    def record(self, chunk_id: str) -> tuple[dict[str, Any], str] | None:
+    def record(self, chunk_id: str) -> Chunk | None:
         i = self._position.get(chunk_id)
-        return None if i is None else (self.metas[i], self.texts[i])
+        return None if i is None else self.chunks[i]
 
     def at(self, doc_id: str, chunk_index: int) -> str | None:
         """The id of a document's ``chunk_index``-th passage (its neighbours, for sentence windows)."""
         if self._places is None:
-            self._places = {(str(m.get("doc_id")), int(m.get("chunk_index", -1))): cid
-                            for cid, m in zip(self.ids, self.metas, strict=True)}  # fmt: skip
+            self._places = {(c.doc_id, c.chunk_index): c.chunk_id for c in self.chunks}
         return self._places.get((doc_id, chunk_index))
 
     @classmethod
-    def build(cls, entries: list[tuple[str, dict[str, Any], str]]) -> LexicalIndex:
-        ids = [e[0] for e in entries]
-        metas = [e[1] for e in entries]
-        texts = [e[2] for e in entries]
-        fp = fingerprint((e[0], e[1]) for e in entries)
-        if not entries:
-            return cls([], [], [], None, fp)
+    def build(cls, chunks: list[Chunk]) -> LexicalIndex:
+        fp = fingerprint(chunks)
+        if not chunks:
+            return cls([], None, fp)
         bm25 = bm25s.BM25()
-        bm25.index(tokenize(texts), show_progress=False)
-        return cls(ids, metas, texts, bm25, fp)
+        bm25.index(tokenize([c.text for c in chunks]), show_progress=False)
+        return cls(chunks, bm25, fp)
 
     def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
         """Top-k ``(id, bm25 score)`` with a positive score; ``mask`` is a boolean filter over chunks."""
@@ -111,10 +104,9 @@ class LexicalIndex:
         try:
             if self.bm25 is not None:
                 self.bm25.save(str(tmp / "bm25"), show_progress=False)
+            metas, texts = [c.to_metadata() for c in self.chunks], [c.text for c in self.chunks]
             (tmp / "chunks.json").write_text(
-                json.dumps(
-                    {"fingerprint": self.fingerprint, "ids": self.ids, "metas": self.metas, "texts": self.texts}
-                ),
+                json.dumps({"fingerprint": self.fingerprint, "ids": self.ids, "metas": metas, "texts": texts}),
                 encoding="utf-8",
             )
             old = path.with_name(path.name + ".old")
@@ -133,10 +125,13 @@ class LexicalIndex:
             bm25 = None
             if data["ids"]:
                 bm25 = bm25s.BM25.load(str(path / "bm25"), show_progress=False)
-            return cls(data["ids"], data["metas"], data["texts"], bm25, data["fingerprint"])
+            chunks = [
+                Chunk.from_record(*entry) for entry in zip(data["ids"], data["metas"], data["texts"], strict=True)
+            ]
+            return cls(chunks, bm25, data["fingerprint"])
         except FileNotFoundError:
             logger.debug("no lexical cache at %s yet; it will be built", path)
             return None
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             logger.warning("lexical cache at %s not usable (%s); it will be rebuilt", path, exc)
             return None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import defaultdict
-from typing import Any
+from collections import Counter, defaultdict
+from dataclasses import replace
 
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -13,9 +13,9 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 
+from rag.core.chunks import Chunk, DocumentMeta, IndexedDocument
 from rag.core.config import Settings
 from rag.core.models import SearchFilters, SearchResult
-from rag.index.cards import is_card
 from rag.index.embeddings import MiniLMEmbeddings
 from rag.index.filters import chroma_where, matches
 from rag.index.freshness import ChangeMarker
@@ -116,22 +116,22 @@ class SearchIndex:
             logger.info("index changed (generation %s): reloaded", (current or "")[:8])
         return True
 
-    def documents(self) -> dict[str, dict[str, Any]]:
+    def documents(self) -> dict[str, IndexedDocument]:
         """One entry per indexed document: its metadata and chunk count, from the in-memory mirror."""
         self.sync()
-        docs: dict[str, dict[str, Any]] = {}
-        for meta in self.lexical.metas:
-            doc_id = str(meta.get("doc_id", ""))
-            entry = docs.setdefault(doc_id, {**meta, "chunks": 0})
-            entry["chunks"] += 1
-        return docs
+        counts: Counter[str] = Counter()
+        metas: dict[str, DocumentMeta] = {}
+        for chunk in self.lexical.chunks:
+            metas.setdefault(chunk.doc_id, chunk.doc)
+            counts[chunk.doc_id] += 1
+        return {doc_id: IndexedDocument(meta, counts[doc_id]) for doc_id, meta in metas.items()}
 
     def _load_lexical(self, previous: LexicalIndex | None = None) -> LexicalIndex:
         """The BM25 side of what the collection holds now: the disk cache when its fingerprint
         matches, else rebuilt, fetching only texts it does not already hold (chunk ids are content
         hashes, so a known id's text never changes)."""
         entries = list(self.store.iter_all(include_documents=False))
-        current = fingerprint((cid, meta) for cid, meta, _ in entries)
+        current = fingerprint(entries)
         cache_path = self.settings.lexical_path
         cached = LexicalIndex.load(cache_path)
         if cached is not None and cached.fingerprint == current:
@@ -139,16 +139,16 @@ class SearchIndex:
         known = previous or cached
         if known is None:
             logger.info("building the lexical index over %d chunks", len(entries))
-            full = [(cid, meta, text or "") for cid, meta, text in self.store.iter_all(include_documents=True)]
+            full = list(self.store.iter_all(include_documents=True))
         else:
-            missing = [cid for cid, _, _ in entries if known.record(cid) is None]
+            missing = [c.chunk_id for c in entries if known.record(c.chunk_id) is None]
             fetched = self.store.get(missing)
             logger.info("rebuilding the lexical index over %d chunks (%d new)", len(entries), len(missing))
             full = []
-            for cid, meta, _ in entries:
-                rec = known.record(cid) or fetched.get(cid)
+            for chunk in entries:
+                rec = known.record(chunk.chunk_id) or fetched.get(chunk.chunk_id)
                 if rec is not None:  # deleted between the two reads: left out
-                    full.append((cid, meta, rec[1]))
+                    full.append(replace(chunk, text=rec.text))
         index = LexicalIndex.build(full)
         try:
             index.save(cache_path)
@@ -180,7 +180,7 @@ class SearchIndex:
         lexical = self.lexical
         mask = None
         if filters is not None and not filters.is_empty():
-            mask = np.array([matches(m, filters) for m in lexical.metas], dtype=bool)
+            mask = np.array([matches(c.doc, filters) for c in lexical.chunks], dtype=bool)
         sparse = lexical.search(query, cand, mask)
 
         fused = rrf(
@@ -196,33 +196,18 @@ class SearchIndex:
         chosen: list[str] = []
         per_doc: dict[str, int] = defaultdict(int)
         for cid in ordered:
-            if cid not in records or (not cards and is_card(records[cid][0])):  # deleted, or a card not asked for
+            if cid not in records or (not cards and records[cid].is_card):  # deleted, or a card not asked for
                 continue
-            doc_id = str(records[cid][0].get("doc_id", ""))
+            doc_id = records[cid].doc_id
             if per_doc[doc_id] < self.settings.per_doc_cap:
                 per_doc[doc_id] += 1
                 chosen.append(cid)
                 if len(chosen) == k:
                     break
-        results = []
-        for cid in chosen:
-            meta, text = records[cid]
-            results.append(
-                SearchResult(
-                    chunk_id=cid,
-                    doc_id=str(meta.get("doc_id", "")),
-                    title=str(meta.get("title", "")),
-                    section=str(meta.get("section", "")),
-                    text=text,
-                    score=round(fused[cid], 6),
-                    char_start=int(meta.get("char_start", 0)),
-                    char_end=int(meta.get("char_end", 0)),
-                    dense_score=dense_scores.get(cid),
-                    lexical_score=sparse_scores.get(cid),
-                    metadata=meta,
-                )
-            )
-        return results
+        return [
+            SearchResult.of(records[cid], round(fused[cid], 6), dense_scores.get(cid), sparse_scores.get(cid))
+            for cid in chosen
+        ]
 
     def neighbours(self, results: list[SearchResult], top: int, window: int) -> list[SearchResult]:
         """The passages just before and after each of the ``top`` best results, from the same
@@ -232,25 +217,21 @@ class SearchIndex:
             return []
         lexical, have, out = self.lexical, {r.chunk_id for r in results}, []
         for r in results[:top]:
-            index = r.metadata.get("chunk_index")
-            if index is None or is_card(r.metadata):
+            if r.chunk is None or r.is_card:
                 continue
             for step in [s for d in range(1, window + 1) for s in (-d, d)]:
-                cid = lexical.at(r.doc_id, int(index) + step)
+                cid = lexical.at(r.doc_id, r.chunk.chunk_index + step)
                 rec = lexical.record(cid) if cid else None
-                if cid is None or cid in have or rec is None or is_card(rec[0]):
+                if cid is None or cid in have or rec is None or rec.is_card:
                     continue
                 have.add(cid)
-                meta, text = rec
-                out.append(SearchResult(chunk_id=cid, doc_id=r.doc_id, title=r.title, text=text, score=0.0,
-                                        section=str(meta.get("section", "")), char_start=int(meta["char_start"]),
-                                        char_end=int(meta["char_end"]), metadata=meta))  # fmt: skip
+                out.append(SearchResult.of(rec))
         return out
 
-    def _records(self, chunk_ids: list[str], lexical: LexicalIndex) -> dict[str, tuple[dict[str, Any], str]]:
-        """Metadata and text per chunk from the in-memory mirror; chunks written since it loaded
-        are fetched from Chroma in one call."""
-        out: dict[str, tuple[dict[str, Any], str]] = {}
+    def _records(self, chunk_ids: list[str], lexical: LexicalIndex) -> dict[str, Chunk]:
+        """Each chunk from the in-memory mirror; chunks written since it loaded are fetched from
+        Chroma in one call."""
+        out: dict[str, Chunk] = {}
         unknown = []
         for cid in chunk_ids:
             rec = lexical.record(cid)
@@ -279,7 +260,7 @@ class HybridRetriever(BaseRetriever):
             Document(
                 page_content=r.text,
                 id=r.chunk_id,
-                metadata={**r.metadata, **r.model_dump(exclude={"text"})},
+                metadata={**(r.chunk.to_metadata() if r.chunk else {}), **r.model_dump(exclude={"text"})},
             )
             for r in self.index.search(query, k if k is not None else self.k, self.filters)
         ]

@@ -18,6 +18,7 @@ from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
 from langchain_core.embeddings import Embeddings
 
+from rag.core.chunks import Chunk
 from rag.core.config import Settings
 from rag.index.embeddings import ChromaEmbeddingFunction
 
@@ -117,35 +118,29 @@ class ChunkStore:
     def count(self) -> int:
         return self.collection.count()
 
-    def upsert(
-        self,
-        ids: Sequence[str],
-        embeddings: Any,
-        documents: Sequence[str],
-        metadatas: Sequence[dict[str, Any]],
-    ) -> None:
-        for start in range(0, len(ids), PAGE):
-            end = start + PAGE
+    def upsert(self, chunks: Sequence[Chunk], embeddings: Any) -> None:
+        for start in range(0, len(chunks), PAGE):
+            page = chunks[start : start + PAGE]
             self.collection.upsert(
-                ids=list(ids[start:end]),
-                embeddings=embeddings[start:end],
-                documents=list(documents[start:end]),
-                metadatas=list(metadatas[start:end]),
+                ids=[c.chunk_id for c in page],
+                embeddings=embeddings[start : start + PAGE],
+                documents=[c.text for c in page],
+                metadatas=[c.to_metadata() for c in page],
             )
 
-    def update_metadata(self, ids: Sequence[str], metadatas: Sequence[dict[str, Any]]) -> None:
-        for start in range(0, len(ids), PAGE):
-            self.collection.update(
-                ids=list(ids[start : start + PAGE]),
-                metadatas=list(metadatas[start : start + PAGE]),
-            )
+    def update_metadata(self, chunks: Sequence[Chunk]) -> None:
+        """Rewrite stored chunks' metadata (same ids, same text): a document renamed or moved."""
+        for start in range(0, len(chunks), PAGE):
+            page = chunks[start : start + PAGE]
+            self.collection.update(ids=[c.chunk_id for c in page], metadatas=[c.to_metadata() for c in page])
 
     def delete(self, ids: Sequence[str]) -> None:
         for start in range(0, len(ids), PAGE):
             self.collection.delete(ids=list(ids[start : start + PAGE]))
 
-    def iter_all(self, include_documents: bool = False) -> Iterator[tuple[str, dict[str, Any], str | None]]:
-        """Every chunk as ``(id, metadata, text)``, paged so memory stays flat on big collections."""
+    def iter_all(self, include_documents: bool = False) -> Iterator[Chunk]:
+        """Every chunk (its text only with ``include_documents``), paged so memory stays flat on
+        big collections."""
         include: list[Any] = ["metadatas", "documents"] if include_documents else ["metadatas"]
         offset = 0
         while True:
@@ -156,7 +151,7 @@ class ChunkStore:
             metas = page["metadatas"] or [{}] * len(ids)
             docs = page["documents"] if include_documents and page["documents"] else [None] * len(ids)
             for cid, meta, doc in zip(ids, metas, docs, strict=True):
-                yield cid, dict(meta or {}), doc
+                yield Chunk.from_record(cid, meta or {}, doc)
             offset += len(ids)
 
     def centroid(self) -> np.ndarray | None:
@@ -175,13 +170,15 @@ class ChunkStore:
             return None
         return total / np.linalg.norm(total)
 
-    def get(self, ids: Sequence[str]) -> dict[str, tuple[dict[str, Any], str]]:
-        out: dict[str, tuple[dict[str, Any], str]] = {}
+    def get(self, ids: Sequence[str]) -> dict[str, Chunk]:
+        out: dict[str, Chunk] = {}
         for start in range(0, len(ids), PAGE):
             page = self.collection.get(ids=list(ids[start : start + PAGE]), include=["metadatas", "documents"])
             metas = page["metadatas"] or []
             docs = page["documents"] or []
-            out.update({cid: (dict(m or {}), d or "") for cid, m, d in zip(page["ids"], metas, docs, strict=True)})
+            out.update(
+                {cid: Chunk.from_record(cid, m or {}, d) for cid, m, d in zip(page["ids"], metas, docs, strict=True)}
+            )
         return out
 
     def query(self, embedding: Sequence[float], k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:

@@ -92,7 +92,7 @@ def ingest_killed(data: Path, corpus: Path, *, when_logged: str | None = None, a
 
 def chunk_ids(data: Path, corpus: Path, embeddings: Any) -> list[str]:
     store = ChunkStore(Settings(data_dir=data, corpus_dir=corpus), embeddings)
-    return sorted(cid for cid, _, _ in store.iter_all())
+    return sorted(c.chunk_id for c in store.iter_all())
 
 
 def test_kill_9_during_ingest_then_reingest_matches_a_clean_ingest(tmp_path: Path, embeddings: Any) -> None:
@@ -143,8 +143,8 @@ def test_doctor_repair_fixes_what_a_crash_can_leave(tmp_path: Path, embeddings: 
     settings = Settings(data_dir=data, corpus_dir=corpus)
     store = ChunkStore(settings, embeddings)
     entries = list(store.iter_all())
-    victim = str(entries[0][1]["doc_id"])
-    store.delete([cid for cid, meta, _ in entries if meta["doc_id"] == victim][:3])  # half-written document
+    victim = entries[0].doc_id
+    store.delete([c.chunk_id for c in entries if c.doc_id == victim][:3])  # half-written document
     store.collection.add(ids=["stray"], embeddings=[[0.1] * 384], documents=["x"], metadatas=[{"x": 1}])
     (data / ".lexical-interrupted").mkdir()
     (corpus / "uploads").mkdir()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,6 @@ import pytest
 from ingest.pipeline import Ingestor
 from rag.compose import compose
 from rag.core.config import Settings
-from rag.index.cards import CARD_SPANS
 from rag.index.embeddings import MiniLMEmbeddings
 from rag.index.retrieval import SearchIndex
 
@@ -20,8 +20,8 @@ OPEN_BOOK = "open-book-social-innovation-notes"
 
 def doc_chunks(index: SearchIndex) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
-    for cid, meta, _ in index.store.iter_all():
-        out.setdefault(meta["doc_id"], set()).add(cid)
+    for chunk in index.store.iter_all():
+        out.setdefault(chunk.doc_id, set()).add(chunk.chunk_id)
     return out
 
 
@@ -161,15 +161,15 @@ def test_duplicate_document_ids_are_refused(ingested: tuple[Settings, SearchInde
 def test_an_index_of_the_previous_format_is_reindexed_and_gains_cards(ingested: tuple[Settings, SearchIndex]) -> None:
     settings, index = ingested
     entries = list(index.store.iter_all())
-    cards = {meta["doc_id"] for _, meta, _ in entries if meta.get(CARD_SPANS)}
+    cards = {c.doc_id for c in entries if c.is_card}
     assert cards == {p.stem for p in settings.corpus_dir.glob("*.md")}  # every seed has front matter
     # What an index written before cards looked like: no card, and format 1 (what a missing stamp reads as).
-    index.store.delete([cid for cid, meta, _ in entries if meta.get(CARD_SPANS)])
-    rest = [(cid, meta) for cid, meta, _ in entries if not meta.get(CARD_SPANS)]
-    old = [meta | {"index_format": 1, "chunk_count": meta["chunk_count"] - 1} for _, meta in rest]
-    index.store.update_metadata([cid for cid, _ in rest], old)
+    index.store.delete([c.chunk_id for c in entries if c.is_card])
+    old = [replace(c, doc=replace(c.doc, index_format=1, chunk_count=c.doc.chunk_count - 1))
+           for c in entries if not c.is_card]  # fmt: skip
+    index.store.update_metadata(old)
 
     report = Ingestor(settings, index).run()
     assert report.files_ingested == 5 and report.files_unchanged == 0
     assert report.embeddings_computed == 5, "only the cards are new; every passage keeps its embedding"
-    assert {m["doc_id"] for _, m, _ in index.store.iter_all() if m.get(CARD_SPANS)} == cards
+    assert {c.doc_id for c in index.store.iter_all() if c.is_card} == cards

@@ -8,7 +8,7 @@ import re
 from functools import cache
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ingest.chunking import HEADING, WORD, SectionChunker, word_count
@@ -26,6 +26,7 @@ documents = st.lists(_line, max_size=60).map("\n".join)
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=documents, max_words=st.integers(20, 80), overlap=st.integers(0, 25), min_words=st.integers(1, 60))
+@example(text="0000000000000000", max_words=20, overlap=5, min_words=1)  # one long word was cut into characters
 def test_chunks_slice_back_cover_the_text_in_order_and_are_never_empty(
     text: str, max_words: int, overlap: int, min_words: int
 ) -> None:

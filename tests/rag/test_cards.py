@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from rag.answer.pipeline import AnswerPipeline
-from rag.index.cards import CARD_SECTION, asked_fields, card_location, document_card
+from rag.core.chunks import Chunk, DocumentMeta
+from rag.index.cards import CARD_SECTION, asked_fields, document_card
 from rag.index.retrieval import SearchIndex
 from tests.rag.test_answers import assert_grounded
 
@@ -32,8 +33,8 @@ def pipeline(corpus_index: SearchIndex) -> AnswerPipeline:
 
 
 def test_a_card_states_each_field_and_points_at_its_value() -> None:
-    meta = {"title": "A study", "authors": ["Ann Lee", "Bo Chen"], "date": "2012-05-10", "doc_type": "abstract"}
-    card = document_card(FRONT, FRONT.index("\n\n") + 2, meta, "A study")
+    meta = DocumentMeta("a-study", "A study", authors=("Ann Lee", "Bo Chen"), date="2012-05-10", doc_type="abstract")
+    card = document_card(FRONT, FRONT.index("\n\n") + 2, meta)
     assert card is not None
     lines = card.text.splitlines()
     assert lines == ["“A study” was written by Ann Lee and Bo Chen.", "“A study” is dated 2012-05-10.",
@@ -41,15 +42,14 @@ def test_a_card_states_each_field_and_points_at_its_value() -> None:
     located = {}
     for line in lines:
         start = card.text.index(line)
-        where = card_location({"card_spans": card.spans_json()}, start, start + len(line))
-        assert where is not None
+        where = Chunk("card", meta, card.text, card_spans=card.spans).locate(start, start + len(line))
         located[line] = FRONT[where[0] : where[1]]
     assert located[lines[1]] == "2012-05-10" and located[lines[2]] == "abstract"
     assert located[lines[0]].startswith("Ann Lee") and located[lines[0]].endswith("Bo Chen")
 
 
 def test_no_front_matter_no_card() -> None:
-    assert document_card("Just text.", 0, {"title": "x"}, "x") is None
+    assert document_card("Just text.", 0, DocumentMeta("x", "x")) is None
 
 
 def test_naming_a_document_by_its_kind_is_not_asking_about_it() -> None:

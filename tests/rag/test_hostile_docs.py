@@ -8,7 +8,6 @@ honest, and the UI must show it as text.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 
@@ -20,7 +19,6 @@ from rag.answer.model import Answer, Mode
 from rag.answer.pipeline import AnswerPipeline
 from rag.compose import compose
 from rag.core.config import Settings
-from rag.index.cards import CARD_SPANS
 from rag.index.embeddings import MiniLMEmbeddings
 from rag.index.retrieval import SearchIndex
 from tests.conftest import CORPUS
@@ -80,20 +78,19 @@ def assert_honest(answer: Answer, index: SearchIndex) -> None:
 
 
 def test_it_is_ingested_as_data_in_windows_of_bounded_size(hostile_index: SearchIndex) -> None:
-    chunks = [(meta, text) for _, meta, text in hostile_index.store.iter_all(include_documents=True)]
-    mine = [(m, t or "") for m, t in chunks if m["doc_id"] == "kitchens"]
+    mine = [c for c in hostile_index.store.iter_all(include_documents=True) if c.doc_id == "kitchens"]
     source = HOSTILE
     # the 200,000-character lines are cut into windows, and identical windows are kept once
-    assert max(len(t) for _, t in mine) <= 6_000
-    assert any("AAAA" in t for _, t in mine) and any("longline longline" in t for _, t in mine)
-    assert len({t for _, t in mine}) == len(mine) < 12
-    for meta, text in mine:
-        if meta.get(CARD_SPANS):  # the card: each sentence states a front-matter value found at its offsets
-            for start, end, file_start, file_end, _ in json.loads(meta[CARD_SPANS]):
-                assert source[file_start:file_end] in text[start:end]
+    assert max(len(c.text) for c in mine) <= 6_000
+    assert any("AAAA" in c.text for c in mine) and any("longline longline" in c.text for c in mine)
+    assert len({c.text for c in mine}) == len(mine) < 12
+    for c in mine:
+        if c.is_card:  # the card: each sentence states a front-matter value found at its offsets
+            for span in c.card_spans:
+                assert source[span.file_start : span.file_end] in c.text[span.start : span.end]
             continue
-        assert source[meta["char_start"] : meta["char_end"]] == text
-    assert mine[0][0]["title"].startswith("Community kitchens <script>")  # stored as given, escaped on display
+        assert source[c.char_start : c.char_end] == c.text
+    assert mine[0].doc.title.startswith("Community kitchens <script>")  # stored as given, escaped on display
     hits = hostile_index.search("Lowfield community kitchens bakeries", k=3)
     assert hits[0].doc_id == "kitchens"
 

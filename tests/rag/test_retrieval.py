@@ -60,7 +60,8 @@ def test_the_best_passages_are_read_with_their_neighbours(corpus_index: SearchIn
     for r in extra:
         source = (corpus / f"{r.doc_id}.md").read_text(encoding="utf-8")
         assert source[r.char_start : r.char_end] == r.text  # a real passage, never a card
-        assert any(abs(int(r.metadata["chunk_index"]) - int(b.metadata["chunk_index"])) == 1
+        assert r.chunk is not None
+        assert any(b.chunk is not None and abs(r.chunk.chunk_index - b.chunk.chunk_index) == 1
                    for b in results[:2] if b.doc_id == r.doc_id)  # fmt: skip
     # the passage the cut left out: the one that describes the two cases
     assert any("The first case works with service users" in r.text for r in extra)

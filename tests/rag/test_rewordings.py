@@ -8,6 +8,7 @@ import pytest
 from rag.answer.coverage import is_note, rewords_note
 from rag.answer.pipeline import AnswerPipeline
 from rag.answer.selection import TWIN, Candidate, SentenceSelector
+from rag.core.chunks import Chunk, DocumentMeta
 from rag.core.models import SearchResult
 from rag.core.text import Span
 from rag.index.retrieval import SearchIndex
@@ -15,13 +16,13 @@ from rag.index.retrieval import SearchIndex
 COPY, ORIGINAL = "corporate-infrastructure-society", "business-society-public-services"
 
 
-def _source(doc_id: str, **meta: object) -> SearchResult:
-    return SearchResult(chunk_id=doc_id, doc_id=doc_id, title=doc_id, section="", text="x" * 50, score=1.0,
-                        char_start=0, char_end=50, metadata=meta)  # fmt: skip
+def _source(doc_id: str, date: str | None = None, authors: tuple[str, ...] = ()) -> SearchResult:
+    doc = DocumentMeta(doc_id, doc_id, date=date, authors=authors)
+    return SearchResult.of(Chunk(doc_id, doc, "x" * 50, "", 0, 50), score=1.0)
 
 
 def test_the_undated_unattributed_document_is_the_copy() -> None:
-    sources = [_source("copy"), _source("original", date="2012-05-10", authors=["A. Writer"]), _source("other")]
+    sources = [_source("copy"), _source("original", date="2012-05-10", authors=("A. Writer",)), _source("other")]
     cands = [Candidate(1, Span("a", 0, 1), 0), Candidate(2, Span("b", 0, 1), 0), Candidate(3, Span("c", 0, 1), 0)]
     vecs = np.array([[1.0, 0.0], [0.95, np.sqrt(1 - 0.95**2)], [0.0, 1.0]])
     assert SentenceSelector.twins(cands, vecs, sources) == {0: 1}
