@@ -18,15 +18,12 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench_api import wait_ready
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
@@ -40,6 +37,7 @@ from rag.answer.llm import default_gguf, make_chat_model
 from rag.compose import compose
 from rag.core.config import Settings
 from rag.index.embeddings import MiniLMEmbeddings
+from rag.local_server import llama_server
 
 REPO = Path(__file__).resolve().parent.parent
 DEV = REPO / "evals" / "datasets" / "dev.jsonl"
@@ -133,20 +131,8 @@ def llm_server(port: int = 8766) -> Any:
     if gguf is None:
         yield None
         return
-    log = Path(tempfile.mkdtemp(prefix="policyrag-llm-")) / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "smollm2",
-             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--seed", "0"],
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        wait_ready(f"{base}/models", proc, log, "the llama.cpp server", timeout=120)
+    with llama_server(gguf, port, Path(tempfile.mkdtemp(prefix="policyrag-llm-")) / "server.log") as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def _row(name: str, results: dict[str, Any], ingest_s: float, search_ms: list[float]) -> dict[str, Any]:

