@@ -42,11 +42,13 @@ $(DEV_STAMP): $(STAMP)
 	@echo "==> [dev 3/4] installing RAGAS in its own venv $(PEERS) (a minute or two)"
 	test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)
 	$(PEERS)/bin/python -m pip install --quiet ragas==0.4.3 'langchain-community<0.4'
-	# Debian's Chromium for the browser test (Playwright drives it; it never downloads a browser) and
-	# PostgreSQL for the scale-out test (the test starts its own server in a temp dir).
-	@echo "==> [dev 4/4] checking Debian's chromium and postgresql (installed with apt-get if missing)"
+	# Debian's Chromium for the browser test (Playwright drives it; it never downloads a browser),
+	# PostgreSQL for the scale-out test (the test starts its own server in a temp dir), and poppler's
+	# pdftotext, the independent reader the PDF page tests check our pages against.
+	@echo "==> [dev 4/4] checking Debian's chromium, postgresql and poppler-utils (installed with apt-get if missing)"
 	pkgs=""; test -x /usr/bin/chromium || pkgs="chromium chromium-driver"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || pkgs="$$pkgs postgresql"; \
+	command -v pdftotext >/dev/null || pkgs="$$pkgs poppler-utils"; \
 	test -z "$$pkgs" || ($(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$pkgs)
 	touch $(DEV_STAMP)

@@ -48,6 +48,8 @@ class LibraryCitation(BaseModel):
     chunk_id: str
     char_start: int
     char_end: int
+    page_start: int | None = Field(None, description="A PDF quote's page (1-based).")
+    page_end: int | None = None
 
 
 class LibraryAnswer(BaseModel):
@@ -82,6 +84,8 @@ class Passage(BaseModel):
     text: str
     char_start: int
     char_end: int
+    page_start: int | None = None
+    page_end: int | None = None
 
 
 def build_mcp(services: Callable[[], Services]) -> MCPServer:
@@ -145,7 +149,8 @@ def _passage(services: Services, chunk_id: str) -> Passage:
         raise ToolError(f"no passage {chunk_id!r}")
     chunk = found[chunk_id]
     return Passage(chunk_id=chunk_id, doc_id=chunk.doc_id, title=chunk.doc.title, section=chunk.section,
-                   text=chunk.text, char_start=chunk.char_start, char_end=chunk.char_end)  # fmt: skip
+                   text=chunk.text, char_start=chunk.char_start, char_end=chunk.char_end,
+                   page_start=chunk.page_start, page_end=chunk.page_end)  # fmt: skip
 
 
 def _documents(services: Services, filters: SearchFilters | None) -> list[DocumentInfo]:

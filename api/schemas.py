@@ -49,6 +49,8 @@ class SearchHit(BaseModel):
     char_end: int
     dense_score: float | None = Field(None, description="Cosine similarity, when the dense side ranked it.")
     lexical_score: float | None = Field(None, description="BM25 score, when the lexical side ranked it.")
+    page_start: int | None = Field(None, description="A PDF passage's first page (1-based, as a viewer shows it).")
+    page_end: int | None = Field(None, description="A PDF passage's last page.")
 
 
 class SearchResponse(BaseModel):
@@ -66,13 +68,14 @@ class DocumentInfo(BaseModel):
     chunks: int
     path: str = ""
     source: str | None = None
+    pages: int | None = Field(None, description="A PDF's page count.")
 
     @classmethod
     def of(cls, entry: IndexedDocument) -> DocumentInfo:
         doc = entry.meta
         return cls(doc_id=doc.doc_id, title=doc.title or doc.doc_id, authors=list(doc.authors),
                    publisher=doc.publisher, date=doc.date, doc_type=doc.doc_type, topics=list(doc.topics),
-                   chunks=entry.chunks, path=doc.path, source=doc.source)  # fmt: skip
+                   chunks=entry.chunks, path=doc.path, source=doc.source, pages=doc.pages)  # fmt: skip
 
 
 class DocumentList(BaseModel):

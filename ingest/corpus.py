@@ -15,8 +15,9 @@ from rag.index.store import ChunkStore
 
 logger = logging.getLogger(__name__)
 
-# Bumped when what a document is indexed as changes (2: a document card beside its passages).
-INDEX_FORMAT = 2
+# Bumped when what a document is indexed as changes (2: a document card beside its passages;
+# 3: pages on PDF chunks).
+INDEX_FORMAT = 3
 
 
 @dataclass

@@ -68,6 +68,7 @@ class LoadedDocument:
     text: str
     metadata: dict[str, Any] = field(default_factory=dict)
     content_start: int = 0  # where the body starts in ``text`` (after front matter)
+    page_starts: list[int] | None = None  # a PDF's: where page i+1 begins in ``text``
 
 
 def _decode(data: bytes) -> str:
@@ -174,40 +175,14 @@ def load_html(data: bytes, path: Path) -> LoadedDocument:
 
 
 def load_pdf(data: bytes, path: Path, max_pages: int = MAX_PDF_PAGES) -> LoadedDocument:
-    from pypdf import PdfReader
-    from pypdf.errors import LimitReachedError, PdfReadError
+    """Text in reading order, with pages and structure (``ingest.pdf``)."""
+    from ingest.pdf import PdfError, read_pdf
 
-    if not data.startswith(b"%PDF-"):
-        raise LoadError("not a PDF file (it does not start with %PDF-)")
     try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            raise LoadError("the PDF is encrypted; save an unprotected copy")
-        n_pages = len(reader.pages)
-        if n_pages > max_pages:
-            raise LoadError(f"the PDF has {n_pages} pages, more than the limit of {max_pages}")
-        pages = [(page.extract_text() or "").strip() for page in reader.pages]
-        info = reader.metadata
-    except LoadError:
-        raise
-    except LimitReachedError as exc:  # pypdf's own guard against decompression bombs
-        raise LoadError(f"the PDF expands beyond pypdf's safety limits ({exc})") from exc
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError, AttributeError, IndexError) as exc:
-        raise LoadError(f"corrupt or unreadable PDF ({exc.__class__.__name__}: {exc})") from exc
-    text = "\n\n".join(p for p in pages if p)
-    if not text.strip():
-        raise LoadError("the PDF has no extractable text (scanned images need OCR, which is not supported)")
-    meta: dict[str, Any] = {}
-    if info is not None:
-        if info.title and str(info.title).strip():
-            meta["title"] = str(info.title).strip()
-        if info.author and str(info.author).strip():
-            meta["authors"] = [str(info.author).strip()]
-        created = info.creation_date if hasattr(info, "creation_date") else None
-        if isinstance(created, dt.datetime):
-            meta["date"] = created.date().isoformat()
-    meta["pages"] = n_pages
-    return LoadedDocument(text=text + "\n", metadata=meta)
+        pdf = read_pdf(data, max_pages)
+    except PdfError as exc:
+        raise LoadError(str(exc)) from exc
+    return LoadedDocument(text=pdf.text, metadata=pdf.metadata, page_starts=pdf.page_starts)
 
 
 def load_docx(data: bytes, path: Path) -> LoadedDocument:

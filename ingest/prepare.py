@@ -3,8 +3,10 @@ with their metadata built here and nowhere else."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from ingest.chunking import SectionChunker, TextChunk, chunk_ids
 from ingest.corpus import INDEX_FORMAT, DocState, IngestReport, file_hash, source_path, stored_path
@@ -25,6 +27,16 @@ class Pending:
     inputs: list[str]
     stale: list[str]
     reused: set[str]
+
+
+def paged(page_starts: list[int] | None, piece: TextChunk) -> dict[str, Any]:
+    """The pages a piece of a paged document (a PDF) runs over, and where the later ones begin."""
+    if not page_starts or piece.section == CARD_SECTION:
+        return {}
+    first = max(1, bisect_right(page_starts, piece.char_start))
+    last = max(first, bisect_right(page_starts, max(piece.char_start, piece.char_end - 1)))
+    breaks = tuple(page_starts[n - 1] for n in range(first + 1, last + 1))
+    return {"page_start": first, "page_end": last, "page_breaks": breaks}
 
 
 class Preparer:
@@ -105,13 +117,14 @@ class Preparer:
         title = str(doc.metadata.get("title") or doc_id)
         kind = path.suffix.lower().lstrip(".")
         meta = DocumentMeta.from_front_matter(doc.metadata, doc_id=doc_id, title=title, path=rel, file_hash=digest,
-                                              file_type=kind, index_format=INDEX_FORMAT)  # fmt: skip
+                                              file_type=kind, index_format=INDEX_FORMAT,
+                                              pages=len(doc.page_starts) if doc.page_starts else None)  # fmt: skip
         card = document_card(doc.text, doc.content_start, meta)
         if card is not None:  # its front matter, searchable: "who wrote ...", "which are blogs"
             pieces.append(TextChunk(card.text, CARD_SECTION, 0, doc.content_start))
         meta = replace(meta, chunk_count=len(pieces))
         chunks = [
-            Chunk(cid, meta, p.text, p.section, p.char_start, p.char_end, i)
+            Chunk(cid, meta, p.text, p.section, p.char_start, p.char_end, i, **paged(doc.page_starts, p))
             for i, (cid, p) in enumerate(zip(chunk_ids(doc_id, pieces), pieces, strict=True))
         ]
         if card is not None:

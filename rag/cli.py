@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
+from rag.core.chunks import page_label
 from rag.core.config import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -48,6 +49,10 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+SEARCH_FIELDS = {"chunk_id", "doc_id", "title", "section", "text", "score", "char_start", "char_end", "page_start",
+                 "page_end"}  # fmt: skip
+
+
 def search_command(
     query: Annotated[str, typer.Argument(help="What to look for.")],
     k: Annotated[int, typer.Option("--k", min=1, max=100, help="Number of passages.")] = 5,
@@ -65,14 +70,7 @@ def search_command(
     except StoreError as exc:
         raise fail(str(exc)) from exc
     if as_json:
-        payload = {
-            "results": [
-                r.model_dump(
-                    include={"chunk_id", "doc_id", "title", "section", "text", "score", "char_start", "char_end"}
-                )
-                for r in results
-            ]
-        }
+        payload = {"results": [r.model_dump(include=SEARCH_FIELDS) for r in results]}
         sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
         return
     out = Console()
@@ -81,7 +79,8 @@ def search_command(
         return
     for rank, r in enumerate(results, start=1):
         where = f" › {r.section}" if r.section else ""
-        span = f"{r.doc_id}, chars {r.char_start}-{r.char_end}, score {r.score:.4f}"
+        page = page_label(r.page_start, r.page_end)
+        span = f"{r.doc_id}, {page + ', ' if page else ''}chars {r.char_start}-{r.char_end}, score {r.score:.4f}"
         out.print(f"[bold]{rank}. {r.title}[/]{where}  [dim]({span})[/]", highlight=False)
         snippet = " ".join(r.text.split())
         out.print(f"   {snippet[:400]}{'…' if len(snippet) > 400 else ''}\n", highlight=False)

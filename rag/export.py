@@ -13,7 +13,12 @@ from typing import Any
 
 from docx import Document
 
+from rag.core.chunks import page_label
+
 Turn = dict[str, Any]  # {"question": str, "answer": Answer as a dict}
+
+
+QUOTE_FIELDS = ("n", "chunk_id", "section", "quote", "char_start", "char_end", "page_start", "page_end")
 
 
 def references(answer: dict[str, Any]) -> list[dict[str, Any]]:
@@ -25,7 +30,7 @@ def references(answer: dict[str, Any]) -> list[dict[str, Any]]:
         grouped: dict[str, dict[str, Any]] = {}
         for c in answer.get("citations", []):
             ref = grouped.setdefault(c["doc_id"], {"doc_id": c["doc_id"], "title": c["title"], "quotes": []})
-            ref["quotes"].append({k: c.get(k) for k in ("n", "chunk_id", "section", "quote", "char_start", "char_end")})
+            ref["quotes"].append({k: c.get(k) for k in QUOTE_FIELDS})
         refs = list(grouped.values())
     return [{**r, "quotes": [{**q, "passage": passages.get(q["n"], q["quote"])} for q in r["quotes"]]} for r in refs]
 
@@ -36,7 +41,9 @@ def _refs(answer: dict[str, Any]) -> list[tuple[str, list[str]]]:
     for ref in references(answer):
         quotes = []
         for q in ref["quotes"]:
-            where = f" ({q['section']})" if q.get("section") else ""
+            page = page_label(q.get("page_start"), q.get("page_end"))
+            place = ", ".join(p for p in (q.get("section") or "", page) if p)
+            where = f" ({place})" if place else ""
             quotes.append(f"[{q['n']}] “{' '.join(str(q['quote']).split())}”{where}")
         out.append((f"{ref['title']} ({ref['doc_id']})", quotes))
     return out

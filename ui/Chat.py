@@ -10,6 +10,7 @@ from typing import Any
 
 import streamlit as st
 
+from rag.core.chunks import page_label
 from rag.export import references, to_docx, to_markdown
 from ui.client import ApiClient, ApiError, ApiUnavailable
 from ui.render import answer_markdown, card_meta, highlight, plain, refusal_documents
@@ -152,6 +153,8 @@ def show_answer(i: int, turn: dict[str, Any]) -> None:
             for q in ref["quotes"]:
                 st.markdown(highlight(q["passage"], q["quote"]), unsafe_allow_html=True)
                 where = f"{plain(q['section'])}, " if q.get("section") else ""
+                page = page_label(q.get("page_start"), q.get("page_end"))
+                where += f"{page}, " if page else ""
                 st.caption(f"[{q['n']}] {where}{ref['doc_id']}, characters {q['char_start']}–{q['char_end']}")
     cols = st.columns(4)
     cols[0].download_button("Markdown", to_markdown([turn]), f"answer-{i + 1}.md", "text/markdown", key=f"md{i}",

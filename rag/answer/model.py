@@ -29,6 +29,8 @@ class Citation(BaseModel):
     char_start: int
     char_end: int
     score: float = Field(description="Support of the cited sentence by this quote, 0-1.")
+    page_start: int | None = Field(None, description="A PDF quote's page (1-based, as a viewer shows it).")
+    page_end: int | None = Field(None, description="The quote's last page, when it runs over a page break.")
     passage: str = Field("", description="The whole retrieved passage the quote sits in (for source cards).")
 
 
@@ -41,6 +43,8 @@ class Quote(BaseModel):
     quote: str
     char_start: int
     char_end: int
+    page_start: int | None = None
+    page_end: int | None = None
 
 
 class Reference(BaseModel):
@@ -57,8 +61,8 @@ def group_references(citations: list[Citation]) -> list[Reference]:
     refs: dict[str, Reference] = {}
     for c in citations:
         ref = refs.setdefault(c.doc_id, Reference(doc_id=c.doc_id, title=c.title, quotes=[]))
-        ref.quotes.append(Quote(n=c.n, chunk_id=c.chunk_id, section=c.section, quote=c.quote,
-                                char_start=c.char_start, char_end=c.char_end))  # fmt: skip
+        ref.quotes.append(Quote(n=c.n, chunk_id=c.chunk_id, section=c.section, quote=c.quote, char_start=c.char_start,
+                                char_end=c.char_end, page_start=c.page_start, page_end=c.page_end))  # fmt: skip
     return list(refs.values())
 
 

@@ -161,6 +161,7 @@ class Verifier:
             if key not in numbering:
                 numbering[key] = len(numbering) + 1
                 char_start, char_end = src.locate(sup.span.start, sup.span.end)
+                page_start, page_end = src.pages_of(char_start, char_end)
                 result.citations.append(
                     Citation(
                         n=numbering[key],
@@ -171,6 +172,8 @@ class Verifier:
                         quote=sup.span.text,
                         char_start=char_start,
                         char_end=char_end,
+                        page_start=page_start,
+                        page_end=page_end,
                         score=round(sup.score, 4),
                         passage=src.text,
                     )

@@ -82,6 +82,7 @@ class DocumentMeta:
     source: str | None = None
     about: str | None = None
     affiliation: str | None = None
+    pages: int | None = None  # a PDF's page count
 
     @classmethod
     def from_front_matter(cls, front: Mapping[str, Any], **write: Any) -> DocumentMeta:
@@ -123,6 +124,9 @@ class Chunk:
     char_end: int = 0
     chunk_index: int = -1
     card_spans: tuple[CardSpan, ...] = field(default=())
+    page_start: int | None = None  # a PDF's pages this chunk runs over (1-based), else None
+    page_end: int | None = None
+    page_breaks: tuple[int, ...] = ()  # document offsets inside the chunk where pages after page_start begin
 
     @property
     def doc_id(self) -> str:
@@ -138,6 +142,16 @@ class Chunk:
             if span.start <= start < span.end or (start <= span.start and end >= span.end):
                 return span
         return None
+
+    def page_at(self, offset: int) -> int | None:
+        """The page a document offset of this chunk is on (None when the document has no pages)."""
+        if self.page_start is None:
+            return None
+        return self.page_start + sum(1 for b in self.page_breaks if b <= offset)
+
+    def pages_of(self, start: int, end: int) -> tuple[int | None, int | None]:
+        """First and last page of the document span ``start:end`` (file offsets)."""
+        return self.page_at(start), self.page_at(max(start, end - 1))
 
     def card_fields(self) -> set[str]:
         return {span.field for span in self.card_spans}
@@ -165,6 +179,8 @@ class Chunk:
                    chunk_index=self.chunk_index)  # fmt: skip
         if self.card_spans:
             out[CARD_SPANS] = json.dumps([list(s) for s in self.card_spans])
+        if self.page_start is not None and self.page_end is not None:
+            out.update(page_start=self.page_start, page_end=self.page_end, page_breaks=json.dumps(self.page_breaks))
         return out
 
     @classmethod
@@ -175,7 +191,7 @@ class Chunk:
         for name in ("path", "file_hash", "file_type"):
             if name in meta:
                 doc[name] = str(meta[name])
-        for name in ("chunk_count", "index_format"):
+        for name in ("chunk_count", "index_format", "pages"):
             if name in meta:
                 doc[name] = int(meta[name])
         for name in FRONT_MATTER_FIELDS:
@@ -192,7 +208,17 @@ class Chunk:
             char_end=int(meta.get("char_end", 0)),
             chunk_index=int(meta.get("chunk_index", -1)),
             card_spans=spans,
+            page_start=int(meta["page_start"]) if "page_start" in meta else None,
+            page_end=int(meta["page_end"]) if "page_end" in meta else None,
+            page_breaks=tuple(int(b) for b in json.loads(str(meta.get("page_breaks") or "[]"))),
         )
+
+
+def page_label(first: int | None, last: int | None) -> str:
+    """How a citation names its page: "p. 12", "pp. 12-13", or "" for a document without pages."""
+    if first is None:
+        return ""
+    return f"p. {first}" if last in (None, first) else f"pp. {first}-{last}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,8 @@ class SearchResult(BaseModel):
     char_end: int
     dense_score: float | None = Field(None, description="Cosine similarity to the query, if retrieved densely.")
     lexical_score: float | None = Field(None, description="BM25 score, if retrieved lexically.")
+    page_start: int | None = Field(None, description="A PDF passage's first page (1-based).")
+    page_end: int | None = Field(None, description="A PDF passage's last page.")
     chunk: Annotated[Chunk | None, SkipValidation] = Field(None, exclude=True, repr=False)
 
     @classmethod
@@ -32,7 +34,8 @@ class SearchResult(BaseModel):
         """The result for an indexed chunk; the chunk itself rides along for the answer stages."""
         return cls(chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, title=chunk.doc.title, section=chunk.section,
                    text=chunk.text, score=score, char_start=chunk.char_start, char_end=chunk.char_end,
-                   dense_score=dense_score, lexical_score=lexical_score, chunk=chunk)  # fmt: skip
+                   dense_score=dense_score, lexical_score=lexical_score, page_start=chunk.page_start,
+                   page_end=chunk.page_end, chunk=chunk)  # fmt: skip
 
     @property
     def doc(self) -> DocumentMeta:
@@ -48,6 +51,10 @@ class SearchResult(BaseModel):
         if self.chunk is not None:
             return self.chunk.locate(start, end)
         return self.char_start + start, self.char_start + end
+
+    def pages_of(self, start: int, end: int) -> tuple[int | None, int | None]:
+        """The pages of a span given in file offsets (as :meth:`locate` returns them)."""
+        return self.chunk.pages_of(start, end) if self.chunk is not None else (None, None)
 
 
 class SearchFilters(BaseModel):

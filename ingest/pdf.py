@@ -1,0 +1,292 @@
+"""PDF text with its pages and structure: what a reader of the PDF sees, in reading order.
+
+``pypdf`` checks the file (encryption, page count, decompression limits) and reads the outline and
+document information; ``pdfplumber`` (MIT, on ``pdfminer.six``) gives each text line with its
+position, size and font. From those lines:
+
+- running headers and footers (a line repeated at the top or bottom of most pages, page numbers
+  included) are dropped;
+- a two-column page is read column by column;
+- a word hyphenated across a line end is joined, and a paragraph's lines are joined with spaces;
+- headings come from the outline (bookmarks) when the PDF has one, else from font size and weight,
+  and are written as Markdown headings so the chunker gives each passage its section path;
+- ``page_starts`` records where each page begins in the text, so every chunk and every quote knows
+  its page.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+EDGE_LINES = 2  # lines at the top and at the bottom of a page that may be running furniture
+PAGE_NUMBER = re.compile(r"^(?:page\s+)?(?:\d{1,4}|[ivx]{1,5})(?:\s*(?:of|/)\s*\d{1,4})?$", re.I)
+BULLET_START = re.compile(r"^(?:[•▪◦·\-–*]|\d{1,2}[.)])\s+")
+TERMINAL = re.compile(r"[.!?:;][\"”’)\]]*$")
+
+
+class PdfError(Exception):
+    """A PDF that cannot be read; the message says why (the loader reports it as the skip reason)."""
+
+
+@dataclass
+class Line:
+    text: str
+    x0: float
+    x1: float
+    top: float
+    bottom: float
+    size: float
+    bold: bool
+    heading: int = 0  # Markdown level, 0 for body text
+
+
+@dataclass
+class Page:
+    number: int  # 1-based, as a PDF viewer shows it
+    width: float
+    lines: list[Line] = field(default_factory=list)
+
+
+@dataclass
+class PdfText:
+    text: str
+    page_starts: list[int]  # text offset where page i+1 begins
+    metadata: dict[str, Any]
+
+
+def _outline(reader: Any) -> list[tuple[int, str, int]]:
+    """The bookmarks as ``(level, title, page number)``, in order."""
+    out: list[tuple[int, str, int]] = []
+
+    def walk(items: list[Any], level: int) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item, level + 1)
+                continue
+            try:
+                page = reader.get_destination_page_number(item) + 1
+            except Exception:  # noqa: BLE001 - a bookmark to nowhere is left out
+                continue
+            title = " ".join(str(getattr(item, "title", "") or "").split())
+            if title and page > 0:
+                out.append((min(level, 6), title, page))
+
+    try:
+        walk(list(reader.outline), 1)
+    except Exception:
+        logger.debug("unreadable PDF outline", exc_info=True)
+        return []
+    return out
+
+
+def _info(reader: Any) -> dict[str, Any]:
+    import datetime as dt
+
+    meta: dict[str, Any] = {}
+    info = reader.metadata
+    if info is None:
+        return meta
+    if info.title and str(info.title).strip():
+        meta["title"] = str(info.title).strip()
+    if info.author and str(info.author).strip():
+        meta["authors"] = [str(info.author).strip()]
+    created = info.creation_date if hasattr(info, "creation_date") else None
+    if isinstance(created, dt.datetime):
+        meta["date"] = created.date().isoformat()
+    return meta
+
+
+def check(data: bytes, max_pages: int) -> tuple[Any, int]:
+    """Open with pypdf and enforce the limits before any layout work: not encrypted, at most
+    ``max_pages`` pages, and every page's content within pypdf's decompression limits."""
+    from pypdf import PdfReader
+    from pypdf.errors import LimitReachedError, PdfReadError
+
+    if not data.startswith(b"%PDF-"):
+        raise PdfError("not a PDF file (it does not start with %PDF-)")
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            raise PdfError("the PDF is encrypted; save an unprotected copy")
+        n_pages = len(reader.pages)
+        if n_pages > max_pages:
+            raise PdfError(f"the PDF has {n_pages} pages, more than the limit of {max_pages}")
+        for page in reader.pages:
+            contents = page.get_contents()
+            if contents is not None:
+                contents.get_data()  # a decompression bomb stops here, under pypdf's limits
+    except PdfError:
+        raise
+    except LimitReachedError as exc:  # pypdf's own guard against decompression bombs
+        raise PdfError(f"the PDF expands beyond pypdf's safety limits ({exc})") from exc
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError, AttributeError, IndexError) as exc:
+        raise PdfError(f"corrupt or unreadable PDF ({exc.__class__.__name__}: {exc})") from exc
+    return reader, n_pages
+
+
+def _lines(page: Any, number: int) -> Page:
+    """The page's text lines in reading order, with size and weight."""
+    out = Page(number, float(page.width))
+    for region in _regions(page):
+        for raw in region.extract_text_lines(return_chars=True, strip=True):
+            text = " ".join(str(raw["text"]).split())
+            chars = [c for c in raw.get("chars", []) if str(c.get("text", "")).strip()]
+            if not text or not chars:
+                continue
+            size = statistics.median(float(c.get("size", 0.0)) for c in chars)
+            bold = all("bold" in str(c.get("fontname", "")).lower() for c in chars)
+            out.lines.append(Line(text, float(raw["x0"]), float(raw["x1"]), float(raw["top"]), float(raw["bottom"]),
+                                  round(size, 1), bold))  # fmt: skip
+    return out
+
+
+def _regions(page: Any) -> list[Any]:
+    """The page, or on a two-column page: what is above the columns, the left column, the right
+    column, and what is below them, in that order. Columns are found by a gutter: a vertical line
+    in the middle third that (almost) no word crosses, with text on both sides of it."""
+    words = page.extract_words()
+    if len(words) < 16:
+        return [page]
+    width, height = float(page.width), float(page.height)
+    crossing, gutter = min(
+        (sum(1 for w in words if w["x0"] < x < w["x1"]), x) for x in (width * (0.35 + 0.01 * i) for i in range(31))
+    )
+    left = [w for w in words if w["x1"] <= gutter]
+    right = [w for w in words if w["x0"] >= gutter]
+    if crossing > 0.05 * len(words) or len(left) < 8 or len(right) < 8:
+        return [page]
+    top = min(w["top"] for w in right)
+    bottom = max(w["bottom"] for w in right)
+    rows: dict[int, list[Any]] = {}
+    for w in words:
+        rows.setdefault(round(float(w["top"]) / 3), []).append(w)
+    gaps = [min(w["x0"] for w in row if w["x0"] >= gutter) - max(w["x1"] for w in row if w["x1"] <= gutter)
+            for row in rows.values()
+            if any(w["x0"] >= gutter for w in row) and any(w["x1"] <= gutter for w in row)]  # fmt: skip
+    if len(gaps) < 4 or statistics.median(gaps) < 0.03 * width:  # word spaces, not a gutter
+        return [page]
+    boxes = [(0, 0, width, top - 0.5), (0, top - 0.5, gutter, bottom + 0.5), (gutter, top - 0.5, width, bottom + 0.5),
+             (0, bottom + 0.5, width, height)]  # fmt: skip
+    return [page.within_bbox(box) for box in boxes if box[3] > box[1]]
+
+
+def _furniture(pages: list[Page]) -> None:
+    """Drop running headers, footers and page numbers: edge lines seen on most pages (digits
+    masked, so "Page 3 of 9" matches "Page 4 of 9"), and edge lines that are a page number."""
+
+    def key(line: Line) -> str:
+        return re.sub(r"\d+", "#", line.text.lower())
+
+    def edges(page: Page) -> list[Line]:
+        n = len(page.lines)
+        return page.lines[:EDGE_LINES] + page.lines[max(EDGE_LINES, n - EDGE_LINES) :]
+
+    seen = Counter(k for page in pages for k in {key(ln) for ln in edges(page)})
+    repeated = {k for k, n in seen.items() if len(pages) >= 3 and n >= max(3, len(pages) // 2)}
+    for page in pages:
+        drop = {id(ln) for ln in edges(page) if key(ln) in repeated or PAGE_NUMBER.match(ln.text)}
+        page.lines = [ln for ln in page.lines if id(ln) not in drop]
+
+
+def _normal(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+def _headings(pages: list[Page], outline: list[tuple[int, str, int]]) -> None:
+    """Mark heading lines: the outline's titles on their pages when the PDF has an outline, else
+    short lines set larger than the body text (levels by size), or bold lines of body size."""
+    if outline:
+        for level, title, number in outline:
+            page = pages[number - 1] if 0 < number <= len(pages) else None
+            match = next((ln for ln in page.lines if _normal(ln.text) == _normal(title)), None) if page else None
+            if match is not None:
+                match.heading = level
+            elif page is not None:  # the bookmark's title is not a line of its page: it still opens a section
+                page.lines.insert(0, Line(title, 0, 0, -1, -1, 0, False, level))
+        return
+    sizes = Counter(ln.size for page in pages for ln in page.lines for _ in range(len(ln.text)))
+    if not sizes:
+        return
+    body = sizes.most_common(1)[0][0]
+    larger = sorted({ln.size for p in pages for ln in p.lines if ln.size >= body * 1.15}, reverse=True)[:3]
+    for page in pages:
+        for ln in page.lines:
+            short = len(ln.text) <= 120 and not TERMINAL.search(ln.text)
+            if short and ln.size in larger:
+                ln.heading = larger.index(ln.size) + 1
+            elif short and ln.bold and abs(ln.size - body) < 0.5 and len(ln.text) <= 80:
+                ln.heading = len(larger) + 1
+
+
+def _joins(prev: Line, line: Line, spacing: float) -> bool:
+    """Whether ``line`` continues ``prev``'s paragraph."""
+    if prev.heading or line.heading or BULLET_START.match(line.text) or prev.top < 0:
+        return False
+    if line.top - prev.bottom > spacing * 1.8 + 2:
+        return False  # a blank line's worth of space: a new paragraph
+    return not (TERMINAL.search(prev.text) and prev.x1 < line.x1 * 0.85)  # a short last line ends one
+
+
+def _compose(pages: list[Page]) -> tuple[str, list[int]]:
+    """The text, paragraph by paragraph, and where each page starts in it. A paragraph that runs
+    over a page break stays one paragraph."""
+    gaps = [b.top - a.bottom for p in pages for a, b in zip(p.lines, p.lines[1:], strict=False) if b.top > a.bottom]
+    spacing = statistics.median(gaps) if gaps else 4.0
+    text, starts = "", []
+    prev: Line | None = None
+    for page in pages:
+        first = True
+        for line in page.lines:
+            if line.heading:
+                sep = "\n\n" if text else ""
+                piece = "#" * line.heading + " " + line.text
+            elif prev is not None and (_joins(prev, line, spacing) if not first else _continues(prev, line)):
+                sep = "" if prev.text.endswith("-") and prev.text[-2:-1].isalpha() and line.text[:1].islower() else " "
+                if sep == "":
+                    text = text[:-1]  # "commun-" + "ity" is "community"
+                piece = line.text
+            else:
+                sep, piece = ("\n\n" if text else ""), line.text
+            if first:
+                starts.append(len(text) + len(sep))
+                first = False
+            text += sep + piece
+            prev = line
+        if first:  # a page with no text starts where the next text will
+            starts.append(len(text) + (2 if text else 0))
+    return text, starts
+
+
+def _continues(prev: Line, line: Line) -> bool:
+    """A page's first line continues the last paragraph of the page before: that one did not end
+    a sentence and this one does not open with a capital, a heading or a bullet."""
+    return not (prev.heading or line.heading or TERMINAL.search(prev.text) or BULLET_START.match(line.text)) and (
+        line.text[:1].islower()
+    )
+
+
+def read_pdf(data: bytes, max_pages: int) -> PdfText:
+    import pdfplumber
+
+    reader, n_pages = check(data, max_pages)
+    metadata = _info(reader) | {"pages": n_pages}
+    outline = _outline(reader)
+    try:
+        with pdfplumber.open(io.BytesIO(data)) as pdf:
+            pages = [_lines(page, i) for i, page in enumerate(pdf.pages, start=1)]
+    except Exception as exc:
+        raise PdfError(f"corrupt or unreadable PDF ({exc.__class__.__name__}: {exc})") from exc
+    _furniture(pages)
+    _headings(pages, outline)
+    text, starts = _compose(pages)
+    if not text.strip():
+        raise PdfError("the PDF has no extractable text (scanned images need OCR, which is not supported)")
+    return PdfText(text + "\n", starts, metadata)
