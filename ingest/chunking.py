@@ -20,6 +20,8 @@ HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 WORD = re.compile(r"\S{1,40}")
 # Paragraphs, then lines (list items), then sentence ends, then words, then characters.
 SEPARATORS = [r"\n[ \t]*\n", r"\n", r"(?<=[.!?…])[ \t]+", r"[ \t]+", ""]
+# A Markdown table: a row, a rule, then rows, each a line of its own.
+TABLE_BLOCK = re.compile(r"(?m)^\|.*\|[ \t]*\n\|(?:[ \t]*:?-{3,}:?[ \t]*\|)+[ \t]*(?:\n\|.*\|[ \t]*)*$")
 BOUNDARY = re.compile(r"\n\s*|(?<=[.!?…])[ \t]+")
 
 
@@ -33,6 +35,7 @@ class TextChunk:
     section: str
     char_start: int
     char_end: int
+    table: bool = False  # a Markdown table (or part of one), kept whole: no overlap, no merging
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,20 @@ def sections(text: str, start: int = 0) -> list[Section]:
     return [s for s in out if text[s.start : s.end].strip()]
 
 
+def _runs(body: str) -> list[tuple[int, int, bool]]:
+    """``body`` cut into runs of prose and Markdown tables, as ``(start, end, is_table)``."""
+    runs: list[tuple[int, int, bool]] = []
+    start = 0
+    for m in TABLE_BLOCK.finditer(body):
+        if body[start : m.start()].strip():
+            runs.append((start, m.start(), False))
+        runs.append((m.start(), m.end(), True))
+        start = m.end()
+    if body[start:].strip():
+        runs.append((start, len(body), False))
+    return runs
+
+
 class SectionChunker:
     """Windows of at most ``max_words`` words that end on paragraph, line or sentence boundaries."""
 
@@ -82,22 +99,25 @@ class SectionChunker:
         chunks: list[TextChunk] = []
         for sec in sections(text, content_start):
             body = text[sec.start : sec.end]
-            cursor = 0
-            for chunk_text, local in self._windows(body):
-                if local < 0 or body[local : local + len(chunk_text)] != chunk_text:
-                    local = body.find(chunk_text, cursor)
-                if local < 0 or not chunk_text.strip():
-                    continue
-                cursor = local + 1
-                begin = sec.start + local
-                chunks.append(TextChunk(chunk_text, sec.path, begin, begin + len(chunk_text)))
+            for run_start, run_end, table in _runs(body):
+                run = body[run_start:run_end]
+                cursor = 0
+                for chunk_text, local in self._windows(run, table):
+                    if local < 0 or run[local : local + len(chunk_text)] != chunk_text:
+                        local = run.find(chunk_text, cursor)
+                    if local < 0 or not chunk_text.strip():
+                        continue
+                    cursor = local + 1
+                    begin = sec.start + run_start + local
+                    chunks.append(TextChunk(chunk_text, sec.path, begin, begin + len(chunk_text), table))
         return self._add_overlap(text, self._merge_small_tail(text, chunks))
 
-    def _windows(self, body: str) -> list[tuple[str, int]]:
-        """A section's windows as ``(text, offset in the section)`` (offset -1 when unknown). A section
-        that fits in one window is one window: LangChain's splitter would cut a single long word
-        (no separator but the empty one) into characters and count each as a word."""
-        if word_count(body) <= self.max_words - self.overlap_words:
+    def _windows(self, body: str, table: bool = False) -> list[tuple[str, int]]:
+        """A run's windows as ``(text, offset in the run)`` (offset -1 when unknown). A run that
+        fits in one window is one window: LangChain's splitter would cut a single long word (no
+        separator but the empty one) into characters and count each as a word. A table fits in a
+        whole window (the loaders write long tables in parts)."""
+        if word_count(body) <= (self.max_words if table else self.max_words - self.overlap_words):
             stripped = body.strip()
             return [(stripped, body.find(stripped))]
         return [(d.page_content, d.metadata.get("start_index", -1)) for d in self.splitter.create_documents([body])]
@@ -109,12 +129,12 @@ class SectionChunker:
         out = chunks[:1]
         for prev, cur in pairwise(chunks):
             start = cur.char_start
-            if prev.section == cur.section and prev.char_end <= cur.char_start:
+            if prev.section == cur.section and prev.char_end <= cur.char_start and not (prev.table or cur.table):
                 for m in BOUNDARY.finditer(text, prev.char_start, cur.char_start):
                     if m.end() < cur.char_start and word_count(text[m.end() : cur.char_start]) <= self.overlap_words:
                         start = m.end()
                         break
-            out.append(TextChunk(text[start : cur.char_end], cur.section, start, cur.char_end))
+            out.append(TextChunk(text[start : cur.char_end], cur.section, start, cur.char_end, cur.table))
         return out
 
     def _merge_small_tail(self, text: str, chunks: list[TextChunk]) -> list[TextChunk]:
@@ -124,6 +144,7 @@ class SectionChunker:
             prev = out[-1] if out else None
             if (
                 prev is not None
+                and not (prev.table or chunk.table)
                 and prev.section == chunk.section
                 and word_count(chunk.text) < self.min_words
                 and chunk.char_end > prev.char_end

@@ -130,47 +130,15 @@ def load_text(data: bytes, path: Path) -> LoadedDocument:
 
 
 def load_html(data: bytes, path: Path) -> LoadedDocument:
-    from bs4 import BeautifulSoup
+    from ingest.html import html_blocks
 
     if not data.strip():
         raise LoadError("empty file")
     if b"\x00" in data[:8192]:
         raise LoadError("binary content, not HTML")
-    soup = BeautifulSoup(data, "html.parser")
-    meta: dict[str, Any] = {}
-    if soup.title and soup.title.get_text(strip=True):
-        meta["title"] = soup.title.get_text(strip=True)
-    for name, key in (("author", "authors"), ("date", "date"), ("dcterms.date", "date"), ("description", "summary")):
-        tag = soup.find("meta", attrs={"name": name})
-        content = tag.get("content") if tag else None
-        if isinstance(content, str) and content.strip():
-            meta[key] = [content.strip()] if key == "authors" else content.strip()
-    for tag in soup(["script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "iframe"]):
-        tag.decompose()
-    body = soup.body or soup
-    blocks: list[str] = []
-    for el in body.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "blockquote", "pre", "td"]):
-        if el.find_parent(["p", "li", "blockquote", "pre", "td"]) is not None:
-            continue  # nested block; its text is in the parent's
-        text = " ".join(el.get_text(" ", strip=True).split())
-        if not text:
-            continue
-        if el.name and el.name[0] == "h" and el.name[1:].isdigit():
-            blocks.append("#" * int(el.name[1:]) + " " + text)
-        elif el.name == "li":
-            blocks.append("- " + text)
-        else:
-            blocks.append(text)
-    if not blocks:
-        loose = " ".join(body.get_text(" ", strip=True).split())
-        if loose:
-            blocks.append(loose)
+    blocks, meta = html_blocks(data)
     if not blocks:
         raise LoadError("no readable text in the HTML")
-    if "title" not in meta:
-        h1 = next((b[2:] for b in blocks if b.startswith("# ")), None)
-        if h1:
-            meta["title"] = h1
     return LoadedDocument(text="\n\n".join(blocks) + "\n", metadata=meta)
 
 
@@ -210,25 +178,9 @@ def load_docx(data: bytes, path: Path) -> LoadedDocument:
         document = open_docx(io.BytesIO(data))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise LoadError(f"corrupt or unreadable Word document ({exc.__class__.__name__})") from exc
-    blocks: list[str] = []
-    for para in document.paragraphs:
-        text = " ".join(para.text.split())
-        if not text:
-            continue
-        style = (para.style.name if para.style is not None else "") or ""
-        if style.startswith("Heading") and style[7:].strip().isdigit():
-            blocks.append("#" * min(int(style[7:]), 6) + " " + text)
-        elif style == "Title":
-            blocks.append("# " + text)
-        elif "List" in style:
-            blocks.append("- " + text)
-        else:
-            blocks.append(text)
-    for table in document.tables:
-        for row in table.rows:
-            cells = [" ".join(c.text.split()) for c in row.cells]
-            if any(cells):
-                blocks.append(" | ".join(cells))
+    from ingest.word import word_blocks
+
+    blocks = word_blocks(document)
     if not blocks:
         raise LoadError("the Word document has no text")
     meta: dict[str, Any] = {}

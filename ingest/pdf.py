@@ -21,8 +21,11 @@ import logging
 import re
 import statistics
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from ingest.pdf_layout import Line, Page, page_lines
+from ingest.tables import markdown_table
 
 logger = logging.getLogger(__name__)
 
@@ -34,25 +37,6 @@ TERMINAL = re.compile(r"[.!?:;][\"”’)\]]*$")
 
 class PdfError(Exception):
     """A PDF that cannot be read; the message says why (the loader reports it as the skip reason)."""
-
-
-@dataclass
-class Line:
-    text: str
-    x0: float
-    x1: float
-    top: float
-    bottom: float
-    size: float
-    bold: bool
-    heading: int = 0  # Markdown level, 0 for body text
-
-
-@dataclass
-class Page:
-    number: int  # 1-based, as a PDF viewer shows it
-    width: float
-    lines: list[Line] = field(default_factory=list)
 
 
 @dataclass
@@ -132,52 +116,6 @@ def check(data: bytes, max_pages: int) -> tuple[Any, int]:
     return reader, n_pages
 
 
-def _lines(page: Any, number: int) -> Page:
-    """The page's text lines in reading order, with size and weight."""
-    out = Page(number, float(page.width))
-    for region in _regions(page):
-        for raw in region.extract_text_lines(return_chars=True, strip=True):
-            text = " ".join(str(raw["text"]).split())
-            chars = [c for c in raw.get("chars", []) if str(c.get("text", "")).strip()]
-            if not text or not chars:
-                continue
-            size = statistics.median(float(c.get("size", 0.0)) for c in chars)
-            bold = all("bold" in str(c.get("fontname", "")).lower() for c in chars)
-            out.lines.append(Line(text, float(raw["x0"]), float(raw["x1"]), float(raw["top"]), float(raw["bottom"]),
-                                  round(size, 1), bold))  # fmt: skip
-    return out
-
-
-def _regions(page: Any) -> list[Any]:
-    """The page, or on a two-column page: what is above the columns, the left column, the right
-    column, and what is below them, in that order. Columns are found by a gutter: a vertical line
-    in the middle third that (almost) no word crosses, with text on both sides of it."""
-    words = page.extract_words()
-    if len(words) < 16:
-        return [page]
-    width, height = float(page.width), float(page.height)
-    crossing, gutter = min(
-        (sum(1 for w in words if w["x0"] < x < w["x1"]), x) for x in (width * (0.35 + 0.01 * i) for i in range(31))
-    )
-    left = [w for w in words if w["x1"] <= gutter]
-    right = [w for w in words if w["x0"] >= gutter]
-    if crossing > 0.05 * len(words) or len(left) < 8 or len(right) < 8:
-        return [page]
-    top = min(w["top"] for w in right)
-    bottom = max(w["bottom"] for w in right)
-    rows: dict[int, list[Any]] = {}
-    for w in words:
-        rows.setdefault(round(float(w["top"]) / 3), []).append(w)
-    gaps = [min(w["x0"] for w in row if w["x0"] >= gutter) - max(w["x1"] for w in row if w["x1"] <= gutter)
-            for row in rows.values()
-            if any(w["x0"] >= gutter for w in row) and any(w["x1"] <= gutter for w in row)]  # fmt: skip
-    if len(gaps) < 4 or statistics.median(gaps) < 0.03 * width:  # word spaces, not a gutter
-        return [page]
-    boxes = [(0, 0, width, top - 0.5), (0, top - 0.5, gutter, bottom + 0.5), (gutter, top - 0.5, width, bottom + 0.5),
-             (0, bottom + 0.5, width, height)]  # fmt: skip
-    return [page.within_bbox(box) for box in boxes if box[3] > box[1]]
-
-
 def _furniture(pages: list[Page]) -> None:
     """Drop running headers, footers and page numbers: edge lines seen on most pages (digits
     masked, so "Page 3 of 9" matches "Page 4 of 9"), and edge lines that are a page number."""
@@ -186,8 +124,8 @@ def _furniture(pages: list[Page]) -> None:
         return re.sub(r"\d+", "#", line.text.lower())
 
     def edges(page: Page) -> list[Line]:
-        n = len(page.lines)
-        return page.lines[:EDGE_LINES] + page.lines[max(EDGE_LINES, n - EDGE_LINES) :]
+        lines = [ln for ln in page.lines if ln.table is None]
+        return lines[:EDGE_LINES] + lines[max(EDGE_LINES, len(lines) - EDGE_LINES) :]
 
     seen = Counter(k for page in pages for k in {key(ln) for ln in edges(page)})
     repeated = {k for k, n in seen.items() if len(pages) >= 3 and n >= max(3, len(pages) // 2)}
@@ -228,7 +166,7 @@ def _headings(pages: list[Page], outline: list[tuple[int, str, int]]) -> None:
 
 def _joins(prev: Line, line: Line, spacing: float) -> bool:
     """Whether ``line`` continues ``prev``'s paragraph."""
-    if prev.heading or line.heading or BULLET_START.match(line.text) or prev.top < 0:
+    if prev.heading or line.heading or prev.table or line.table or BULLET_START.match(line.text) or prev.top < 0:
         return False
     if line.top - prev.bottom > spacing * 1.8 + 2:
         return False  # a blank line's worth of space: a new paragraph
@@ -245,7 +183,11 @@ def _compose(pages: list[Page]) -> tuple[str, list[int]]:
     for page in pages:
         first = True
         for line in page.lines:
-            if line.heading:
+            if line.table is not None:
+                sep, piece = ("\n\n" if text else ""), _table_text(line, prev if first else None)
+                if not piece:
+                    continue
+            elif line.heading:
                 sep = "\n\n" if text else ""
                 piece = "#" * line.heading + " " + line.text
             elif prev is not None and (_joins(prev, line, spacing) if not first else _continues(prev, line)):
@@ -265,9 +207,25 @@ def _compose(pages: list[Page]) -> tuple[str, list[int]]:
     return text, starts
 
 
+def _table_text(line: Line, before: Line | None) -> str:
+    """A table as Markdown parts. A table that opens a page right after one that closed the page
+    before, with as many columns, continues it: it keeps that table's header (written again, as
+    every part repeats it) rather than taking its first row for one."""
+    rows = line.table or []
+    header = None
+    if before is not None and before.table and rows and len(before.table[0]) == len(rows[0]):
+        header = before.table[0]
+        if rows[0] == header:
+            rows = rows[1:]
+        line.table = [header, *rows]  # what a table continuing this one continues
+    return "\n\n".join(markdown_table(rows, header))
+
+
 def _continues(prev: Line, line: Line) -> bool:
     """A page's first line continues the last paragraph of the page before: that one did not end
     a sentence and this one does not open with a capital, a heading or a bullet."""
+    if prev.table is not None or line.table is not None:
+        return False
     return not (prev.heading or line.heading or TERMINAL.search(prev.text) or BULLET_START.match(line.text)) and (
         line.text[:1].islower()
     )
@@ -281,7 +239,7 @@ def read_pdf(data: bytes, max_pages: int) -> PdfText:
     outline = _outline(reader)
     try:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
-            pages = [_lines(page, i) for i, page in enumerate(pdf.pages, start=1)]
+            pages = [page_lines(page, i) for i, page in enumerate(pdf.pages, start=1)]
     except Exception as exc:
         raise PdfError(f"corrupt or unreadable PDF ({exc.__class__.__name__}: {exc})") from exc
     _furniture(pages)

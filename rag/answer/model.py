@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, computed_field
 
+from rag.core.chunks import page_label
+
 
 class Mode(StrEnum):
     auto = "auto"
@@ -134,7 +136,7 @@ def render_markdown(answer: Answer) -> str:
     for ref in answer.references:
         refs.append(f"- {ref.title} ({ref.doc_id})")
         for q in ref.quotes:
-            where = f"{q.section}, " if q.section else ""
+            where = "".join(f"{part}, " for part in (q.section, page_label(q.page_start, q.page_end)) if part)
             quote = " ".join(q.quote.split())
             refs.append(f"   [{q.n}] “{quote}” ({where}chars {q.char_start}-{q.char_end})")
     return answer.answer + "\n\nReferences\n" + "\n".join(refs)

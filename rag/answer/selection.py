@@ -29,7 +29,7 @@ from rag.answer.sentences import (
     scoring_query,
 )
 from rag.core.models import SearchResult
-from rag.core.text import BULLET, STEERING, Span, content_tokens, display, sentences
+from rag.core.text import BULLET, STEERING, TABLE_ROW, TABLE_RULE, Span, content_tokens, display, sentences
 from rag.index.cards import ASKS_METADATA, DOCUMENT_WORDS, asked_fields, card_field
 from rag.index.embeddings import MiniLMEmbeddings
 
@@ -81,6 +81,11 @@ def _pieces(span: Span) -> list[Span]:
     return [p for p in out if p.text.strip()]
 
 
+def _cells(row: str) -> int:
+    """How many cells of a table row say something."""
+    return sum(1 for cell in row.strip().strip("|").split("|") if cell.strip())
+
+
 class SentenceSelector:
     """Scores candidate sentences for a question and picks the best few without repeats."""
 
@@ -105,6 +110,7 @@ class SentenceSelector:
         for n, src in enumerate(sources, start=1):
             lead_in = ""
             previous: Span | None = None
+            header: Span | None = None  # the header row of the table being read
             for segment in sentences(src.text):
                 if segment.text.rstrip().endswith(":"):
                     lead_in = display(segment.text)
@@ -112,6 +118,13 @@ class SentenceSelector:
                     lead_in = ""
                 for span in _pieces(segment):
                     before, previous = previous, span
+                    if TABLE_ROW.match(span.text):
+                        header = before if TABLE_RULE.match(span.text) else header
+                        if header is not None and header is not before and _cells(span.text) >= 2:
+                            order = src.locate(span.start, span.end)[0]  # a row: read with its header
+                            out.append(Candidate(n, span, order, "", antecedent=header))
+                        continue
+                    header = None
                     words = len(span.text.split())
                     text = span.text.rstrip()
                     if words < 5 or words > 90 or text.endswith((":", "?", "…")) or not TERMINAL.search(text):

@@ -79,6 +79,9 @@ def sentences(text: str) -> list[Span]:
     return out
 
 
+# A Markdown table's row, and the rule under its header (tables are written so by every loader).
+TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+TABLE_RULE = re.compile(r"^\s*\|(?:\s*:?-{3,}:?\s*\|)+\s*$")
 ENDS_ITEM = re.compile(r"[.!?:;…\"”’)\]]\s*$")
 
 
@@ -96,8 +99,8 @@ def _line_groups(seg: str) -> list[tuple[int, int]]:
             and seg.count("\n", prev_end, m.start()) == 1
             and not ENDS_ITEM.search(prev_line)
             and not BULLET.match(line)
-            and not line.lstrip().startswith("#")
-            and not prev_line.lstrip().startswith("#")
+            and not line.lstrip().startswith(("#", "|"))
+            and not prev_line.lstrip().startswith(("#", "|"))
             and not (BULLET.match(prev_line) and not line[:1].isspace())  # only an indented line continues an item
         )
         if joined:
