@@ -26,6 +26,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --progress-bar on torch==2.13.0
 	@echo "==> [3/3] installing policyrag and its dependencies (a few minutes on a fresh machine)"
 	$(BIN)/python -m pip install --progress-bar on -e .
+	# Tesseract reads scanned PDF pages (local, no network). Without it those pages are skipped with
+	# that reason, so a machine where apt-get is not allowed still installs.
+	@command -v tesseract >/dev/null || { echo "==> installing Tesseract OCR (Debian's tesseract-ocr)"; \
+		($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+		--no-install-recommends tesseract-ocr tesseract-ocr-eng) || \
+		echo "    Tesseract could not be installed: scanned pages will be skipped, with that reason"; }
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 # The test setup adds the dev tools, llama.cpp (compiled from source once per machine: 8-10 minutes

@@ -50,6 +50,7 @@ class LibraryCitation(BaseModel):
     char_end: int
     page_start: int | None = Field(None, description="A PDF quote's page (1-based).")
     page_end: int | None = None
+    ocr: bool = Field(False, description="Read from a scanned page by OCR: it may hold misread words.")
 
 
 class LibraryAnswer(BaseModel):

@@ -51,6 +51,7 @@ class SearchHit(BaseModel):
     lexical_score: float | None = Field(None, description="BM25 score, when the lexical side ranked it.")
     page_start: int | None = Field(None, description="A PDF passage's first page (1-based, as a viewer shows it).")
     page_end: int | None = Field(None, description="A PDF passage's last page.")
+    ocr: bool = Field(False, description="Read from a scanned page by OCR: it may hold misread words.")
 
 
 class SearchResponse(BaseModel):

@@ -77,6 +77,8 @@ def ingest_command(
         )
         for skipped in report.files_skipped:
             out.print(f"  skipped {skipped['path']}: {skipped['reason']}", highlight=False)
+        for warning in report.warnings:
+            out.print(f"  indexed {warning['path']} in part: {warning['reason']}", highlight=False)
     readable = report.files_ingested + report.files_unchanged
     if not readable and (report.files_seen or report.files_skipped):
         raise typer.Exit(1)  # nothing at all could be read

@@ -27,6 +27,7 @@ class IngestReport:
     files_unchanged: int = 0
     files_removed: int = 0
     files_skipped: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)  # indexed files with parts left out
     chunks_added: int = 0
     chunks_removed: int = 0
     chunks_total: int = 0
@@ -40,6 +41,11 @@ class IngestReport:
         """Report a file left out; ``kind`` is the reason's class (unsupported, too_large, ...)."""
         logger.warning("skipped %s: %s", path, reason)
         self.files_skipped.append({"path": str(path), "reason": reason, "kind": kind})
+
+    def warn(self, path: Path | str, reason: str, kind: str) -> None:
+        """Report part of an indexed file left out (a scanned page that cannot be read)."""
+        logger.warning("%s: %s", path, reason)
+        self.warnings.append({"path": str(path), "reason": reason, "kind": kind})
 
 
 @dataclass

@@ -69,6 +69,8 @@ class LoadedDocument:
     metadata: dict[str, Any] = field(default_factory=dict)
     content_start: int = 0  # where the body starts in ``text`` (after front matter)
     page_starts: list[int] | None = None  # a PDF's: where page i+1 begins in ``text``
+    ocr_pages: set[int] = field(default_factory=set)  # pages read by OCR
+    warnings: list[str] = field(default_factory=list)  # what of the file could not be read (pages skipped)
 
 
 def _decode(data: bytes) -> str:
@@ -150,7 +152,8 @@ def load_pdf(data: bytes, path: Path, max_pages: int = MAX_PDF_PAGES) -> LoadedD
         pdf = read_pdf(data, max_pages)
     except PdfError as exc:
         raise LoadError(str(exc)) from exc
-    return LoadedDocument(text=pdf.text, metadata=pdf.metadata, page_starts=pdf.page_starts)
+    warnings = [f"page {n} skipped: {why}" for n, why in pdf.skipped_pages]
+    return LoadedDocument(pdf.text, pdf.metadata, 0, pdf.page_starts, pdf.ocr_pages, warnings)
 
 
 def load_docx(data: bytes, path: Path) -> LoadedDocument:

@@ -21,9 +21,10 @@ import logging
 import re
 import statistics
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from ingest.ocr import MAX_OCR_PAGES
 from ingest.pdf_layout import Line, Page, page_lines
 from ingest.tables import markdown_table
 
@@ -44,6 +45,8 @@ class PdfText:
     text: str
     page_starts: list[int]  # text offset where page i+1 begins
     metadata: dict[str, Any]
+    ocr_pages: set[int] = field(default_factory=set)
+    skipped_pages: list[tuple[int, str]] = field(default_factory=list)
 
 
 def _outline(reader: Any) -> list[tuple[int, str, int]]:
@@ -239,12 +242,16 @@ def read_pdf(data: bytes, max_pages: int) -> PdfText:
     outline = _outline(reader)
     try:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
-            pages = [page_lines(page, i) for i, page in enumerate(pdf.pages, start=1)]
+            pages: list[Page] = []
+            for i, page in enumerate(pdf.pages, start=1):
+                pages.append(page_lines(page, i, ocr=sum(p.ocr for p in pages) < MAX_OCR_PAGES))
     except Exception as exc:
         raise PdfError(f"corrupt or unreadable PDF ({exc.__class__.__name__}: {exc})") from exc
     _furniture(pages)
     _headings(pages, outline)
     text, starts = _compose(pages)
+    skipped = [(p.number, p.skipped) for p in pages if p.skipped]
     if not text.strip():
-        raise PdfError("the PDF has no extractable text (scanned images need OCR, which is not supported)")
-    return PdfText(text + "\n", starts, metadata)
+        why = f" (pages skipped: {', '.join(str(n) for n, _ in skipped)}; {skipped[0][1]})" if skipped else ""
+        raise PdfError(f"the PDF has no extractable text{why}")
+    return PdfText(text + "\n", starts, metadata, {p.number for p in pages if p.ocr}, skipped)

@@ -8,6 +8,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
+from ingest.ocr import NO_TESSERACT, OVER_BUDGET, is_scanned, ocr_lines, tesseract
 from ingest.tables import clean_rows
 
 logger = logging.getLogger(__name__)
@@ -31,11 +32,23 @@ class Page:
     number: int  # 1-based, as a PDF viewer shows it
     width: float
     lines: list[Line] = field(default_factory=list)
+    ocr: bool = False  # read from a scanned image
+    skipped: str = ""  # why the page's text could not be read
 
 
-def page_lines(page: Any, number: int) -> Page:
-    """The page's text lines in reading order, with size and weight."""
+def page_lines(page: Any, number: int, ocr: bool = True) -> Page:
+    """The page's text lines in reading order, with size and weight; a scanned page's by OCR
+    (unless ``ocr`` is off: the file has used its OCR budget)."""
     out = Page(number, float(page.width))
+    if is_scanned(page):
+        reader = tesseract()
+        if reader is None or not ocr:
+            out.skipped = NO_TESSERACT if reader is None else OVER_BUDGET
+        else:
+            out.ocr = True
+            out.lines = [Line(text, x0, x1, top, bottom, size, False) for text, x0, x1, top, bottom, size in
+                         ocr_lines(page, reader)]  # fmt: skip
+        return out
     tables = _tables(page)
     boxes = [box for box, _ in tables]
     text_only = page.filter(lambda obj: not any(_inside(obj, box) for box in boxes)) if boxes else page

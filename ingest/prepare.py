@@ -29,14 +29,17 @@ class Pending:
     reused: set[str]
 
 
-def paged(page_starts: list[int] | None, piece: TextChunk) -> dict[str, Any]:
-    """The pages a piece of a paged document (a PDF) runs over, and where the later ones begin."""
-    if not page_starts or piece.section == CARD_SECTION:
+def paged(doc: LoadedDocument, piece: TextChunk) -> dict[str, Any]:
+    """The pages a piece of a paged document (a PDF) runs over, where the later ones begin, and
+    whether any of them was read by OCR."""
+    starts = doc.page_starts
+    if not starts or piece.section == CARD_SECTION:
         return {}
-    first = max(1, bisect_right(page_starts, piece.char_start))
-    last = max(first, bisect_right(page_starts, max(piece.char_start, piece.char_end - 1)))
-    breaks = tuple(page_starts[n - 1] for n in range(first + 1, last + 1))
-    return {"page_start": first, "page_end": last, "page_breaks": breaks}
+    first = max(1, bisect_right(starts, piece.char_start))
+    last = max(first, bisect_right(starts, max(piece.char_start, piece.char_end - 1)))
+    breaks = tuple(starts[n - 1] for n in range(first + 1, last + 1))
+    ocr = tuple(n for n in range(first, last + 1) if n in doc.ocr_pages)
+    return {"page_start": first, "page_end": last, "page_breaks": breaks, "ocr_pages": ocr}
 
 
 class Preparer:
@@ -66,6 +69,8 @@ class Preparer:
         except LoadError as exc:
             report.skip(path, str(exc), "load_error")
             return None
+        for warning in doc.warnings:
+            report.warn(path, warning, "page_skipped")
         return self._pending(path, doc_id, rel, digest, doc, pieces, known)
 
     def _claim(
@@ -124,7 +129,7 @@ class Preparer:
             pieces.append(TextChunk(card.text, CARD_SECTION, 0, doc.content_start))
         meta = replace(meta, chunk_count=len(pieces))
         chunks = [
-            Chunk(cid, meta, p.text, p.section, p.char_start, p.char_end, i, **paged(doc.page_starts, p))
+            Chunk(cid, meta, p.text, p.section, p.char_start, p.char_end, i, **paged(doc, p))
             for i, (cid, p) in enumerate(zip(chunk_ids(doc_id, pieces), pieces, strict=True))
         ]
         if card is not None:

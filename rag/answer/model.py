@@ -33,6 +33,7 @@ class Citation(BaseModel):
     score: float = Field(description="Support of the cited sentence by this quote, 0-1.")
     page_start: int | None = Field(None, description="A PDF quote's page (1-based, as a viewer shows it).")
     page_end: int | None = Field(None, description="The quote's last page, when it runs over a page break.")
+    ocr: bool = Field(False, description="The quote was read from a scanned page by OCR.")
     passage: str = Field("", description="The whole retrieved passage the quote sits in (for source cards).")
 
 

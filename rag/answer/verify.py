@@ -174,6 +174,7 @@ class Verifier:
                         char_end=char_end,
                         page_start=page_start,
                         page_end=page_end,
+                        ocr=src.read_by_ocr(char_start, char_end),
                         score=round(sup.score, 4),
                         passage=src.text,
                     )

@@ -127,6 +127,7 @@ class Chunk:
     page_start: int | None = None  # a PDF's pages this chunk runs over (1-based), else None
     page_end: int | None = None
     page_breaks: tuple[int, ...] = ()  # document offsets inside the chunk where pages after page_start begin
+    ocr_pages: tuple[int, ...] = ()  # its pages read from a scanned image by OCR (they may hold misread words)
 
     @property
     def doc_id(self) -> str:
@@ -152,6 +153,15 @@ class Chunk:
     def pages_of(self, start: int, end: int) -> tuple[int | None, int | None]:
         """First and last page of the document span ``start:end`` (file offsets)."""
         return self.page_at(start), self.page_at(max(start, end - 1))
+
+    @property
+    def ocr(self) -> bool:
+        return bool(self.ocr_pages)
+
+    def read_by_ocr(self, start: int, end: int) -> bool:
+        """Whether the span ``start:end`` (file offsets) lies on a page read by OCR."""
+        first, last = self.pages_of(start, end)
+        return first is not None and any(first <= p <= (last or first) for p in self.ocr_pages)
 
     def card_fields(self) -> set[str]:
         return {span.field for span in self.card_spans}
@@ -181,6 +191,8 @@ class Chunk:
             out[CARD_SPANS] = json.dumps([list(s) for s in self.card_spans])
         if self.page_start is not None and self.page_end is not None:
             out.update(page_start=self.page_start, page_end=self.page_end, page_breaks=json.dumps(self.page_breaks))
+        if self.ocr_pages:
+            out.update(ocr=True, ocr_pages=json.dumps(self.ocr_pages))
         return out
 
     @classmethod
@@ -211,6 +223,7 @@ class Chunk:
             page_start=int(meta["page_start"]) if "page_start" in meta else None,
             page_end=int(meta["page_end"]) if "page_end" in meta else None,
             page_breaks=tuple(int(b) for b in json.loads(str(meta.get("page_breaks") or "[]"))),
+            ocr_pages=tuple(int(p) for p in json.loads(str(meta.get("ocr_pages") or "[]"))),
         )
 
 

@@ -25,6 +25,7 @@ class SearchResult(BaseModel):
     lexical_score: float | None = Field(None, description="BM25 score, if retrieved lexically.")
     page_start: int | None = Field(None, description="A PDF passage's first page (1-based).")
     page_end: int | None = Field(None, description="A PDF passage's last page.")
+    ocr: bool = Field(False, description="The passage was read from a scanned page by OCR.")
     chunk: Annotated[Chunk | None, SkipValidation] = Field(None, exclude=True, repr=False)
 
     @classmethod
@@ -35,7 +36,7 @@ class SearchResult(BaseModel):
         return cls(chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, title=chunk.doc.title, section=chunk.section,
                    text=chunk.text, score=score, char_start=chunk.char_start, char_end=chunk.char_end,
                    dense_score=dense_score, lexical_score=lexical_score, page_start=chunk.page_start,
-                   page_end=chunk.page_end, chunk=chunk)  # fmt: skip
+                   page_end=chunk.page_end, ocr=chunk.ocr, chunk=chunk)  # fmt: skip
 
     @property
     def doc(self) -> DocumentMeta:
@@ -55,6 +56,9 @@ class SearchResult(BaseModel):
     def pages_of(self, start: int, end: int) -> tuple[int | None, int | None]:
         """The pages of a span given in file offsets (as :meth:`locate` returns them)."""
         return self.chunk.pages_of(start, end) if self.chunk is not None else (None, None)
+
+    def read_by_ocr(self, start: int, end: int) -> bool:
+        return self.chunk is not None and self.chunk.read_by_ocr(start, end)
 
 
 class SearchFilters(BaseModel):
