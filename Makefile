@@ -49,12 +49,14 @@ $(DEV_STAMP): $(STAMP)
 	test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)
 	$(PEERS)/bin/python -m pip install --quiet ragas==0.4.3 'langchain-community<0.4'
 	# Debian's Chromium for the browser test (Playwright drives it; it never downloads a browser),
-	# PostgreSQL for the scale-out test (the test starts its own server in a temp dir), and poppler's
-	# pdftotext, the independent reader the PDF page tests check our pages against.
-	@echo "==> [dev 4/4] checking Debian's chromium, postgresql and poppler-utils (installed with apt-get if missing)"
+	# PostgreSQL for the scale-out test (the test starts its own server in a temp dir), poppler's
+	# pdftotext (the independent reader the PDF page tests check our pages against) and LibreOffice
+	# (it writes the corpus as real PDF and Word files for the real-document tests).
+	@echo "==> [dev 4/4] checking Debian's chromium, postgresql, poppler-utils and LibreOffice (apt-get if missing)"
 	pkgs=""; test -x /usr/bin/chromium || pkgs="chromium chromium-driver"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || pkgs="$$pkgs postgresql"; \
 	command -v pdftotext >/dev/null || pkgs="$$pkgs poppler-utils"; \
+	command -v soffice >/dev/null || pkgs="$$pkgs libreoffice-writer-nogui fonts-dejavu-core"; \
 	test -z "$$pkgs" || ($(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$pkgs)
 	touch $(DEV_STAMP)
@@ -83,6 +85,7 @@ bench: install-dev
 	$(BIN)/python benchmarks/bench_ingest_search.py
 	$(BIN)/python benchmarks/bench_cold_ask.py
 	$(BIN)/python benchmarks/bench_metrics.py
+	$(BIN)/python benchmarks/bench_pdf.py
 
 clean:
 	rm -rf data .pytest_cache .mypy_cache .ruff_cache $(PEERS)

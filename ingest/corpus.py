@@ -97,13 +97,35 @@ def discover(roots: list[Path], report: IngestReport) -> list[Path]:
                         path, f"a symbolic link to {path.resolve()}, outside the folder being ingested", "outside"
                     )
                     continue
-                if path.suffix.lower() in SUPPORTED:
+                if path.name.endswith(SIDECAR):  # read with the file it describes
+                    if not path.with_name(path.name[: -len(SIDECAR)]).is_file():
+                        report.skip(path, f"a metadata file for {path.name[: -len(SIDECAR)]}, which is not there",
+                                    "orphan_metadata")  # fmt: skip
+                elif path.suffix.lower() in SUPPORTED:
                     files.append(path)
                 else:
                     report.skip(path, f"unsupported file type {path.suffix or '(none)'}", "unsupported")
         else:
             report.skip(root, "not found", "not_found")
     return files
+
+
+SIDECAR = ".meta.yaml"  # review.pdf.meta.yaml: the front matter of review.pdf, which cannot carry its own
+
+
+def sidecar(path: Path) -> Path:
+    return path.with_name(path.name + SIDECAR)
+
+
+def sidecar_bytes(path: Path) -> bytes:
+    meta = sidecar(path)
+    return meta.read_bytes() if meta.is_file() else b""
+
+
+def document_hash(data: bytes, extra: bytes = b"") -> str:
+    """What the index records as a document's version: its file, and its metadata file if any
+    (an edited metadata file re-indexes the document)."""
+    return file_hash(data + extra)
 
 
 def stored_path(settings: Settings, path: Path) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ingest.corpus import IngestReport, discover, file_hash, source_path, stored_path
+from ingest.corpus import IngestReport, discover, document_hash, sidecar_bytes, source_path, stored_path
 from ingest.lock import writer_lock
 from ingest.pipeline import Ingestor
 from rag.core.chunks import Chunk
@@ -118,7 +118,7 @@ class Doctor:
             source = source_path(self.settings, chunks[0].doc.path)
             if not source.is_file():
                 report.findings.append(Finding("missing_file", doc_id, f"indexed, but its file {source} is gone", ids))
-            elif file_hash(source.read_bytes()) != chunks[0].doc.file_hash:
+            elif document_hash(source.read_bytes(), sidecar_bytes(source)) != chunks[0].doc.file_hash:
                 report.findings.append(
                     Finding("changed_file", doc_id, f"{source} changed since it was ingested; run an ingest")
                 )

@@ -73,6 +73,31 @@ class LoadedDocument:
     warnings: list[str] = field(default_factory=list)  # what of the file could not be read (pages skipped)
 
 
+PROPERTY_FIELDS = ("title", "authors", "affiliation", "publisher", "date", "doc_type", "about", "topics", "source")
+LIST_PROPERTIES = ("authors", "topics")
+
+
+def with_properties(body: str, meta: dict[str, Any]) -> LoadedDocument:
+    """A document whose metadata comes from its file's properties (a PDF's document information, a
+    Word document's core properties, an HTML page's ``<meta>`` tags) rather than front matter:
+    the properties are written as a front-matter block before the extracted text, so the card
+    built from them (``rag.index.cards``) cites where each value stands, as it does for Markdown.
+    A file's creation date is never taken for the document's date: it is when the file was written
+    (often a conversion), not when the document was published."""
+    lines = []
+    for key in PROPERTY_FIELDS:
+        value = meta.get(key)
+        values = [" ".join(str(v).split()) for v in (value if isinstance(value, list) else [value]) if v]
+        if key in LIST_PROPERTIES and values:
+            lines += [f"{key}:", *(f"  - {v}" for v in values)]
+        elif values:
+            lines.append(f"{key}: {values[0]}")
+    if not lines:
+        return LoadedDocument(text=body, metadata=meta)
+    front = "---\n" + "\n".join(lines) + "\n---\n\n"
+    return LoadedDocument(text=front + body, metadata=meta, content_start=len(front))
+
+
 def _decode(data: bytes) -> str:
     if not data.strip():
         raise LoadError("empty file")
@@ -141,7 +166,7 @@ def load_html(data: bytes, path: Path) -> LoadedDocument:
     blocks, meta = html_blocks(data)
     if not blocks:
         raise LoadError("no readable text in the HTML")
-    return LoadedDocument(text="\n\n".join(blocks) + "\n", metadata=meta)
+    return with_properties("\n\n".join(blocks) + "\n", meta)
 
 
 def load_pdf(data: bytes, path: Path, max_pages: int = MAX_PDF_PAGES) -> LoadedDocument:
@@ -152,8 +177,10 @@ def load_pdf(data: bytes, path: Path, max_pages: int = MAX_PDF_PAGES) -> LoadedD
         pdf = read_pdf(data, max_pages)
     except PdfError as exc:
         raise LoadError(str(exc)) from exc
-    warnings = [f"page {n} skipped: {why}" for n, why in pdf.skipped_pages]
-    return LoadedDocument(pdf.text, pdf.metadata, 0, pdf.page_starts, pdf.ocr_pages, warnings)
+    doc = with_properties(pdf.text, pdf.metadata)
+    doc.page_starts = [doc.content_start + start for start in pdf.page_starts]
+    doc.ocr_pages, doc.warnings = pdf.ocr_pages, [f"page {n} skipped: {why}" for n, why in pdf.skipped_pages]
+    return doc
 
 
 def load_docx(data: bytes, path: Path) -> LoadedDocument:
@@ -192,9 +219,7 @@ def load_docx(data: bytes, path: Path) -> LoadedDocument:
         meta["title"] = props.title.strip()
     if props.author:
         meta["authors"] = [props.author.strip()]
-    if props.created:
-        meta["date"] = props.created.date().isoformat()
-    return LoadedDocument(text="\n\n".join(blocks) + "\n", metadata=meta)
+    return with_properties("\n\n".join(blocks) + "\n", meta)
 
 
 LOADERS: dict[str, Callable[[bytes, Path], LoadedDocument]] = {
@@ -206,6 +231,31 @@ LOADERS: dict[str, Callable[[bytes, Path], LoadedDocument]] = {
     ".pdf": load_pdf,
     ".docx": load_docx,
 }
+
+
+def with_sidecar(doc: LoadedDocument, path: Path, extra: dict[str, Any]) -> LoadedDocument:
+    """The document with the fields of its metadata file (``name.pdf.meta.yaml``) over those its
+    own properties give, written in its properties block. A Markdown file's front matter is its
+    metadata, so a metadata file beside one is not read."""
+    if not extra or path.suffix.lower() in (".md", ".markdown"):
+        return doc
+    body = doc.text[doc.content_start :]
+    merged = with_properties(body, {**doc.metadata, **{k: _plain(v) for k, v in extra.items() if v is not None}})
+    shift = merged.content_start - doc.content_start
+    merged.page_starts = [s + shift for s in doc.page_starts] if doc.page_starts else None
+    merged.ocr_pages, merged.warnings = doc.ocr_pages, doc.warnings
+    return merged
+
+
+def parse_sidecar(data: bytes, name: str) -> dict[str, Any]:
+    """A metadata file's fields (the front-matter fields of a Markdown document), or LoadError."""
+    try:
+        parsed = yaml.safe_load(data.decode("utf-8")) or {}
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise LoadError(f"its metadata file {name} is not valid YAML: {str(exc).splitlines()[0]}") from exc
+    if not isinstance(parsed, dict):
+        raise LoadError(f"its metadata file {name} must be a YAML mapping of fields")
+    return {str(k): v for k, v in parsed.items()}
 
 
 def load_bytes(data: bytes, path: Path) -> LoadedDocument:

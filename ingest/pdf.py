@@ -16,10 +16,12 @@ position, size and font. From those lines:
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import re
 import statistics
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +49,7 @@ class PdfText:
     metadata: dict[str, Any]
     ocr_pages: set[int] = field(default_factory=set)
     skipped_pages: list[tuple[int, str]] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # checks, layout, ocr, compose (for the benchmark)
 
 
 def _outline(reader: Any) -> list[tuple[int, str, int]]:
@@ -75,19 +78,20 @@ def _outline(reader: Any) -> list[tuple[int, str, int]]:
 
 
 def _info(reader: Any) -> dict[str, Any]:
-    import datetime as dt
-
+    """Title and author from the document information. Its creation date is not taken for the
+    document's date: it is when the file was written (often a conversion), not when the document
+    was published, and a wrong date misleads more than none."""
     meta: dict[str, Any] = {}
-    info = reader.metadata
-    if info is None:
+    try:
+        info = reader.metadata
+        title, author = (info.title, info.author) if info is not None else (None, None)
+    except Exception:
+        logger.debug("unreadable PDF document information", exc_info=True)
         return meta
-    if info.title and str(info.title).strip():
-        meta["title"] = str(info.title).strip()
-    if info.author and str(info.author).strip():
-        meta["authors"] = [str(info.author).strip()]
-    created = info.creation_date if hasattr(info, "creation_date") else None
-    if isinstance(created, dt.datetime):
-        meta["date"] = created.date().isoformat()
+    if title and str(title).strip():
+        meta["title"] = " ".join(str(title).split())
+    if author and str(author).strip():
+        meta["authors"] = [" ".join(str(author).split())]
     return meta
 
 
@@ -119,21 +123,32 @@ def check(data: bytes, max_pages: int) -> tuple[Any, int]:
     return reader, n_pages
 
 
-def _furniture(pages: list[Page]) -> None:
+def _furniture(pages: list[Page], title: str = "") -> None:
     """Drop running headers, footers and page numbers: edge lines seen on most pages (digits
-    masked, so "Page 3 of 9" matches "Page 4 of 9"), and edge lines that are a page number."""
+    masked, so "Page 3 of 9" matches "Page 4 of 9"), edge lines that are a page number, and the
+    document's title at a page's edge set no larger than the body (a running header, which a
+    one-page document cannot show by repetition; a title set as a heading is larger)."""
 
     def key(line: Line) -> str:
         return re.sub(r"\d+", "#", line.text.lower())
 
     def edges(page: Page) -> list[Line]:
-        lines = [ln for ln in page.lines if ln.table is None]
+        lines = sorted((ln for ln in page.lines if ln.table is None), key=lambda ln: ln.top)  # by place, not order
         return lines[:EDGE_LINES] + lines[max(EDGE_LINES, len(lines) - EDGE_LINES) :]
 
     seen = Counter(k for page in pages for k in {key(ln) for ln in edges(page)})
-    repeated = {k for k, n in seen.items() if len(pages) >= 3 and n >= max(3, len(pages) // 2)}
+    # on most pages of a longer document, or on each page of a two-page one
+    repeated = {k for k, n in seen.items() if len(pages) >= 2 and n >= max(2, len(pages) // 2)}
+    sizes = Counter(ln.size for page in pages for ln in page.lines for _ in range(len(ln.text)))
+    body = sizes.most_common(1)[0][0] if sizes else 0.0
+    named = _normal(title)
+
+    def furniture(line: Line) -> bool:
+        header = bool(named) and _normal(line.text) == named and line.size <= body + 0.5
+        return key(line) in repeated or bool(PAGE_NUMBER.match(line.text)) or header
+
     for page in pages:
-        drop = {id(ln) for ln in edges(page) if key(ln) in repeated or PAGE_NUMBER.match(ln.text)}
+        drop = {id(ln) for ln in edges(page) if furniture(ln)}
         page.lines = [ln for ln in page.lines if id(ln) not in drop]
 
 
@@ -171,6 +186,8 @@ def _joins(prev: Line, line: Line, spacing: float) -> bool:
     """Whether ``line`` continues ``prev``'s paragraph."""
     if prev.heading or line.heading or prev.table or line.table or BULLET_START.match(line.text) or prev.top < 0:
         return False
+    if line.top < prev.top - 1:  # back up the page: the next column, read like the next page
+        return _continues(prev, line)
     if line.top - prev.bottom > spacing * 1.8 + 2:
         return False  # a blank line's worth of space: a new paragraph
     return not (TERMINAL.search(prev.text) and prev.x1 < line.x1 * 0.85)  # a short last line ends one
@@ -183,6 +200,7 @@ def _compose(pages: list[Page]) -> tuple[str, list[int]]:
     spacing = statistics.median(gaps) if gaps else 4.0
     text, starts = "", []
     prev: Line | None = None
+    item = False  # the paragraph being written is a list item
     for page in pages:
         first = True
         for line in page.lines:
@@ -194,12 +212,16 @@ def _compose(pages: list[Page]) -> tuple[str, list[int]]:
                 sep = "\n\n" if text else ""
                 piece = "#" * line.heading + " " + line.text
             elif prev is not None and (_joins(prev, line, spacing) if not first else _continues(prev, line)):
-                sep = "" if prev.text.endswith("-") and prev.text[-2:-1].isalpha() and line.text[:1].islower() else " "
-                if sep == "":
-                    text = text[:-1]  # "commun-" + "ity" is "community"
+                sep = "" if re.search(r"[A-Za-z]-$", prev.text) and line.text[:1].islower() else " "
+                if sep == "" and _broken_word(prev.text, line.text):
+                    text = text[:-1]  # "commun-" + "ity" is "community"; "one-" + "off" stays "one-off"
                 piece = line.text
-            else:
-                sep, piece = ("\n\n" if text else ""), line.text
+            else:  # a new paragraph; the next item of a list stays in the list's block, as in Markdown
+                starts_item = bool(BULLET_START.match(line.text))
+                sep = ("\n" if item and starts_item else "\n\n") if text else ""
+                piece, item = line.text, starts_item
+            if line.table is not None or line.heading:
+                item = False
             if first:
                 starts.append(len(text) + len(sep))
                 first = False
@@ -208,6 +230,31 @@ def _compose(pages: list[Page]) -> tuple[str, list[int]]:
         if first:  # a page with no text starts where the next text will
             starts.append(len(text) + (2 if text else 0))
     return text, starts
+
+
+@functools.cache
+def _words() -> frozenset[str]:
+    """Whole English words: the embedding model's WordPiece vocabulary (its wheel is installed
+    with the product), to tell a word broken at a line end from a hyphenated compound."""
+    try:
+        from rag.index.embeddings import default_model_path
+
+        vocab = (default_model_path() / "vocab.txt").read_text(encoding="utf-8").split()
+    except Exception:
+        logger.debug("no word list for de-hyphenation", exc_info=True)
+        return frozenset()
+    return frozenset(w for w in vocab if w.isalpha())
+
+
+def _broken_word(line: str, following: str) -> bool:
+    """``commun-`` + ``ity`` is one word broken at the line end; ``one-`` + ``off`` is the compound
+    "one-off" (both halves words, the whole not): its hyphen stays."""
+    left = re.search(r"([A-Za-z]+)-$", line)
+    right = re.match(r"[a-z]+", following)
+    if left is None or right is None:
+        return False
+    a, b, words = left.group(1).lower(), right.group(0), _words()
+    return not (a in words and b in words and a + b not in words)
 
 
 def _table_text(line: Line, before: Line | None) -> str:
@@ -237,9 +284,11 @@ def _continues(prev: Line, line: Line) -> bool:
 def read_pdf(data: bytes, max_pages: int) -> PdfText:
     import pdfplumber
 
+    started = time.perf_counter()
     reader, n_pages = check(data, max_pages)
     metadata = _info(reader) | {"pages": n_pages}
     outline = _outline(reader)
+    checked = time.perf_counter()
     try:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
             pages: list[Page] = []
@@ -247,11 +296,15 @@ def read_pdf(data: bytes, max_pages: int) -> PdfText:
                 pages.append(page_lines(page, i, ocr=sum(p.ocr for p in pages) < MAX_OCR_PAGES))
     except Exception as exc:
         raise PdfError(f"corrupt or unreadable PDF ({exc.__class__.__name__}: {exc})") from exc
-    _furniture(pages)
+    laid_out = time.perf_counter()
+    _furniture(pages, str(metadata.get("title", "")))
     _headings(pages, outline)
     text, starts = _compose(pages)
+    ocr = sum(p.ocr_seconds for p in pages)
+    seconds = {"checks": checked - started, "layout": laid_out - checked - ocr, "ocr": ocr,
+               "compose": time.perf_counter() - laid_out}  # fmt: skip
     skipped = [(p.number, p.skipped) for p in pages if p.skipped]
     if not text.strip():
         why = f" (pages skipped: {', '.join(str(n) for n, _ in skipped)}; {skipped[0][1]})" if skipped else ""
         raise PdfError(f"the PDF has no extractable text{why}")
-    return PdfText(text + "\n", starts, metadata, {p.number for p in pages if p.ocr}, skipped)
+    return PdfText(text + "\n", starts, metadata, {p.number for p in pages if p.ocr}, skipped, seconds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import statistics
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,7 @@ class Page:
     width: float
     lines: list[Line] = field(default_factory=list)
     ocr: bool = False  # read from a scanned image
+    ocr_seconds: float = 0.0
     skipped: str = ""  # why the page's text could not be read
 
 
@@ -45,9 +47,10 @@ def page_lines(page: Any, number: int, ocr: bool = True) -> Page:
         if reader is None or not ocr:
             out.skipped = NO_TESSERACT if reader is None else OVER_BUDGET
         else:
-            out.ocr = True
+            out.ocr, started = True, time.perf_counter()
             out.lines = [Line(text, x0, x1, top, bottom, size, False) for text, x0, x1, top, bottom, size in
                          ocr_lines(page, reader)]  # fmt: skip
+            out.ocr_seconds = time.perf_counter() - started
         return out
     tables = _tables(page)
     boxes = [box for box, _ in tables]
@@ -91,30 +94,47 @@ def _inside(obj: dict[str, Any], box: tuple[float, float, float, float]) -> bool
 
 
 def _regions(page: Any) -> list[Any]:
-    """The page, or on a two-column page: what is above the columns, the left column, the right
-    column, and what is below them, in that order. Columns are found by a gutter: a vertical line
-    in the middle third that (almost) no word crosses, with text on both sides of it."""
+    """The page, or on a page with two columns: what is above them, the left column, the right
+    column, and what is below them, in that order. A gutter is a vertical line in the middle third
+    that no word crosses on at least four rows with text well apart on both sides of it; the
+    columns are the band of such rows, and lines above and below the band are read across."""
     words = page.extract_words()
     if len(words) < 16:
         return [page]
     width, height = float(page.width), float(page.height)
-    crossing, gutter = min(
-        (sum(1 for w in words if w["x0"] < x < w["x1"]), x) for x in (width * (0.35 + 0.01 * i) for i in range(31))
-    )
-    left = [w for w in words if w["x1"] <= gutter]
-    right = [w for w in words if w["x0"] >= gutter]
-    if crossing > 0.05 * len(words) or len(left) < 8 or len(right) < 8:
+    rows: list[list[Any]] = []  # words whose tops are within 3 pt of the row's first: one row
+    for w in sorted(words, key=lambda w: float(w["top"])):
+        if rows and float(w["top"]) - float(rows[-1][0]["top"]) <= 3:
+            rows[-1].append(w)
+        else:
+            rows.append([w])
+
+    def split_rows(x: float) -> list[list[Any]]:
+        out = []
+        for row in rows:
+            left = [w["x1"] for w in row if w["x1"] <= x]
+            right = [w["x0"] for w in row if w["x0"] >= x]
+            if left and right and len(left) + len(right) == len(row) and min(right) - max(left) >= 0.03 * width:
+                out.append(row)
+        return out
+
+    counts = {x: len(split_rows(x)) for x in (width * (0.35 + 0.01 * i) for i in range(31))}
+    best = [x for x, n in counts.items() if n == max(counts.values())]
+    gutter = best[len(best) // 2]  # the middle of the widest clear band, not its edge
+    band = split_rows(gutter)
+    if len(band) < 4:
         return [page]
-    top = min(w["top"] for w in right)
-    bottom = max(w["bottom"] for w in right)
-    rows: dict[int, list[Any]] = {}
-    for w in words:
-        rows.setdefault(round(float(w["top"]) / 3), []).append(w)
-    gaps = [min(w["x0"] for w in row if w["x0"] >= gutter) - max(w["x1"] for w in row if w["x1"] <= gutter)
-            for row in rows.values()
-            if any(w["x0"] >= gutter for w in row) and any(w["x1"] <= gutter for w in row)]  # fmt: skip
-    if len(gaps) < 4 or statistics.median(gaps) < 0.03 * width:  # word spaces, not a gutter
-        return [page]
+    top = min(float(w["top"]) for row in band for w in row)
+    bottom = max(float(w["bottom"]) for row in band for w in row)
+    for row in rows:  # the columns run on, one side at a time, until a line runs across the gutter
+        if min(float(w["top"]) for w in row) < top:
+            continue
+        if any(w["x0"] < gutter < w["x1"] for w in row) or min(float(w["top"]) for w in row) - bottom > 0.06 * height:
+            break  # a line across the gutter, or a wide gap (a footer far below): the columns have ended
+        bottom = max(bottom, max(float(w["bottom"]) for w in row))
+    inside = [w for w in words if w["top"] >= top - 1 and w["bottom"] <= bottom + 1]
+    if sum(1 for w in inside if w["x0"] < gutter < w["x1"]) > 0.05 * len(inside):
+        return [page]  # words run across the gutter inside the band: not columns after all
     boxes = [(0, 0, width, top - 0.5), (0, top - 0.5, gutter, bottom + 0.5), (gutter, top - 0.5, width, bottom + 0.5),
              (0, bottom + 0.5, width, height)]  # fmt: skip
     return [page.within_bbox(box) for box in boxes if box[3] > box[1]]

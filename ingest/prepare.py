@@ -9,8 +9,17 @@ from pathlib import Path
 from typing import Any
 
 from ingest.chunking import SectionChunker, TextChunk, chunk_ids
-from ingest.corpus import INDEX_FORMAT, DocState, IngestReport, file_hash, source_path, stored_path
-from ingest.loaders import LoadedDocument, LoadError, load_bytes
+from ingest.corpus import (
+    INDEX_FORMAT,
+    DocState,
+    IngestReport,
+    document_hash,
+    sidecar,
+    sidecar_bytes,
+    source_path,
+    stored_path,
+)
+from ingest.loaders import LoadedDocument, LoadError, load_bytes, parse_sidecar, with_sidecar
 from rag.core.chunks import Chunk, DocumentMeta
 from rag.core.config import Settings
 from rag.index.cards import CARD_SECTION, document_card
@@ -59,12 +68,15 @@ class Preparer:
         data = self._read(path, report)
         if data is None:
             return None
-        digest = file_hash(data)
+        extra = sidecar_bytes(path)
+        digest = document_hash(data, extra)
         if known and known.consistent and known.file_hash == digest and known.path == rel and known.fresh:
             report.files_unchanged += 1
             return None
         try:
             doc = load_bytes(data, path)
+            if extra:
+                doc = with_sidecar(doc, path, parse_sidecar(extra, sidecar(path).name))
             pieces = self._pieces(doc)
         except LoadError as exc:
             report.skip(path, str(exc), "load_error")

@@ -103,8 +103,8 @@ def test_word_tables_stand_where_they_are_and_footnotes_are_kept(tmp_path: Path)
     buf = io.BytesIO()
     d.save(buf)
     data = _with_footnote(buf.getvalue(), "Sunderland City Council, annual report 2012.")
-    text = load_bytes(data, Path("office.docx")).text
-    assert text == (
+    doc = load_bytes(data, Path("office.docx"))
+    assert doc.text[doc.content_start :] == (
         "# Shared back office\n\nSunderland set up a virtual back office for new businesses. (note 1)\n\n"
         "| Service | Provider |\n| --- | --- |\n| Payroll | The council |\n| Legal advice | A local firm |\n\n"
         "## Results\n\n- Forty firms used it in the first year.\n\n"
@@ -133,9 +133,37 @@ GOVUK = b"""<!DOCTYPE html><html lang="en" class="govuk-template"><head><title>S
 
 def test_a_page_saved_from_govuk_ingests_to_its_content_only() -> None:
     doc = load_bytes(GOVUK, Path("shared.html"))
-    assert doc.text == (
+    assert doc.text[doc.content_start :] == (
         "# Opening a shared space with local business\n\n## Who it is for\n\n"
         "Councils that want to bring empty shops back into use.\n\n"
         "| Step | Who |\n| --- | --- |\n| Map empty buildings | Officers |\n| Agree a licence | Legal team |\n"
     )
     assert doc.metadata["date"] == "2021-03-04"
+
+
+def test_a_metadata_file_gives_a_pdf_the_fields_it_cannot_carry(tmp_path: Path, embeddings: MiniLMEmbeddings) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "costs.pdf").write_bytes(table_pdf())
+    meta = corpus / "costs.pdf.meta.yaml"
+    meta.write_text("authors: [Ann Lee]\ndate: 2019-04-01\ndoc_type: evaluation\ntopics: [shared spaces]\n")
+    (corpus / "gone.pdf.meta.yaml").write_text("authors: [Nobody]\n")
+    settings = Settings(data_dir=tmp_path / "data", corpus_dir=corpus)
+    index = compose(settings, embeddings).index
+    report = Ingestor(settings, index).run()
+    assert report.files_ingested == 1
+    assert [(Path(s["path"]).name, s["kind"]) for s in report.files_skipped] == [
+        ("gone.pdf.meta.yaml", "orphan_metadata")
+    ]
+    doc = index.documents()["costs"].meta
+    assert (doc.authors, doc.date, doc.doc_type, doc.topics) == (
+        ("Ann Lee",),
+        "2019-04-01",
+        "evaluation",
+        ("shared spaces",),
+    )
+    answer = AnswerPipeline(settings, index).ask("Who wrote the costs by town document?")
+    assert "Ann Lee" in answer.answer and answer.citations[0].quote.endswith("was written by Ann Lee.")
+    meta.write_text("authors: [Bo Chen]\n")  # an edited metadata file re-indexes its document
+    assert Ingestor(settings, index).run().files_ingested == 1
+    assert index.documents()["costs"].meta.authors == ("Bo Chen",)
