@@ -16,7 +16,6 @@ position, size and font. From those lines:
 
 from __future__ import annotations
 
-import functools
 import io
 import logging
 import re
@@ -27,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.ocr import MAX_OCR_PAGES
-from ingest.pdf_layout import Line, Page, page_lines
+from ingest.pdf_layout import Line, Page, broken_word, page_lines
 from ingest.tables import markdown_table
 
 logger = logging.getLogger(__name__)
@@ -213,7 +212,7 @@ def _compose(pages: list[Page]) -> tuple[str, list[int]]:
                 piece = "#" * line.heading + " " + line.text
             elif prev is not None and (_joins(prev, line, spacing) if not first else _continues(prev, line)):
                 sep = "" if re.search(r"[A-Za-z]-$", prev.text) and line.text[:1].islower() else " "
-                if sep == "" and _broken_word(prev.text, line.text):
+                if sep == "" and broken_word(prev.text, line.text):
                     text = text[:-1]  # "commun-" + "ity" is "community"; "one-" + "off" stays "one-off"
                 piece = line.text
             else:  # a new paragraph; the next item of a list stays in the list's block, as in Markdown
@@ -230,31 +229,6 @@ def _compose(pages: list[Page]) -> tuple[str, list[int]]:
         if first:  # a page with no text starts where the next text will
             starts.append(len(text) + (2 if text else 0))
     return text, starts
-
-
-@functools.cache
-def _words() -> frozenset[str]:
-    """Whole English words: the embedding model's WordPiece vocabulary (its wheel is installed
-    with the product), to tell a word broken at a line end from a hyphenated compound."""
-    try:
-        from rag.index.embeddings import default_model_path
-
-        vocab = (default_model_path() / "vocab.txt").read_text(encoding="utf-8").split()
-    except Exception:
-        logger.debug("no word list for de-hyphenation", exc_info=True)
-        return frozenset()
-    return frozenset(w for w in vocab if w.isalpha())
-
-
-def _broken_word(line: str, following: str) -> bool:
-    """``commun-`` + ``ity`` is one word broken at the line end; ``one-`` + ``off`` is the compound
-    "one-off" (both halves words, the whole not): its hyphen stays."""
-    left = re.search(r"([A-Za-z]+)-$", line)
-    right = re.match(r"[a-z]+", following)
-    if left is None or right is None:
-        return False
-    a, b, words = left.group(1).lower(), right.group(0), _words()
-    return not (a in words and b in words and a + b not in words)
 
 
 def _table_text(line: Line, before: Line | None) -> str:

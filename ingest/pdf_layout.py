@@ -3,7 +3,9 @@ ruled tables found and kept as rows, the rest read by region, two columns one af
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -138,3 +140,28 @@ def _regions(page: Any) -> list[Any]:
     boxes = [(0, 0, width, top - 0.5), (0, top - 0.5, gutter, bottom + 0.5), (gutter, top - 0.5, width, bottom + 0.5),
              (0, bottom + 0.5, width, height)]  # fmt: skip
     return [page.within_bbox(box) for box in boxes if box[3] > box[1]]
+
+
+@functools.cache
+def _words() -> frozenset[str]:
+    """Whole English words: the embedding model's WordPiece vocabulary (its wheel is installed
+    with the product), to tell a word broken at a line end from a hyphenated compound."""
+    try:
+        from rag.index.embeddings import default_model_path
+
+        vocab = (default_model_path() / "vocab.txt").read_text(encoding="utf-8").split()
+    except Exception:
+        logger.debug("no word list for de-hyphenation", exc_info=True)
+        return frozenset()
+    return frozenset(w for w in vocab if w.isalpha())
+
+
+def broken_word(line: str, following: str) -> bool:
+    """``commun-`` + ``ity`` is one word broken at the line end; ``one-`` + ``off`` is the compound
+    "one-off" (both halves words, the whole not): its hyphen stays."""
+    left = re.search(r"([A-Za-z]+)-$", line)
+    right = re.match(r"[a-z]+", following)
+    if left is None or right is None:
+        return False
+    a, b, words = left.group(1).lower(), right.group(0), _words()
+    return not (a in words and b in words and a + b not in words)
