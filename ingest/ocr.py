@@ -32,9 +32,10 @@ def is_scanned(page: Any) -> bool:
     return not page.chars and bool(page.images)
 
 
-def ocr_lines(page: Any, reader: Any) -> list[tuple[str, float, float, float, float, float]]:
-    """The page's text lines as ``(text, x0, x1, top, bottom, height)`` in PDF points, in
-    Tesseract's reading order (block, paragraph, line)."""
+def ocr_lines(page: Any, reader: Any) -> list[tuple[str, float, float, float, float, float, int]]:
+    """The page's text lines as ``(text, x0, x1, top, bottom, height, paragraph)`` in PDF points,
+    in Tesseract's reading order (block, paragraph, line); ``paragraph`` numbers Tesseract's
+    paragraphs, so a heading it sets apart stays apart."""
     image = page.to_image(resolution=DPI).original
     data = reader.image_to_data(image, output_type=reader.Output.DICT, config="--psm 3")
     scale = 72 / DPI
@@ -43,11 +44,12 @@ def ocr_lines(page: Any, reader: Any) -> list[tuple[str, float, float, float, fl
         if str(word).strip() and float(data["conf"][i]) >= 0:
             lines.setdefault((data["block_num"][i], data["par_num"][i], data["line_num"][i]), []).append(i)
     out = []
-    for words in lines.values():
+    paragraphs = {key[:2]: n for n, key in enumerate(dict.fromkeys(k[:2] for k in lines))}
+    for key, words in lines.items():
         text = " ".join(str(data["text"][i]).strip() for i in words)
         x0 = min(data["left"][i] for i in words) * scale
         x1 = max(data["left"][i] + data["width"][i] for i in words) * scale
         top = min(data["top"][i] for i in words) * scale
         bottom = max(data["top"][i] + data["height"][i] for i in words) * scale
-        out.append((text, x0, x1, top, bottom, round(bottom - top, 1)))
+        out.append((text, x0, x1, top, bottom, round(bottom - top, 1), paragraphs[key[:2]]))
     return out

@@ -185,6 +185,8 @@ def _joins(prev: Line, line: Line, spacing: float) -> bool:
     """Whether ``line`` continues ``prev``'s paragraph."""
     if prev.heading or line.heading or prev.table or line.table or BULLET_START.match(line.text) or prev.top < 0:
         return False
+    if line.paragraph != prev.paragraph:  # OCR's own paragraphs (or a text line after an OCR one)
+        return False
     if line.top < prev.top - 1:  # back up the page: the next column, read like the next page
         return _continues(prev, line)
     if line.top - prev.bottom > spacing * 1.8 + 2:

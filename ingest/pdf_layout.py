@@ -28,6 +28,7 @@ class Line:
     bold: bool
     heading: int = 0  # Markdown level, 0 for body text
     table: list[list[str]] | None = None  # a table's rows (the line's text is then empty)
+    paragraph: int = -1  # the paragraph OCR put the line in (-1: a text-layer line)
 
 
 @dataclass
@@ -50,8 +51,8 @@ def page_lines(page: Any, number: int, ocr: bool = True) -> Page:
             out.skipped = NO_TESSERACT if reader is None else OVER_BUDGET
         else:
             out.ocr, started = True, time.perf_counter()
-            out.lines = [Line(text, x0, x1, top, bottom, size, False) for text, x0, x1, top, bottom, size in
-                         ocr_lines(page, reader)]  # fmt: skip
+            out.lines = [Line(text, x0, x1, top, bottom, size, False, paragraph=par)
+                         for text, x0, x1, top, bottom, size, par in ocr_lines(page, reader)]  # fmt: skip
             out.ocr_seconds = time.perf_counter() - started
         return out
     tables = _tables(page)

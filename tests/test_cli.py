@@ -16,7 +16,7 @@ from tests.conftest import CORPUS
 pytestmark = pytest.mark.slow
 
 INGEST_KEYS = {
-    "files_seen", "files_ingested", "files_unchanged", "files_removed", "files_skipped",
+    "files_seen", "files_ingested", "files_unchanged", "files_removed", "files_skipped", "warnings",
     "chunks_added", "chunks_removed", "chunks_total", "embeddings_computed", "seconds",
 }  # fmt: skip
 

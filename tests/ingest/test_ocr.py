@@ -3,6 +3,7 @@ without Tesseract it is skipped with that reason and the rest of the file is sti
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,8 @@ def test_a_scanned_page_is_read_and_found(tmp_path: Path, embeddings: MiniLMEmbe
     report, index = ingest(tmp_path, embeddings)
     assert report.files_ingested == 1 and not report.warnings
     hit = index.search("cooperative bakery peppercorn rent", k=1)[0]
+    # the scan's heading, a paragraph of its own in Tesseract's reading, is not run into the text
+    assert re.search(r"(?m)^(?:#+ )?Scanned minutes$", hit.text), hit.text
     assert hit.ocr and hit.chunk is not None and hit.chunk.ocr_pages == (2,)
     at = hit.char_start + hit.text.index("lease the old library to a cooperative bakery")
     assert hit.chunk.page_at(at) == 2 and hit.chunk.read_by_ocr(at, at + 20)

@@ -5,10 +5,12 @@ font sizes when there is none."""
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 from pathlib import Path
 
+import docx
 import pytest
 
 from ingest.pipeline import Ingestor
@@ -16,7 +18,7 @@ from rag.answer.pipeline import AnswerPipeline
 from rag.compose import compose
 from rag.core.chunks import Chunk
 from rag.core.config import Settings
-from rag.export import to_markdown
+from rag.export import to_docx, to_markdown
 from rag.index.embeddings import MiniLMEmbeddings
 from rag.index.retrieval import SearchIndex
 from tests.fixtures.pdfs import HEADER, LEFT_COLUMN, RIGHT_COLUMN, plain_pdf, report_pdf
@@ -78,8 +80,10 @@ def test_a_quote_over_a_page_break_is_cited_with_both_pages(pdf_index: SearchInd
     assert (c.page_start, c.page_end) == (2, 3)
     pdf = pdf_index.settings.corpus_dir / f"{c.doc_id}.pdf"
     assert on_page(c.quote[:50], pdf, 2) and on_page(c.quote[-50:], pdf, 3)
-    briefing = to_markdown([{"question": "q", "answer": answer.model_dump()}])
-    assert "pp. 2-3" in briefing
+    turn = {"question": "q", "answer": answer.model_dump()}
+    assert "pp. 2-3" in to_markdown([turn])
+    word = docx.Document(io.BytesIO(to_docx([turn])))
+    assert any("pp. 2-3" in p.text for p in word.paragraphs)
 
 
 def test_a_quote_on_one_page_is_cited_with_that_page(pdf_index: SearchIndex) -> None:
