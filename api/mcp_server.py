@@ -51,6 +51,9 @@ class LibraryCitation(BaseModel):
     page_start: int | None = Field(None, description="A PDF quote's page (1-based).")
     page_end: int | None = None
     ocr: bool = Field(False, description="Read from a scanned page by OCR: it may hold misread words.")
+    evidence_type: str | None = Field(None, description="What the source is as evidence (evaluation ... opinion/blog).")
+    jurisdiction: str | None = None
+    warning: str | None = Field(None, description="Why the source may be out of date, naming the newer document.")
 
 
 class LibraryAnswer(BaseModel):

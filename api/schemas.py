@@ -70,13 +70,20 @@ class DocumentInfo(BaseModel):
     path: str = ""
     source: str | None = None
     pages: int | None = Field(None, description="A PDF's page count.")
+    evidence_type: str | None = None
+    jurisdiction: str | None = None
+    level: str | None = None
+    review_by: str | None = None
+    superseded_by: str | None = None
 
     @classmethod
     def of(cls, entry: IndexedDocument) -> DocumentInfo:
         doc = entry.meta
         return cls(doc_id=doc.doc_id, title=doc.title or doc.doc_id, authors=list(doc.authors),
                    publisher=doc.publisher, date=doc.date, doc_type=doc.doc_type, topics=list(doc.topics),
-                   chunks=entry.chunks, path=doc.path, source=doc.source, pages=doc.pages)  # fmt: skip
+                   chunks=entry.chunks, path=doc.path, source=doc.source, pages=doc.pages,
+                   evidence_type=doc.evidence_type, jurisdiction=doc.jurisdiction, level=doc.level,
+                   review_by=doc.review_by, superseded_by=doc.superseded_by)  # fmt: skip
 
 
 class DocumentList(BaseModel):

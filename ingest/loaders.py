@@ -73,7 +73,8 @@ class LoadedDocument:
     warnings: list[str] = field(default_factory=list)  # what of the file could not be read (pages skipped)
 
 
-PROPERTY_FIELDS = ("title", "authors", "affiliation", "publisher", "date", "doc_type", "about", "topics", "source")
+PROPERTY_FIELDS = ("title", "authors", "affiliation", "publisher", "date", "doc_type", "about", "topics", "source",
+                   "evidence_type", "jurisdiction", "level", "review_by", "superseded_by", "supersedes")  # fmt: skip
 LIST_PROPERTIES = ("authors", "topics")
 
 

@@ -29,7 +29,8 @@ def references(answer: dict[str, Any]) -> list[dict[str, Any]]:
     if refs is None:
         grouped: dict[str, dict[str, Any]] = {}
         for c in answer.get("citations", []):
-            ref = grouped.setdefault(c["doc_id"], {"doc_id": c["doc_id"], "title": c["title"], "quotes": []})
+            about = {k: c.get(k) for k in ("evidence_type", "jurisdiction", "warning")}
+            ref = grouped.setdefault(c["doc_id"], {"doc_id": c["doc_id"], "title": c["title"], "quotes": [], **about})
             ref["quotes"].append({k: c.get(k) for k in QUOTE_FIELDS})
         refs = list(grouped.values())
     return [{**r, "quotes": [{**q, "passage": passages.get(q["n"], q["quote"])} for q in r["quotes"]]} for r in refs]
@@ -45,7 +46,9 @@ def _refs(answer: dict[str, Any]) -> list[tuple[str, list[str]]]:
             place = ", ".join(p for p in (q.get("section") or "", page) if p)
             where = f" ({place})" if place else ""
             quotes.append(f"[{q['n']}] “{' '.join(str(q['quote']).split())}”{where}")
-        out.append((f"{ref['title']} ({ref['doc_id']})", quotes))
+        kind = ", ".join(x for x in (ref.get("evidence_type"), ref.get("jurisdiction")) if x)
+        warning = [f"Warning: {ref['warning']}"] if ref.get("warning") else []
+        out.append((f"{ref['title']} ({ref['doc_id']})" + (f" [{kind}]" if kind else ""), warning + quotes))
     return out
 
 

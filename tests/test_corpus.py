@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from ingest.loaders import FRONT_MATTER
+from rag.core.chunks import EVIDENCE_TYPES, LEVELS
 from tests.conftest import CORPUS, SEEDS
 
 FILES = sorted(CORPUS.glob("*.md"))
@@ -36,8 +37,9 @@ def test_front_matter_fields(path: Path) -> None:
     meta, _ = split(path)
     assert {"title", "doc_type", "source", "topics"} <= set(meta)
     assert set(meta) <= {"title", "authors", "publisher", "date", "doc_type", "source", "topics", "notes", "about",
-                         "affiliation", "session"}  # fmt: skip
+                         "affiliation", "session", "evidence_type", "jurisdiction", "level"}  # fmt: skip
     assert meta["doc_type"] in {"report", "summary", "abstract", "blog", "essay"}
+    assert meta["evidence_type"] in EVIDENCE_TYPES and meta["level"] in LEVELS and meta["jurisdiction"] == "UK"
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)

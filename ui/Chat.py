@@ -148,8 +148,11 @@ def show_answer(i: int, turn: dict[str, Any]) -> None:
         numbers = " ".join(f"[{q['n']}]" for q in ref["quotes"])
         with st.expander(f"{numbers} {plain(ref['title'])}"):
             meta = card_meta(by_id.get(ref["doc_id"]), "")
-            if meta:
-                st.caption(plain(meta))
+            kind = ", ".join(x for x in (ref.get("evidence_type"), ref.get("jurisdiction")) if x)
+            if meta or kind:
+                st.caption(plain(" · ".join(x for x in (kind, meta) if x)))
+            if ref.get("warning"):
+                st.warning(plain(ref["warning"]))
             for q in ref["quotes"]:
                 st.markdown(highlight(q["passage"], q["quote"]), unsafe_allow_html=True)
                 where = f"{plain(q['section'])}, " if q.get("section") else ""

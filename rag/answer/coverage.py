@@ -98,7 +98,10 @@ NUMBER_WORD = re.compile(rf"\b({'|'.join(NUMBER_WORDS)})\b(?!-)", re.IGNORECASE)
 # The lines the pipeline adds to an answer (rag.answer.pipeline): statements about the library, not quotes.
 NOTE_LINE = re.compile(
     r"^The library does not say\b.+[.”]$|^The question assumes “.+”, but the library does not say so\.|"
-    r"^“.+” rewords “.+”: where both say the same, the original is cited\.$"
+    r"^“.+” rewords “.+”: where both say the same, the original is cited\.$|"
+    # the lines rag.answer.sources adds about the sources' standing
+    r"^“.+” has been superseded by “.+” \(.+\)\.$|^“.+” was due for review by .+; it may be out of date\.$|"
+    r"^Every source of this answer is an opinion piece or a summary, not an evaluation or research\.$"
 )
 
 

@@ -34,6 +34,11 @@ class Citation(BaseModel):
     page_start: int | None = Field(None, description="A PDF quote's page (1-based, as a viewer shows it).")
     page_end: int | None = Field(None, description="The quote's last page, when it runs over a page break.")
     ocr: bool = Field(False, description="The quote was read from a scanned page by OCR.")
+    evidence_type: str | None = Field(None, description="What the source is as evidence (evaluation ... opinion/blog).")
+    jurisdiction: str | None = None
+    level: str | None = Field(None, description="central, local or any")
+    currency: str | None = Field(None, description="current, superseded, past_review or undated")
+    warning: str | None = Field(None, description="Why the source may be out of date, naming the newer document.")
     passage: str = Field("", description="The whole retrieved passage the quote sits in (for source cards).")
 
 
@@ -56,6 +61,14 @@ class Reference(BaseModel):
     doc_id: str
     title: str
     quotes: list[Quote]
+    evidence_type: str | None = None
+    jurisdiction: str | None = None
+    warning: str | None = Field(None, description="Why the document may be out of date, naming the newer one.")
+
+    def describe(self) -> str:
+        """The reference's heading line: title, id, evidence type and jurisdiction."""
+        kind = ", ".join(x for x in (self.evidence_type, self.jurisdiction) if x)
+        return f"{self.title} ({self.doc_id})" + (f" [{kind}]" if kind else "")
 
 
 def group_references(citations: list[Citation]) -> list[Reference]:
@@ -63,7 +76,8 @@ def group_references(citations: list[Citation]) -> list[Reference]:
     source once, with all that the answer quotes from it, rather than the same title per chunk."""
     refs: dict[str, Reference] = {}
     for c in citations:
-        ref = refs.setdefault(c.doc_id, Reference(doc_id=c.doc_id, title=c.title, quotes=[]))
+        about = {"evidence_type": c.evidence_type, "jurisdiction": c.jurisdiction, "warning": c.warning}
+        ref = refs.setdefault(c.doc_id, Reference(doc_id=c.doc_id, title=c.title, quotes=[], **about))
         ref.quotes.append(Quote(n=c.n, chunk_id=c.chunk_id, section=c.section, quote=c.quote, char_start=c.char_start,
                                 char_end=c.char_end, page_start=c.page_start, page_end=c.page_end))  # fmt: skip
     return list(refs.values())
@@ -135,7 +149,7 @@ def render_markdown(answer: Answer) -> str:
         return answer.answer
     refs = []
     for ref in answer.references:
-        refs.append(f"- {ref.title} ({ref.doc_id})")
+        refs.append(f"- {ref.describe()}" + (f"\n   Warning: {ref.warning}" if ref.warning else ""))
         for q in ref.quotes:
             where = "".join(f"{part}, " for part in (q.section, page_label(q.page_start, q.page_end)) if part)
             quote = " ".join(q.quote.split())

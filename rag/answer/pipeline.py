@@ -21,6 +21,7 @@ from rag.answer.generation import Generator, LLMGenerator
 from rag.answer.model import Answer, AnswerEvent, Mode
 from rag.answer.modes import ModeClassifier
 from rag.answer.selection import SentenceSelector
+from rag.answer.sources import describe
 from rag.answer.stages import Asked as Asked
 from rag.answer.stages import NoMatchingDocuments, Reader, Work, best_similarity, notes, refusal_message
 from rag.answer.verify import Verified, Verifier
@@ -125,8 +126,8 @@ class AnswerPipeline:
         answer = self._finish(work, verified)
         if answer.refused:
             yield AnswerEvent(event="delta", text=answer.answer)
-        elif tail := notes(work.coverage, {c.doc_id for c in answer.citations})[1]:
-            yield AnswerEvent(event="delta", text=tail)
+        elif work.tail:
+            yield AnswerEvent(event="delta", text=work.tail)
         yield AnswerEvent(event="answer", answer=answer)
 
     def _verified_deltas(self, work: Work, generator: Generator) -> cabc.Generator[AnswerEvent, None, Verified]:
@@ -173,7 +174,8 @@ class AnswerPipeline:
             answer.answer = refusal_message(work.question, work.results)
         else:
             lead, tail = notes(work.coverage, {c.doc_id for c in verified.citations})
-            answer.answer = lead + verified.text + tail
+            work.tail = tail + describe(verified.citations, self.index.documents())
+            answer.answer = lead + verified.text + work.tail
             answer.citations = verified.citations
             answer.unsupported = verified.unsupported
             answer.not_stated, answer.premise = work.coverage.not_stated, work.coverage.premise

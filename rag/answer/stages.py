@@ -98,6 +98,7 @@ class Work:
     evidence: bool = False
     coverage: Coverage = field(default_factory=Coverage)
     fallback_dropped: list[str] | None = None  # the LLM draft's sentences, when the fallback answered
+    tail: str = ""  # the lines the answer ends with (missing parts, rewordings, its sources' standing)
 
     @property
     def question(self) -> str:

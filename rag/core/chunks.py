@@ -14,7 +14,26 @@ from dataclasses import dataclass, field, fields
 from typing import Any, NamedTuple
 
 # What a document's front matter may say, stored on each of its chunks.
-FRONT_MATTER_FIELDS = ("authors", "publisher", "date", "doc_type", "topics", "source", "about", "affiliation")
+FRONT_MATTER_FIELDS = (
+    "authors",
+    "publisher",
+    "date",
+    "doc_type",
+    "topics",
+    "source",
+    "about",
+    "affiliation",
+    "evidence_type",
+    "jurisdiction",
+    "level",
+    "review_by",
+    "superseded_by",
+    "supersedes",
+)
+# What a document is as evidence (front matter ``evidence_type``), weakest last.
+EVIDENCE_TYPES = ("evaluation", "research", "case study", "guidance", "policy", "essay", "summary", "opinion/blog")
+WEAK_EVIDENCE = frozenset({"summary", "opinion/blog"})
+LEVELS = ("central", "local", "any")
 LIST_FIELDS = frozenset({"authors", "topics"})
 
 
@@ -83,6 +102,12 @@ class DocumentMeta:
     about: str | None = None
     affiliation: str | None = None
     pages: int | None = None  # a PDF's page count
+    evidence_type: str | None = None  # one of EVIDENCE_TYPES
+    jurisdiction: str | None = None  # UK, England, Scotland, Wales, Northern Ireland, international, or a country
+    level: str | None = None  # central, local or any
+    review_by: str | None = None  # the date by which the document should be reviewed
+    superseded_by: str | None = None  # the doc id of the document that replaces this one
+    supersedes: str | None = None  # the doc id of the document this one replaces
 
     @classmethod
     def from_front_matter(cls, front: Mapping[str, Any], **write: Any) -> DocumentMeta:

@@ -71,6 +71,11 @@ class SearchFilters(BaseModel):
     topics: list[str] | None = Field(None, description="Match documents having any of these topics.")
     date_from: date | None = None
     date_to: date | None = None
+    evidence_types: list[str] | None = Field(None, description="evaluation, research, case study, guidance, policy, "
+                                             "essay, summary, opinion/blog")  # fmt: skip
+    jurisdictions: list[str] | None = Field(None, description="UK, England, Scotland, Wales, Northern Ireland, ...")
+    levels: list[str] | None = Field(None, description="central, local or any")
+    current_only: bool = Field(False, description="Leave out superseded documents and those past their review date.")
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> SearchFilters:

@@ -26,6 +26,10 @@ def chroma_where(filters: SearchFilters | None) -> dict[str, Any] | None:
         clauses.append({"date_key": {"$gte": date_key(filters.date_from.isoformat())}})
     if filters.date_to:
         clauses.append({"date_key": {"$lte": date_key(filters.date_to.isoformat())}})
+    for field, values in (("evidence_type", filters.evidence_types), ("jurisdiction", filters.jurisdictions),
+                          ("level", filters.levels)):  # fmt: skip
+        if values:
+            clauses.append({field: {"$in": values}})
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
@@ -36,6 +40,12 @@ def matches(doc: DocumentMeta, filters: SearchFilters) -> bool:
     if filters.doc_types and doc.doc_type not in filters.doc_types:
         return False
     if filters.topics and not set(filters.topics) & set(doc.topics):
+        return False
+    if filters.evidence_types and doc.evidence_type not in filters.evidence_types:
+        return False
+    if filters.jurisdictions and doc.jurisdiction not in filters.jurisdictions:
+        return False
+    if filters.levels and doc.level not in filters.levels:
         return False
     key = doc.date_key
     if filters.date_from and (key is None or key < (date_key(filters.date_from.isoformat()) or 0)):

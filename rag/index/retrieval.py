@@ -16,6 +16,7 @@ from pydantic import ConfigDict, Field
 from rag.core.chunks import Chunk, DocumentMeta, IndexedDocument
 from rag.core.config import Settings
 from rag.core.models import SearchFilters, SearchResult
+from rag.index.currency import current_ids
 from rag.index.embeddings import MiniLMEmbeddings
 from rag.index.filters import chroma_where, matches
 from rag.index.freshness import ChangeMarker
@@ -126,6 +127,13 @@ class SearchIndex:
             counts[chunk.doc_id] += 1
         return {doc_id: IndexedDocument(meta, counts[doc_id]) for doc_id, meta in metas.items()}
 
+    def current(self, filters: SearchFilters) -> SearchFilters:
+        """``current_only`` as a document list: the current documents, within ``doc_ids`` if given."""
+        keep = current_ids(self.documents())
+        if filters.doc_ids:
+            keep = [d for d in keep if d in filters.doc_ids]
+        return filters.model_copy(update={"doc_ids": keep or ["(no current document)"], "current_only": False})
+
     def _load_lexical(self, previous: LexicalIndex | None = None) -> LexicalIndex:
         """The BM25 side of what the collection holds now: the disk cache when its fingerprint
         matches, else rebuilt, fetching only texts it does not already hold (chunk ids are content
@@ -162,6 +170,8 @@ class SearchIndex:
         """The ``k`` best passages for ``query``; documents' cards (their front matter) compete only
         when ``cards`` is set, for a question about the documents themselves."""
         self.sync()
+        if filters is not None and filters.current_only:
+            filters = self.current(filters)
         with self._idle:
             self._active += 1
         try:
