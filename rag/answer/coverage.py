@@ -98,15 +98,22 @@ NUMBER_WORD = re.compile(rf"\b({'|'.join(NUMBER_WORDS)})\b(?!-)", re.IGNORECASE)
 # The lines the pipeline adds to an answer (rag.answer.pipeline): statements about the library, not quotes.
 NOTE_LINE = re.compile(
     r"^The library does not say\b.+[.”]$|^The question assumes “.+”, but the library does not say so\.|"
-    r"^“.+” rewords “.+”: where both say the same, the original is cited\.$|"
-    # the lines rag.answer.sources adds about the sources' standing
+    r"^“.+” rewords “.+”: where both say the same, the original is cited\.$"
+)
+# The lines rag.answer.sources adds about the sources' standing (currency, weak evidence).
+SOURCE_LINE = re.compile(
     r"^“.+” has been superseded by “.+” \(.+\)\.$|^“.+” was due for review by .+; it may be out of date\.$|"
     r"^Every source of this answer is an opinion piece or a summary, not an evaluation or research\.$"
 )
 
 
 def is_note(line: str) -> bool:
-    return bool(NOTE_LINE.match(line.strip()))
+    """A line the pipeline adds (coverage or sources), not a quoted claim."""
+    return bool(NOTE_LINE.match(line.strip()) or SOURCE_LINE.match(line.strip()))
+
+
+def is_source_line(line: str) -> bool:
+    return bool(SOURCE_LINE.match(line.strip()))
 
 
 def premise_note(term: str) -> str:
