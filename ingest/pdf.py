@@ -138,8 +138,7 @@ def _furniture(pages: list[Page], title: str = "") -> None:
     seen = Counter(k for page in pages for k in {key(ln) for ln in edges(page)})
     # on most pages of a longer document, or on each page of a two-page one
     repeated = {k for k, n in seen.items() if len(pages) >= 2 and n >= max(2, len(pages) // 2)}
-    sizes = Counter(ln.size for page in pages for ln in page.lines for _ in range(len(ln.text)))
-    body = sizes.most_common(1)[0][0] if sizes else 0.0
+    body = _body_size(pages)
     named = _normal(title)
 
     def furniture(line: Line) -> bool:
@@ -149,6 +148,12 @@ def _furniture(pages: list[Page], title: str = "") -> None:
     for page in pages:
         drop = {id(ln) for ln in edges(page) if furniture(ln)}
         page.lines = [ln for ln in page.lines if id(ln) not in drop]
+
+
+def _body_size(pages: list[Page]) -> float:
+    """The font size most of the text is set in (0 for a document without text)."""
+    sizes = Counter(ln.size for page in pages for ln in page.lines for _ in range(len(ln.text)))
+    return sizes.most_common(1)[0][0] if sizes else 0.0
 
 
 def _normal(text: str) -> str:
@@ -167,10 +172,9 @@ def _headings(pages: list[Page], outline: list[tuple[int, str, int]]) -> None:
             elif page is not None:  # the bookmark's title is not a line of its page: it still opens a section
                 page.lines.insert(0, Line(title, 0, 0, -1, -1, 0, False, level))
         return
-    sizes = Counter(ln.size for page in pages for ln in page.lines for _ in range(len(ln.text)))
-    if not sizes:
+    body = _body_size(pages)
+    if not body:
         return
-    body = sizes.most_common(1)[0][0]
     larger = sorted({ln.size for p in pages for ln in p.lines if ln.size >= body * 1.15}, reverse=True)[:3]
     for page in pages:
         for ln in page.lines:

@@ -160,25 +160,7 @@ class Verifier:
             key = (src.chunk_id, sup.span.start, sup.span.end)
             if key not in numbering:
                 numbering[key] = len(numbering) + 1
-                char_start, char_end = src.locate(sup.span.start, sup.span.end)
-                page_start, page_end = src.pages_of(char_start, char_end)
-                result.citations.append(
-                    Citation(
-                        n=numbering[key],
-                        chunk_id=src.chunk_id,
-                        doc_id=src.doc_id,
-                        title=src.title,
-                        section=src.section,
-                        quote=sup.span.text,
-                        char_start=char_start,
-                        char_end=char_end,
-                        page_start=page_start,
-                        page_end=page_end,
-                        ocr=src.read_by_ocr(char_start, char_end),
-                        score=round(sup.score, 4),
-                        passage=src.text,
-                    )
-                )
+                result.citations.append(Citation.quoting(numbering[key], src, sup.span, sup.score))
             refs.append(numbering[key])
         return refs
 
