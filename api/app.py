@@ -17,7 +17,7 @@ from starlette.routing import Route
 from api import errors, request_log
 from api.admission import AdmissionMiddleware
 from api.deps import Services, build_services
-from api.routes import answers, documents, feedback, health, metrics, openai_compat
+from api.routes import answers, cases, documents, feedback, health, metrics, openai_compat
 from rag.core.config import Settings, get_settings
 from rag.core.observability import shutdown_tracing, tracing_enabled, worker_exit
 
@@ -71,7 +71,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     request_log.install(app, settings)
 
-    for module in (health, answers, documents, feedback, openai_compat, metrics):
+    for module in (health, answers, documents, cases, feedback, openai_compat, metrics):
         app.include_router(module.router)
     if mcp is not None:
         from api.mcp_server import http_app

@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.errors import ApiError
 from ingest.pipeline import Ingestor
 from rag.answer.pipeline import AnswerPipeline
+from rag.cases.library import CaseLibrary
 from rag.compose import compose
 from rag.core.config import Settings
 from rag.index.retrieval import SearchIndex
@@ -27,6 +28,7 @@ class Services:
     pipeline: AnswerPipeline
     ingestor: Ingestor
     feedback: FeedbackStore
+    cases: CaseLibrary | None = None  # built from the index on first use when not given
 
 
 def build_services(settings: Settings) -> Services:
@@ -37,8 +39,9 @@ def build_services(settings: Settings) -> Services:
         settings=settings,
         index=built.index,
         pipeline=built.pipeline,
-        ingestor=Ingestor(settings, built.index),
+        ingestor=Ingestor(settings, built.index, built.cases),
         feedback=built.feedback,
+        cases=built.cases,
     )
 
 
@@ -72,11 +75,18 @@ def get_feedback(services: ServicesDep) -> FeedbackStore:
     return services.feedback
 
 
+def get_cases(services: ServicesDep) -> CaseLibrary:
+    if services.cases is None:
+        services.cases = services.ingestor.cases
+    return services.cases
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 PipelineDep = Annotated[AnswerPipeline, Depends(get_pipeline)]
 IndexDep = Annotated[SearchIndex, Depends(get_index)]
 IngestorDep = Annotated[Ingestor, Depends(get_ingestor)]
 FeedbackDep = Annotated[FeedbackStore, Depends(get_feedback)]
+CasesDep = Annotated[CaseLibrary, Depends(get_cases)]
 
 bearer = HTTPBearer(auto_error=False, description="An API key, when POLICYRAG_API_KEYS is set.")
 CredentialsDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]

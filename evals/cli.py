@@ -131,5 +131,30 @@ def corpus_command(
     sys.stdout.write(json.dumps({"dest": str(dest), "documents": n}) + "\n")
 
 
+@eval_app.command("cases")
+def cases_command(
+    gold: Annotated[Path, typer.Argument(help="The gold case list (JSONL).")] = Path("evals/datasets/cases.jsonl"),
+    out: Annotated[Path | None, typer.Option(help="Write cases.json (the score) and CASES.md here.")] = None,
+    min_precision: Annotated[float, typer.Option(help="Fail below this precision.")] = 0.0,
+    min_recall: Annotated[float, typer.Option(help="Fail below this recall.")] = 0.0,
+) -> None:
+    """Score the case library of the ingested index against a gold list of cases."""
+    from evals.cases import load_gold, report, score
+    from rag.compose import compose
+    from rag.core.config import get_settings
+
+    built = compose(get_settings())
+    records = built.cases.records()
+    result = score(records, load_gold(gold), {c.chunk_id: c for c in built.index.lexical.chunks})
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "cases.json").write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
+        (out / "CASES.md").write_text(report(result), encoding="utf-8")
+    sys.stdout.write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    if result.precision < min_precision or result.recall < min_recall:
+        err.print(f"[bold red]below the gate:[/] precision {result.precision}, recall {result.recall}")
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(eval_app, name="eval")

@@ -74,6 +74,7 @@ def ingest_command(
             f"{report.files_removed} removed, {len(report.files_skipped)} skipped. "
             f"Chunks: +{report.chunks_added} -{report.chunks_removed} = {report.chunks_total}; "
             f"{report.embeddings_computed} embeddings in {report.seconds:.1f} s."
+            + (f" Cases: {report.cases_total} (policyrag cases)." if report.cases_total is not None else "")
         )
         for skipped in report.files_skipped:
             out.print(f"  skipped {skipped['path']}: {skipped['reason']}", highlight=False)

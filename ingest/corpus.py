@@ -32,6 +32,7 @@ class IngestReport:
     chunks_removed: int = 0
     chunks_total: int = 0
     embeddings_computed: int = 0
+    cases_total: int | None = None  # the case library's records after this ingest (None: it did not move)
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from pathlib import Path
 from ingest.corpus import DocState, IngestReport, discover, file_hash, index_state, source_path
 from ingest.lock import IngestError, writer_lock
 from ingest.prepare import Pending, Preparer
+from rag.cases.library import CaseLibrary
 from rag.core.config import Settings
 from rag.core.observability import observe_ingest
 from rag.index.retrieval import SearchIndex
@@ -32,9 +33,10 @@ logger = logging.getLogger(__name__)
 class Ingestor:
     """Runs ingests against one index; a file lock keeps to one writer per data dir."""
 
-    def __init__(self, settings: Settings, index: SearchIndex) -> None:
+    def __init__(self, settings: Settings, index: SearchIndex, cases: CaseLibrary | None = None) -> None:
         self.settings = settings
         self.index = index
+        self.cases = cases or CaseLibrary(index)
         self.preparer = Preparer(settings)
 
     # -- public ----------------------------------------------------------------------------------
@@ -77,6 +79,7 @@ class Ingestor:
             self.index.store.delete(sorted(doc.ids))
             self.index.refresh()
             self.index.mark_changed()
+            self.cases.records()  # the case library moves with the index
             logger.info("removed %s (%d chunks) on request", doc_id, len(doc.ids))
             return len(doc.ids)
 
@@ -118,6 +121,8 @@ class Ingestor:
         if changed or rebuild or not (self.settings.lexical_path / "chunks.json").exists():
             self.index.refresh()
             self.index.mark_changed()
+        if changed or rebuild or not self.settings.cases_path.exists():
+            report.cases_total = len(self.cases.records())  # re-reads only the documents that changed
         report.chunks_total = store.count()
         report.seconds = round(time.perf_counter() - started, 3)
         if self.settings.metrics_enabled:

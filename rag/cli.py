@@ -88,6 +88,41 @@ def search_command(
 
 app.command("search")(search_command)
 
+
+def cases_command(
+    query: Annotated[str | None, typer.Argument(help="Words to look for in the cases' names and fields.")] = None,
+    doc_id: Annotated[str | None, typer.Option("--doc", help="Only cases this document mentions.")] = None,
+    topic: Annotated[str | None, typer.Option("--topic", help="Only cases of documents with this topic.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Precedent cases the library names: who ran each, where, what was done, funding, outcome (quoted)."""
+    from rag.cases.model import case_lines
+    from rag.compose import compose
+    from rag.index.store import StoreError
+
+    try:
+        records = compose(get_settings()).cases.search(query, doc_id, topic)
+    except StoreError as exc:
+        raise fail(str(exc)) from exc
+    if as_json:
+        payload = {"cases": [r.model_dump() for r in records]}
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+        return
+    out = Console(soft_wrap=True)
+    if not records:
+        out.print("No cases found." + ("" if query else " Has the library been ingested? Try: policyrag ingest"))
+        return
+    for record in records:
+        _, *rest = case_lines(record)
+        also = f" (also: {'; '.join(record.aliases)})" if record.aliases else ""
+        out.print(f"[bold]{record.name}[/]{also}  [dim]({record.id})[/]", highlight=False)
+        for line in rest:
+            out.print(f"  {line}", highlight=False)
+        out.print()
+
+
+app.command("cases")(cases_command)
+
 feedback_app = typer.Typer(no_args_is_help=True, help="Feedback users gave on answers.")
 app.add_typer(feedback_app, name="feedback")
 

@@ -17,6 +17,7 @@ from rag.index.store import ChunkStore
 
 if TYPE_CHECKING:
     from rag.answer.pipeline import AnswerPipeline
+    from rag.cases.library import CaseLibrary
     from rag.persist.feedback import FeedbackStore
 
 
@@ -35,7 +36,13 @@ class Components:
     def pipeline(self) -> AnswerPipeline:
         from rag.answer.pipeline import AnswerPipeline
 
-        return AnswerPipeline(self.settings, self.index)
+        return AnswerPipeline(self.settings, self.index, cases=self.cases)
+
+    @cached_property
+    def cases(self) -> CaseLibrary:
+        from rag.cases.library import CaseLibrary
+
+        return CaseLibrary(self.index)
 
     @cached_property
     def feedback(self) -> FeedbackStore:

@@ -40,6 +40,13 @@ class ApiClient:
     def documents(self) -> list[dict[str, Any]]:
         return list(self._call("GET", "/v1/documents")["documents"])
 
+    def cases(self, q: str | None = None, doc_id: str | None = None, topic: str | None = None) -> list[dict[str, Any]]:
+        params = {k: v for k, v in (("q", q), ("doc_id", doc_id), ("topic", topic)) if v}
+        return list(self._call("GET", "/v1/cases", params={**params, "limit": 500})["cases"])
+
+    def case(self, case_id: str) -> dict[str, Any]:
+        return dict(self._call("GET", f"/v1/cases/{httpx.URL(case_id).raw_path.decode()}"))
+
     def upload(self, filename: str, data: bytes) -> dict[str, Any]:
         return dict(self._call("POST", "/v1/documents", files={"file": (filename, data)}))
 

@@ -49,3 +49,31 @@ def card_meta(doc: dict[str, Any] | None, section: str) -> str:
 
 def refusal_documents(answer: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(r["title"] for r in answer.get("retrieved", [])))[:3]
+
+
+CASE_FIELDS = {"who": "Who", "where": "Where", "what": "What was done", "funding": "Funding", "outcome": "Outcome"}
+
+
+def first_quote(case: dict[str, Any], name: str) -> str:
+    """A case field as the table shows it: its first quote, or "not stated"."""
+    quotes = case.get(name) or []
+    return " ".join(quotes[0]["quote"].split()) if quotes else "not stated"
+
+
+def case_sentence(mention: dict[str, Any], case: dict[str, Any]) -> str:
+    """A sentence naming the case as escaped HTML, with every field quote inside it marked."""
+    text, start = mention["quote"], mention["char_start"]
+    marks: list[tuple[int, int]] = []
+    for name in CASE_FIELDS:
+        for q in case.get(name) or []:
+            s, e = q["char_start"] - start, q["char_end"] - start
+            if q["doc_id"] == mention["doc_id"] and 0 <= s < e <= len(text):
+                marks.append((s, e))
+    out, pos = [], 0
+    for s, e in sorted(marks):
+        if s < pos:
+            continue
+        out += [html.escape(text[pos:s]), f"<mark>{html.escape(text[s:e])}</mark>"]
+        pos = e
+    out.append(html.escape(text[pos:]))
+    return "".join(out)

@@ -19,7 +19,8 @@ from rag.answer.coverage import subject_names
 from rag.answer.generation import Draft, condense
 from rag.answer.model import Mode
 from rag.answer.selection import Candidate, SentenceSelector
-from rag.answer.sentences import case_name, contrast_terms, is_action, scoring_query
+from rag.answer.sentences import contrast_terms, is_action, scoring_query
+from rag.cases.names import case_name
 from rag.core.models import SearchResult
 from rag.core.text import content_tokens, display
 

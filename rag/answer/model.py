@@ -101,6 +101,13 @@ class Retrieved(BaseModel):
     score: float
 
 
+class CaseLink(BaseModel):
+    """A case of the case library that a cited sentence names (``GET /v1/cases/{id}``)."""
+
+    id: str
+    name: str
+
+
 class Answer(BaseModel):
     answer: str = Field(description="Markdown with inline [n] markers.")
     citations: list[Citation] = Field(default_factory=list)
@@ -128,6 +135,9 @@ class Answer(BaseModel):
     )
     premise: str | None = Field(
         None, description="A name or figure the question assumes that no passage bears out; the answer says so first."
+    )
+    cases: list[CaseLink] = Field(
+        default_factory=list, description="Cases of the case library that the cited sentences name."
     )
 
     @computed_field  # type: ignore[prop-decorator]

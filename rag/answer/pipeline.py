@@ -18,13 +18,14 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag.answer.extractive import ExtractiveGenerator
 from rag.answer.generation import Generator, LLMGenerator
-from rag.answer.model import Answer, AnswerEvent, Mode
+from rag.answer.model import Answer, AnswerEvent, CaseLink, Mode
 from rag.answer.modes import ModeClassifier
 from rag.answer.selection import SentenceSelector
 from rag.answer.sources import describe
 from rag.answer.stages import Asked as Asked
 from rag.answer.stages import NoMatchingDocuments, Reader, Work, best_similarity, notes, refusal_message
 from rag.answer.verify import Verified, Verifier
+from rag.cases.library import CaseLibrary
 from rag.core.config import Settings
 from rag.core.models import SearchFilters
 from rag.core.observability import observe_answer
@@ -72,10 +73,17 @@ def make_generator(settings: Settings, index: SearchIndex) -> Generator:
 class AnswerPipeline:
     """One per process, like the index it reads."""
 
-    def __init__(self, settings: Settings, index: SearchIndex, generator: Generator | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        index: SearchIndex,
+        generator: Generator | None = None,
+        cases: CaseLibrary | None = None,
+    ) -> None:
         self.settings = settings
         self.index = index
         self.generator = generator or make_generator(settings, index)
+        self.cases = cases or CaseLibrary(index)
         # a generator that may write what the passages do not say gets the extractive one behind it
         self.fallback: Generator | None = None
         if settings.llm_fallback and not self.generator.verbatim:
@@ -179,6 +187,8 @@ class AnswerPipeline:
             answer.citations = verified.citations
             answer.unsupported = verified.unsupported
             answer.not_stated, answer.premise = work.coverage.not_stated, work.coverage.premise
+            spans = [(c.doc_id, c.char_start, c.char_end) for c in verified.citations]
+            answer.cases = [CaseLink(id=r.id, name=r.name) for r in self.cases.cited(spans)]
         if verified is not None:
             answer.dropped = verified.dropped
         if work.fallback_dropped is not None:  # the LLM's draft was dropped whole; still visible to evaluation

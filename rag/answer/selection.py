@@ -22,12 +22,12 @@ from rag.answer.sentences import (
     OPENS_WITH_REFERENCE,
     SUB_SENTENCE,
     TERMINAL,
-    case_name,
     defines,
     is_action,
     needs_antecedent,
     scoring_query,
 )
+from rag.cases.names import case_name
 from rag.core.models import SearchResult
 from rag.core.text import BULLET, STEERING, TABLE_ROW, TABLE_RULE, Span, content_tokens, display, sentences
 from rag.index.cards import ASKS_METADATA, DOCUMENT_WORDS, asked_fields, card_field

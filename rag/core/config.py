@@ -220,6 +220,10 @@ class Settings(BaseSettings):
         return self.data_dir / "lexical"
 
     @property
+    def cases_path(self) -> Path:
+        return self.data_dir / "cases.json"
+
+    @property
     def lock_path(self) -> Path:
         return self.data_dir / "ingest.lock"
 

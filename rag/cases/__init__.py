@@ -1,0 +1,1 @@
+"""The case library: named initiatives the documents say did something, with quoted fields."""

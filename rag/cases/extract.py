@@ -1,0 +1,241 @@
+"""Case mentions read out of a document's sentences, each field a verbatim slice of the sentence.
+
+A sentence names a case when it says a named initiative, organisation or place did something
+(an action verb: set up, ran, asked, commissioned ...), when it studies one ("the report looks at
+X", "case studies including X", "like X"), when an organisation's initiative is named ("Sunderland
+City Council's 'virtual' back office", "the NHS's £200m fund"), or when a paper numbers its cases
+("the first case"). A name in an agent's place ("set up by X", "funding from X") is who ran or paid
+for a case, not a case; a person's role ("the Mayor of Bogota") is who, and its place is where.
+The sentences that follow on from a case ("Their approach ...", "By doing this ...") add to it.
+Rules, not a model: every field is text the document states, and a field it does not state stays empty.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from rag.cases.fields import (
+    FUNDING,
+    OUTCOME,
+    PHRASE,
+    Found,
+    Slice,
+    action_clause,
+    describe,
+    name_in,
+    trim,
+)
+from rag.cases.model import CaseQuote, Mention
+from rag.cases.names import ACTION, GENERIC_NAMES, QUOTED_NAME
+from rag.core.chunks import Chunk
+from rag.core.text import BULLET, TABLE_ROW, sentences
+
+POSSESSIVE = re.compile(r"[’']s$")
+STUDY = re.compile(
+    r"\b(?:looks? at|looking at|considers?(?: the role of)?|case stud(?:y|ies)\b[^.;]*?\bincluding|"
+    r"examples? (?:include|of|is|are)|such as|(?<!sectors )(?<!areas )(?<!fields )(?<!industries )like|e\.g\.|"
+    r"(?:seen|found) in(?: the)?)\s+",
+    re.IGNORECASE,
+)
+OBJECT = re.compile(
+    r"\s*((?:[‘“'][^’”']{1,30}[’”']\s+)?(?:[£$€]?\d[\d.,]*\s?(?:m|bn|k|%)?|[A-Za-z][\w-]*)"
+    r"(?:\s+(?!(?:for|to|in|of|is|was|and|or|with|which|that|has|have|are|were|on|at|by|from|but|so|now|will|"
+    r"would|can|could|had|also|just|still|again|today|tonight|itself|[a-z]+ed|[a-z]+ly)\b)[A-Za-z][\w-]*){0,2})"
+)
+INITIATIVE = re.compile(
+    r"\b(?:fund|scheme|programme|program|project|initiative|hub|office|approach|network|pilot|policy|service|"
+    r"model|partnership|campaign|centre|center|plan|strategy|footprint|budget|bank|platform|lab|trust|academy|"
+    r"institute|council|board|agency|company|foundation|exchange|forum|index|colleges?|schools?)s?\b|[£$€%\d]",
+    re.IGNORECASE,
+)
+ROLE = re.compile(
+    r"^(?:Mayor|Governor|Minister|Secretary|President|Vice President|Chancellor|Leader|Chief|Director|Head|"
+    r"Congressman|Congresswoman|Senator|Representative|General|Admiral|Colonel|Captain|Sergeant|Officer|"
+    r"Justice|Judge|Speaker|Madam|First Lady|King|Queen|Prince|Princess|Pope|Dr|Mr|Mrs|Ms|Sir|Lord|Lady)\b"
+)
+LEADS_ON = re.compile(r"^(?:by doing (?:this|so)|as a result|consequently|thus)\b", re.IGNORECASE)
+CONTINUES = re.compile(r"^(?:their|its|by doing (?:this|so)|as a result|consequently)\b|"
+                       r"\bthe cases?\b|\bthe case[’']s\b", re.IGNORECASE)  # fmt: skip
+AGENT_BEFORE = re.compile(r"\b(?:by|from)\s+(?:the\s+)?$")
+PLACE_BEFORE = re.compile(r"\b(?:in|across|throughout)\s+(?:this\s+|the\s+)?$")
+ORDINAL = re.compile(r"\b[Tt]he (?:first|second|third|fourth|fifth) (?:case|example|project|scheme|pilot)\b")
+ACRONYM_GROUP = re.compile(r"[A-Z]{2,}\s+[a-z]{3,}s\b")  # "FE colleges": a kind of institution, named by its acronym
+
+
+def _phrases(text: str) -> Iterable[tuple[int, int, bool]]:
+    """Capitalised phrases as ``(start, end, possessive)``; a possessive inside one splits it."""
+    for m in PHRASE.finditer(text):
+        s, words = m.start(), []
+        for w in re.finditer(r"\S+", m.group(0)):
+            words.append((s + w.start(), s + w.end()))
+            if POSSESSIVE.search(w.group(0)):
+                yield words[0][0], words[-1][1], True
+                words = []
+        if words:
+            yield words[0][0], words[-1][1], False
+
+
+@dataclass
+class Reading:
+    """What one sentence holds: its cases, and the people (by role) and places it names."""
+
+    text: str
+    studied: list[int]
+    ends: list[int]
+    acts: bool
+    found: list[Found] = field(default_factory=list)
+    roles: list[Slice] = field(default_factory=list)
+    places: list[Slice] = field(default_factory=list)
+
+    def under_study(self, at: int) -> bool:
+        """``at`` follows "the report looks at", "like", "case studies including" in the same sentence."""
+        return any(st <= at and not any(st < x < at for x in self.ends) for st in self.studied)
+
+
+def _cases(text: str) -> list[Found]:
+    """Every case ``text`` (one sentence) names, with who ran it and where, when the sentence says."""
+    r = Reading(text, [m.end() for m in STUDY.finditer(text)], [m.start() for m in re.finditer(r"[.!?]\s", text)],
+                bool(ACTION.search(text)))  # fmt: skip
+    r.found += [Found((m.start(), m.end()), m.start()) for m in ORDINAL.finditer(text)]
+    r.found += [Found((m.start(1), m.end(1)), m.start()) for m in QUOTED_NAME.finditer(text)
+                if r.acts and m.group(1) not in GENERIC_NAMES]  # fmt: skip
+    for s, e, possessive in _phrases(text):
+        if possessive:
+            if own := _possessive(text, s, e):
+                r.found.append(own)
+        else:
+            _place(r, s, e)
+    found = r.found
+    if not found and r.roles:  # "– voluntary taxes – ... the Mayor of Bogota asked": the item's head names it
+        head = _item_head(text)
+        if head:
+            found.append(Found(head, head[0], who=r.roles[:1], what=[action_clause(text, r.roles[0][0])]))
+    found.sort(key=lambda f: f.at)
+    for f in found:
+        describe(text, f)
+    if found:
+        found[-1].where += [p for p in r.places if p not in found[-1].where]
+        if not any(f.who for f in found) and r.roles:
+            found[0].who.append(r.roles[0])
+    return found
+
+
+def _place(r: Reading, s: int, e: int) -> None:
+    """Where a capitalised phrase belongs: a person's role (who, and its place), a place, an agent
+    ("set up by X": not a case), or a case when the sentence acts on it or studies it."""
+    text = r.text
+    found_name = name_in(text, s, e)
+    if found_name is None or any(f.name[0] <= found_name[0] < f.name[1] + 2 for f in r.found):
+        return
+    ns, ne = found_name
+    before = text[:s]
+    words = len(text[ns:ne].split())
+    if ROLE.match(text[ns:ne]):
+        r.roles.append(trim(text, s - 4 if before.endswith("the ") else s, ne))
+        if " of " in text[ns:ne]:
+            r.places.append((text.index(" of ", ns) + 4, ne))
+    elif PLACE_BEFORE.search(before) and s not in r.studied:
+        r.places.append(found_name)
+    elif AGENT_BEFORE.search(before) or (text[ne : ne + 1] == ")" and text[ns - 1 : ns] == "("):
+        return
+    elif (r.under_study(ns) or (r.acts and words >= 2)) and (words >= 2 or ACRONYM_GROUP.match(text, ns)):
+        group = ACRONYM_GROUP.match(text, ns)
+        r.found.append(Found((ns, group.end() if group else ne), ns))
+
+
+def _possessive(text: str, s: int, e: int) -> Found | None:
+    """ "Sunderland City Council's 'virtual' back office": a case whose name includes who runs it."""
+    owner = name_in(text, s, e - 2)
+    obj = OBJECT.match(text, e)
+    if owner is None or obj is None or not obj.group(1) or text[owner[0] : owner[1]] in GENERIC_NAMES:
+        return None
+    o_s, o_e = obj.start(1), obj.end(1)
+    if text[o_s].isupper() and (whole := PHRASE.match(text, o_s)):
+        o_e = max(o_e, whole.end())
+    if not (INITIATIVE.search(text[o_s:o_e]) or text[o_s].isupper() or text[o_s] in "‘“'"):
+        return None
+    named_itself = text[o_s].isupper() or text[o_s] in "‘“'"  # "Community Footprint", not "£200m fund"
+    found = Found((owner[0], o_e), owner[0], who=[owner], aliases=[(o_s, o_e)] if named_itself else [])
+    follow = re.match(r"\s+(?:for|to)\s+[^,.;()]*", text[o_e:])
+    if follow:
+        found.what.append(trim(text, o_s, o_e + follow.end()))
+    return found
+
+
+def _item_head(text: str) -> Slice | None:
+    """A list item's head ("voluntary taxes" in "– voluntary taxes – no, ..."), when it is a short phrase."""
+    b = BULLET.match(text)
+    s = b.end() if b else 0
+    m = re.match(r"\s*([a-z][\w -]{2,40}?)\s+[–—:]\s", text[s:])
+    return (s + m.start(1), s + m.end(1)) if m and len(m.group(1).split()) <= 4 else None
+
+
+def _quote(chunk: Chunk, text: str, base: int, sl: Slice) -> CaseQuote:
+    s, e = chunk.locate(base + sl[0], base + sl[1])
+    first, last = chunk.pages_of(s, e)
+    return CaseQuote(quote=text[sl[0] : sl[1]], doc_id=chunk.doc_id, title=chunk.doc.title, chunk_id=chunk.chunk_id,
+                     char_start=s, char_end=e, page_start=first, page_end=last)  # fmt: skip
+
+
+def mentions(chunks: Iterable[Chunk]) -> list[Mention]:
+    """The case mentions of one document's passages (in order), each sentence read once."""
+    out: list[Mention] = []
+    done = -1
+    last: list[Mention] = []
+    numbered: list[Mention] = []
+    prev_end = -10
+    for chunk in sorted(chunks, key=lambda c: c.chunk_index):
+        if chunk.is_card:
+            continue
+        for span in sentences(chunk.text):
+            start = chunk.char_start + span.start
+            if start < done or TABLE_ROW.match(span.text):
+                continue
+            done = chunk.char_start + span.end
+            if start - prev_end > 1 and "\n\n" in chunk.text[max(0, prev_end - chunk.char_start) : span.start]:
+                last = []
+            prev_end = done
+            found = _cases(span.text)
+            if found:
+                made = [_mention(chunk, span.text, span.start, f) for f in found]
+                out += made
+                last = made
+                numbered += [m for m in made if ORDINAL.fullmatch(m.name)]
+            else:
+                _follow_on(chunk, span.text, span.start, last, numbered)
+    return out
+
+
+def _mention(chunk: Chunk, text: str, base: int, f: Found) -> Mention:
+    q = lambda sl: _quote(chunk, text, base, sl)  # noqa: E731
+    dedup = lambda sls: [q(sl) for i, sl in enumerate(sls) if sl[1] > sl[0] and sl not in sls[:i]]  # noqa: E731
+    return Mention(name=text[f.name[0] : f.name[1]], aliases=[text[a:b] for a, b in f.aliases],
+                   sentence=q(trim(text, 0, len(text))), who=dedup(f.who), where=dedup(f.where),
+                   what=dedup(f.what), funding=dedup(f.funding), outcome=dedup(f.outcome))  # fmt: skip
+
+
+def _follow_on(chunk: Chunk, text: str, base: int, last: list[Mention], numbered: list[Mention]) -> None:
+    """A sentence that leans on the case before it ("Their approach ...", "By doing this ...")
+    says more about that case; "they both ..." speaks of the two numbered cases."""
+    plain = BULLET.sub("", text).strip()
+    whole = _quote(chunk, text, base, trim(text, 0, len(text)))
+    if re.search(r"\bboth\b", plain) and len(numbered) >= 2:
+        for pattern in OUTCOME:
+            for m in pattern.finditer(text):
+                for case in numbered[-2:]:
+                    case.outcome.append(_quote(chunk, text, base, trim(text, m.start(), m.end())))
+        return
+    if len(last) != 1 or not CONTINUES.search(plain) or len(plain.split()) < 6:
+        return
+    case = last[0]
+    if LEADS_ON.match(plain):
+        case.outcome.append(whole)
+        return
+    funding = [trim(text, m.start(), m.end()) for p in FUNDING for m in p.finditer(text)]
+    outcome = [trim(text, m.start(), m.end()) for p in OUTCOME for m in p.finditer(text)]
+    case.funding += [_quote(chunk, text, base, sl) for sl in funding]
+    case.outcome += [_quote(chunk, text, base, sl) for sl in outcome]
+    if not funding and not outcome:
+        case.what.append(whole)

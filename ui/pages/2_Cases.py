@@ -1,0 +1,84 @@
+"""Cases: the precedent cases the library names, searchable; a case opens with its quotes marked.
+
+Every field is a verbatim quote of a document with where it is, or "not stated". Everything comes
+from the API (``GET /v1/cases``, ``GET /v1/cases/{id}``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from ui.client import ApiClient, ApiError, ApiUnavailable
+from ui.render import CASE_FIELDS, case_sentence, first_quote, plain
+from ui.settings import UiSettings
+
+st.set_page_config(page_title="policyrag · Cases", page_icon="📚", layout="wide")
+st.title("Cases")
+st.caption(
+    "Initiatives, organisations and places the documents say did something. Each field quotes the "
+    "document, or says “not stated”: nothing here is paraphrased."
+)
+
+
+def client() -> ApiClient:
+    if "client" not in st.session_state:
+        settings = UiSettings()
+        st.session_state.client = ApiClient(settings.api_url, settings.api_key.get_secret_value()
+                                            if settings.api_key else None)  # fmt: skip
+    client_: ApiClient = st.session_state.client
+    return client_
+
+
+def show_case(case: dict[str, Any]) -> None:
+    st.subheader(plain(case["name"]))
+    if case.get("aliases"):
+        st.caption("Also called: " + "; ".join(plain(a) for a in case["aliases"]))
+    for name, label in CASE_FIELDS.items():
+        quotes = case.get(name) or []
+        if not quotes:
+            st.markdown(f"**{label}:** *not stated*")
+        for q in quotes:
+            st.markdown(f"**{label}:** “{plain(q['quote'])}”  \n"
+                        f"<small>{plain(q['title'])} ({q['doc_id']}, characters {q['char_start']}–{q['char_end']})"
+                        "</small>", unsafe_allow_html=True)  # fmt: skip
+    st.markdown("**Where the documents name it**")
+    for m in case.get("mentions", []):
+        st.markdown(f"<blockquote>{case_sentence(m, case)}</blockquote>", unsafe_allow_html=True)
+        st.caption(f"{m['title']} · {m['doc_id']}, characters {m['char_start']}–{m['char_end']}")
+    similar = case.get("similar") or []
+    if similar:
+        st.markdown("**Similar cases**")
+        for s in similar:
+            st.page_link("pages/2_Cases.py", label=f"{s['name']} ({s['score']:.2f})", query_params={"case": s["id"]})
+
+
+try:
+    query = st.text_input("Search cases", value=st.query_params.get("q", ""), placeholder="e.g. back office, Bogotá")
+    cases = client().cases(query or None)
+except ApiUnavailable as exc:
+    st.error(f"{exc} Start it with `policyrag serve`, or set POLICYRAG_API_URL.", icon="⚠️")
+    st.stop()
+except ApiError as exc:
+    st.error(f"The API refused the request: {exc}", icon="⚠️")
+    st.stop()
+
+if not cases:
+    st.info("No case matches." if query else "The library names no cases yet. Ingest documents first.")
+rows = [{"Case": c["name"], **{label: first_quote(c, name) for name, label in CASE_FIELDS.items()},
+         "Documents": ", ".join(c["documents"])} for c in cases]  # fmt: skip
+if rows:
+    st.dataframe(rows, hide_index=True, use_container_width=True)
+ids = [c["id"] for c in cases]
+wanted = st.query_params.get("case")
+if wanted and wanted not in ids:
+    ids = [wanted, *ids]
+names = {c["id"]: c["name"] for c in cases}
+if ids:
+    chosen = st.selectbox("Open a case", ids, index=ids.index(wanted) if wanted in ids else 0,
+                          format_func=lambda i: names.get(i, i))  # fmt: skip
+    try:
+        show_case(client().case(chosen))
+    except ApiError as exc:
+        st.error(f"{exc}", icon="⚠️")
