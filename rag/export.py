@@ -52,6 +52,13 @@ def _refs(answer: dict[str, Any]) -> list[tuple[str, list[str]]]:
     return out
 
 
+def _cases(answer: dict[str, Any]) -> list[str]:
+    """The case-library cases the cited sentences name, so a reader can look each one up."""
+    return [
+        f"{c['name']} (case {c['id']}; policyrag cases, or GET /v1/cases/{c['id']})" for c in answer.get("cases", [])
+    ]
+
+
 def to_markdown(turns: list[Turn], title: str = "Briefing note") -> str:
     note = f"Prepared {date.today().isoformat()} with policyrag. Every sentence cites its source."
     lines = [f"# {title}", "", note, ""]
@@ -64,6 +71,8 @@ def to_markdown(turns: list[Turn], title: str = "Briefing note") -> str:
             for doc, quotes in refs:
                 lines += [f"- {doc}", *(f"  - {q}" for q in quotes)]
             lines.append("")
+        if _cases(answer):
+            lines += ["### Cases", "", *(f"- {c}" for c in _cases(answer)), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -91,6 +100,10 @@ def to_docx(turns: list[Turn], title: str = "Briefing note") -> bytes:
                 doc.add_paragraph(source, style="List Bullet")
                 for q in quotes:
                     doc.add_paragraph(q, style="List Bullet 2")
+        if _cases(answer):
+            doc.add_heading("Cases", level=3)
+            for case in _cases(answer):
+                doc.add_paragraph(case, style="List Bullet")
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()

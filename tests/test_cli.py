@@ -54,6 +54,17 @@ def test_ingest_then_search_json(tmp_path: Path) -> None:
     human = run(["search", "pledgebanks"], tmp_path, corpus)
     assert human.returncode == 0 and "Nuggets from @nesta_uk" in human.stdout
 
+    assert report["cases_total"] >= 12
+    cases = run(["cases", "back office", "--json"], tmp_path, corpus)
+    assert cases.returncode == 0, cases.stderr
+    sunderland = json.loads(cases.stdout)["cases"][0]
+    assert sunderland["name"] == "Sunderland City Council’s ‘virtual’ back office"
+    assert sunderland["who"][0]["quote"] == "Sunderland City Council" and sunderland["funding"] == []
+    listed = run(["cases", "Bogotá"], tmp_path, corpus)
+    assert listed.returncode == 0 and "voluntary taxes" in listed.stdout
+    assert "Who: “the Mayor of Bogota” (open-book-social-innovation-notes, chars" in listed.stdout
+    assert "Funding: not stated" in listed.stdout
+
 
 def test_ingest_exit_codes(tmp_path: Path) -> None:
     bad = tmp_path / "bad"

@@ -72,6 +72,16 @@ with st.sidebar:
         chosen_types = st.multiselect("Document type", types)
         topics = sorted({t for d in docs for t in d.get("topics", [])})
         chosen_topics = st.multiselect("Topics", topics)
+        kinds = sorted({d["evidence_type"] for d in docs if d.get("evidence_type")})
+        chosen_kinds = st.multiselect(
+            "Evidence type", kinds, help="What kind of source: research, guidance, opinion ..."
+        )
+        places = sorted({d["jurisdiction"] for d in docs if d.get("jurisdiction")})
+        chosen_places = st.multiselect("Jurisdiction", places)
+        levels = sorted({d["level"] for d in docs if d.get("level")})
+        chosen_levels = st.multiselect("Level of government", levels)
+        current_only = st.checkbox("Current documents only", help="Leave out superseded documents and those past "
+                                   "their review date.")  # fmt: skip
         date_from = st.date_input("Published from", value=None, min_value=date(1900, 1, 1))
         date_to = st.date_input("Published to", value=None, min_value=date(1900, 1, 1))
     if state.turns:
@@ -105,6 +115,11 @@ def filters() -> dict[str, Any] | None:
         f["doc_types"] = chosen_types
     if chosen_topics:
         f["topics"] = chosen_topics
+    for key, chosen in (("evidence_types", chosen_kinds), ("jurisdictions", chosen_places), ("levels", chosen_levels)):
+        if chosen:
+            f[key] = chosen
+    if current_only:
+        f["current_only"] = True
     if date_from:
         f["date_from"] = date_from.isoformat()
     if date_to:
@@ -143,6 +158,10 @@ def show_answer(i: int, turn: dict[str, Any]) -> None:
             st.rerun()
     if answer.get("fallback"):
         st.caption("The language model's draft could not be verified; this answer quotes the sources directly.")
+    if answer.get("cases"):
+        st.markdown("**Cases in this answer** (open one in the case library)")
+        for case in answer["cases"]:
+            st.page_link("pages/2_Cases.py", label=case["name"], query_params={"case": case["id"]}, icon="📁")
     st.markdown("**Sources**")
     for ref in references(answer):  # one card per document, every quote from it highlighted
         numbers = " ".join(f"[{q['n']}]" for q in ref["quotes"])

@@ -199,3 +199,95 @@ def test_upload_is_offered_only_with_an_admin_key() -> None:
     at.session_state["client"] = ApiClient("http://api.test", transport=httpx.MockTransport(api))
     at.session_state["admin_client"] = ApiClient("http://api.test", transport=httpx.MockTransport(api))
     assert [h for h in at.run().header if h.value == "Add a document"]
+
+
+NAMED = QUOTE[2:]  # the sentence naming the case, at characters 12-99 of its document
+WHO_AT = 12 + NAMED.index("National House-Building Council")
+CASE = {
+    "id": "zero-carbon-hub", "name": "Zero Carbon Hub", "aliases": [],
+    "who": [{"quote": "National House-Building Council", "doc_id": "framework", "title": "Business, Society and "
+             "Public Services", "chunk_id": "c1", "char_start": WHO_AT, "char_end": WHO_AT + 31}],
+    "where": [], "what": [], "funding": [], "outcome": [], "documents": ["framework"], "topics": ["shared value"],
+    "mentions": [{"quote": NAMED, "doc_id": "framework", "title": "Business, Society and Public Services",
+                  "chunk_id": "c1", "char_start": 12, "char_end": 12 + len(NAMED)}],
+}  # fmt: skip
+
+
+class CaseApi(FakeApi):
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/cases":
+            self.requests.append((request.method, request.url.path, dict(request.url.params)))
+            return httpx.Response(200, json={"cases": [CASE], "total": 1})
+        if request.url.path == "/v1/cases/zero-carbon-hub":
+            return httpx.Response(
+                200,
+                json={**CASE, "similar": [{"id": "open-data-institute", "name": "Open Data Institute", "score": 0.41}]},
+            )
+        return super().__call__(request)
+
+
+def test_the_cases_page_lists_cases_and_opens_one_with_its_quotes_marked() -> None:
+    api = CaseApi()
+    at = AppTest.from_file(str(REPO / "ui" / "pages" / "2_Cases.py"), default_timeout=30)
+    at.session_state["client"] = ApiClient("http://api.test", transport=httpx.MockTransport(api))
+    at = at.run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["Case"]) == ["Zero Carbon Hub"] and list(table["Funding"]) == ["not stated"]
+    shown = " ".join(m.value for m in at.markdown)
+    assert "**Who:** “National House-Building Council”" in shown and "**Funding:** *not stated*" in shown
+    assert "<mark>National House-Building Council</mark>" in shown  # the field, marked in the sentence naming it
+    assert [b.label for b in at.button] == ["Open Data Institute (similarity 0.41)"]
+    at = at.text_input[0].input("back office").run()
+    assert api.requests[-1][2] == {"q": "back office", "limit": "500"}
+
+
+def test_an_answer_links_the_cases_it_names_and_filters_reach_the_request() -> None:
+    docs = [{**DOCS[0], "evidence_type": "summary", "jurisdiction": "UK", "level": "any"}]
+    api = FakeApi(answer={**ANSWER, "cases": [{"id": "zero-carbon-hub", "name": "Zero Carbon Hub"}]})
+    original = api.__call__
+
+    def call(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/documents":
+            return httpx.Response(200, json={"documents": docs})
+        return original(request)
+
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.session_state["client"] = ApiClient("http://api.test", transport=httpx.MockTransport(call))
+    at = at.run()
+    picks = {m.label: m for m in at.multiselect}
+    picks["Evidence type"].select("summary")
+    picks["Jurisdiction"].select("UK")
+    next(c for c in at.checkbox if c.label == "Current documents only").check()
+    at = ask(at.run(), "Who set up the Zero Carbon Hub?")
+    body = api.requests[-1][2]
+    assert body["filters"] == {"evidence_types": ["summary"], "jurisdictions": ["UK"], "current_only": True}
+    assert not at.exception
+    assert any("Cases in this answer" in m.value for m in at.markdown)
+    links = [(el.proto.label, el.proto.page, el.proto.query_string) for el in page_links(at.main)]
+    assert links == [("Zero Carbon Hub", "Cases", "case=zero-carbon-hub")], "the case opens in the Cases page"
+
+
+def page_links(node: Any) -> list[Any]:
+    """Every page link under ``node`` (AppTest has no accessor for them)."""
+    found = []
+    for child in getattr(node, "children", {}).values():
+        found += [child] if child.type == "page_link" else page_links(child)
+    return found
+
+
+def test_exports_list_the_cases_evidence_types_and_warnings() -> None:
+    from docx import Document
+
+    from rag.export import to_docx, to_markdown
+
+    cited = {**ANSWER["citations"][0], "evidence_type": "summary", "jurisdiction": "UK",
+             "warning": "Superseded by zero-carbon-guidance-2024 (Zero Carbon Hub: guidance, 2024)."}  # fmt: skip
+    answer = {**ANSWER, "citations": [cited], "cases": [{"id": "zero-carbon-hub", "name": "Zero Carbon Hub"}]}
+    md = to_markdown([{"question": "Who set up the Zero Carbon Hub?", "answer": answer}])
+    assert "- Business, Society and Public Services (framework) [summary, UK]" in md
+    assert "  - Warning: Superseded by zero-carbon-guidance-2024" in md
+    assert "### Cases\n\n- Zero Carbon Hub (case zero-carbon-hub;" in md
+    texts = [p.text for p in Document(io.BytesIO(to_docx([{"question": "q?", "answer": answer}]))).paragraphs]
+    assert "Cases" in texts and any(t.startswith("Zero Carbon Hub (case zero-carbon-hub") for t in texts)
+    assert any(t.startswith("Warning: Superseded") for t in texts)

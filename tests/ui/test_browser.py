@@ -112,3 +112,40 @@ def test_a_hostile_document_is_shown_as_text_and_runs_nothing(stack: tuple[Serve
         assert dialogs == []
         assert page.locator("img[src='x']").count() == 0
         browser.close()
+
+
+def test_a_case_opens_from_an_answer_and_a_superseded_source_is_flagged(stack: tuple[Server, str]) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.api.test_currency import NEW, NEWER
+
+    api, url = stack
+    with api.client(ADMIN) as client:
+        added = client.post("/v1/documents", files={"file": (f"{NEW}.md", NEWER.encode(), "text/markdown")})
+        assert added.status_code == 201, added.text
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 1400})
+        answer = ask_in_page(page, url, "What did the report look at for new shared spaces?")
+        expect(answer).to_contain_text("Zero Carbon Hub", timeout=60_000)
+        card = page.get_by_test_id("stExpander").filter(has_text="Business, Society and Public Services").first
+        card.locator("summary").click()
+        warning = card.get_by_test_id("stAlert")
+        expect(warning).to_contain_text("zero-carbon-guidance-2024", timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / "ui-warning.png"), full_page=True)
+
+        answer.get_by_role("link", name="Zero Carbon Hub").first.click()  # the case, in the case library
+        expect(page.get_by_role("heading", name="Zero Carbon Hub")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Who: “National House-Building Council”").first).to_be_visible()  # and the new doc
+        expect(page.locator("blockquote mark").first).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "ui-case.png"), full_page=True)
+
+        page.get_by_label("Search cases").fill("back office")
+        page.get_by_label("Search cases").press("Enter")
+        expect(page.get_by_role("heading", name="Sunderland City Council’s ‘virtual’ back office")).to_be_visible(
+            timeout=60_000
+        )
+        expect(page.get_by_text("Funding: not stated").first).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "ui-cases.png"), full_page=True)
+        browser.close()

@@ -51,7 +51,9 @@ def show_case(case: dict[str, Any]) -> None:
     if similar:
         st.markdown("**Similar cases**")
         for s in similar:
-            st.page_link("pages/2_Cases.py", label=f"{s['name']} ({s['score']:.2f})", query_params={"case": s["id"]})
+            if st.button(f"{s['name']} (similarity {s['score']:.2f})", key=f"similar-{s['id']}"):
+                st.query_params["case"] = s["id"]
+                st.rerun()
 
 
 try:
@@ -71,6 +73,9 @@ rows = [{"Case": c["name"], **{label: first_quote(c, name) for name, label in CA
 if rows:
     st.dataframe(rows, hide_index=True, use_container_width=True)
 ids = [c["id"] for c in cases]
+if st.session_state.get("cases_query", query) != query:  # a new search opens its best match
+    st.query_params.pop("case", None)
+st.session_state.cases_query = query
 wanted = st.query_params.get("case")
 if wanted and wanted not in ids:
     ids = [wanted, *ids]
