@@ -13,17 +13,10 @@ out: the answer says so first, then gives what the library does say.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from rag.core.text import content_tokens
-
-
-def fold(text: str) -> str:
-    """Lower case without accents ("Bogotá" matches "Bogota")."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+from rag.core.text import content_tokens, fold
 
 
 @dataclass(frozen=True)
@@ -90,7 +83,7 @@ ASKING = frozenset(content_tokens(
     "can could would should will tell me say said says library document documents report paper notes abstract "
     "speech address mention mentioned describe according actually and so also the of"
 ))  # fmt: skip
-NAME_PHRASE = re.compile(r"\b[A-Z][\w’'&.-]*[A-Za-z0-9](?:\s+(?:of\s+|and\s+|&\s+)?[A-Z][\w’'&.-]*[A-Za-z0-9])*")
+NAME_PHRASE = re.compile(r"\b[A-Z][\w’'&.-]*[^\W_](?:\s+(?:of\s+|and\s+|&\s+)?[A-Z][\w’'&.-]*[^\W_])*")
 SENTENCE_START = re.compile(r"(?:^|[.!?]\s+)$")
 SPECIFIC_NUMBER = re.compile(r"[£$€]?\d[\d,.]*\s?(?:%|bn|m|k|billion|million|trillion|percent)?", re.IGNORECASE)
 NUMBER_WORDS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")

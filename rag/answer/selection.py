@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.answer.coverage import ATTRIBUTES, fold
+from rag.answer.coverage import ATTRIBUTES
 from rag.answer.model import Mode
 from rag.answer.sentences import (
     DEFINITION_Q,
@@ -29,7 +29,7 @@ from rag.answer.sentences import (
 )
 from rag.cases.names import case_name
 from rag.core.models import SearchResult
-from rag.core.text import BULLET, STEERING, TABLE_ROW, TABLE_RULE, Span, content_tokens, display, sentences
+from rag.core.text import BULLET, STEERING, TABLE_ROW, TABLE_RULE, Span, content_tokens, display, fold, sentences
 from rag.index.cards import ASKS_METADATA, DOCUMENT_WORDS, asked_fields, card_field
 from rag.index.embeddings import MiniLMEmbeddings
 

@@ -7,9 +7,10 @@ does not say. The shapes are the API's (``GET /v1/cases``) and the CLI's ``--jso
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from pydantic import BaseModel, Field
+
+from rag.core.text import fold as fold_accents
 
 FIELDS = ("who", "where", "what", "funding", "outcome")
 NOT_STATED = "not stated"
@@ -86,9 +87,7 @@ class CaseDetail(CaseRecord):
 
 def fold(text: str) -> str:
     """Lower case without accents or quote marks, so "Bogotá" finds "Bogota" and ‘A-teams’ finds A-teams."""
-    plain = unicodedata.normalize("NFKD", text)
-    plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
-    return re.sub(r"[‘’“”'\"]", "", plain).lower()
+    return re.sub(r"[‘’“”'\"]", "", fold_accents(text))
 
 
 GENERIC_TAIL = re.compile(r"\s+(?:approach|example|model|scheme|initiative|programme|program|project)s?$")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import bm25s
@@ -20,9 +21,20 @@ def _stemmer() -> Stemmer.Stemmer:
     return _STEMMER
 
 
+def fold(text: str) -> str:
+    """Lower case without accents ("Bogotá" matches "Bogota")."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+
+
+TOKENIZER = "folded-1"  # part of the lexical cache's fingerprint: a change here rebuilds BM25
+
+
 def tokenize(texts: list[str]) -> list[list[str]]:
-    """Lower-cased, English-stopworded, Snowball-stemmed tokens (the same for documents and queries)."""
-    out = bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
+    """Lower-cased, accent-folded, English-stopworded, Snowball-stemmed tokens (the same for documents
+    and queries), so a user who types "Bogotá" finds a document that writes "Bogota"."""
+    out = bm25s.tokenize([fold(t) for t in texts], stopwords="en", stemmer=_stemmer(), return_ids=False,
+                         show_progress=False)  # fmt: skip
     return [list(t) for t in out]
 
 

@@ -20,14 +20,14 @@ import bm25s
 import numpy as np
 
 from rag.core.chunks import Chunk
-from rag.core.text import tokenize
+from rag.core.text import TOKENIZER, tokenize
 
 logger = logging.getLogger(__name__)
 
 
 def fingerprint(chunks: Iterable[Chunk]) -> str:
     """Content fingerprint of a collection: chunk ids are content hashes, file hashes cover metadata."""
-    h = hashlib.sha256()
+    h = hashlib.sha256(TOKENIZER.encode())
     for chunk in sorted(chunks, key=lambda c: c.chunk_id):
         h.update(chunk.chunk_id.encode())
         h.update(chunk.doc.file_hash.encode())

@@ -207,3 +207,12 @@ def test_default_thresholds_are_the_calibrated_ones() -> None:
     settings = Settings()
     assert settings.refusal_threshold == refusal["threshold"]
     assert settings.support_threshold == support["threshold"]
+
+
+def test_an_accent_the_library_does_not_write_still_finds_it(pipeline: AnswerPipeline) -> None:
+    """Users type "Bogotá"; the blog writes "Bogota". Search, the premise check and the answer fold accents."""
+    answer = pipeline.ask("What has Bogotá done to raise money from citizens?")
+    assert not answer.refused and answer.premise is None, answer.answer
+    assert "63,000 gave" in answer.answer and answer.citations[0].doc_id == "open-book-social-innovation-notes"
+    assert {"id": "voluntary-taxes", "name": "voluntary taxes"} in [c.model_dump() for c in answer.cases]
+    assert_grounded(answer, REPO / "corpus")
