@@ -12,9 +12,9 @@ import streamlit as st
 
 from rag.core.chunks import page_label
 from rag.export import references, to_docx, to_markdown
-from ui.client import ApiClient, ApiError, ApiUnavailable
+from ui.client import ApiError, ApiUnavailable
 from ui.render import answer_markdown, card_meta, highlight, plain, refusal_documents
-from ui.settings import UiSettings
+from ui.session import client, or_stop
 
 MODES = {"Auto": "auto", "How-to (steps)": "howto", "Precedent (cases)": "precedent", "Explain": "explain"}
 MODE_NAMES = {value: label for label, value in MODES.items() if value != "auto"}
@@ -22,16 +22,6 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 st.set_page_config(page_title="policyrag", page_icon="📚", layout="centered")
 state = st.session_state
-
-
-def client() -> ApiClient:
-    if "client" not in state:
-        settings = UiSettings()
-        key = settings.api_key.get_secret_value() if settings.api_key else None
-        state.client = ApiClient(settings.api_url, key)
-        if settings.ui_admin_key:
-            state.admin_client = ApiClient(settings.api_url, settings.ui_admin_key.get_secret_value())
-    return state.client
 
 
 def library() -> list[dict[str, Any]]:
@@ -48,14 +38,7 @@ st.caption(
     "when the library does not cover a question, it says so."
 )
 
-try:
-    docs = library()
-except ApiUnavailable as exc:
-    st.error(f"{exc} Start it with `policyrag serve`, or set POLICYRAG_API_URL.", icon="⚠️")
-    st.stop()
-except ApiError as exc:
-    st.error(f"The API refused the request: {exc}", icon="⚠️")
-    st.stop()
+docs = or_stop(library)
 by_id = {d["doc_id"]: d for d in docs}
 
 # -- sidebar -------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from rag.cases.fields import (
     FUNDING,
+    LEADING,
     OUTCOME,
     PHRASE,
     Found,
@@ -47,7 +48,7 @@ OBJECT = re.compile(
 INITIATIVE = re.compile(
     r"\b(?:fund|scheme|programme|program|project|initiative|hub|office|approach|network|pilot|policy|service|"
     r"model|partnership|campaign|centre|center|plan|strategy|footprint|budget|bank|platform|lab|trust|academy|"
-    r"institute|council|board|agency|company|foundation|exchange|forum|index|colleges?|schools?)s?\b|[£$€%\d]",
+    r"institute|council|board|agency|company|foundation|exchange|forum|index|colleges?|schools?)s?\b|[£$€%]",
     re.IGNORECASE,
 )
 ROLE = re.compile(
@@ -58,6 +59,10 @@ ROLE = re.compile(
 LEADS_ON = re.compile(r"^(?:by doing (?:this|so)|as a result|consequently|thus)\b", re.IGNORECASE)
 CONTINUES = re.compile(r"^(?:their|its|by doing (?:this|so)|as a result|consequently)\b|"
                        r"\bthe cases?\b|\bthe case[’']s\b", re.IGNORECASE)  # fmt: skip
+# A person, not a case: "Amanda Shelley, a physician assistant", "Bob Gates, who", "Buddy Taggart is here".
+PERSON_AFTER = re.compile(
+    r"^(?:,\s+(?:a|an|who|whose|her|his|our)\b|\s+(?:is|was) (?:here|with us)\b|\s+and (?:his|her)\b)"
+)
 AGENT_BEFORE = re.compile(r"\b(?:by|from)\s+(?:the\s+)?$")
 PLACE_BEFORE = re.compile(r"\b(?:in|across|throughout)\s+(?:this\s+|the\s+)?$")
 ORDINAL = re.compile(r"\b[Tt]he (?:first|second|third|fourth|fifth) (?:case|example|project|scheme|pilot)\b")
@@ -100,7 +105,7 @@ def _cases(text: str) -> list[Found]:
                 bool(ACTION.search(text)))  # fmt: skip
     r.found += [Found((m.start(), m.end()), m.start()) for m in ORDINAL.finditer(text)]
     r.found += [Found((m.start(1), m.end(1)), m.start()) for m in QUOTED_NAME.finditer(text)
-                if r.acts and m.group(1) not in GENERIC_NAMES]  # fmt: skip
+                if r.acts and m.group(1) not in GENERIC_NAMES | LEADING]  # fmt: skip
     for s, e, possessive in _phrases(text):
         if possessive:
             if own := _possessive(text, s, e):
@@ -140,6 +145,8 @@ def _place(r: Reading, s: int, e: int) -> None:
         r.places.append(found_name)
     elif AGENT_BEFORE.search(before) or (text[ne : ne + 1] == ")" and text[ns - 1 : ns] == "("):
         return
+    elif PERSON_AFTER.match(text[ne:]) and not INITIATIVE.search(text[ns:ne]) and words <= 3:
+        r.roles.append(found_name)  # who, if the sentence names a case
     elif (r.under_study(ns) or (r.acts and words >= 2)) and (words >= 2 or ACRONYM_GROUP.match(text, ns)):
         group = ACRONYM_GROUP.match(text, ns)
         r.found.append(Found((ns, group.end() if group else ne), ns))
@@ -153,7 +160,10 @@ def _possessive(text: str, s: int, e: int) -> Found | None:
         return None
     o_s, o_e = obj.start(1), obj.end(1)
     if text[o_s].isupper() and (whole := PHRASE.match(text, o_s)):
-        o_e = max(o_e, whole.end())
+        o_e = whole.end()  # "Nesta's Open Book of Social Innovation", not "... Innovation over"
+        kind = re.match(r"\s+(?:approach|scheme|programme|project|initiative|fund|model|pilot)\b", text[o_e:])
+        o_e += kind.end() if kind else 0  # "B&Q and RSA's Community Footprint approach"
+    o_s, o_e = trim(text, o_s, o_e)
     if not (INITIATIVE.search(text[o_s:o_e]) or text[o_s].isupper() or text[o_s] in "‘“'"):
         return None
     named_itself = text[o_s].isupper() or text[o_s] in "‘“'"  # "Community Footprint", not "£200m fund"

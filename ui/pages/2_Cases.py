@@ -10,9 +10,8 @@ from typing import Any
 
 import streamlit as st
 
-from ui.client import ApiClient, ApiError, ApiUnavailable
 from ui.render import CASE_FIELDS, case_sentence, first_quote, plain
-from ui.settings import UiSettings
+from ui.session import client, or_stop
 
 st.set_page_config(page_title="policyrag · Cases", page_icon="📚", layout="wide")
 st.title("Cases")
@@ -20,15 +19,6 @@ st.caption(
     "Initiatives, organisations and places the documents say did something. Each field quotes the "
     "document, or says “not stated”: nothing here is paraphrased."
 )
-
-
-def client() -> ApiClient:
-    if "client" not in st.session_state:
-        settings = UiSettings()
-        st.session_state.client = ApiClient(settings.api_url, settings.api_key.get_secret_value()
-                                            if settings.api_key else None)  # fmt: skip
-    client_: ApiClient = st.session_state.client
-    return client_
 
 
 def show_case(case: dict[str, Any]) -> None:
@@ -56,15 +46,8 @@ def show_case(case: dict[str, Any]) -> None:
                 st.rerun()
 
 
-try:
-    query = st.text_input("Search cases", value=st.query_params.get("q", ""), placeholder="e.g. back office, Bogotá")
-    cases = client().cases(query or None)
-except ApiUnavailable as exc:
-    st.error(f"{exc} Start it with `policyrag serve`, or set POLICYRAG_API_URL.", icon="⚠️")
-    st.stop()
-except ApiError as exc:
-    st.error(f"The API refused the request: {exc}", icon="⚠️")
-    st.stop()
+query = st.text_input("Search cases", value=st.query_params.get("q", ""), placeholder="e.g. back office, Bogotá")
+cases = or_stop(lambda: client().cases(query or None))
 
 if not cases:
     st.info("No case matches." if query else "The library names no cases yet. Ingest documents first.")
@@ -83,7 +66,4 @@ names = {c["id"]: c["name"] for c in cases}
 if ids:
     chosen = st.selectbox("Open a case", ids, index=ids.index(wanted) if wanted in ids else 0,
                           format_func=lambda i: names.get(i, i))  # fmt: skip
-    try:
-        show_case(client().case(chosen))
-    except ApiError as exc:
-        st.error(f"{exc}", icon="⚠️")
+    show_case(or_stop(lambda: client().case(chosen)))
