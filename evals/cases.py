@@ -116,7 +116,7 @@ def score(records: list[CaseRecord], gold: list[GoldCase], chunks: dict[str, Chu
 def report(s: CaseScore) -> str:
     """The score as Markdown, for a reader: figures first, then every miss and field error."""
     lines = ["# Case detection", "", "| measure | value |", "|---|---|",
-             f"| precision | {s.precision:.2f} ({s.found - len(s.wrong)} of {s.found} records are gold or acceptable) |",
+             f"| precision | {s.precision:.2f} ({s.found - len(s.wrong)} of {s.found} are gold or acceptable) |",
              f"| recall | {s.recall:.2f} ({s.gold - len(s.missed)} of {s.gold} gold cases found) |",
              f"| quotes verbatim at their offsets | {s.verbatim:.2f} |"]  # fmt: skip
     lines += [f"| {f} accuracy | {v:.2f} |" for f, v in s.field_accuracy.items()]
