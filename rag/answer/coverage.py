@@ -118,11 +118,18 @@ def rewords_note(copy: str, original: str) -> str:
     return f"“{copy}” rewords “{original}”: where both say the same, the original is cited."
 
 
+PARTICIPLE = re.compile(r"(?i)based|located|situated|run|held|kept|made|done|paid|funded|owned|led|founded|started")
+
+
 def not_stated_note(part: str) -> str:
     """ "what is its annual budget" → "The library does not say what its annual budget is." """
     part = re.sub(r"(?i)^(and |so )", "", part.strip().rstrip("?."))
-    m = re.match(r"(?i)^(what|where|when|which \w+|how (?!much|many)\w+)\s+(is|are|was|were)\s+(.+)$", part)
+    m = re.match(r"(?i)^(what|who|where|when|which \w+|how (?!much|many)\w+)\s+(is|are|was|were)\s+(.+)$", part)
     if m and not re.match(r"(?i)^(?:the |a |an )?\w+ing\b", m.group(3)):
+        # "where are the two cases based" → "where the two cases are based"
+        subject, _, participle = m.group(3).rpartition(" ")
+        if subject and PARTICIPLE.fullmatch(participle):
+            return f"The library does not say {m.group(1).lower()} {subject} {m.group(2)} {participle}."
         return f"The library does not say {m.group(1).lower()} {m.group(3)} {m.group(2)}."
     if re.match(r"(?i)^(who|how much|how many)\b(?!(?: \w+)? (?:did|does|do|will|would|can)\b)", part):
         return f"The library does not say {part[0].lower() + part[1:]}."
@@ -147,6 +154,13 @@ class Coverage:
     not_stated: list[str] = field(default_factory=list)  # parts of the question, as the user put them
     premise: str | None = None  # a name or figure the question asserts that no passage bears out
     rewords: list[tuple[str, str, str]] = field(default_factory=list)  # (copy's title, original's title, its id)
+    whole: bool = False  # every part of the question is among ``not_stated``, and nothing else it names is found
+
+    @property
+    def uncovered(self) -> bool:
+        """Nothing of the question is covered: what it names is not in the passages and nothing it
+        asks for is stated. Such a question is refused, not answered with what lies nearby."""
+        return self.whole and self.premise is not None
 
 
 def parts(question: str) -> list[Part]:

@@ -30,7 +30,7 @@ from rag.answer.sentences import (
 from rag.cases.names import case_name
 from rag.core.models import SearchResult
 from rag.core.text import BULLET, STEERING, TABLE_ROW, TABLE_RULE, Span, content_tokens, display, fold, sentences
-from rag.index.cards import ASKS_METADATA, DOCUMENT_WORDS, asked_fields, card_field
+from rag.index.cards import ASKS_METADATA, DOCUMENT_WORDS, FIELD_WORDS, asked_fields, card_field
 from rag.index.embeddings import MiniLMEmbeddings
 
 TWIN = 0.8  # two documents' sentences this close say the same thing (measured: no other pair of seeds has one)
@@ -51,7 +51,7 @@ class Weights:
     action: float = 0.08  # how-to: recommends or describes an action
     case: float = 0.08  # precedent: names a case
     bonus_cap: float = 0.12
-    card_field: float = 0.1  # a document card: the field asked for (+), another one (-)
+    card_field: float = 0.1  # a document card stating the field asked for (one stating another is excluded)
     card_named: float = 0.8  # a card must name the document at least this share as well as the best card
     excluded: float = 1.0  # subtracted from a sentence that must not be chosen
 
@@ -161,6 +161,13 @@ class SentenceSelector:
             return len(shared) / len(q)
         return sum(self.idf(t) for t in shared) / sum(self.idf(t) for t in q)
 
+    def best_overlap(self, question: str, sources: list[SearchResult]) -> float:
+        """The largest share of the question's word weight (IDF) that one sentence of ``sources``
+        carries: a sentence that shares the question's rare words ("regulation plus") is evidence
+        even when the passage as a whole reads far from the question."""
+        query = scoring_query(question, sources)
+        return max((self._overlap(query, self.reading(c)) for c in self.candidates(sources) if not c.card), default=0.0)
+
     @staticmethod
     def reading(c: Candidate) -> str:
         """What a candidate says, as scored: with its lead-in and the sentence it points back to."""
@@ -185,17 +192,18 @@ class SentenceSelector:
         about_documents, fields = bool(ASKS_METADATA.search(question)), asked_fields(question)
         # A question that names a document ("the post on business, society ...") is answered by that
         # document's card only; one that names none ("which are blogs?") by every card.
-        subject = content_tokens(ASKS_METADATA.sub(" ", question)) - DOCUMENT_WORDS
+        subject = content_tokens(question) - FIELD_WORDS - DOCUMENT_WORDS
         named = {i: self._overlap(subject, c.names) if subject else 1.0 for i, c in enumerate(cands) if c.card}
         best_named = max(named.values(), default=0.0)
         for i, c in enumerate(cands):
             own = display(c.span.text)
             if c.card:  # who wrote a document, and when, answers only a question about the document
                 c.score = float(W.dense * sims[i] + W.lexical * self._overlap(question, texts[i]))
-                if not about_documents or not named[i] or named[i] < W.card_named * best_named:
+                other_field = bool(fields) and c.card not in fields  # "who wrote it?" is not answered by its topics
+                if not about_documents or not named[i] or named[i] < W.card_named * best_named or other_field:
                     c.score -= W.excluded
-                else:
-                    c.score += W.card_field if c.card in fields else -W.card_field if fields else 0.0
+                elif fields:
+                    c.score += W.card_field
                 continue
             bonus = W.gives * sum(bool(a.gives.search(own)) for a in asks) - W.generic * float(generic[i])
             if definition and defines(own, term):

@@ -19,6 +19,7 @@ from rag.answer.coverage import (
     fold,
     not_stated,
     not_stated_note,
+    parts,
     premise_note,
     rewords_note,
     subject_names,
@@ -39,6 +40,7 @@ from rag.index.retrieval import SearchIndex
 METADATA_FIELDS = ("title", "authors", "publisher", "date", "doc_type", "topics")
 LEADING_SENTENCES = 8  # the passages' best sentences that coverage and premise checks read
 NAMED_MARGIN = 0.1  # how far below the refusal threshold a passage naming the question's subject may be
+WORDS_SHARED = 0.25  # ... or a passage one of whose sentences carries this share of the question's word weight
 
 
 class NoMatchingDocuments(AnswerError):
@@ -138,13 +140,17 @@ class Reader:
         t = time.perf_counter()
         work.evidence = self.has_evidence(work)
         work.coverage = self.coverage(work) if work.evidence else Coverage()
+        if work.coverage.uncovered:
+            work.evidence, work.coverage = False, Coverage()
         work.timings["coverage"] = (time.perf_counter() - t) * 1000
         return work
 
     def has_evidence(self, work: Work) -> bool:
         """Is any passage close enough to the question to try answering? (calibrated refusal) A
         passage a little below the threshold still counts when it names what the question names
-        ("Google", "Bogotá"): dense similarity undersells short, name-led questions."""
+        ("Google", "Bogotá"), or when one of its sentences shares much of the question's rare words
+        ("regulation plus", "further education colleges"): dense similarity undersells short,
+        name-led and term-led questions."""
         results = work.results
         best = best_similarity(results)
         if work.history and work.query != work.question:
@@ -155,12 +161,15 @@ class Reader:
                 return False
         if best >= self.settings.refusal_threshold or answers_about_documents(work.question, results):
             return True
+        if best < self.settings.refusal_threshold - NAMED_MARGIN:
+            return False
         names = subject_names(work.question) or subject_names(work.query)
         titles = content_tokens(fold(" ".join(r.title for r in results)))
         names -= titles  # the document a question names is not evidence that the document answers it
-        return best >= self.settings.refusal_threshold - NAMED_MARGIN and any(
-            names & content_tokens(fold(r.text)) for r in results if (r.dense_score or 0.0) >= 0.1
-        )
+        if any(names & content_tokens(fold(r.text)) for r in results if (r.dense_score or 0.0) >= 0.1):
+            return True
+        near = [r for r in results if (r.dense_score or 0.0) >= self.settings.refusal_threshold - NAMED_MARGIN]
+        return self.selector.best_overlap(work.query, near) >= WORDS_SHARED
 
     def coverage(self, work: Work) -> Coverage:
         """What the passages leave open of the question, and a premise they do not bear out."""
@@ -183,7 +192,13 @@ class Reader:
         meta = [r.doc.stated(METADATA_FIELDS) for r in results]
         premise = unsupported_premise(work.question, [r.text for r in results] + meta, [s.text for s in pool] + meta)
         context = work.query if work.query != work.question else ""
-        return Coverage(not_stated=not_stated(work.question, pool, context), premise=premise, rewords=sorted(rewords))
+        missing = not_stated(work.question, pool, context)
+        # Every part missing and no other name of the question in the passages: nothing is covered.
+        # ("Greenpeace runs the Zero Carbon Hub; its budget?" still names the Hub, so it is answered.)
+        others = subject_names(work.question) - content_tokens(fold(premise or ""))
+        found = any(others & content_tokens(fold(r.text)) for r in results)
+        whole = bool(missing) and len(missing) == len(parts(work.question)) and not found
+        return Coverage(not_stated=missing, premise=premise, rewords=sorted(rewords), whole=whole)
 
 
 def notes(coverage: Coverage, cited: set[str] | None = None) -> tuple[str, str]:

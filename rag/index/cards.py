@@ -48,6 +48,14 @@ ASKS_METADATA = re.compile(
 
 # Words that say "a document" without naming one (as content tokens, stemmed).
 DOCUMENT_WORDS = content_tokens("document paper post report library piece text the one")
+# Words that ask for a field rather than name a document: what is left of a question about a
+# document without them is its name ("when was the Open Book notes post published" → open book notes).
+FIELD_WORDS = content_tokens(
+    "which what whose when was were did who wrote write written authored author authors writer writers "
+    "publish published publisher posted release released appear appeared dated date year old kind type sort "
+    "source sources topic topics affiliation affiliated university institution blog blogs abstract abstracts "
+    "essay essays summary summaries article articles documents texts papers reports posts ones"
+)
 
 
 def asked_fields(question: str) -> set[str]:

@@ -79,3 +79,16 @@ def test_a_question_about_what_documents_say_gets_no_card(pipeline: AnswerPipeli
     for question in ("Who set up the Zero Carbon Hub?", "What do the two social enterprise cases in the abstract do?"):
         answer = pipeline.ask(question)
         assert answer.citations and all(c.section != CARD_SECTION for c in answer.citations), question
+
+
+def test_a_document_without_the_field_asked_for_is_not_answered_from_another_ones_card(
+    pipeline: AnswerPipeline,
+) -> None:
+    """The Open Book notes state no date: the answer must not give the 2012 post's date for them,
+    nor pad "who wrote it" with the card's other fields."""
+    answer = pipeline.ask("When was the Open Book notes post published?")
+    assert "2012" not in answer.answer
+    assert all(c.doc_id != "business-society-public-services" for c in answer.citations)
+    answer = pipeline.ask("Who wrote the citizen centric paper?")
+    assert all(c.section != CARD_SECTION for c in answer.citations)
+    assert answer.refused or "does not say who wrote" in answer.answer

@@ -82,6 +82,14 @@ def test_notes_read_as_sentences() -> None:
     assert not_stated_note("what is its annual budget") == "The library does not say what its annual budget is."
     assert not_stated_note("who is paying for it") == "The library does not say who is paying for it."
     assert not_stated_note("how much was raised") == "The library does not say how much was raised."
+    assert (
+        not_stated_note("where are the two case studies based")
+        == "The library does not say where the two case studies are based."
+    )
+    assert (
+        not_stated_note("Who are the people behind the Open Data Institute")
+        == "The library does not say who the people behind the Open Data Institute are."
+    )
     assert not_stated_note("how much did the UK spend") == "The library does not say: “how much did the UK spend?”"
     assert is_note(not_stated_note("Did the hub hit its 2016 target"))
 
