@@ -12,6 +12,7 @@ numbered actions only; precedents are one entry per named case; explanations are
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Protocol
 
 import numpy as np
 
@@ -20,9 +21,20 @@ from rag.answer.generation import Draft, condense
 from rag.answer.model import Mode
 from rag.answer.selection import Candidate, SentenceSelector
 from rag.answer.sentences import contrast_terms, is_action, scoring_query
+from rag.cases.model import CaseRecord
 from rag.cases.names import case_name
 from rag.core.models import SearchResult
 from rag.core.text import content_tokens, display
+
+PRECEDENT_FLOOR = 0.75  # a case whose best sentence scores below this share of the best case's is left out
+PRECEDENT_CASES = 4  # at most this many cases in a precedent answer
+GENERAL_MARGIN = 1.1  # a sentence naming no case that beats the best case's by this much: no case answers
+
+
+class Cases(Protocol):
+    """The case library as the composer reads it (``rag.cases.library.CaseLibrary``)."""
+
+    def naming(self, doc_id: str, start: int, end: int, text: str) -> CaseRecord | None: ...
 
 
 class ExtractiveGenerator:
@@ -31,9 +43,10 @@ class ExtractiveGenerator:
     name = "extractive"
     verbatim = True
 
-    def __init__(self, selector: SentenceSelector, max_sentences: int = 5) -> None:
+    def __init__(self, selector: SentenceSelector, max_sentences: int = 5, cases: Cases | None = None) -> None:
         self.selector = selector
         self.max_sentences = max_sentences
+        self.cases = cases
 
     def condense(self, question: str, history: list[dict[str, str]] | None) -> str:
         return condense(question, history)
@@ -69,6 +82,9 @@ class ExtractiveGenerator:
         if terms:
             return self._contrast(terms, cands, vecs, mode)
         if mode is Mode.precedent:
+            by_case = self._cases(cands, sources, mode)
+            if by_case is not None:
+                return by_case
             picked = self.selector.select(cands, vecs, self.max_sentences, 0.75)
             named = [c for c in picked if case_name(c.span.text)]
             if named:  # a precedent answer is its cases; a general sentence stays only if it outranks them
@@ -87,6 +103,38 @@ class ExtractiveGenerator:
         picked = self._ordered(self.selector.select(cands, vecs, min(self.max_sentences, 3)))
         used = set()
         return Draft(" ".join(s for c in picked if (s := self._said(c, used))), mode)
+
+    def _cases(self, cands: list[Candidate], sources: list[SearchResult], mode: Mode) -> Draft | None:
+        """A precedent answer from the case library: one entry per case the best sentences are
+        mentions of, headed by the case's name as the text gives it, led by its best sentence.
+        None (the composer's own entries) without a library, when no sentence names a case, or when
+        a sentence naming none answers clearly better than any case does."""
+        if self.cases is None:
+            return None
+        named: dict[str, tuple[CaseRecord, list[Candidate]]] = {}
+        general = 0.0
+        for c in cands:
+            src = sources[c.source - 1]
+            start, end = src.locate(c.span.start, c.span.end)
+            record = None if c.card else self.cases.naming(src.doc_id, start, end, c.span.text)
+            if record is None:
+                general = max(general, c.score)
+            else:
+                named.setdefault(record.id, (record, []))[1].append(c)
+        if not named:
+            return None
+        entries = sorted(((r, max(g, key=lambda c: c.score)) for r, g in named.values()), key=lambda e: -e[1].score)
+        best = entries[0][1].score
+        if best < self.selector.min_score or general > GENERAL_MARGIN * best:
+            return None
+        used: set[tuple[int, int]] = set()
+        lines = []
+        for record, top in entries[:PRECEDENT_CASES]:
+            if top.score < PRECEDENT_FLOOR * best:
+                break
+            if quoted := self._said(top, used):
+                lines.append(f"- **{record.name[:1].upper() + record.name[1:]}**: {quoted}")
+        return Draft("\n".join(lines), mode)
 
     def _contrast(self, terms: tuple[str, str], cands: list[Candidate], vecs: np.ndarray, mode: Mode) -> Draft:
         """One part per term, each the best sentences that speak of that term."""

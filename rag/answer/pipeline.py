@@ -51,15 +51,15 @@ def selector_for(index: SearchIndex) -> SentenceSelector:
     return SentenceSelector(index.embeddings, idf=lambda token: index.lexical.idf(token), centroid=index.centroid)
 
 
-def extractive_for(settings: Settings, index: SearchIndex) -> ExtractiveGenerator:
-    """The extractive composer over this index."""
-    return ExtractiveGenerator(selector_for(index), max_sentences=settings.answer_max_sentences)
+def extractive_for(settings: Settings, index: SearchIndex, cases: CaseLibrary | None = None) -> ExtractiveGenerator:
+    """The extractive composer over this index (precedent answers led by the case library's cases)."""
+    return ExtractiveGenerator(selector_for(index), max_sentences=settings.answer_max_sentences, cases=cases)
 
 
-def make_generator(settings: Settings, index: SearchIndex) -> Generator:
+def make_generator(settings: Settings, index: SearchIndex, cases: CaseLibrary | None = None) -> Generator:
     """The generator the settings name; LLM ones get their chat model (nothing loads until first use)."""
     if settings.generator == "extractive":
-        return extractive_for(settings, index)
+        return extractive_for(settings, index, cases)
     from rag.answer.llm import make_chat_model
 
     return LLMGenerator(
@@ -82,12 +82,12 @@ class AnswerPipeline:
     ) -> None:
         self.settings = settings
         self.index = index
-        self.generator = generator or make_generator(settings, index)
         self.cases = cases or CaseLibrary(index)
+        self.generator = generator or make_generator(settings, index, self.cases)
         # a generator that may write what the passages do not say gets the extractive one behind it
         self.fallback: Generator | None = None
         if settings.llm_fallback and not self.generator.verbatim:
-            self.fallback = extractive_for(settings, index)
+            self.fallback = extractive_for(settings, index, self.cases)
         self.verifier = Verifier(index.embeddings, settings.support_threshold, settings.keep_unsupported)
         self.selector = selector_for(index)
         self.modes = ModeClassifier(index.embeddings)

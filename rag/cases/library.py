@@ -101,6 +101,7 @@ class CaseLibrary:
         self._lock = threading.Lock()
         self._state: tuple[str, list[CaseRecord], dict[str, CaseRecord]] | None = None
         self._vectors: tuple[str, np.ndarray] | None = None
+        self._places: tuple[str, dict[str, list[tuple[int, int, CaseRecord]]]] | None = None
 
     def records(self) -> list[CaseRecord]:
         """Every case, in name order; re-derived (incrementally) when the index has changed."""
@@ -206,6 +207,33 @@ class CaseLibrary:
             vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-9)
             self._vectors = (fp, vecs)
         return self._vectors[1]
+
+    def naming(self, doc_id: str, start: int, end: int, text: str) -> CaseRecord | None:
+        """The case a sentence (``text`` at ``start:end`` of ``doc_id``) is a mention of; of two
+        it names ("Sunderland's back office, and the Open Data Institute"), the one named first."""
+        by_doc = self._mentions()
+        found = {r.id: r for s, e, r in by_doc.get(doc_id, ()) if s < end and start < e}
+        if len(found) < 2:
+            return next(iter(found.values()), None)
+        folded = fold(text)
+
+        def first(r: CaseRecord) -> int:
+            at = [folded.find(fold(n)) for n in (r.name, *r.aliases)]
+            return min((a for a in at if a >= 0), default=len(folded))
+
+        return min(found.values(), key=first)
+
+    def _mentions(self) -> dict[str, list[tuple[int, int, CaseRecord]]]:
+        """Every mention's place, by document, for the present records."""
+        records = self.records()
+        fp = self._state[0] if self._state else ""
+        if self._places is None or self._places[0] != fp:
+            places: dict[str, list[tuple[int, int, CaseRecord]]] = defaultdict(list)
+            for r in records:
+                for m in r.mentions:
+                    places[m.doc_id].append((m.char_start, m.char_end, r))
+            self._places = (fp, dict(places))
+        return self._places[1]
 
     def cited(self, spans: list[tuple[str, int, int]]) -> list[CaseRecord]:
         """The cases whose sentences hold one of ``spans`` (doc id, start, end): an answer's cases."""

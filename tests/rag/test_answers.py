@@ -83,6 +83,18 @@ def test_precedent_question_lists_cases_each_with_its_own_citation(pipeline: Ans
     assert_grounded(answer, pipeline.settings.corpus_dir)
 
 
+def test_precedent_entries_are_the_case_librarys_cases_headed_by_their_names(pipeline: AnswerPipeline) -> None:
+    """A sentence naming two cases ("Sunderland's back office, and the Open Data Institute") heads
+    its entry with the case it names first, as the case library names it; every heading is a case."""
+    answer = pipeline.ask("Has a council shared office support with people starting a business?", mode=Mode.precedent)
+    assert not answer.refused
+    headings = re.findall(r"^- \*\*(.+?)\*\*: ", answer.answer, flags=re.M)
+    names = {r.name[:1].upper() + r.name[1:] for r in pipeline.cases.records()}
+    assert headings and set(headings) <= names, (headings, answer.answer)
+    assert headings[0] == "Sunderland City Council’s ‘virtual’ back office", answer.answer
+    assert_grounded(answer, pipeline.settings.corpus_dir)
+
+
 @pytest.mark.parametrize(
     "question",
     [
