@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from rag.cases.model import CaseRecord
 from rag.core.text import content_tokens, fold
 
 
@@ -121,9 +122,32 @@ def rewords_note(copy: str, original: str) -> str:
 PARTICIPLE = re.compile(r"(?i)based|located|situated|run|held|kept|made|done|paid|funded|owned|led|founded|started")
 
 
+# "What did the Open Data Institute do?": a part that asks what a case did.
+ASKS_ACTION = re.compile(r"(?i)^(?:and |so )?what (did|does) (.+?) (?:do|actually do)$")
+
+
+def actions_not_stated(question: str, records: Sequence[CaseRecord]) -> list[str]:
+    """The parts asking what a case did ("What did the Open Data Institute do?") whose case the
+    case library knows and finds no action stated for: the library names it and says no more."""
+    out = []
+    for part in parts(question):
+        m = ASKS_ACTION.match(part.text.strip())
+        if not m:
+            continue
+        asked = content_tokens(fold(m.group(2)))
+        for r in records:
+            names = [content_tokens(fold(n)) for n in (r.name, *r.aliases)]
+            if not r.what and any(n and n <= asked for n in names):
+                out.append(part.text)
+                break
+    return out
+
+
 def not_stated_note(part: str) -> str:
     """ "what is its annual budget" → "The library does not say what its annual budget is." """
     part = re.sub(r"(?i)^(and |so )", "", part.strip().rstrip("?."))
+    if m := ASKS_ACTION.match(part):  # "what did the ODI do" → "what the ODI did"
+        return f"The library does not say what {m.group(2)} {'did' if m.group(1).lower() == 'did' else 'does'}."
     m = re.match(r"(?i)^(what|who|where|when|which \w+|how (?!much|many)\w+)\s+(is|are|was|were)\s+(.+)$", part)
     if m and not re.match(r"(?i)^(?:the |a |an )?\w+ing\b", m.group(3)):
         # "where are the two cases based" → "where the two cases are based"

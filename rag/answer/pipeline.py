@@ -91,7 +91,7 @@ class AnswerPipeline:
         self.verifier = Verifier(index.embeddings, settings.support_threshold, settings.keep_unsupported)
         self.selector = selector_for(index)
         self.modes = ModeClassifier(index.embeddings)
-        self.reader = Reader(settings, index, self.generator, self.selector, self.modes)
+        self.reader = Reader(settings, index, self.generator, self.selector, self.modes, self.cases)
         self.chain: Runnable[dict[str, Any], Answer] = RunnableLambda(self._invoke, name="policyrag")
 
     def ask(self, question: str, **options: Unpack[AskOptions]) -> Answer:

@@ -16,6 +16,7 @@ from typing import Any
 from rag.answer.coverage import (
     Coverage,
     Sentence,
+    actions_not_stated,
     fold,
     not_stated,
     not_stated_note,
@@ -30,6 +31,7 @@ from rag.answer.model import AnswerError, Mode, Retrieved
 from rag.answer.modes import ModeClassifier
 from rag.answer.selection import SentenceSelector
 from rag.answer.sentences import scoring_query
+from rag.cases.library import CaseLibrary
 from rag.core.config import Settings
 from rag.core.models import SearchFilters, SearchResult
 from rag.core.text import content_tokens
@@ -126,6 +128,7 @@ class Reader:
     generator: Generator
     selector: SentenceSelector
     modes: ModeClassifier
+    cases: CaseLibrary | None = None  # what the library states of each case it names
 
     def retrieve(self, work: Work) -> Work:
         t = time.perf_counter()
@@ -193,6 +196,8 @@ class Reader:
         premise = unsupported_premise(work.question, [r.text for r in results] + meta, [s.text for s in pool] + meta)
         context = work.query if work.query != work.question else ""
         missing = not_stated(work.question, pool, context)
+        if self.cases is not None:  # "What did the ODI do?": the library names it and says no more
+            missing += [p for p in actions_not_stated(work.question, self.cases.records()) if p not in missing]
         # Every part missing and no other name of the question in the passages: nothing is covered.
         # ("Greenpeace runs the Zero Carbon Hub; its budget?" still names the Hub, so it is answered.)
         others = subject_names(work.question) - content_tokens(fold(premise or ""))

@@ -164,3 +164,27 @@ def test_contrast_questions_get_one_part_per_term(pipeline: AnswerPipeline) -> N
     heads = [line.split("**")[1] for line in answer.answer.splitlines() if line.startswith("- **")]
     assert heads == ["Shared values", "Shared resources"]
     assert_grounded(answer, pipeline.settings.corpus_dir)
+
+
+def test_what_a_case_did_is_named_as_not_stated_when_the_case_library_has_no_action() -> None:
+    from rag.answer.coverage import actions_not_stated
+    from rag.cases.model import CaseQuote, CaseRecord
+
+    did = CaseQuote(quote="set up the hub", doc_id="d", char_start=0, char_end=14)
+    named_only = CaseRecord(id="odi", name="Open Data Institute")
+    acted = CaseRecord(id="zch", name="Zero Carbon Hub", what=[did])
+    records = [named_only, acted]
+    odi = "What did the Open Data Institute do"
+    assert actions_not_stated(odi + "?", records) == [odi]
+    assert actions_not_stated("What did the Zero Carbon Hub do?", records) == []
+    assert actions_not_stated("What did the Eden Project do?", records) == []  # not a case the library knows
+    assert not_stated_note("What did the Open Data Institute do") == (
+        "The library does not say what the Open Data Institute did."
+    )
+
+
+def test_an_answer_says_the_library_does_not_say_what_a_case_it_only_names_did(pipeline: AnswerPipeline) -> None:
+    answer = pipeline.ask("What did the Open Data Institute do?")
+    assert not answer.refused and answer.citations
+    assert "The library does not say what the Open Data Institute did." in answer.answer
+    assert_grounded(answer, pipeline.settings.corpus_dir)
