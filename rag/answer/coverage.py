@@ -82,7 +82,7 @@ ASKING = frozenset(content_tokens(
     "what who whom whose which when where why how many much big size share is are was were do does did has have "
     "new way ways thing things part get make use one two first second other "
     "can could would should will tell me say said says library document documents report paper notes abstract "
-    "speech address mention mentioned describe according actually and so also the of"
+    "speech address mention mentioned describe according actually and so also the of about explain"
 ))  # fmt: skip
 NAME_PHRASE = re.compile(r"\b[A-Z][\w’'&.-]*[^\W_](?:\s+(?:of\s+|and\s+|&\s+)?[A-Z][\w’'&.-]*[^\W_])*")
 SENTENCE_START = re.compile(r"(?:^|[.!?]\s+)$")

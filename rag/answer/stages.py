@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rag.answer.coverage import (
+    ASKING,
     Coverage,
     Sentence,
     actions_not_stated,
@@ -152,7 +153,8 @@ class Reader:
         """Is any passage close enough to the question to try answering? (calibrated refusal) A
         passage a little below the threshold still counts when it names what the question names
         ("Google", "Bogotá"), or when one of its sentences shares much of the question's rare words
-        ("regulation plus", "further education colleges"): dense similarity undersells short,
+        ("regulation plus", "further education colleges"); any passage counts that mentions a case
+        of the case library the question names ("the A-teams"): dense similarity undersells short,
         name-led and term-led questions."""
         results = work.results
         best = best_similarity(results)
@@ -164,6 +166,8 @@ class Reader:
                 return False
         if best >= self.settings.refusal_threshold or answers_about_documents(work.question, results):
             return True
+        if self.cases is not None and self.cases.mentioned(work.question, {r.chunk_id for r in results}):
+            return True  # "Who ran the A-teams?": a case the library knows, and a passage that names it
         if best < self.settings.refusal_threshold - NAMED_MARGIN:
             return False
         names = subject_names(work.question) or subject_names(work.query)
@@ -198,11 +202,14 @@ class Reader:
         missing = not_stated(work.question, pool, context)
         if self.cases is not None:  # "What did the ODI do?": the library names it and says no more
             missing += [p for p in actions_not_stated(work.question, self.cases.records()) if p not in missing]
-        # Every part missing and no other name of the question in the passages: nothing is covered.
-        # ("Greenpeace runs the Zero Carbon Hub; its budget?" still names the Hub, so it is answered.)
-        others = subject_names(work.question) - content_tokens(fold(premise or ""))
+        # Nothing is covered when no other name of the question is in the passages and either every
+        # part is missing or the question asks of nothing but its premise ("What was the Eden
+        # Project?"). "Greenpeace runs the Zero Carbon Hub; its budget?" still names the Hub.
+        assumed = content_tokens(fold(premise or ""))
+        others = subject_names(work.question) - assumed
         found = any(others & content_tokens(fold(r.text)) for r in results)
-        whole = bool(missing) and len(missing) == len(parts(work.question)) and not found
+        only_premise = bool(assumed) and not content_tokens(fold(work.question)) - ASKING - assumed
+        whole = not found and ((bool(missing) and len(missing) == len(parts(work.question))) or only_premise)
         return Coverage(not_stated=missing, premise=premise, rewords=sorted(rewords), whole=whole)
 
 

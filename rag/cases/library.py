@@ -223,6 +223,19 @@ class CaseLibrary:
 
         return min(found.values(), key=first)
 
+    def mentioned(self, question: str, chunk_ids: set[str]) -> list[CaseRecord]:
+        """The cases ``question`` names (every word of a name or alias, accents and quotes folded;
+        a name of two words at least, or one a word's length) that a mention in ``chunk_ids`` states."""
+        asked = content_tokens(fold(question))
+        out = []
+        for r in self.records():
+            names = [content_tokens(fold(n)) for n in (r.name, *r.aliases)]
+            if any(n and n <= asked and (len(n) > 1 or len(next(iter(n))) > 3) for n in names) and any(
+                m.chunk_id in chunk_ids for m in r.mentions
+            ):
+                out.append(r)
+        return out
+
     def _mentions(self) -> dict[str, list[tuple[int, int, CaseRecord]]]:
         """Every mention's place, by document, for the present records."""
         records = self.records()
