@@ -58,7 +58,8 @@ ATTRIBUTES = (
     Attribute("name", _rx(r"\bnames?\b|\bwhat (?:is|was|are|were) (?:it|they|this|that) called\b"),
               _rx(r"\bnamed?\b|\bcalled\b")),
     Attribute("place", _rx(r"\bwhere\b.*\b(?:based|located|situated)\b|\bin which (?:town|city|country|region)\b"),
-              _rx(r"\b(?:based|located|situated) (?:in|at|near|on the)\b(?! (?:evidence|research|data))")),
+              _rx(r"\b(?:based|located|situated) (?:in|at|near|on the)\b(?! (?:evidence|research|data))|"
+                  r"\baffiliated with\b")),
     Attribute("price", _rx(r"\bprices?\b"), _rx(r"\bprices?\b")),
     Attribute("author", _rx(r"\bwho (?:wrote|is the author|authored)\b|\bwritten by\b|\bauthors?\b"),
               _rx(r"\bauthors?\b|\bwritten by\b|\bby [A-Z]")),

@@ -203,12 +203,14 @@ class Reader:
         if self.cases is not None:  # "What did the ODI do?": the library names it and says no more
             missing += [p for p in actions_not_stated(work.question, self.cases.records()) if p not in missing]
         # Nothing is covered when no other name of the question is in the passages and either every
-        # part is missing or the question asks of nothing but its premise ("What was the Eden
-        # Project?"). "Greenpeace runs the Zero Carbon Hub; its budget?" still names the Hub.
+        # part is missing or no passage holds a word it asks besides its premise ("What was the Eden
+        # Project?", "How do I register with the Charity Commission?"). "Greenpeace runs the Zero
+        # Carbon Hub; its budget?" still names the Hub.
         assumed = content_tokens(fold(premise or ""))
         others = subject_names(work.question) - assumed
         found = any(others & content_tokens(fold(r.text)) for r in results)
-        only_premise = bool(assumed) and not content_tokens(fold(work.question)) - ASKING - assumed
+        rest = content_tokens(fold(work.question)) - ASKING - assumed  # what it asks besides the premise
+        only_premise = bool(assumed) and not any(rest & content_tokens(fold(r.text)) for r in results)
         whole = not found and ((bool(missing) and len(missing) == len(parts(work.question))) or only_premise)
         return Coverage(not_stated=missing, premise=premise, rewords=sorted(rewords), whole=whole)
 

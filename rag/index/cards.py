@@ -25,7 +25,11 @@ _KINDS = r"(?:blogs?|abstracts?|essays?|reports?|summar(?:y|ies)|posts?|papers?|
 # kind ("the social enterprise abstract") asks for none of them.
 FIELD_ASKED = {
     "authors": re.compile(r"\bwho (?:wrote|authored)\b|\bauthors?\b|\bwritten by\b|\bwriters?\b", re.I),
-    "affiliation": re.compile(r"\baffiliat\w*|\bwhich (?:university|institution)\b", re.I),
+    "affiliation": re.compile(
+        r"\baffiliat\w*|\bwhich (?:university|institution)\b|"
+        r"\bwhere (?:is|was|are|were|does|did) (?:she|he|they|the authors?|the writers?)\b.*\b(?:based|from|work)",
+        re.I,
+    ),
     "publisher": re.compile(r"\bpublisher\b|\bpublished by\b|\bwho published\b", re.I),
     "date": re.compile(
         r"\bwhen (?:was|were|did)\b.*\b(?:publish|written|write|post|release|appear)\w*|\bdated?\b|"

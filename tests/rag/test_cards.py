@@ -92,3 +92,11 @@ def test_a_document_without_the_field_asked_for_is_not_answered_from_another_one
     answer = pipeline.ask("Who wrote the citizen centric paper?")
     assert all(c.section != CARD_SECTION for c in answer.citations)
     assert answer.refused or "does not say who wrote" in answer.answer
+
+
+def test_where_the_author_is_based_is_answered_from_the_card_affiliation(pipeline: AnswerPipeline) -> None:
+    answer = pipeline.ask("Who wrote the abstract on social enterprise, and where is she based?")
+    assert "Madeline Powell" in answer.answer and "University of Sheffield" in answer.answer
+    assert "does not say where" not in answer.answer
+    assert all(c.section == CARD_SECTION for c in answer.citations)
+    assert_grounded(answer, CORPUS)
