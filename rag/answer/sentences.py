@@ -99,10 +99,37 @@ def scoring_query(question: str, sources: list[SearchResult]) -> str:
     return " ".join(kept.split()) if content_tokens(kept) else question
 
 
-def defines(sentence: str, terms: frozenset[str]) -> bool:
-    """A sentence that opens with the asked-about term and says what it is."""
-    head = " ".join(display(sentence).split()[:8])
-    return bool(terms & content_tokens(head)) and bool(DEFINING.search(display(sentence)))
+ASKS_MEANING = (
+    re.compile(r"^what (?:does|do) (?:\w+ ){0,2}mean by (?P<t>.+?)(?: (?:according to|in|as)\b.*)?[?.]?$", re.I),
+    re.compile(r"^what (?:does|do) (?:the (?:term|phrase|word) )?(?P<t>.+?) mean\b(?! by)", re.I),
+    re.compile(r"^what (?:is|are) (?:meant by|the meaning of) (?P<t>.+?)(?: (?:according to|in|as)\b.*)?[?.]?$", re.I),
+    re.compile(r"^(?:define|what is the definition of) (?P<t>.+?)(?: (?:according to|in|as)\b.*)?[?.]?$", re.I),
+    re.compile(
+        r"^what (?:is|are) (?P<t>(?:an? )?[‘'\"“]?[\w-]+(?: [\w-]+){0,3}?[’'\"”]?)"
+        r"(?: (?:according to|in|as)\b.*)?[?.]?$",
+        re.I,
+    ),
+)
+
+
+def asked_meaning(question: str) -> str | None:
+    """The term a question asks the meaning of ("What does enlightened enterprise mean in the
+    report?" → "enlightened enterprise"), as the user wrote it; None for any other question."""
+    q = " ".join(question.split())
+    for pattern in ASKS_MEANING:
+        if m := pattern.match(q):
+            term = re.sub(r"^(?:an? |the )", "", m.group("t").strip(" ?.")).strip("‘’'\"“”")
+            if 0 < len(term.split()) <= 4 and content_tokens(term):
+                return term
+    return None
+
+
+def defines(sentence: str, terms: frozenset[str], whole: bool = False) -> bool:
+    """A sentence that opens with the asked-about term (any of its words; every one with ``whole``)
+    and says what it is."""
+    head = content_tokens(" ".join(display(sentence).split()[:8]))
+    opens = terms <= head if whole else bool(terms & head)
+    return bool(terms) and opens and bool(DEFINING.search(display(sentence)))
 
 
 def is_action(text: str, lead_in: str = "") -> bool:

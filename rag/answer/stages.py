@@ -31,11 +31,11 @@ from rag.answer.generation import Generator
 from rag.answer.model import AnswerError, Mode, Retrieved
 from rag.answer.modes import ModeClassifier
 from rag.answer.selection import SentenceSelector
-from rag.answer.sentences import scoring_query
+from rag.answer.sentences import asked_meaning, defines, scoring_query
 from rag.cases.library import CaseLibrary
 from rag.core.config import Settings
 from rag.core.models import SearchFilters, SearchResult
-from rag.core.text import content_tokens
+from rag.core.text import content_tokens, display
 from rag.index.cards import ASKS_METADATA, answers_about_documents
 from rag.index.filters import matches
 from rag.index.retrieval import SearchIndex
@@ -43,6 +43,7 @@ from rag.index.retrieval import SearchIndex
 METADATA_FIELDS = ("title", "authors", "publisher", "date", "doc_type", "topics")
 LEADING_SENTENCES = 8  # the passages' best sentences that coverage and premise checks read
 NAMED_MARGIN = 0.1  # how far below the refusal threshold a passage naming the question's subject may be
+DEFINITION_LOOKUP = 12  # passages BM25 reads for a sentence defining a term no retrieved sentence defines
 WORDS_SHARED = 0.25  # ... or a passage one of whose sentences carries this share of the question's word weight
 
 
@@ -138,6 +139,7 @@ class Reader:
         cards = bool(ASKS_METADATA.search(asked.question))
         results = self.index.search(work.query, asked.k, asked.filters, cards=cards)
         results += self.index.neighbours(results, self.settings.answer_window_top, self.settings.answer_window)
+        results += self.definitions(asked, results)
         work.results = results
         work.mode = asked.mode if asked.mode is not Mode.auto else self.modes(asked.question)
         work.timings["retrieve"] = (time.perf_counter() - t) * 1000
@@ -148,6 +150,30 @@ class Reader:
             work.evidence, work.coverage = False, Coverage()
         work.timings["coverage"] = (time.perf_counter() - t) * 1000
         return work
+
+    def definitions(self, asked: Asked, results: list[SearchResult]) -> list[SearchResult]:
+        """For "what does X mean?" when no retrieved sentence defines X: the passages (BM25 on the
+        term, at most two) holding a sentence that does ("Social productivity calls for ..."), which
+        dense retrieval of a question about a whole framework can miss."""
+        term = asked_meaning(asked.question)
+        named = content_tokens(term or "")
+        if not named or (asked.filters is not None and not asked.filters.is_empty()):
+            return []
+        own = [c for c in self.selector.candidates(results) if not c.card]
+        if any(defines(display(c.span.text), named, whole=True) for c in own):
+            return []
+        have, out = {r.chunk_id for r in results}, []
+        lexical = self.index.lexical
+        for cid, _ in lexical.search(term or "", DEFINITION_LOOKUP):
+            chunk = lexical.record(cid)
+            if chunk is None or cid in have or chunk.is_card:
+                continue
+            found = SearchResult.of(chunk)
+            if any(defines(display(c.span.text), named, whole=True) for c in self.selector.candidates([found])):
+                out.append(found)
+                if len(out) == 2:
+                    break
+        return out
 
     def has_evidence(self, work: Work) -> bool:
         """Is any passage close enough to the question to try answering? (calibrated refusal) A
@@ -212,6 +238,11 @@ class Reader:
         rest = content_tokens(fold(work.question)) - ASKING - assumed  # what it asks besides the premise
         only_premise = bool(assumed) and not any(rest & content_tokens(fold(r.text)) for r in results)
         whole = not found and ((bool(missing) and len(missing) == len(parts(work.question))) or only_premise)
+        term = asked_meaning(work.question)
+        named = content_tokens(term or "")
+        used = any(named <= content_tokens(s.text) for s in pool)
+        if named and used and not any(defines(s.text, named, whole=True) for s in pool):
+            missing.append(f"what {term} means")  # the library uses the term and never says what it is
         return Coverage(not_stated=missing, premise=premise, rewords=sorted(rewords), whole=whole)
 
 

@@ -188,3 +188,19 @@ def test_an_answer_says_the_library_does_not_say_what_a_case_it_only_names_did(p
     assert not answer.refused and answer.citations
     assert "The library does not say what the Open Data Institute did." in answer.answer
     assert_grounded(answer, pipeline.settings.corpus_dir)
+
+
+def test_a_term_the_library_uses_but_never_defines_is_named_as_not_stated(pipeline: AnswerPipeline) -> None:
+    answer = pipeline.ask("What does enlightened enterprise mean in the 2012 report?")
+    assert not answer.refused and "enlightened enterprise" in answer.answer
+    assert "The library does not say what enlightened enterprise means." in answer.answer
+    assert_grounded(answer, pipeline.settings.corpus_dir)
+
+
+def test_a_definition_dense_retrieval_missed_is_found_before_saying_there_is_none(pipeline: AnswerPipeline) -> None:
+    """ "What do people mean by social productivity?" retrieves passages that only use the term; the
+    sentence defining it ("Social productivity calls for ...") is found by its words and leads."""
+    answer = pipeline.ask("What do people mean by social productivity?")
+    assert answer.answer.startswith("Social productivity calls for a more balanced relationship")
+    assert "does not say what social productivity means" not in answer.answer
+    assert_grounded(answer, pipeline.settings.corpus_dir)
