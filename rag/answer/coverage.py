@@ -147,7 +147,7 @@ def actions_not_stated(question: str, records: Sequence[CaseRecord]) -> list[str
 def not_stated_note(part: str) -> str:
     """ "what is its annual budget" → "The library does not say what its annual budget is." """
     part = re.sub(r"(?i)^(and |so )", "", part.strip().rstrip("?."))
-    if re.match(r"(?i)^what .+ means$", part):  # a term the library uses and never defines
+    if re.match(r"(?i)^(?:what .+ means|how .+ and .+ differ)$", part):  # a term never defined, a pair never set apart
         return f"The library does not say {part}."
     if m := ASKS_ACTION.match(part):  # "what did the ODI do" → "what the ODI did"
         return f"The library does not say what {m.group(2)} {'did' if m.group(1).lower() == 'did' else 'does'}."

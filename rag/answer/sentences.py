@@ -86,6 +86,37 @@ def contrast_terms(question: str) -> tuple[str, str] | None:
     return None
 
 
+CONTRAST_CUE = re.compile(
+    r"\b(?:differ\w*|distinct\w*|unlike|whereas|rather than|instead of|in contrast|contrast\w*|compared|versus|"
+    r"than|while|whilst|but)\b",
+    re.IGNORECASE,
+)
+
+
+def explicit_contrast(question: str) -> tuple[str, str] | None:
+    """The two terms of a question that asks outright how they differ ("the difference between X
+    and Y", "X differ from Y", "X versus Y"); not the looser "X or Y?"."""
+    for pattern in CONTRAST[:3]:
+        m = pattern.search(question)
+        if m and content_tokens(m.group(1)) and content_tokens(m.group(2)):
+            return contrast_terms(question)
+    return None
+
+
+def contrasted(terms: tuple[str, str], sentences: list[str]) -> bool:
+    """Do ``sentences`` set the two terms against each other (one sentence naming both with a
+    contrasting word), or define each (a sentence opening with it that says what it is)?"""
+    a, b = content_tokens(terms[0]), content_tokens(terms[1])
+    a, b = (a - b or a), (b - a or b)  # what tells the two apart
+    for text in sentences:
+        words = content_tokens(text)
+        if a <= words and b <= words and CONTRAST_CUE.search(text):
+            return True
+        if (a & words or b & words) and re.match(r"(?i)\W*(?:in contrast|by contrast|unlike|whereas)\b", text):
+            return True  # "In contrast, the second case ...": set against the one before it
+    return any(defines(t, a, whole=True) for t in sentences) and any(defines(t, b, whole=True) for t in sentences)
+
+
 def scoring_query(question: str, sources: list[SearchResult]) -> str:
     """The question without the names of the documents it is asked of ("according to the Open Book",
     "in his 2013 address" by Obama): every sentence of that document shares them, so they cannot

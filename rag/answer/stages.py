@@ -31,7 +31,7 @@ from rag.answer.generation import Generator
 from rag.answer.model import AnswerError, Mode, Retrieved
 from rag.answer.modes import ModeClassifier
 from rag.answer.selection import SentenceSelector
-from rag.answer.sentences import asked_meaning, defines, scoring_query
+from rag.answer.sentences import asked_meaning, contrasted, defines, explicit_contrast, scoring_query
 from rag.cases.library import CaseLibrary
 from rag.core.config import Settings
 from rag.core.models import SearchFilters, SearchResult
@@ -243,6 +243,9 @@ class Reader:
         used = any(named <= content_tokens(s.text) for s in pool)
         if named and used and not any(defines(s.text, named, whole=True) for s in pool):
             missing.append(f"what {term} means")  # the library uses the term and never says what it is
+        pair = explicit_contrast(work.question)
+        if pair and not contrasted(pair, [s.text for s in pool]):
+            missing.append(f"how {pair[0]} and {pair[1]} differ")  # each named, never set against the other
         return Coverage(not_stated=missing, premise=premise, rewords=sorted(rewords), whole=whole)
 
 

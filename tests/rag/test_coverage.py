@@ -204,3 +204,22 @@ def test_a_definition_dense_retrieval_missed_is_found_before_saying_there_is_non
     assert answer.answer.startswith("Social productivity calls for a more balanced relationship")
     assert "does not say what social productivity means" not in answer.answer
     assert_grounded(answer, pipeline.settings.corpus_dir)
+
+
+def test_a_pair_the_library_never_sets_against_each_other_is_named_as_not_contrasted(
+    pipeline: AnswerPipeline,
+) -> None:
+    answer = pipeline.ask("How is shared value different from corporate social responsibility?")
+    assert "The library does not say how shared value and corporate social responsibility differ." in answer.answer
+    assert_grounded(answer, pipeline.settings.corpus_dir)
+
+
+def test_a_contrast_the_library_draws_is_not_called_missing() -> None:
+    from rag.answer.sentences import contrasted, explicit_contrast
+
+    assert explicit_contrast("Should Big Society work be judged on targets or on outcomes?") is None  # loose "or"
+    pair = explicit_contrast("How does the first case differ from the second case?")
+    assert pair is not None
+    said = ["In contrast, the second case focuses upon the continuous management by service users."]
+    assert contrasted(pair, said)
+    assert not contrasted(pair, ["The first case works with service users to develop work based skills."])
