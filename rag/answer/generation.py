@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
+from rag.answer.coverage import is_note
 from rag.answer.llm import LLMError
 from rag.answer.model import Mode
 from rag.core.models import SearchResult
@@ -50,6 +51,7 @@ def condense(question: str, history: list[dict[str, str]] | None) -> str:
     stems = set(tokenize([question])[0])
     carried = [w for w in re.findall(r"[\w’'-]+", previous) if (t := tokenize([w])[0]) and t[0] not in stems]
     answer = next((t.get("content", "") for t in reversed(history) if t.get("role") == "assistant"), "")
+    answer = "\n".join(line for line in answer.splitlines() if not is_note(line))  # our own lines name no subject
     named = re.findall(
         r"(?<![.!?]\s)(?<!^)\b[A-Z][\w’'-]+|[‘'\"“][^’'\"”]{2,30}[’'\"”]", re.sub(r"\[\d+\]", "", answer)
     )

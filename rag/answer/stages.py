@@ -224,7 +224,10 @@ class Reader:
             pool.append(Sentence(c.span.text, before[-1].span.text if before else ""))
         meta = [r.doc.stated(METADATA_FIELDS) for r in results]
         premise = unsupported_premise(work.question, [r.text for r in results] + meta, [s.text for s in pool] + meta)
-        context = work.query if work.query != work.question else ""
+        # a follow-up ("And who paid for it?") is about what the previous question named, not every
+        # name its answer happened to quote ("City", "Council")
+        previous = next((t.get("content", "") for t in reversed(work.history) if t.get("role") == "user"), "")
+        context = "" if work.query == work.question else previous if subject_names(previous) else work.query
         missing = not_stated(work.question, pool, context)
         if self.cases is not None:  # "What did the ODI do?": the library names it and says no more
             missing += [p for p in actions_not_stated(work.question, self.cases.records()) if p not in missing]
