@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -36,6 +37,17 @@ REPO = HERE.parent
 DEV = REPO / "evals" / "datasets" / "dev.jsonl"
 COLUMNS = ("key_point_coverage", "evidence_precision", "evidence_recall", "not_covered_accuracy",
            "false_premise_correction", "refusal_accuracy", "citation_validity", "faithfulness")  # fmt: skip
+
+
+def commit() -> str:
+    """The commit measured (with a + when the work tree differs from it)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                               capture_output=True, text=True)  # fmt: skip
+    except OSError:
+        return "unknown"
+    return head.stdout.strip() + ("+" if dirty.stdout.strip() else "") or "unknown"
 
 
 def subset(limit: int | None, out: Path) -> Path:
@@ -103,7 +115,8 @@ def main() -> None:
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}. Set: `{dataset.name}`, {n} cases"
         + (f" (the first {args.limit} of each kind)." if args.limit else "."),
-        "Method: " + " ".join(__doc__.split("\n\n")[1].split()),
+        " ".join(__doc__.split("\n\n")[1].split()),
+        f"Commit: {commit()}.",
         "",
         "| generator | key points | evidence precision | evidence recall | not-covered | false premise "
         "| refusal | citation validity | faithfulness | cases passing | ask p50 / p95 (ms) | wall (s) |",
