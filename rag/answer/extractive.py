@@ -16,7 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.answer.coverage import ATTRIBUTES, subject_names
+from rag.answer.coverage import subject_names
 from rag.answer.generation import Draft, condense
 from rag.answer.model import Mode
 from rag.answer.selection import Candidate, SentenceSelector
@@ -101,9 +101,6 @@ class ExtractiveGenerator:
                     lines.append(f"- {'' if name.startswith('#') else f'**{name}**: '}{quoted}")
             return Draft("\n".join(lines), mode)
         picked = self._ordered(self.selector.select(cands, vecs, min(self.max_sentences, 3)))
-        asks = [a for a in ATTRIBUTES if a.trigger.search(query)]
-        if picked and asks and all(a.gives.search(display(picked[0].span.text)) for a in asks):
-            picked = picked[:1]  # "Who started it?": the sentence that gives what was asked is the answer
         used = set()
         return Draft(" ".join(s for c in picked if (s := self._said(c, used))), mode)
 
