@@ -28,6 +28,7 @@ from rag.core.text import content_tokens, display
 
 PRECEDENT_FLOOR = 0.75  # a case whose best sentence scores below this share of the best case's is left out
 PRECEDENT_CASES = 4  # at most this many cases in a precedent answer
+NEAR_SAME = 0.9  # two sentences this close say the same: a case's second quote must add something
 GENERAL_MARGIN = 1.1  # a sentence naming no case that beats the best case's by this much: no case answers
 
 
@@ -82,7 +83,7 @@ class ExtractiveGenerator:
         if terms:
             return self._contrast(terms, cands, vecs, mode)
         if mode is Mode.precedent:
-            by_case = self._cases(cands, sources, mode)
+            by_case = self._cases(cands, vecs, sources, mode)
             if by_case is not None:
                 return by_case
             picked = self.selector.select(cands, vecs, self.max_sentences, 0.75)
@@ -104,35 +105,55 @@ class ExtractiveGenerator:
         used = set()
         return Draft(" ".join(s for c in picked if (s := self._said(c, used))), mode)
 
-    def _cases(self, cands: list[Candidate], sources: list[SearchResult], mode: Mode) -> Draft | None:
+    def _cases(self, cands: list[Candidate], vecs: np.ndarray, sources: list[SearchResult], mode: Mode) -> Draft | None:
         """A precedent answer from the case library: one entry per case the best sentences are
-        mentions of, headed by the case's name as the text gives it, led by its best sentence.
-        None (the composer's own entries) without a library, when no sentence names a case, or when
-        a sentence naming none answers clearly better than any case does."""
+        mentions of, headed by the case's name as the text gives it, led by its best sentence and
+        joined by its best one from another document (a case merged across documents). A sentence
+        naming no case that outscores every case ("secondments into skunkworks projects") leads,
+        unheaded. None (the composer's own entries) without a library, when no sentence names a
+        case, or when a sentence naming none answers clearly better than any case does."""
         if self.cases is None:
             return None
-        named: dict[str, tuple[CaseRecord, list[Candidate]]] = {}
-        general = 0.0
-        for c in cands:
+        named: dict[str, tuple[CaseRecord, list[int]]] = {}
+        general: list[int] = []
+        for i, c in enumerate(cands):
             src = sources[c.source - 1]
             start, end = src.locate(c.span.start, c.span.end)
             record = None if c.card else self.cases.naming(src.doc_id, start, end, c.span.text)
             if record is None:
-                general = max(general, c.score)
+                general.append(i)
             else:
-                named.setdefault(record.id, (record, []))[1].append(c)
+                named.setdefault(record.id, (record, []))[1].append(i)
         if not named:
             return None
-        entries = sorted(((r, max(g, key=lambda c: c.score)) for r, g in named.values()), key=lambda e: -e[1].score)
-        best = entries[0][1].score
-        if best < self.selector.min_score or general > GENERAL_MARGIN * best:
+        ranked = sorted(((r, sorted(g, key=lambda i: -cands[i].score)) for r, g in named.values()),
+                        key=lambda e: -cands[e[1][0]].score)  # fmt: skip
+        best = cands[ranked[0][1][0]].score
+        top_general = max((cands[i].score for i in general), default=0.0)
+        if best < self.selector.min_score or top_general > GENERAL_MARGIN * best:
             return None
         used: set[tuple[int, int]] = set()
         lines = []
-        for record, top in entries[:PRECEDENT_CASES]:
-            if top.score < PRECEDENT_FLOOR * best:
+        leading = [i for i in sorted(general, key=lambda i: -cands[i].score) if cands[i].score > best][:1]
+        for i in leading:
+            if quoted := self._said(cands[i], used):
+                lines.append(f"- {quoted}")
+        for record, group in ranked[:PRECEDENT_CASES]:
+            if cands[group[0]].score < PRECEDENT_FLOOR * best:
                 break
-            if quoted := self._said(top, used):
+            picked = [group[0]]
+            elsewhere = [
+                i
+                for i in group[1:]
+                if sources[cands[i].source - 1].doc_id != sources[cands[group[0]].source - 1].doc_id
+            ]
+            if (
+                elsewhere
+                and cands[elsewhere[0]].score >= PRECEDENT_FLOOR * best
+                and float(vecs[elsewhere[0]] @ vecs[group[0]]) < NEAR_SAME
+            ):
+                picked.append(elsewhere[0])
+            if quoted := " ".join(q for i in picked if (q := self._said(cands[i], used))):
                 lines.append(f"- **{record.name[:1].upper() + record.name[1:]}**: {quoted}")
         return Draft("\n".join(lines), mode)
 
