@@ -16,7 +16,6 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from rag.cases.model import CaseRecord
 from rag.core.text import content_tokens, fold
 
 
@@ -125,23 +124,6 @@ PARTICIPLE = re.compile(r"(?i)based|located|situated|run|held|kept|made|done|pai
 
 # "What did the Open Data Institute do?": a part that asks what a case did.
 ASKS_ACTION = re.compile(r"(?i)^(?:and |so )?what (did|does) (.+?) (?:do|actually do)$")
-
-
-def actions_not_stated(question: str, records: Sequence[CaseRecord]) -> list[str]:
-    """The parts asking what a case did ("What did the Open Data Institute do?") whose case the
-    case library knows and finds no action stated for: the library names it and says no more."""
-    out = []
-    for part in parts(question):
-        m = ASKS_ACTION.match(part.text.strip())
-        if not m:
-            continue
-        asked = content_tokens(fold(m.group(2)))
-        for r in records:
-            names = [content_tokens(fold(n)) for n in (r.name, *r.aliases)]
-            if not r.what and any(n and n <= asked for n in names):
-                out.append(part.text)
-                break
-    return out
 
 
 def not_stated_note(part: str) -> str:

@@ -17,7 +17,6 @@ from rag.answer.coverage import (
     ASKING,
     Coverage,
     Sentence,
-    actions_not_stated,
     fold,
     not_stated,
     not_stated_note,
@@ -27,11 +26,12 @@ from rag.answer.coverage import (
     subject_names,
     unsupported_premise,
 )
+from rag.answer.gaps import specific_gaps
 from rag.answer.generation import Generator
 from rag.answer.model import AnswerError, Mode, Retrieved
 from rag.answer.modes import ModeClassifier
 from rag.answer.selection import SentenceSelector
-from rag.answer.sentences import asked_meaning, contrasted, defines, explicit_contrast, scoring_query
+from rag.answer.sentences import asked_meaning, defines, scoring_query
 from rag.cases.library import CaseLibrary
 from rag.core.config import Settings
 from rag.core.models import SearchFilters, SearchResult
@@ -229,8 +229,6 @@ class Reader:
         previous = next((t.get("content", "") for t in reversed(work.history) if t.get("role") == "user"), "")
         context = "" if work.query == work.question else previous if subject_names(previous) else work.query
         missing = not_stated(work.question, pool, context)
-        if self.cases is not None:  # "What did the ODI do?": the library names it and says no more
-            missing += [p for p in actions_not_stated(work.question, self.cases.records()) if p not in missing]
         # Nothing is covered when no other name of the question is in the passages and either every
         # part is missing or no passage holds a word it asks besides its premise ("What was the Eden
         # Project?", "How do I register with the Charity Commission?"). "Greenpeace runs the Zero
@@ -241,14 +239,8 @@ class Reader:
         rest = content_tokens(fold(work.question)) - ASKING - assumed  # what it asks besides the premise
         only_premise = bool(assumed) and not any(rest & content_tokens(fold(r.text)) for r in results)
         whole = not found and ((bool(missing) and len(missing) == len(parts(work.question))) or only_premise)
-        term = asked_meaning(work.question)
-        named = content_tokens(term or "")
-        used = any(named <= content_tokens(s.text) for s in pool)
-        if named and used and not any(defines(s.text, named, whole=True) for s in pool):
-            missing.append(f"what {term} means")  # the library uses the term and never says what it is
-        pair = explicit_contrast(work.question)
-        if pair and not contrasted(pair, [s.text for s in pool]):
-            missing.append(f"how {pair[0]} and {pair[1]} differ")  # each named, never set against the other
+        records = self.cases.records() if self.cases is not None else []
+        missing += [p for p in specific_gaps(work.question, [s.text for s in pool], records) if p not in missing]
         return Coverage(not_stated=missing, premise=premise, rewords=sorted(rewords), whole=whole)
 
 

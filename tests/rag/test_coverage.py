@@ -167,7 +167,7 @@ def test_contrast_questions_get_one_part_per_term(pipeline: AnswerPipeline) -> N
 
 
 def test_what_a_case_did_is_named_as_not_stated_when_the_case_library_has_no_action() -> None:
-    from rag.answer.coverage import actions_not_stated
+    from rag.answer.gaps import actions_not_stated
     from rag.cases.model import CaseQuote, CaseRecord
 
     did = CaseQuote(quote="set up the hub", doc_id="d", char_start=0, char_end=14)
