@@ -92,7 +92,7 @@ NUMBER_WORD = re.compile(rf"\b({'|'.join(NUMBER_WORDS)})\b(?!-)", re.IGNORECASE)
 # The lines the pipeline adds to an answer (rag.answer.pipeline): statements about the library, not quotes.
 NOTE_LINE = re.compile(
     r"^The library does not say\b.+[.”]$|^The question assumes “.+”, but the library does not say so\.|"
-    r"^“.+” rewords “.+”: where both say the same, the original is cited\.$"
+    r"^The library gives no steps for this\.|^“.+” rewords “.+”: where both say the same, the original is cited\.$"
 )
 # The lines rag.answer.sources adds about the sources' standing (currency, weak evidence).
 SOURCE_LINE = re.compile(
@@ -162,8 +162,10 @@ class Coverage:
 
     not_stated: list[str] = field(default_factory=list)  # parts of the question, as the user put them
     premise: str | None = None  # a name or figure the question asserts that no passage bears out
-    rewords: list[tuple[str, str, str]] = field(default_factory=list)  # (copy's title, original's title, its id)
+    # (copy's title, original's title, its id, and where in it a sentence the copy rewords stands)
+    rewords: list[tuple[str, str, str, int, int]] = field(default_factory=list)
     whole: bool = False  # every part of the question is among ``not_stated``, and nothing else it names is found
+    no_steps: bool = False  # a how-to question the passages hold no step for: answered as guidance, and told so
 
     @property
     def uncovered(self) -> bool:

@@ -30,6 +30,7 @@ PRECEDENT_FLOOR = 0.75  # a case whose best sentence scores below this share of 
 PRECEDENT_CASES = 4  # at most this many cases in a precedent answer
 NEAR_SAME = 0.9  # two sentences this close say the same: a case's second quote must add something
 GENERAL_MARGIN = 1.1  # a sentence naming no case that beats the best case's by this much: no case answers
+LIST_FLOOR = 0.5  # an item of the list the answer leads with joins it at this share of the best score
 
 
 class Cases(Protocol):
@@ -75,6 +76,7 @@ class ExtractiveGenerator:
                 else []
             )
             if picked:
+                picked = self._siblings(picked, cands, sources)
                 used: set[tuple[int, int]] = set()
                 said = [s for c in picked if (s := self._said(c, used))]
                 return Draft("\n".join(f"{i}. {s}" for i, s in enumerate(said, start=1)), mode)
@@ -101,7 +103,8 @@ class ExtractiveGenerator:
                 if quoted:
                     lines.append(f"- {'' if name.startswith('#') else f'**{name}**: '}{quoted}")
             return Draft("\n".join(lines), mode)
-        picked = self._ordered(self.selector.select(cands, vecs, min(self.max_sentences, 3)))
+        picked = self.selector.select(cands, vecs, min(self.max_sentences, 3))
+        picked = self._ordered(self._siblings(picked, cands, sources))
         used = set()
         return Draft(" ".join(s for c in picked if (s := self._said(c, used))), mode)
 
@@ -173,6 +176,23 @@ class ExtractiveGenerator:
             used = set()
             return Draft(" ".join(s for c in picked if (s := self._said(c, used))), mode)
         return Draft("\n".join(lines), mode)
+
+    def _siblings(
+        self, picked: list[Candidate], cands: list[Candidate], sources: list[SearchResult]
+    ) -> list[Candidate]:
+        """The list the answer leads with, whole: when the best sentence is one item of a list under
+        a lead-in ("Its key features include:"), its fellow items that score at least ``LIST_FLOOR``
+        of it answer too, in the list's order, in its place."""
+        lead = picked[0] if picked else None
+        if lead is None or not lead.context:
+            return picked
+        doc = sources[lead.source - 1].doc_id
+        floor = LIST_FLOOR * max(c.score for c in picked)
+        items = sorted((c for c in cands if c.context == lead.context and not c.card and c.score >= floor
+                        and sources[c.source - 1].doc_id == doc), key=lambda c: c.order)  # fmt: skip
+        if len(items) < 2:
+            return picked
+        return (items + [c for c in picked if c not in items])[: self.max_sentences]
 
     @staticmethod
     def _ordered(picked: list[Candidate]) -> list[Candidate]:

@@ -181,7 +181,7 @@ class AnswerPipeline:
             answer.refusal_reason = "weak_retrieval" if verified is None else "no_supported_sentence"
             answer.answer = refusal_message(work.question, work.results)
         else:
-            lead, tail = notes(work.coverage, {c.doc_id for c in verified.citations})
+            lead, tail = notes(work.coverage, [(c.doc_id, c.char_start, c.char_end) for c in verified.citations])
             work.tail = tail + describe(verified.citations, self.index.documents())
             answer.answer = lead + verified.text + work.tail
             answer.citations = verified.citations

@@ -112,10 +112,11 @@ class SentenceSelector:
             previous: Span | None = None
             header: Span | None = None  # the header row of the table being read
             for segment in sentences(src.text):
+                new_line = not src.text[src.text.rfind("\n", 0, segment.start) + 1 : segment.start].strip()
                 if segment.text.rstrip().endswith(":"):
                     lead_in = display(segment.text)
-                elif not BULLET.match(segment.text):
-                    lead_in = ""
+                elif new_line and not BULLET.match(segment.text):
+                    lead_in = ""  # a list ends at a line that is not an item ("Awesome." ends an item's line)
                 for span in _pieces(segment):
                     before, previous = previous, span
                     if TABLE_ROW.match(span.text):

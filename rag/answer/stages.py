@@ -10,6 +10,7 @@ the notes the pipeline adds around a verified answer. Drafting and verification 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +32,7 @@ from rag.answer.generation import Generator
 from rag.answer.model import AnswerError, Mode, Retrieved
 from rag.answer.modes import ModeClassifier
 from rag.answer.selection import SentenceSelector
-from rag.answer.sentences import asked_meaning, defines, scoring_query
+from rag.answer.sentences import asked_meaning, defines, is_action, scoring_query
 from rag.cases.library import CaseLibrary
 from rag.core.config import Settings
 from rag.core.models import SearchFilters, SearchResult
@@ -45,6 +46,8 @@ LEADING_SENTENCES = 8  # the passages' best sentences that coverage and premise 
 NAMED_MARGIN = 0.1  # how far below the refusal threshold a passage naming the question's subject may be
 DEFINITION_LOOKUP = 12  # passages BM25 reads for a sentence defining a term no retrieved sentence defines
 WORDS_SHARED = 0.25  # ... or a passage one of whose sentences carries this share of the question's word weight
+STEPS_SHARE = 0.6  # a how-to question has steps when an action sentence scores this share of the best sentence
+NO_STEPS_NOTE = "The library gives no steps for this. What it does say:"
 
 
 class NoMatchingDocuments(AnswerError):
@@ -139,6 +142,7 @@ class Reader:
         cards = bool(ASKS_METADATA.search(asked.question))
         results = self.index.search(work.query, asked.k, asked.filters, cards=cards)
         results += self.index.neighbours(results, self.settings.answer_window_top, self.settings.answer_window)
+        results += self.index.short_documents(results, 1, self.settings.answer_whole_words)
         results += self.definitions(asked, results)
         work.results = results
         work.mode = asked.mode if asked.mode is not Mode.auto else self.modes(asked.question)
@@ -148,6 +152,8 @@ class Reader:
         work.coverage = self.coverage(work) if work.evidence else Coverage()
         if work.coverage.uncovered:
             work.evidence, work.coverage = False, Coverage()
+        if work.coverage.no_steps:
+            work.mode = Mode.explain  # the closest guidance, as a brief, under a note that says so
         work.timings["coverage"] = (time.perf_counter() - t) * 1000
         return work
 
@@ -211,9 +217,15 @@ class Reader:
         if not cands:
             return Coverage()
         vecs = self.selector.score(scoring_query(work.query, results), cands, Mode.explain)  # style-neutral
-        rewords = {(results[cands[c].source - 1].title, results[cands[o].source - 1].title,
-                    results[cands[o].source - 1].doc_id)
-                   for c, o in self.selector.twins(cands, vecs, results).items()}  # fmt: skip
+        rewords = set()
+        for copy, kept in self.selector.twins(cands, vecs, results).items():
+            original = results[cands[kept].source - 1]
+            start, end = original.locate(cands[kept].span.start, cands[kept].span.end)
+            rewords.add((results[cands[copy].source - 1].title, original.title, original.doc_id, start, end))
+        own = [c for c in cands if not c.card]
+        best = max((c.score for c in own), default=0.0)
+        steps = max((c.score for c in own if is_action(c.span.text, c.context)), default=0.0)
+        no_steps = work.mode is Mode.howto and steps < STEPS_SHARE * best
         leading = sorted(cands, key=lambda c: -c.score)[:LEADING_SENTENCES]
         by_source: dict[int, list[Any]] = {}
         for c in cands:
@@ -241,17 +253,22 @@ class Reader:
         whole = not found and ((bool(missing) and len(missing) == len(parts(work.question))) or only_premise)
         records = self.cases.records() if self.cases is not None else []
         missing += [p for p in specific_gaps(work.question, [s.text for s in pool], records) if p not in missing]
-        return Coverage(not_stated=missing, premise=premise, rewords=sorted(rewords), whole=whole)
+        return Coverage(not_stated=missing, premise=premise, rewords=sorted(rewords), whole=whole, no_steps=no_steps)
 
 
-def notes(coverage: Coverage, cited: set[str] | None = None) -> tuple[str, str]:
+def notes(coverage: Coverage, cited: Iterable[tuple[str, int, int]] = ()) -> tuple[str, str]:
     """The lines the pipeline itself adds around a verified answer: a premise the library does not
-    bear out (first); each part of the question it does not state, and a cited document that
-    another one rewords (last)."""
+    bear out (first); each part of the question it does not state, and, once per pair of
+    documents, that a quote the answer cites (``cited``: doc id and offsets) is reworded by
+    another document (last)."""
     lead = premise_note(coverage.premise) + "\n\n" if coverage.premise else ""
+    lead = lead or (NO_STEPS_NOTE + "\n\n" if coverage.no_steps else "")
     lines = [not_stated_note(p) for p in coverage.not_stated]
-    lines += [rewords_note(copy, original) for copy, original, doc_id in coverage.rewords
-              if doc_id in (cited or set())]  # fmt: skip
+    quoted = list(cited)
+    for copy, original, doc_id, start, end in coverage.rewords:
+        note = rewords_note(copy, original)
+        if note not in lines and any(d == doc_id and s < end and start < e for d, s, e in quoted):
+            lines.append(note)
     return lead, "\n\n" + "\n".join(lines) if lines else ""
 
 

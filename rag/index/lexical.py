@@ -44,6 +44,7 @@ class LexicalIndex:
         self.fingerprint = fp
         self._position = {cid: i for i, cid in enumerate(self.ids)}
         self._places: dict[tuple[str, int], str] | None = None
+        self._passages: dict[str, list[Chunk]] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -70,6 +71,16 @@ class LexicalIndex:
         if self._places is None:
             self._places = {(c.doc_id, c.chunk_index): c.chunk_id for c in self.chunks}
         return self._places.get((doc_id, chunk_index))
+
+    def passages(self, doc_id: str) -> list[Chunk]:
+        """A document's passages (not its card), in document order."""
+        if self._passages is None:
+            by_doc: dict[str, list[Chunk]] = {}
+            for c in self.chunks:
+                if not c.is_card:
+                    by_doc.setdefault(c.doc_id, []).append(c)
+            self._passages = {d: sorted(cs, key=lambda c: c.chunk_index) for d, cs in by_doc.items()}
+        return self._passages.get(doc_id, [])
 
     @classmethod
     def build(cls, chunks: list[Chunk]) -> LexicalIndex:

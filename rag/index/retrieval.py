@@ -238,6 +238,23 @@ class SearchIndex:
                 out.append(SearchResult.of(rec))
         return out
 
+    def short_documents(self, results: list[SearchResult], top: int, max_words: int) -> list[SearchResult]:
+        """Every passage, not already among ``results``, of each document of the ``top`` best results
+        that is at most ``max_words`` long (an abstract, a blog post): a short document is read whole,
+        so the item of a list or the second case a passage boundary cut off can be picked."""
+        if top <= 0 or max_words <= 0:
+            return []
+        lexical, have, out = self.lexical, {r.chunk_id for r in results}, []
+        for doc_id in dict.fromkeys(r.doc_id for r in results[:top] if not r.is_card):
+            passages = lexical.passages(doc_id)
+            if sum(len(c.text.split()) for c in passages) > max_words:
+                continue
+            for rec in passages:
+                if rec.chunk_id not in have:
+                    have.add(rec.chunk_id)
+                    out.append(SearchResult.of(rec))
+        return out
+
     def _records(self, chunk_ids: list[str], lexical: LexicalIndex) -> dict[str, Chunk]:
         """Each chunk from the in-memory mirror; chunks written since it loaded are fetched from
         Chroma in one call."""

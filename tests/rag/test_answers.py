@@ -72,6 +72,47 @@ def test_howto_civil_servants_time_gives_numbered_cited_steps(pipeline: AnswerPi
     assert_grounded(answer, pipeline.settings.corpus_dir)
 
 
+def test_an_answer_led_by_a_list_item_gives_the_whole_list_in_order(pipeline: AnswerPipeline) -> None:
+    """ "Its key features include:" and four bullets: the answer is the four features, not one."""
+    answer = pipeline.ask("What are the key features of the emerging social economy?")
+    features = ["distributed networks", "Blurred boundaries", "repeated interactions", "values and missions"]
+    quotes = [c.quote for c in answer.citations]
+    found = [next(i for i, q in enumerate(quotes) if f in q) for f in features if any(f in q for q in quotes)]
+    assert len(found) == len(features), quotes
+    assert found == sorted(found)  # in the list's order
+    assert_grounded(answer, pipeline.settings.corpus_dir)
+
+
+def test_a_list_item_keeps_its_lead_in_when_its_line_runs_on(corpus_index: SearchIndex) -> None:
+    """ "– voluntary taxes ... 63,000 gave! Awesome." is one item: "Awesome." does not end the list."""
+    from rag.answer.selection import SentenceSelector
+    from rag.core.chunks import Chunk, DocumentMeta
+    from rag.core.models import SearchResult
+
+    text = (
+        "Here are some ideas for funding:\n\n– a dedicated innovation fund\n"
+        "– voluntary taxes, apparently the Mayor asked and many gave! Awesome.\n"
+        "– community pledgebanks with matched public funding.\n\nThat is all from me today, friends."
+    )
+    src = SearchResult.of(Chunk("d", DocumentMeta("d", "d"), text, "", 0, len(text)), score=1.0)
+    cands = SentenceSelector(corpus_index.embeddings).candidates([src])
+    lead = {c.span.text.split()[1]: c.context for c in cands}
+    assert lead["community"] == "Here are some ideas for funding:"
+    assert lead["is"] == ""  # "That is all ...": a line that is no item ends the list
+
+
+def test_a_howto_question_the_library_has_no_steps_for_says_so(pipeline: AnswerPipeline) -> None:
+    answer = pipeline.ask("How should I get staff to take part in co-production?")
+    assert not answer.refused and answer.citations
+    assert answer.answer.startswith("The library gives no steps for this. What it does say:")
+    assert answer.mode is Mode.explain  # the closest guidance, not numbered "steps"
+    assert not re.search(r"(?m)^\d+\. ", answer.answer)
+    assert_grounded(answer, pipeline.settings.corpus_dir)
+    # a how-to question with steps keeps them, with no such note
+    steps = pipeline.ask("How can I give civil servants time to innovate?")
+    assert steps.mode is Mode.howto and "no steps" not in steps.answer
+
+
 def test_precedent_question_lists_cases_each_with_its_own_citation(pipeline: AnswerPipeline) -> None:
     answer = pipeline.ask("What examples are there of councils and government working with business?", mode=Mode.auto)
     assert answer.mode is Mode.precedent and not answer.refused

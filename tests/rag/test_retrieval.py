@@ -135,3 +135,18 @@ def test_the_single_text_path_gives_the_same_vectors_as_model_encode(embeddings:
     # and a batch (the ingest path) agrees with the single-text path, row by row
     batch = embeddings.encode(texts)
     assert np.allclose(batch, np.stack([embeddings.encode([t])[0] for t in texts]), atol=1e-6)
+
+
+def test_a_short_document_holding_the_best_passage_is_read_whole(corpus_index: SearchIndex) -> None:
+    results = corpus_index.search("How do the two social enterprises in the abstract differ?", k=6)
+    best = results[0].doc_id
+    extra = corpus_index.short_documents(results, top=1, max_words=1200)
+    passages = corpus_index.lexical.passages(best)
+    assert sum(len(c.text.split()) for c in passages) <= 1200  # the abstract is short
+    have = {r.chunk_id for r in results} | {r.chunk_id for r in extra}
+    assert {c.chunk_id for c in passages} <= have  # every passage of it is read
+    assert not {r.chunk_id for r in extra} & {r.chunk_id for r in results}  # none twice
+    assert all(r.doc_id == best and not r.is_card for r in extra)
+    # a document over the limit is not read whole, and 0 turns it off
+    assert corpus_index.short_documents(results, top=1, max_words=50) == []
+    assert corpus_index.short_documents(results, top=1, max_words=0) == []
