@@ -57,6 +57,8 @@ class Weights:
 
 
 W = Weights()
+READ_TOP = 2  # every sentence of the best passages is scored in full ...
+READ_SHARED = 0.05  # ... and of the others, those carrying this share of the question's word weight (dev, sotu: same)
 
 
 @dataclass
@@ -181,7 +183,14 @@ class SentenceSelector:
         """Each candidate's score (set on it); the readings' vectors. ``about``: the names a follow-up
         asks about ("And Bogotá?"), which a sentence must mention to answer it."""
         texts = [self.reading(c) for c in cands]
-        vecs = self.embeddings.embed_cached([question, *texts])
+        # Only sentences that can win are embedded (the embedding is most of an answer's time): those
+        # of the best passages, and elsewhere those that share some of the question's word weight.
+        read = [i for i, c in enumerate(cands)
+                if c.card or c.source <= READ_TOP or self._overlap(question, texts[i]) >= READ_SHARED]  # fmt: skip
+        found = self.embeddings.embed_cached([question, *(texts[i] for i in read)])
+        vecs = np.zeros((len(cands) + 1, found.shape[1]), dtype=np.float32)
+        vecs[[0, *(i + 1 for i in read)]] = found
+        unread = set(range(len(cands))) - set(read)
         sims = vecs[1:] @ vecs[0]
         centre = self.centroid() if self.centroid else None
         generic = vecs[1:] @ centre if centre is not None else np.zeros(len(cands))
@@ -216,6 +225,8 @@ class SentenceSelector:
             c.score = float(W.dense * sims[i] + W.lexical * self._overlap(question, texts[i]) + min(bonus, W.bonus_cap))
             if about and not about & content_tokens(fold(texts[i])):
                 c.score -= W.excluded  # a follow-up that names its subject is answered by sentences that name it
+            if i in unread:
+                c.score -= W.excluded
         return vecs[1:]
 
     @staticmethod

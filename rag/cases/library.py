@@ -250,8 +250,6 @@ class CaseLibrary:
 
     def cited(self, spans: list[tuple[str, int, int]]) -> list[CaseRecord]:
         """The cases whose sentences hold one of ``spans`` (doc id, start, end): an answer's cases."""
-        out = []
-        for r in self.records():
-            if any(d == m.doc_id and s < m.char_end and m.char_start < e for d, s, e in spans for m in r.mentions):
-                out.append(r)
-        return out
+        places = self._mentions()
+        hit = {id(r) for d, s, e in spans for start, end, r in places.get(d, ()) if s < end and start < e}
+        return [r for r in self.records() if id(r) in hit]

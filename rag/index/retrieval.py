@@ -51,6 +51,7 @@ class SearchIndex:
         self.store = store
         self.marker = marker
         self._lexical: LexicalIndex | None = None
+        self._documents: tuple[LexicalIndex, dict[str, IndexedDocument]] | None = None
         self._centroid: tuple[str, np.ndarray | None] | None = None
         self._lock = threading.Lock()
         self._active = 0  # searches in flight, so a reopen never pulls the collection from under one
@@ -120,12 +121,16 @@ class SearchIndex:
     def documents(self) -> dict[str, IndexedDocument]:
         """One entry per indexed document: its metadata and chunk count, from the in-memory mirror."""
         self.sync()
-        counts: Counter[str] = Counter()
-        metas: dict[str, DocumentMeta] = {}
-        for chunk in self.lexical.chunks:
-            metas.setdefault(chunk.doc_id, chunk.doc)
-            counts[chunk.doc_id] += 1
-        return {doc_id: IndexedDocument(meta, counts[doc_id]) for doc_id, meta in metas.items()}
+        lexical = self.lexical
+        if self._documents is None or self._documents[0] is not lexical:  # once per loaded mirror
+            counts: Counter[str] = Counter()
+            metas: dict[str, DocumentMeta] = {}
+            for chunk in lexical.chunks:
+                doc = chunk.doc
+                metas.setdefault(doc.doc_id, doc)
+                counts[doc.doc_id] += 1
+            self._documents = (lexical, {d: IndexedDocument(meta, counts[d]) for d, meta in metas.items()})
+        return dict(self._documents[1])
 
     def current(self, filters: SearchFilters) -> SearchFilters:
         """``current_only`` as a document list: the current documents, within ``doc_ids`` if given."""
