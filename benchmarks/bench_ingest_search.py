@@ -83,6 +83,26 @@ def git_commit() -> str:
         return "unknown"
 
 
+def sample_spans(texts: list[str], wanted: int, seed: int = 20261122) -> list[str]:
+    """Distinct 8-word spans of the chunk texts, drawn with a fixed seed (the queries and questions
+    every API measurement uses; a small --limit corpus may hold fewer than wanted)."""
+    rng = random.Random(seed)
+    spans: list[str] = []
+    seen: set[str] = set()
+    attempts = 0
+    while len(spans) < wanted and attempts < 200000:
+        attempts += 1
+        words = re.findall(r"[A-Za-z']+", rng.choice(texts))
+        if len(words) < 12:
+            continue
+        start = rng.randrange(0, len(words) - 8)
+        q = " ".join(words[start : start + 8])
+        if q not in seen:
+            seen.add(q)
+            spans.append(q)
+    return spans
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--limit", type=int, default=None, help="only the N most recent speeches (quick runs)")
@@ -128,21 +148,7 @@ def main() -> int:
     noop_s = time.perf_counter() - t0
     assert noop.embeddings_computed == 0 and noop_index.embeddings._model is None
 
-    rng = random.Random(20261122)
-    spans: list[str] = []
-    seen: set[str] = set()
-    attempts = 0
-    # a small --limit corpus may hold fewer distinct spans than wanted: stop trying, not loop forever
-    while len(spans) < args.queries * 2 + 20000 and attempts < 200000:
-        attempts += 1
-        words = re.findall(r"[A-Za-z']+", rng.choice(texts))
-        if len(words) < 12:
-            continue
-        start = rng.randrange(0, len(words) - 8)
-        q = " ".join(words[start : start + 8])
-        if q not in seen:
-            seen.add(q)
-            spans.append(q)
+    spans = sample_spans(texts, args.queries * 2 + 20000)
     # in-process and over HTTP each get queries the other never embedded (no warm query cache)
     if len(spans) < 2 * args.queries + 1:
         raise SystemExit(f"bench: only {len(spans)} distinct queries in this corpus; lower --queries")
