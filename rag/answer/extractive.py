@@ -94,8 +94,12 @@ class ExtractiveGenerator:
                 best_case = max(c.score for c in named)
                 picked = [c for c in picked if c in named or c.score >= best_case]
             entries: dict[str, list[Candidate]] = {}
-            for c in picked:
-                entries.setdefault(case_name(c.span.text) or f"#{c.order}", []).append(c)
+            keys: dict[tuple[int, int], str] = {}  # each quoted sentence's entry
+            for c in self._ordered(picked):  # "Their approach ..." goes in the entry of the sentence it points to
+                host = keys.get((c.source, c.antecedent.start)) if c.antecedent else None
+                key = host or case_name(c.span.text) or f"#{c.order}"
+                keys[(c.source, c.span.start)] = key
+                entries.setdefault(key, []).append(c)
             used = set()
             lines = []
             for name, group in entries.items():

@@ -29,7 +29,18 @@ from rag.answer.sentences import (
 )
 from rag.cases.names import case_name
 from rag.core.models import SearchResult
-from rag.core.text import BULLET, STEERING, TABLE_ROW, TABLE_RULE, Span, content_tokens, display, fold, sentences
+from rag.core.text import (
+    BULLET,
+    STEERING,
+    TABLE_ROW,
+    TABLE_RULE,
+    Span,
+    content_tokens,
+    display,
+    fold,
+    function_words,
+    sentences,
+)
 from rag.index.cards import ASKS_METADATA, DOCUMENT_WORDS, FIELD_WORDS, asked_fields, card_field
 from rag.index.embeddings import MiniLMEmbeddings
 
@@ -112,6 +123,8 @@ class SentenceSelector:
         for n, src in enumerate(sources, start=1):
             lead_in = ""
             previous: Span | None = None
+            before: Span | None = None
+            earlier: Span | None = None  # the sentence before ``before``
             header: Span | None = None  # the header row of the table being read
             for segment in sentences(src.text):
                 new_line = not src.text[src.text.rfind("\n", 0, segment.start) + 1 : segment.start].strip()
@@ -120,7 +133,7 @@ class SentenceSelector:
                 elif new_line and not BULLET.match(segment.text):
                     lead_in = ""  # a list ends at a line that is not an item ("Awesome." ends an item's line)
                 for span in _pieces(segment):
-                    before, previous = previous, span
+                    earlier, before, previous = before, previous, span
                     if TABLE_ROW.match(span.text):
                         header = before if TABLE_RULE.match(span.text) else header
                         if header is not None and header is not before and _cells(span.text) >= 2:
@@ -141,6 +154,10 @@ class SentenceSelector:
                         if OPENS_WITH_REFERENCE.match(display(before.text)):
                             continue  # "It involves ..." after "It represents ...": the referent is further back
                         antecedent = before
+                        if needs_antecedent(before.text):  # "This paper evaluates such claims. It emphasises ..."
+                            if earlier is None or needs_antecedent(earlier.text) or earlier.text.startswith("#"):
+                                continue  # the chain goes back further than a reader should be asked to follow
+                            antecedent = Span(src.text[earlier.start : before.end], earlier.start, before.end)
                     order = src.locate(span.start, span.end)[0]
                     field = card_field(src, span.start, span.end)
                     names = f"{src.title} {src.doc.about or ''}" if field else ""
@@ -155,8 +172,11 @@ class SentenceSelector:
                 unique.append(c)
         return unique
 
-    def _overlap(self, question: str | frozenset[str], text: str) -> float:
+    def _overlap(self, question: str | frozenset[str], text: str, every_word: bool = False) -> float:
+        """The share of the question's word weight (IDF) that ``text`` carries; words that name no
+        subject ("how", "does") do not count unless ``every_word`` or the question has no other."""
         q = content_tokens(question) if isinstance(question, str) else question
+        q = q if every_word else (q - function_words()) or q
         if not q:
             return 0.0
         shared = q & content_tokens(text)
@@ -169,7 +189,10 @@ class SentenceSelector:
         carries: a sentence that shares the question's rare words ("regulation plus") is evidence
         even when the passage as a whole reads far from the question."""
         query = scoring_query(question, sources)
-        return max((self._overlap(query, self.reading(c)) for c in self.candidates(sources) if not c.card), default=0.0)
+        return max(
+            (self._overlap(query, self.reading(c), every_word=True) for c in self.candidates(sources) if not c.card),
+            default=0.0,
+        )
 
     @staticmethod
     def reading(c: Candidate) -> str:

@@ -128,6 +128,28 @@ def display(sentence: str) -> str:
     return " ".join(BULLET.sub("", sentence).split())
 
 
+# Words that name no subject, on top of scikit-learn's English list ("does", "did", "tell" are not in it),
+# and words of that list that do name one ("bill", "system", numbers).
+_MORE = "does did doing having shall tell say said let like way ways thing things kind sort"
+_NAMING = (
+    "bill system fire part interest amount name one two three four five six eight nine ten eleven twelve "
+    "fifteen twenty forty fifty sixty hundred third mill"
+)
+MORE_FUNCTION_WORDS = frozenset(_MORE.split())
+NAMING_WORDS = frozenset(_NAMING.split())
+
+
+@functools.cache
+def function_words() -> frozenset[str]:
+    """Stems of words that carry no subject ("how", "does", "first"): a sentence that shares only
+    these with a question ("It does this by firstly ...") shares nothing that answers it.
+    scikit-learn's list (installed with sentence-transformers), adjusted as above."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    words = (ENGLISH_STOP_WORDS | MORE_FUNCTION_WORDS) - NAMING_WORDS
+    return frozenset(_stemmer().stemWords(sorted(words))) | words
+
+
 @functools.lru_cache(maxsize=32768)
 def content_tokens(text: str) -> frozenset[str]:
     """Stemmed content words. Cached: answers score the same passages' sentences again and again, and

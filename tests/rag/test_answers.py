@@ -12,6 +12,7 @@ from rag.answer.coverage import is_note, is_source_line
 from rag.answer.generation import condense
 from rag.answer.model import Answer, AnswerError, Mode
 from rag.answer.pipeline import AnswerPipeline
+from rag.answer.sentences import needs_antecedent
 from rag.answer.verify import Verifier
 from rag.core.config import Settings
 from rag.index.cards import CARD_SECTION
@@ -194,10 +195,19 @@ def test_verification_drops_unsupported_sentences_and_dangling_markers(corpus_in
 def test_every_dev_set_answer_is_grounded(pipeline: AnswerPipeline) -> None:
     cases = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
     assert len(cases) >= 40
+    pointing = 0
     for case in cases:
         answer = pipeline.ask(case["question"], history=case.get("history"))
         assert_grounded(answer, pipeline.settings.corpus_dir)
         assert not sentences_without_marker(answer) or answer.refused, (case["id"], answer.answer)
+        quotes = answer.citations
+        for i, c in enumerate(quotes):  # a sentence that points back follows the sentence it points to
+            if needs_antecedent(c.quote):
+                pointing += 1
+                before = quotes[i - 1] if i else None
+                assert before is not None and before.doc_id == c.doc_id, (case["id"], c.quote)
+                assert 0 <= c.char_start - before.char_end <= 2, (case["id"], before.quote, c.quote)
+    assert pointing >= 3  # the set does hold answers that quote such sentences
 
 
 def test_sentence_embeddings_are_encoded_once_even_without_a_cache(corpus_index: SearchIndex) -> None:

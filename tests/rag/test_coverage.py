@@ -141,7 +141,6 @@ def test_a_sentence_needs_its_antecedent_only_when_it_leans_on_it() -> None:
     "question",
     [
         "Why is the Big Society called a two-way deal?",  # "It represents a social contract ..."
-        "Why must public services change the way they relate to citizens?",  # "... import such disciplines ..."
     ],
 )
 def test_a_sentence_that_points_back_comes_right_after_its_antecedent(pipeline: AnswerPipeline, question: str) -> None:
