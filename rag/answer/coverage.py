@@ -40,7 +40,7 @@ ATTRIBUTES = (
     Attribute("amount", _rx(r"\bhow much\b(?! time)"),
               _rx(r"[£$€]\s?\d|\d[\d,.]*\s?(?:m|bn)?\s*(?:million|billion|trillion|pounds|dollars|euros)\b|\d(?:m|bn)\b")),
     Attribute("figure", _rx(r"\bhow (?:many|big|large)\b|\bwhat (?:size|share|percentage|proportion)\b"),
-              _rx(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion|"
+              _rx(r"(?<![\d,.])(?!(?:1[6-9]|20)\d\d\b)\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion|"
                   r"trillion|half|third|quarter|fifth)\b")),
     Attribute("date", _rx(r"^(?:and |so )?when\b|\bwhat (?:year|date)\b|\bdeadline\b|\bby (?:what|which) year\b"),
               _rx(r"\b(?:1[6-9]|20)\d\d\b|\b(?:january|february|march|april|may|june|july|august|september|"

@@ -59,6 +59,11 @@ def test_a_part_is_stated_only_by_a_sentence_that_gives_what_it_asks() -> None:
         Sentence("When resources are scarce, new types of financing are crucial.", previous="The report looks at ..."),
     ]
     assert not_stated("What does Sunderland offer, and who is paying for it?", sunderland) == ["who is paying for it"]
+    # a year is not a count: "carbon neutral by 2016" does not say how many staff the Hub has
+    assert not_stated("Which body set up the Zero Carbon Hub, and how many staff does it employ?", pool) == [
+        "how many staff does it employ"
+    ]
+    assert not_stated("How many residents gave?", [Sentence("The Mayor asked, and 63,000 residents gave!")]) == []
 
 
 def test_a_premise_the_passages_do_not_bear_out_is_found() -> None:
