@@ -52,7 +52,7 @@ ATTRIBUTES = (
                   r"\bran\b|\bruns?\b|\bled by\b")),
     Attribute("target", _rx(r"\b(?:hit|met|meet|achieved?|reach(?:ed)?)\b.*\b(?:target|goal|commitment)"),
               _rx(r"\b(?:met|meet|hit|achieved|reached|exceeded|missed|fell short)\b")),
-    Attribute("result", _rx(r"\b(?:lead to|led to|result|outcome|achieve|impact|came out|come out|effect)"),
+    Attribute("result", _rx(r"\b(?:lead to|led to|result|outcome|achieve|impact|(?:came|come) (?:out|of)|effect)"),
               _rx(r"\b(?:result\w*|outcome\w*|led to|impact\w*|achiev\w*|effect\w*|evaluat\w*)\b")),
     Attribute("name", _rx(r"\bnames?\b|\bwhat (?:is|was|are|were) (?:it|they|this|that) called\b"),
               _rx(r"\bnamed?\b|\bcalled\b")),

@@ -64,6 +64,9 @@ def test_a_part_is_stated_only_by_a_sentence_that_gives_what_it_asks() -> None:
         "how many staff does it employ"
     ]
     assert not_stated("How many residents gave?", [Sentence("The Mayor asked, and 63,000 residents gave!")]) == []
+    # "what came of them" asks for a result, which a sentence naming the A-teams does not give
+    teams = [Sentence("‘A-teams’ of young civil servants commissioned to develop innovative solutions")]
+    assert not_stated("And what came of the A-teams?", teams) == ["And what came of the A-teams"]
 
 
 def test_a_premise_the_passages_do_not_bear_out_is_found() -> None:
