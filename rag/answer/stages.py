@@ -103,11 +103,17 @@ class Work:
     timings: dict[str, float] = field(default_factory=dict)
     query: str = ""
     results: list[SearchResult] = field(default_factory=list)
+    focus: list[SearchResult] | None = None  # the passages to answer from, when narrower than ``results``
     mode: Mode = Mode.explain
     evidence: bool = False
     coverage: Coverage = field(default_factory=Coverage)
     fallback_dropped: list[str] | None = None  # the LLM draft's sentences, when the fallback answered
     tail: str = ""  # the lines the answer ends with (missing parts, rewordings, its sources' standing)
+
+    @property
+    def answering(self) -> list[SearchResult]:
+        """The passages the answer is drafted and verified from."""
+        return self.focus or self.results
 
     @property
     def question(self) -> str:
@@ -154,8 +160,20 @@ class Reader:
             work.evidence, work.coverage = False, Coverage()
         if work.coverage.no_steps:
             work.mode = Mode.explain  # the closest guidance, as a brief, under a note that says so
+        if work.coverage.not_stated:
+            work.focus = self.naming(work)
         work.timings["coverage"] = (time.perf_counter() - t) * 1000
         return work
+
+    def naming(self, work: Work) -> list[SearchResult] | None:
+        """For a question part of which the library does not state ("Which body runs the Zero
+        Carbon Hub, and what is its budget?"): the passages that name its subject, so the answer gives
+        what is stated of that subject and is not padded with nearby sentences about budgets."""
+        names = subject_names(work.question) - content_tokens(fold(" ".join(r.title for r in work.results)))
+        if not names:
+            return None
+        found = [r for r in work.results if names <= content_tokens(fold(r.text))]
+        return found or None
 
     def definitions(self, asked: Asked, results: list[SearchResult]) -> list[SearchResult]:
         """For "what does X mean?" when no retrieved sentence defines X: the passages (BM25 on the

@@ -102,6 +102,15 @@ def test_notes_read_as_sentences() -> None:
     assert is_note(not_stated_note("Did the hub hit its 2016 target"))
 
 
+def test_a_partly_covered_answer_quotes_only_passages_about_its_subject(pipeline: AnswerPipeline) -> None:
+    """Not padded with nearby sentences on budgets in general: what is stated of the ODI, then the gap."""
+    answer = pipeline.ask("What is the annual budget of the Open Data Institute?")
+    assert not answer.refused and answer.citations
+    assert all("Open Data Institute" in c.quote for c in answer.citations), [c.quote for c in answer.citations]
+    assert "The library does not say what the annual budget of the Open Data Institute is." in answer.answer
+    assert_grounded(answer, pipeline.settings.corpus_dir)
+
+
 def test_a_partly_covered_answer_answers_the_part_it_can_and_names_the_rest(pipeline: AnswerPipeline) -> None:
     answer = pipeline.ask("Which body runs the Zero Carbon Hub, and what is its annual budget?")
     assert not answer.refused
