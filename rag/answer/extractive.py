@@ -30,6 +30,7 @@ PRECEDENT_FLOOR = 0.75  # a case whose best sentence scores below this share of 
 PRECEDENT_CASES = 4  # at most this many cases in a precedent answer
 NEAR_SAME = 0.9  # two sentences this close say the same: a case's second quote must add something
 GENERAL_MARGIN = 1.1  # a sentence naming no case that beats the best case's by this much: no case answers
+HOWTO_PRECEDENT = 0.75  # a case sentence scoring this share of the best step follows the steps
 LIST_FLOOR = 0.5  # an item of the list the answer leads with joins it at this share of the best score
 
 
@@ -79,7 +80,9 @@ class ExtractiveGenerator:
                 picked = self._siblings(picked, cands, sources)
                 used: set[tuple[int, int]] = set()
                 said = [s for c in picked if (s := self._said(c, used))]
-                return Draft("\n".join(f"{i}. {s}" for i, s in enumerate(said, start=1)), mode)
+                lines = [f"{i}. {s}" for i, s in enumerate(said, start=1)]
+                done = self._done_before(picked, cands, sources, used)
+                return Draft("\n".join(lines + ([done] if done else [])), mode)
             mode = Mode.explain
         terms = contrast_terms(question) if mode is Mode.explain else None
         if terms:
@@ -163,6 +166,26 @@ class ExtractiveGenerator:
             if quoted := " ".join(q for i in picked if (q := self._said(cands[i], used))):
                 lines.append(f"- **{record.name[:1].upper() + record.name[1:]}**: {quoted}")
         return Draft("\n".join(lines), mode)
+
+    def _done_before(
+        self, steps: list[Candidate], cands: list[Candidate], sources: list[SearchResult], used: set[tuple[int, int]]
+    ) -> str:
+        """A how-to answer's precedent: the best sentence naming a case of the case library, when it
+        answers nearly as well as the best step ("How can a council help people start businesses?":
+        Sunderland's virtual back office), as one line after the steps; "" when none does."""
+        if self.cases is None or not HOWTO_PRECEDENT:
+            return ""
+        floor = HOWTO_PRECEDENT * max(c.score for c in steps)
+        for c in sorted(cands, key=lambda c: -c.score):
+            if c.score < floor:
+                break
+            if c in steps or c.card or (c.source, c.span.start) in used:
+                continue
+            src = sources[c.source - 1]
+            record = self.cases.naming(src.doc_id, *src.locate(c.span.start, c.span.end), c.span.text)
+            if record is not None and (quoted := self._said(c, used)):
+                return f"- **Where it has been done: {record.name[:1].upper() + record.name[1:]}**: {quoted}"
+        return ""
 
     def _contrast(self, terms: tuple[str, str], cands: list[Candidate], vecs: np.ndarray, mode: Mode) -> Draft:
         """One part per term, each the best sentences that speak of that term."""

@@ -64,12 +64,26 @@ def test_zero_carbon_hub_names_nhbc_and_dclg_with_verbatim_quotes(pipeline: Answ
 def test_howto_civil_servants_time_gives_numbered_cited_steps(pipeline: AnswerPipeline) -> None:
     answer = pipeline.ask("How can I give civil servants time to innovate?")
     assert answer.mode is Mode.howto and not answer.refused
-    steps = [ln for ln in answer.answer.splitlines() if ln.strip() and not is_source_line(ln)]
+    lines = [ln for ln in answer.answer.splitlines() if ln.strip() and not is_source_line(ln)]
+    steps = [ln for ln in lines if re.match(r"\d+\. ", ln)]
     assert len(steps) >= 2
     assert [int(ln.split(".", 1)[0]) for ln in steps] == list(range(1, len(steps) + 1))
-    assert all(re.search(r"\[\d+\]$", ln) for ln in steps), steps
+    assert lines[: len(steps)] == steps  # the steps first, then at most a precedent
+    assert all(ln.startswith("- **Where it has been done: ") for ln in lines[len(steps) :]), lines
+    assert len(lines) - len(steps) <= 1
+    assert all(re.search(r"\[\d+\]$", ln) for ln in lines), lines
     open_book = [c for c in answer.citations if c.doc_id == OPEN_BOOK]
     assert any("Tithes of working time" in c.quote or "skunkworks" in c.quote for c in open_book)
+    assert_grounded(answer, pipeline.settings.corpus_dir)
+
+
+def test_a_howto_answer_ends_with_where_it_has_been_done_when_a_case_answers_as_well(pipeline: AnswerPipeline) -> None:
+    answer = pipeline.ask("How can a council help local people start businesses?")
+    assert answer.mode is Mode.howto and not answer.refused
+    lines = [ln for ln in answer.answer.splitlines() if ln.strip() and not is_source_line(ln)]
+    assert re.match(r"1\. ", lines[0])  # the steps the library gives come first
+    assert lines[-1].startswith("- **Where it has been done: Sunderland City Council")
+    assert any("virtual’ back office for local entrepreneurs" in c.quote for c in answer.citations)
     assert_grounded(answer, pipeline.settings.corpus_dir)
 
 
