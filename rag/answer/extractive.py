@@ -173,7 +173,7 @@ class ExtractiveGenerator:
         """A how-to answer's precedent: the best sentence naming a case of the case library, when it
         answers nearly as well as the best step ("How can a council help people start businesses?":
         Sunderland's virtual back office), as one line after the steps; "" when none does."""
-        if self.cases is None or not HOWTO_PRECEDENT:
+        if self.cases is None:
             return ""
         floor = HOWTO_PRECEDENT * max(c.score for c in steps)
         for c in sorted(cands, key=lambda c: -c.score):

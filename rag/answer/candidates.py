@@ -1,0 +1,100 @@
+"""The sentences of retrieved passages that an answer may quote, each with what it must be read with.
+
+A list item keeps the lead-in line it sits under ("Its key features include:"), a sentence that
+points back ("By doing this", "such claims") keeps the sentence it points to (two at most, or it is
+left out), and a table row keeps its header row. Used by :mod:`rag.answer.selection`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rag.answer.sentences import OPENS_WITH_REFERENCE, SUB_SENTENCE, TERMINAL, needs_antecedent
+from rag.core.models import SearchResult
+from rag.core.text import BULLET, STEERING, TABLE_ROW, TABLE_RULE, Span, display, sentences
+from rag.index.cards import card_field
+
+
+@dataclass
+class Candidate:
+    source: int  # 1-based
+    span: Span  # offsets within the source chunk's text
+    order: int  # position in the document
+    context: str = ""  # the lead-in line ("... for civil servants:") a list item sits under
+    score: float = 0.0
+    antecedent: Span | None = None  # the sentence before, for one that points back to it
+    card: str | None = None  # the field a sentence of a document's card (its front matter) states
+    names: str = ""  # for a card sentence: its document's title (and what it is about)
+
+
+def _pieces(span: Span) -> list[Span]:
+    """A segment split at full stops inside it (a list item can hold three sentences)."""
+    out, start = [], 0
+    for m in SUB_SENTENCE.finditer(span.text):
+        out.append(Span(span.text[start : m.start()], span.start + start, span.start + m.start()))
+        start = m.end()
+    out.append(Span(span.text[start:], span.start + start, span.end))
+    return [p for p in out if p.text.strip()]
+
+
+def _cells(row: str) -> int:
+    """How many cells of a table row say something."""
+    return sum(1 for cell in row.strip().strip("|").split("|") if cell.strip())
+
+
+def candidates(sources: list[SearchResult]) -> list[Candidate]:
+    """Every statement of ``sources`` a composer may quote: sentences (a list item with its lead-in
+    line, a sentence that points back with the sentence it points to, a table row with its header),
+    not headings, lead-ins or questions; each sentence once though overlapping chunks repeat it."""
+    out: list[Candidate] = []
+    for n, src in enumerate(sources, start=1):
+        lead_in = ""
+        previous: Span | None = None
+        before: Span | None = None
+        earlier: Span | None = None  # the sentence before ``before``
+        header: Span | None = None  # the header row of the table being read
+        for segment in sentences(src.text):
+            new_line = not src.text[src.text.rfind("\n", 0, segment.start) + 1 : segment.start].strip()
+            if segment.text.rstrip().endswith(":"):
+                lead_in = display(segment.text)
+            elif new_line and not BULLET.match(segment.text):
+                lead_in = ""  # a list ends at a line that is not an item ("Awesome." ends an item's line)
+            for span in _pieces(segment):
+                earlier, before, previous = before, previous, span
+                if TABLE_ROW.match(span.text):
+                    header = before if TABLE_RULE.match(span.text) else header
+                    if header is not None and header is not before and _cells(span.text) >= 2:
+                        order = src.locate(span.start, span.end)[0]  # a row: read with its header
+                        out.append(Candidate(n, span, order, "", antecedent=header))
+                    continue
+                header = None
+                words = len(span.text.split())
+                text = span.text.rstrip()
+                if words < 5 or words > 90 or text.endswith((":", "?", "…")) or not TERMINAL.search(text):
+                    continue  # a title, heading or lead-in line, not a statement
+                if span.text.lstrip().startswith("#") or STEERING.search(span.text):
+                    continue
+                antecedent = None
+                if needs_antecedent(span.text):
+                    if before is None or before.text.lstrip().startswith("#"):
+                        continue  # "By doing this, ..." with nothing before it: no use alone
+                    if OPENS_WITH_REFERENCE.match(display(before.text)):
+                        continue  # "It involves ..." after "It represents ...": the referent is further back
+                    antecedent = before
+                    if needs_antecedent(before.text):  # "This paper evaluates such claims. It emphasises ..."
+                        if earlier is None or needs_antecedent(earlier.text) or earlier.text.startswith("#"):
+                            continue  # the chain goes back further than a reader should be asked to follow
+                        antecedent = Span(src.text[earlier.start : before.end], earlier.start, before.end)
+                order = src.locate(span.start, span.end)[0]
+                field = card_field(src, span.start, span.end)
+                names = f"{src.title} {src.doc.about or ''}" if field else ""
+                out.append(Candidate(n, span, order, lead_in, antecedent=antecedent, card=field, names=names))
+    # The same sentence can sit in two overlapping chunks: keep its first (best-ranked) copy.
+    seen: set[tuple[str, int]] = set()
+    unique = []
+    for c in out:
+        key = (sources[c.source - 1].doc_id, c.order)
+        if key not in seen:
+            seen.add(key)
+            unique.append(c)
+    return unique
