@@ -62,6 +62,8 @@ ATTRIBUTES = (
     Attribute("price", _rx(r"\bprices?\b"), _rx(r"\bprices?\b")),
     Attribute("author", _rx(r"\bwho (?:wrote|is the author|authored)\b|\bwritten by\b|\bauthors?\b"),
               _rx(r"\bauthors?\b|\bwritten by\b|\bby [A-Z]")),
+    Attribute("publisher", _rx(r"\bwho published\b|\bpublisher\b|\bpublished by\b"),
+              _rx(r"\bpublish(?:ed|er|es|ing)\b|\bissued by\b")),
     Attribute("current", _rx(r"\b(?:still|today|nowadays|currently)\b"), _rx(r"\b(?:still|today|now|currently)\b")),
 )  # fmt: skip
 
@@ -119,7 +121,10 @@ def rewords_note(copy: str, original: str) -> str:
     return f"“{copy}” rewords “{original}”: where both say the same, the original is cited."
 
 
-PARTICIPLE = re.compile(r"(?i)based|located|situated|run|held|kept|made|done|paid|funded|owned|led|founded|started")
+PARTICIPLE = re.compile(
+    r"(?i)based|located|situated|run|held|kept|made|done|paid|funded|owned|led|founded|started|published|written|"
+    r"posted|released|issued|created|established|launched|built|designed"
+)
 
 
 # "What did the Open Data Institute do?": a part that asks what a case did.

@@ -12,6 +12,7 @@ import re
 
 from rag.core.models import SearchResult
 from rag.core.text import BULLET, content_tokens, display
+from rag.index.cards import ASKS_METADATA
 
 # Within one list item or line, a sentence ends where a capitalised word follows a full stop.
 SUB_SENTENCE = re.compile(r"(?<=[a-z0-9)”’\"][.!?])\s+(?=[A-Z“‘\"])")
@@ -120,7 +121,10 @@ def contrasted(terms: tuple[str, str], sentences: list[str]) -> bool:
 def scoring_query(question: str, sources: list[SearchResult]) -> str:
     """The question without the names of the documents it is asked of ("according to the Open Book",
     "in his 2013 address" by Obama): every sentence of that document shares them, so they cannot
-    tell the sentence that answers from the one that does not."""
+    tell the sentence that answers from the one that does not. A question about a document itself
+    ("when was the Open Book post published?") keeps them: they say which document's card answers."""
+    if ASKS_METADATA.search(question):
+        return question
     titles = " ".join(f"{s.title} {s.doc.about or ''} {' '.join(s.doc.authors)}" for s in sources).lower()
     kept = question
     for m in NAMES.finditer(question):
