@@ -20,11 +20,12 @@ from rag.answer.coverage import subject_names
 from rag.answer.generation import Draft, condense
 from rag.answer.model import Mode
 from rag.answer.selection import Candidate, SentenceSelector
-from rag.answer.sentences import contrast_terms, is_action, scoring_query
+from rag.answer.sentences import DOCUMENT_VERBS, asks_which_documents, contrast_terms, is_action, scoring_query
 from rag.cases.model import CaseRecord
 from rag.cases.names import case_name
 from rag.core.models import SearchResult
-from rag.core.text import content_tokens, display
+from rag.core.text import content_tokens, display, function_words
+from rag.index.cards import DOCUMENT_WORDS
 
 PRECEDENT_FLOOR = 0.75  # a case whose best sentence scores below this share of the best case's is left out
 PRECEDENT_CASES = 4  # at most this many cases in a precedent answer
@@ -32,6 +33,7 @@ NEAR_SAME = 0.9  # two sentences this close say the same: a case's second quote 
 GENERAL_MARGIN = 1.1  # a sentence naming no case that beats the best case's by this much: no case answers
 HOWTO_PRECEDENT = 0.75  # a case sentence scoring this share of the best step follows the steps
 LIST_FLOOR = 0.5  # an item of the list the answer leads with joins it at this share of the best score
+DOCUMENTS_LISTED = 5  # at most this many documents in an answer to "which documents speak of X?"
 
 
 class Cases(Protocol):
@@ -69,6 +71,8 @@ class ExtractiveGenerator:
         about = frozenset(subject_names(question)) if query != question else frozenset()  # a follow-up's own subject
         vecs = self.selector.score(scoring_query(query, sources), cands, mode, about)
         cands, vecs = self.selector.without_copies(cands, vecs, sources)
+        if asks_which_documents(query) and (listed := self._documents(query, cands, sources)):
+            return Draft(listed, mode)
         if mode is Mode.howto:
             steps = [i for i, c in enumerate(cands) if is_action(c.span.text, c.context)]
             picked = (
@@ -166,6 +170,23 @@ class ExtractiveGenerator:
             if quoted := " ".join(q for i in picked if (q := self._said(cands[i], used))):
                 lines.append(f"- **{record.name[:1].upper() + record.name[1:]}**: {quoted}")
         return Draft("\n".join(lines), mode)
+
+    def _documents(self, question: str, cands: list[Candidate], sources: list[SearchResult]) -> str:
+        """ "Which documents talk about X?": one line per document whose sentences name X, headed by
+        its title and quoting its best such sentence, best document first; "" when none names it."""
+        subject = content_tokens(question) - function_words() - DOCUMENT_WORDS - DOCUMENT_VERBS
+        if not subject:
+            return ""
+        best: dict[str, Candidate] = {}
+        for c in sorted(cands, key=lambda c: -c.score):  # every word of the subject, in the sentence itself
+            if not c.card and c.score >= self.selector.min_score and subject <= content_tokens(display(c.span.text)):
+                best.setdefault(sources[c.source - 1].doc_id, c)
+        used: set[tuple[int, int]] = set()
+        lines = []
+        for c in list(best.values())[:DOCUMENTS_LISTED]:
+            if quoted := self._said(c, used):
+                lines.append(f"- **“{sources[c.source - 1].title}”**: {quoted}")
+        return "\n".join(lines)
 
     def _done_before(
         self, steps: list[Candidate], cands: list[Candidate], sources: list[SearchResult], used: set[tuple[int, int]]

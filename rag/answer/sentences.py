@@ -77,6 +77,26 @@ CONTRAST = (
 )
 
 
+# "Which documents talk about the circular economy?": the answer is documents, each with what it says.
+WHICH_DOCUMENTS = re.compile(
+    r"^(?:and |so )?(?:which|what) (?:of the |one of the )?(?:documents?|reports?|papers?|posts?|sources?|texts?|"
+    r"pieces?|publications?|address(?:es)?|speech(?:es)?)\b(?! (?:is|are|was|were) (?:an? )?[\w-]+s?\W*$)",
+    re.IGNORECASE,
+)
+# What such a question says besides its subject ("talk about", "mention", "sources").
+DOCUMENT_VERBS = content_tokens(
+    "talk talks talked about mention mentions mentioned discuss discusses discussed cover covers covered say says "
+    "said describe describes described refer refers referred deal deals look looks write writes wrote use uses "
+    "give gives examples example case cases idea ideas concept concepts source sources documents reports papers "
+    "posts texts pieces publication publications address addresses speech speeches"
+)
+
+
+def asks_which_documents(question: str) -> bool:
+    """A question whose answer is the documents that speak of something, not a field of one."""
+    return bool(WHICH_DOCUMENTS.search(question.strip()))
+
+
 def contrast_terms(question: str) -> tuple[str, str] | None:
     """The two things a contrast question sets against each other, as the user wrote them."""
     for pattern in CONTRAST:

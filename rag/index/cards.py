@@ -38,7 +38,7 @@ FIELD_ASKED = {
     ),
     "doc_type": re.compile(
         rf"\b(?:kind|type|sort) of (?:document|text|source|piece|publication)s?\b|"
-        rf"\b(?:which|what) (?:documents?|ones|texts|sources) (?:are|is)(?: an?)? {_KINDS}\b|"
+        rf"\b(?:which|what) (?:of the )?(?:documents?|ones|texts|sources) (?:are|is)(?: an?)? {_KINDS}\b|"
         rf"\bis (?:it|this|that|the [\w ]{{1,40}}) an? {_KINDS}\b",
         re.I,
     ),
@@ -46,7 +46,8 @@ FIELD_ASKED = {
 }
 # A question about documents rather than about what they say.
 ASKS_METADATA = re.compile(
-    "|".join(p.pattern for p in FIELD_ASKED.values()) + r"|\b(?:which|what) (?:documents|texts|sources)\b", re.I
+    "|".join(p.pattern for p in FIELD_ASKED.values()) + r"|\b(?:which|what) (?:of the )?(?:documents|texts|sources)\b",
+    re.I,
 )
 
 

@@ -107,3 +107,26 @@ def test_where_the_author_is_based_is_answered_from_the_card_affiliation(pipelin
     assert "does not say where" not in answer.answer
     assert all(c.section == CARD_SECTION for c in answer.citations)
     assert_grounded(answer, CORPUS)
+
+
+def test_which_of_the_documents_is_an_abstract_is_answered_from_the_cards(pipeline: AnswerPipeline) -> None:
+    answer = pipeline.ask("Which of the documents is an abstract?")
+    assert not answer.refused
+    assert {c.doc_id for c in answer.citations} == {"social-enterprise-co-production"}
+    assert_grounded(answer, CORPUS)
+
+
+def test_which_documents_speak_of_a_subject_are_named_with_what_each_says(pipeline: AnswerPipeline) -> None:
+    """A researcher asking which documents cover a subject gets the documents, each by its title,
+    each quoting a sentence of its own that names the subject."""
+    answer = pipeline.ask("Which documents talk about the circular economy?")
+    lines = answer.answer.split("\n\n")[0].splitlines()
+    titles = {c.doc_id: c.title for c in answer.citations}
+    assert set(titles) == {"corporate-infrastructure-society", "business-society-public-services"}
+    assert len(lines) == len(titles)
+    for line in lines:
+        title = next(t for t in titles.values() if line.startswith(f"- **“{t}”**: "))
+        quoted = [c for c in answer.citations if f"[{c.n}]" in line]
+        assert quoted and all(c.title == title for c in quoted)
+        assert any("circular economy" in c.quote for c in quoted)
+    assert_grounded(answer, CORPUS)
