@@ -26,10 +26,18 @@ class Attribute:
     name: str
     trigger: re.Pattern[str]
     gives: re.Pattern[str]
+    unless: re.Pattern[str] | None = None  # a phrasing of the question that asks something else
+
+    def asked(self, question: str) -> bool:
+        return bool(self.trigger.search(question)) and not (self.unless and self.unless.search(question))
 
 
 def _rx(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
+
+
+# "How do I start a skunkworks team?", "How can I fund innovation?": how to do it, not who did.
+HOW_TO = _rx(r"^(?:and |so )?how (?:do|can|could|should|would|might|to|does one)\b")
 
 
 MONEY = (
@@ -46,10 +54,11 @@ ATTRIBUTES = (
               _rx(r"\b(?:1[6-9]|20)\d\d\b|\b(?:january|february|march|april|may|june|july|august|september|"
                   r"october|november|december)\b")),
     Attribute("budget", _rx(r"\bbudget|\bcost\b|\bspend"), _rx(r"\bbudget|\bcosts?\b|\bspen[dt]|[£$€]\s?\d")),
-    Attribute("payer", _rx(r"\bpa(?:y|id|ying)\b|\bfund(?:s|ed|ing)\b|\bfinanc|\bmoney\b|\braised?\b"), _rx(MONEY)),
+    Attribute("payer", _rx(r"\bpa(?:y|id|ying)\b|\bfund(?:s|ed|ing)\b|\bfinanc|\bmoney\b|\braised?\b"), _rx(MONEY),
+              HOW_TO),
     Attribute("founder", _rx(r"\bfound(?:ed|er|ers)\b|\bstart(?:ed)?\b|\bbehind\b|\bset up\b|\bestablish|\bruns?\b"),
               _rx(r"\bset up\b|\bfound(?:ed|er|ing)\b|\bestablish|\bstart(?:ed)?\b|\blaunch|\bcreat|\bbehind\b|"
-                  r"\bran\b|\bruns?\b|\bled by\b")),
+                  r"\bran\b|\bruns?\b|\bled by\b"), HOW_TO),
     Attribute("target", _rx(r"\b(?:hit|met|meet|achieved?|reach(?:ed)?)\b.*\b(?:target|goal|commitment)"),
               _rx(r"\b(?:met|meet|hit|achieved|reached|exceeded|missed|fell short)\b")),
     Attribute("result", _rx(r"\b(?:lead to|led to|result|outcome|achieve|impact|(?:came|come) (?:out|of)|effect)"),
@@ -185,7 +194,7 @@ def parts(question: str) -> list[Part]:
     for piece in pieces:
         if not QUESTION_START.match(piece) and len(pieces) > 1:
             continue  # a statement before the question ("I read that ...")
-        asks = tuple(a for a in ATTRIBUTES if a.trigger.search(piece))
+        asks = tuple(a for a in ATTRIBUTES if a.asked(piece))
         out.append(Part(piece, asks))
     return out
 

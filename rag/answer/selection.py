@@ -130,7 +130,7 @@ class SentenceSelector:
         sims = vecs[1:] @ vecs[0]
         centre = self.centroid() if self.centroid else None
         generic = vecs[1:] @ centre if centre is not None else np.zeros(len(cands))
-        asks = [a for a in ATTRIBUTES if a.trigger.search(question)]
+        asks = [a for a in ATTRIBUTES if a.asked(question)]
         term = content_tokens(" ".join(re.findall(r"['‘“\"]([^'’”\"]{3,40})['’”\"]", question))) or content_tokens(
             question
         )

@@ -67,6 +67,11 @@ def test_a_part_is_stated_only_by_a_sentence_that_gives_what_it_asks() -> None:
     # "what came of them" asks for a result, which a sentence naming the A-teams does not give
     teams = [Sentence("‘A-teams’ of young civil servants commissioned to develop innovative solutions")]
     assert not_stated("And what came of the A-teams?", teams) == ["And what came of the A-teams"]
+    # "how do I start one", "how can I fund it" ask how to, not who started or paid: no such part is missing
+    skunk = [Sentence("Secondments into ‘skunkworks‘ projects: basically given a free role, unhampered by bureaucracy")]
+    assert not_stated("How do I start a skunkworks team in my department?", skunk) == []
+    assert not_stated("How can I fund a skunkworks team?", skunk) == []
+    assert not_stated("Who started the skunkworks projects?", skunk) == ["Who started the skunkworks projects"]
 
 
 def test_a_premise_the_passages_do_not_bear_out_is_found() -> None:
