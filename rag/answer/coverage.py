@@ -37,7 +37,7 @@ def _rx(pattern: str) -> re.Pattern[str]:
 
 
 # "How do I start a skunkworks team?", "How can I fund innovation?": how to do it, not who did.
-HOW_TO = _rx(r"^(?:and |so )?how (?:do|can|could|should|would|might|to|does one)\b")
+HOW_TO = _rx(r"^(?:and |so )?how (?:(?:do|can|could|should|would|might) (?:i|we|you|one)|to|does one)\b")
 
 
 MONEY = (

@@ -179,12 +179,19 @@ def asked_meaning(question: str) -> str | None:
     return None
 
 
+# A term glossed by the words before it: "a new form of value-generating regulation (regulation ‘plus’)".
+GLOSSED = re.compile(r"\b[\w-]+(?:\s+[\w’'-]+){2,8}\s+\(([^()]{2,40})\)")
+
+
 def defines(sentence: str, terms: frozenset[str], whole: bool = False) -> bool:
     """A sentence that opens with the asked-about term (any of its words; every one with ``whole``)
-    and says what it is."""
-    head = content_tokens(" ".join(display(sentence).split()[:8]))
+    and says what it is, or that names the whole term in brackets after the words that gloss it."""
+    text = display(sentence)
+    if terms and any(terms <= content_tokens(m.group(1)) for m in GLOSSED.finditer(text)):
+        return True
+    head = content_tokens(" ".join(text.split()[:8]))
     opens = terms <= head if whole else bool(terms & head)
-    return bool(terms) and opens and bool(DEFINING.search(display(sentence)))
+    return bool(terms) and opens and bool(DEFINING.search(text))
 
 
 def is_action(text: str, lead_in: str = "") -> bool:

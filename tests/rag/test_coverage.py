@@ -16,7 +16,8 @@ from rag.answer.coverage import (
 )
 from rag.answer.model import Mode
 from rag.answer.pipeline import AnswerPipeline
-from rag.answer.sentences import contrast_terms, needs_antecedent
+from rag.answer.sentences import contrast_terms, defines, needs_antecedent
+from rag.core.text import content_tokens
 from rag.index.retrieval import SearchIndex
 from tests.rag.test_answers import assert_grounded
 
@@ -72,6 +73,10 @@ def test_a_part_is_stated_only_by_a_sentence_that_gives_what_it_asks() -> None:
     assert not_stated("How do I start a skunkworks team in my department?", skunk) == []
     assert not_stated("How can I fund a skunkworks team?", skunk) == []
     assert not_stated("Who started the skunkworks projects?", skunk) == ["Who started the skunkworks projects"]
+    # "how do social enterprises make money" asks how they do it: a part the passages must state
+    assert not_stated("How do social enterprises make their money?", skunk) == [
+        "How do social enterprises make their money"
+    ]
 
 
 def test_a_premise_the_passages_do_not_bear_out_is_found() -> None:
@@ -215,6 +220,17 @@ def test_a_term_the_library_uses_but_never_defines_is_named_as_not_stated(pipeli
     answer = pipeline.ask("What does enlightened enterprise mean in the 2012 report?")
     assert not answer.refused and "enlightened enterprise" in answer.answer
     assert "The library does not say what enlightened enterprise means." in answer.answer
+    assert_grounded(answer, pipeline.settings.corpus_dir)
+
+
+def test_a_term_glossed_in_brackets_is_not_called_undefined(pipeline: AnswerPipeline) -> None:
+    """ "a new form of value-generating regulation (regulation ‘plus’)" says what regulation plus is."""
+    assert defines("… and a new form of value-generating regulation (regulation ‘plus’), seen in …",
+                   frozenset(content_tokens("regulation plus")), whole=True)  # fmt: skip
+    assert not defines("Regulation plus was mentioned.", frozenset(content_tokens("regulation plus")), whole=True)
+    answer = pipeline.ask("What is regulation plus?")
+    assert "value-generating regulation" in answer.answer
+    assert "does not say what regulation plus means" not in answer.answer
     assert_grounded(answer, pipeline.settings.corpus_dir)
 
 
