@@ -234,6 +234,16 @@ def test_a_term_glossed_in_brackets_is_not_called_undefined(pipeline: AnswerPipe
     assert_grounded(answer, pipeline.settings.corpus_dir)
 
 
+def test_a_term_the_library_uses_once_is_answered_not_refused(pipeline: AnswerPipeline) -> None:
+    """ "What are spin-outs?" reads far from every passage by embedding, but the library uses the
+    term ("new public service delivery models (such spin-outs)"): that is what it says of it. A term
+    the library never uses is still refused."""
+    answer = pipeline.ask("What are spin-outs?")
+    assert not answer.refused and "spin-outs" in answer.answer
+    assert_grounded(answer, pipeline.settings.corpus_dir)
+    assert pipeline.ask("What is photosynthesis?").refused
+
+
 def test_a_definition_dense_retrieval_missed_is_found_before_saying_there_is_none(pipeline: AnswerPipeline) -> None:
     """ "What do people mean by social productivity?" retrieves passages that only use the term; the
     sentence defining it ("Social productivity calls for ...") is found by its words and leads."""
