@@ -138,6 +138,18 @@ def contrasted(terms: tuple[str, str], sentences: list[str]) -> bool:
     return any(defines(t, a, whole=True) for t in sentences) and any(defines(t, b, whole=True) for t in sentences)
 
 
+# How a question names the document it is asked of ("according to the Open Book", "in the 2013
+# address", "does Obama say", "the Open Book's"), unlike one it asks about ("who wrote the Open Book?").
+ASKED_OF = re.compile(
+    r"\b(?:according to|in|by|from|of|per|does|did|do|says?|said)\s+(?:the\s+|his\s+|her\s+|their\s+)?$", re.I
+)
+SAYS = re.compile(
+    r"^(?:[’']s\b|\s+(?:says?|said|talks?|talked|writes?|wrote|argues?|argued|describes?|described|calls?|"
+    r"puts? it|notes?|mentions?)\b)",
+    re.I,
+)
+
+
 def scoring_query(question: str, sources: list[SearchResult]) -> str:
     """The question without the names of the documents it is asked of ("according to the Open Book",
     "in his 2013 address" by Obama): every sentence of that document shares them, so they cannot
@@ -149,7 +161,12 @@ def scoring_query(question: str, sources: list[SearchResult]) -> str:
     kept = question
     for m in NAMES.finditer(question):
         name = m.group(0)
-        if len(name) > 2 and m.start() > 0 and all(w.lower() in titles for w in re.findall(r"\w+", name)):
+        if (
+            len(name) > 2
+            and m.start() > 0
+            and all(w.lower() in titles for w in re.findall(r"\w+", name))
+            and (ASKED_OF.search(question[: m.start()]) or SAYS.match(question[m.end() :]))
+        ):
             kept = kept.replace(name, " ")
     return " ".join(kept.split()) if content_tokens(kept) else question
 

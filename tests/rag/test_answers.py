@@ -307,3 +307,15 @@ def test_a_case_the_library_names_is_answered_even_when_the_passage_reads_far_fr
     assert not answer.refused
     assert "A-teams" in answer.answer and "young civil servants" in answer.answer
     assert_grounded(answer, pipeline.settings.corpus_dir)
+
+
+def test_a_question_about_what_a_document_is_about_keeps_its_name(pipeline: AnswerPipeline) -> None:
+    """ "According to the Open Book, ..." names the document the question is asked of, and its name
+    does not help tell sentences apart; "Who helped write the Open Book?" asks about the book itself,
+    and without its name the question would be "Which organisations helped write the?"."""
+    answer = pipeline.ask("Which organisations helped write the Open Book of Social Innovation?")
+    assert not answer.refused
+    assert "Young Foundation" in answer.answer and "Nesta" in answer.answer
+    assert_grounded(answer, pipeline.settings.corpus_dir)
+    answer = pipeline.ask("Who are the Young Foundation?")
+    assert answer.citations and all("Young Foundation" in c.quote for c in answer.citations)
