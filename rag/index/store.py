@@ -26,6 +26,12 @@ logger = logging.getLogger(__name__)
 
 PAGE = 2000
 GENERATION_KEY = "policyrag_generation"
+# Chroma rebuilds in memory, at random, the part of its HNSW index not yet written to disk (by
+# default up to 1,000 vectors): between 100 and 1,000 chunks, the same query then found different
+# passages after each restart (chroma-core/chroma#2675). Writing the index every 100 vectors leaves
+# only a tail Chroma searches exactly, so results are the same on every start; measured cost on
+# 22,000 upserts: none (15.8 s against 16.5 s).
+HNSW_WRITES = {"batch_size": 100, "sync_threshold": 100}
 
 
 class StoreError(RuntimeError):
@@ -64,6 +70,7 @@ class ChunkStore:
         self.embedding_function = ChromaEmbeddingFunction(embeddings)
         self._client = client
         self._collection: Collection | None = None
+        self._written_often = False
 
     @property
     def client(self) -> ClientAPI:
@@ -93,8 +100,18 @@ class ChunkStore:
         return self.client.get_or_create_collection(
             self.settings.collection,
             embedding_function=cast(Any, self.embedding_function),
-            configuration=cast(Any, {"hnsw": {"space": "cosine"}}),
+            configuration=cast(Any, {"hnsw": {"space": "cosine", **HNSW_WRITES}}),
         )
+
+    def _write_often(self) -> None:
+        """An index made before ``HNSW_WRITES`` gets them at its next write (ingest, not a reader)."""
+        if self._written_often:
+            return
+        hnsw = dict((self.collection.configuration or {}).get("hnsw") or {})
+        if hnsw and any(hnsw.get(k) != v for k, v in HNSW_WRITES.items()):
+            self.collection.modify(configuration=cast(Any, {"hnsw": HNSW_WRITES}))
+            logger.info("store: the HNSW index is now written every %d vectors", HNSW_WRITES["sync_threshold"])
+        self._written_often = True
 
     # -- change marker shared by every node on a Chroma server --------------------------------------
     def generation(self) -> str:
@@ -119,6 +136,7 @@ class ChunkStore:
         return self.collection.count()
 
     def upsert(self, chunks: Sequence[Chunk], embeddings: Any) -> None:
+        self._write_often()
         for start in range(0, len(chunks), PAGE):
             page = chunks[start : start + PAGE]
             self.collection.upsert(
