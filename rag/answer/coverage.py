@@ -47,7 +47,10 @@ MONEY = (
 ATTRIBUTES = (
     Attribute("amount", _rx(r"\bhow much\b(?! time)"),
               _rx(r"[£$€]\s?\d|\d[\d,.]*\s?(?:m|bn)?\s*(?:million|billion|trillion|pounds|dollars|euros)\b|\d(?:m|bn)\b")),
-    Attribute("figure", _rx(r"\bhow (?:many|big|large)\b|\bwhat (?:size|share|percentage|proportion)\b"),
+    Attribute("share", _rx(r"\bwhat (?:share|percentage|proportion|fraction)\b|\bper ?cent(?:age)?\b"),
+              _rx(r"\d\s?(?:%|per ?cent)|\bper ?cent\b|\b(?:half|third|quarter|fifth|tenth|majority|minority|"
+                  r"proportion)\b")),
+    Attribute("figure", _rx(r"\bhow (?:many|big|large)\b|\bwhat size\b"),
               _rx(r"(?<![\d,.])(?!(?:1[6-9]|20)\d\d\b)\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion|"
                   r"trillion|half|third|quarter|fifth)\b")),
     Attribute("date", _rx(r"^(?:and |so )?when\b|\bwhat (?:year|date)\b|\bdeadline\b|\bby (?:what|which) year\b"),
@@ -156,6 +159,11 @@ def not_stated_note(part: str) -> str:
         return f"The library does not say {m.group(1).lower()} {m.group(3)} {m.group(2)}."
     if re.match(r"(?i)^(who|how much|how many)\b(?!(?: \w+)? (?:did|does|do|will|would|can)\b)", part):
         return f"The library does not say {part[0].lower() + part[1:]}."
+    if m := re.match(
+        r"(?i)^(what|which|how much|how many)\b((?:(?!\b(?:did|does|do|to|will|would|can)\b).)*?)\s+do\s+(.+)$", part
+    ):
+        # "what percentage of services do they deliver" → "what percentage of services they deliver"
+        return f"The library does not say {m.group(1).lower()}{m.group(2)} {m.group(3)}."
     return f"The library does not say: “{part}?”"
 
 

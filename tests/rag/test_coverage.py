@@ -68,6 +68,12 @@ def test_a_part_is_stated_only_by_a_sentence_that_gives_what_it_asks() -> None:
     # "what came of them" asks for a result, which a sentence naming the A-teams does not give
     teams = [Sentence("‘A-teams’ of young civil servants commissioned to develop innovative solutions")]
     assert not_stated("And what came of the A-teams?", teams) == ["And what came of the A-teams"]
+    # a share is not a count: "two case studies" does not say what percentage of services they deliver
+    two = [Sentence("The purpose of this paper is to compare two case studies of public service delivery.")]
+    assert not_stated("What percentage of public services do social enterprises deliver?", two) == [
+        "What percentage of public services do social enterprises deliver"
+    ]
+    assert not_stated("What share of public services do they deliver?", [Sentence("They deliver half of them.")]) == []
     # "how do I start one", "how can I fund it" ask how to, not who started or paid: no such part is missing
     skunk = [Sentence("Secondments into ‘skunkworks‘ projects: basically given a free role, unhampered by bureaucracy")]
     assert not_stated("How do I start a skunkworks team in my department?", skunk) == []
@@ -110,6 +116,15 @@ def test_notes_read_as_sentences() -> None:
     )
     assert not_stated_note("how much did the UK spend") == "The library does not say: “how much did the UK spend?”"
     assert is_note(not_stated_note("Did the hub hit its 2016 target"))
+    assert (
+        not_stated_note("What percentage of public services do social enterprises deliver")
+        == "The library does not say what percentage of public services social enterprises deliver."
+    )
+    assert not_stated_note("When was the Open Book post published") == (
+        "The library does not say when the Open Book post was published."
+    )
+    # "do" as a verb is not the question's auxiliary: that one stays quoted
+    assert not_stated_note("What did Obama want to do about it").startswith("The library does not say: “")
 
 
 def test_a_partly_covered_answer_quotes_only_passages_about_its_subject(pipeline: AnswerPipeline) -> None:
