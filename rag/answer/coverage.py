@@ -64,8 +64,11 @@ ATTRIBUTES = (
                   r"\bran\b|\bruns?\b|\bled by\b"), HOW_TO),
     Attribute("target", _rx(r"\b(?:hit|met|meet|achieved?|reach(?:ed)?)\b.*\b(?:target|goal|commitment)"),
               _rx(r"\b(?:met|meet|hit|achieved|reached|exceeded|missed|fell short)\b")),
-    Attribute("result", _rx(r"\b(?:lead to|led to|result|outcome|achieve|impact|(?:came|come) (?:out|of)|effect)"),
-              _rx(r"\b(?:result\w*|outcome\w*|led to|impact\w*|achiev\w*|effect\w*|evaluat\w*)\b")),
+    Attribute("result", _rx(r"\b(?:lead to|led to|result|outcome|achieve|impact|(?:came|come) (?:out|of)|effect)|"
+                            r"\b(?:did|does|has|have) (?:it|they|this|that|the [\w ]{1,40}?) work(?:ed)?\b|"
+                            r"\b(?:was|were|is|are) (?:it|they|this|that|the [\w ‘’'-]{1,40}?) (?:a )?success"),
+              _rx(r"\b(?:result\w*|outcome\w*|led to|impact\w*|achiev\w*|effect\w*|evaluat\w*|success\w*|"
+                  r"succeed\w*|worked)\b")),
     Attribute("name", _rx(r"\bnames?\b|\bwhat (?:is|was|are|were) (?:it|they|this|that) called\b"),
               _rx(r"\bnamed?\b|\bcalled\b")),
     Attribute("place", _rx(r"\bwhere\b.*\b(?:based|located|situated)\b|\bin which (?:town|city|country|region)\b"),
@@ -148,6 +151,10 @@ def not_stated_note(part: str) -> str:
     part = re.sub(r"(?i)^(and |so )", "", part.strip().rstrip("?."))
     if re.match(r"(?i)^(?:what .+ means|how .+ and .+ differ)$", part):  # a term never defined, a pair never set apart
         return f"The library does not say {part}."
+    if m := re.match(r"(?i)^did (.+) work$", part):  # "did it work" → "whether it worked"
+        return f"The library does not say whether {m.group(1)} worked."
+    if m := re.match(r"(?i)^(is|are|was|were) (.+) (a success|successful)$", part):
+        return f"The library does not say whether {m.group(2)} {m.group(1).lower()} {m.group(3)}."
     if m := ASKS_ACTION.match(part):  # "what did the ODI do" → "what the ODI did"
         return f"The library does not say what {m.group(2)} {'did' if m.group(1).lower() == 'did' else 'does'}."
     m = re.match(r"(?i)^(what|who|where|when|which \w+|how (?!much|many)\w+)\s+(is|are|was|were)\s+(.+)$", part)

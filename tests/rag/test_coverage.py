@@ -68,6 +68,9 @@ def test_a_part_is_stated_only_by_a_sentence_that_gives_what_it_asks() -> None:
     # "what came of them" asks for a result, which a sentence naming the A-teams does not give
     teams = [Sentence("‘A-teams’ of young civil servants commissioned to develop innovative solutions")]
     assert not_stated("And what came of the A-teams?", teams) == ["And what came of the A-teams"]
+    assert not_stated("Were the A-teams a success?", teams) == ["Were the A-teams a success"]
+    hub = [Sentence(ZCH_SENTENCE)]  # "has successfully taken responsibility"
+    assert not_stated("Did the Zero Carbon Hub work?", hub) == []
     # a share is not a count: "two case studies" does not say what percentage of services they deliver
     two = [Sentence("The purpose of this paper is to compare two case studies of public service delivery.")]
     assert not_stated("What percentage of public services do social enterprises deliver?", two) == [
@@ -123,6 +126,10 @@ def test_notes_read_as_sentences() -> None:
     assert not_stated_note("When was the Open Book post published") == (
         "The library does not say when the Open Book post was published."
     )
+    assert (
+        not_stated_note("Were the A-teams a success") == "The library does not say whether the A-teams were a success."
+    )
+    assert not_stated_note("Did it work") == "The library does not say whether it worked."
     # "do" as a verb is not the question's auxiliary: that one stays quoted
     assert not_stated_note("What did Obama want to do about it").startswith("The library does not say: “")
 
