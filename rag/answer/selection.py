@@ -20,6 +20,7 @@ from rag.answer.coverage import ATTRIBUTES
 from rag.answer.model import Mode
 from rag.answer.sentences import (
     DEFINITION_Q,
+    asked_meaning,
     defines,
     is_action,
     scoring_query,
@@ -131,9 +132,9 @@ class SentenceSelector:
         centre = self.centroid() if self.centroid else None
         generic = vecs[1:] @ centre if centre is not None else np.zeros(len(cands))
         asks = [a for a in ATTRIBUTES if a.asked(question)]
-        term = content_tokens(" ".join(re.findall(r"['‘“\"]([^'’”\"]{3,40})['’”\"]", question))) or content_tokens(
-            question
-        )
+        quoted = " ".join(re.findall(r"['‘“\"]([^'’”\"]{3,40})['’”\"]", question))
+        term = content_tokens(asked_meaning(question) or "") - function_words() or content_tokens(quoted)
+        term = term or content_tokens(question)
         definition = mode is Mode.explain and bool(DEFINITION_Q.search(question))
         about_documents, fields = bool(ASKS_METADATA.search(question)), asked_fields(question)
         # A question that names a document ("the post on business, society ...") is answered by that

@@ -172,7 +172,7 @@ def scoring_query(question: str, sources: list[SearchResult]) -> str:
 
 
 ASKS_MEANING = (
-    re.compile(r"^what (?:does|do) (?:\w+ ){0,2}mean by (?P<t>.+?)(?: (?:according to|in|as)\b.*)?[?.]?$", re.I),
+    re.compile(r"^what (?:does|do) (?:\w+ ){0,5}mean by (?P<t>.+?)(?: (?:according to|in|as)\b.*)?[?.]?$", re.I),
     re.compile(r"^what (?:does|do) (?:the (?:term|phrase|word) )?(?P<t>.+?) mean\b(?! by)", re.I),
     re.compile(r"^what (?:is|are) (?:meant by|the meaning of) (?P<t>.+?)(?: (?:according to|in|as)\b.*)?[?.]?$", re.I),
     re.compile(r"^(?:define|what is the definition of) (?P<t>.+?)(?: (?:according to|in|as)\b.*)?[?.]?$", re.I),
@@ -202,9 +202,13 @@ GLOSSED = re.compile(r"\b[\w-]+(?:\s+[\w’'-]+){2,8}\s+\(([^()]{2,40})\)")
 
 def defines(sentence: str, terms: frozenset[str], whole: bool = False) -> bool:
     """A sentence that opens with the asked-about term (any of its words; every one with ``whole``)
-    and says what it is, or that names the whole term in brackets after the words that gloss it."""
+    and says what it is, names the whole term in brackets after the words that gloss it, or lists
+    what it is after a colon."""
     text = display(sentence)
     if terms and any(terms <= content_tokens(m.group(1)) for m in GLOSSED.finditer(text)):
+        return True
+    colon = re.finditer(r"([\w-]+)(?: of)?:\s+[a-z]", text)  # "the public sector ethos of: care, support and ..."
+    if terms and terms <= content_tokens(text) and any(content_tokens(m.group(1)) & terms for m in colon):
         return True
     head = content_tokens(" ".join(text.split()[:8]))
     opens = terms <= head if whole else bool(terms & head)

@@ -16,7 +16,7 @@ from rag.answer.coverage import (
 )
 from rag.answer.model import Mode
 from rag.answer.pipeline import AnswerPipeline
-from rag.answer.sentences import contrast_terms, defines, needs_antecedent
+from rag.answer.sentences import asked_meaning, contrast_terms, defines, needs_antecedent
 from rag.core.text import content_tokens
 from rag.index.retrieval import SearchIndex
 from tests.rag.test_answers import assert_grounded
@@ -250,6 +250,12 @@ def test_a_term_glossed_in_brackets_is_not_called_undefined(pipeline: AnswerPipe
     assert defines("… and a new form of value-generating regulation (regulation ‘plus’), seen in …",
                    frozenset(content_tokens("regulation plus")), whole=True)  # fmt: skip
     assert not defines("Regulation plus was mentioned.", frozenset(content_tokens("regulation plus")), whole=True)
+    # ... or lists it after a colon; a heading's colon ("shared resources: Resource challenges ...") does not
+    ethos = frozenset(content_tokens("ethos of service"))
+    assert defines("a new culture of service attuned to the public sector ethos of: care, support and duty.", ethos)
+    resources = frozenset(content_tokens("shared resources"))
+    assert not defines("• Unlocking of new shared resources: Resource challenges present risks.", resources, whole=True)
+    assert asked_meaning("What does the citizen centric paper mean by an ethos of service?") == "ethos of service"
     answer = pipeline.ask("What is regulation plus?")
     assert "value-generating regulation" in answer.answer
     assert "does not say what regulation plus means" not in answer.answer
