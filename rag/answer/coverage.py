@@ -157,7 +157,10 @@ def not_stated_note(part: str) -> str:
         return f"The library does not say whether {m.group(2)} {m.group(1).lower()} {m.group(3)}."
     if m := ASKS_ACTION.match(part):  # "what did the ODI do" → "what the ODI did"
         return f"The library does not say what {m.group(2)} {'did' if m.group(1).lower() == 'did' else 'does'}."
-    m = re.match(r"(?i)^(what|who|where|when|which \w+|how (?!much|many)\w+)\s+(is|are|was|were)\s+(.+)$", part)
+    m = re.match(
+        r"(?i)^(what|who|where|when|which \w+|how(?: (?!much|many|is|are|was|were)\w+)?)\s+(is|are|was|were)\s+(.+)$",
+        part,
+    )
     if m and not re.match(r"(?i)^(?:the |a |an )?\w+ing\b", m.group(3)):
         # "where are the two cases based" → "where the two cases are based"
         subject, _, participle = m.group(3).rpartition(" ")

@@ -130,6 +130,7 @@ def test_notes_read_as_sentences() -> None:
         not_stated_note("Were the A-teams a success") == "The library does not say whether the A-teams were a success."
     )
     assert not_stated_note("Did it work") == "The library does not say whether it worked."
+    assert not_stated_note("how is it funded") == "The library does not say how it is funded."
     # "do" as a verb is not the question's auxiliary: that one stays quoted
     assert not_stated_note("What did Obama want to do about it").startswith("The library does not say: “")
 
