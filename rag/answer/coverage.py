@@ -246,7 +246,10 @@ class Sentence:
     previous: str = ""
 
 
-def _states(attribute: Attribute, subject: frozenset[str], names: set[str], pool: Sequence[Sentence]) -> bool:
+def _states(
+    attribute: Attribute, subject: frozenset[str], names: set[str], pool: Sequence[Sentence], speaker: bool = False
+) -> bool:
+    """``speaker``: the question names only who says it ("according to Biden"), whom no sentence need name."""
     for s in pool:
         body = s.text.rstrip(' )”"’')
         if body.endswith("?"):
@@ -261,15 +264,23 @@ def _states(attribute: Attribute, subject: frozenset[str], names: set[str], pool
         elif names:
             if near & names or near & subject:
                 return True
+        elif speaker and attribute.name in STRICT:  # a budget "according to Biden": said of the subject itself
+            if len(tokens & subject) >= min(2, len(subject)):
+                return True
         elif not subject or tokens & subject or len(near & subject) >= 2:  # one shared common word is chance
             return True
     return False
 
 
-def not_stated(question: str, pool: Sequence[Sentence], context: str = "") -> list[str]:
+def not_stated(
+    question: str, pool: Sequence[Sentence], context: str = "", documents: frozenset[str] = frozenset()
+) -> list[str]:
     """The parts of ``question`` whose asked-for attributes no sentence of ``pool`` gives.
-    ``context`` (the condensed query of a follow-up) adds to the question's subject."""
-    names = subject_names(question) or subject_names(context)
+    ``context`` (the condensed query of a follow-up) adds to the question's subject; ``documents``
+    (tokens of the passages' titles and authors) name who says it, not what it is about."""
+    asked = subject_names(question) or subject_names(context)
+    names = asked - documents
+    speaker = bool(asked) and not names
     everything = content_tokens(fold(f"{question} {context}")) - ASKING
     missing = []
     for part in parts(question):
@@ -277,7 +288,7 @@ def not_stated(question: str, pool: Sequence[Sentence], context: str = "") -> li
             continue
         triggers = set().union(*(content_tokens(fold(" ".join(a.trigger.findall(part.text)))) for a in part.asks))
         subject = everything - triggers
-        if any(not _states(a, subject, names, pool) for a in part.asks):
+        if any(not _states(a, subject, names, pool, speaker) for a in part.asks):
             missing.append(part.text)
     return missing
 

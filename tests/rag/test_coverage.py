@@ -71,6 +71,15 @@ def test_a_part_is_stated_only_by_a_sentence_that_gives_what_it_asks() -> None:
     assert not_stated("Were the A-teams a success?", teams) == ["Were the A-teams a success"]
     hub = [Sentence(ZCH_SENTENCE)]  # "has successfully taken responsibility"
     assert not_stated("Did the Zero Carbon Hub work?", hub) == []
+    # "according to Biden" names who says it: a sentence stating the cost of junk fees need not name him,
+    # but it must speak of what is asked (a $700 billion military budget is not the new branch's)
+    speech = frozenset(content_tokens("State of the Union 2024 (Joseph R. Biden Jr.) Donald J. Trump"))
+    fees = [Sentence("I'm saving American families $20 billion a year with all of the junk fees I'm eliminating.")]
+    assert not_stated("How much do junk fees cost families according to Biden in 2024?", fees, "", speech) == []
+    military = [Sentence("We have begun to rebuild the United States military, with $700 billion in funding.")]
+    assert not_stated("What new military branch did Trump announce, and what is its budget?", military, "", speech) == [
+        "what is its budget"
+    ]
     # a share is not a count: "two case studies" does not say what percentage of services they deliver
     two = [Sentence("The purpose of this paper is to compare two case studies of public service delivery.")]
     assert not_stated("What percentage of public services do social enterprises deliver?", two) == [
