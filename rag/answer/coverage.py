@@ -16,75 +16,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from rag.answer.attributes import ATTRIBUTES, STRICT, Attribute
 from rag.core.text import content_tokens, fold
-
-
-@dataclass(frozen=True)
-class Attribute:
-    """Something a question asks for: ``trigger`` finds it in the question, ``gives`` in a sentence."""
-
-    name: str
-    trigger: re.Pattern[str]
-    gives: re.Pattern[str]
-    unless: re.Pattern[str] | None = None  # a phrasing of the question that asks something else
-
-    def asked(self, question: str) -> bool:
-        return bool(self.trigger.search(question)) and not (self.unless and self.unless.search(question))
-
-
-def _rx(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
-
-
-# "How do I start a skunkworks team?", "How can I fund innovation?": how to do it, not who did.
-HOW_TO = _rx(r"^(?:and |so )?how (?:(?:do|can|could|should|would|might) (?:i|we|you|one)|to|does one)\b")
-
-
-MONEY = (
-    r"[£$€]\s?\d|\b(?:fund\w*|financ\w*|money|budget\w*|grant\w*|invest\w*|tax\w*|income|earn\w*|revenue|paid|pay\w*|"
-    r"cash|dollars?|pounds?|donat\w*)\b"
-)
-ATTRIBUTES = (
-    Attribute("amount", _rx(r"\bhow much\b(?! time)"),
-              _rx(r"[£$€]\s?\d|\d[\d,.]*\s?(?:m|bn)?\s*(?:million|billion|trillion|pounds|dollars|euros)\b|\d(?:m|bn)\b")),
-    Attribute("share", _rx(r"\bwhat (?:share|percentage|proportion|fraction)\b|\bper ?cent(?:age)?\b"),
-              _rx(r"\d\s?(?:%|per ?cent)|\bper ?cent\b|\b(?:half|third|quarter|fifth|tenth|majority|minority|"
-                  r"proportion)\b")),
-    Attribute("figure", _rx(r"\bhow (?:many|big|large)\b|\bwhat size\b"),
-              _rx(r"(?<![\d,.])(?!(?:1[6-9]|20)\d\d\b)\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion|"
-                  r"trillion|half|third|quarter|fifth)\b")),
-    Attribute("date", _rx(r"^(?:and |so )?when\b|\bwhat (?:year|date)\b|\bdeadline\b|\bby (?:what|which) year\b"),
-              _rx(r"\b(?:1[6-9]|20)\d\d\b|\b(?:january|february|march|april|may|june|july|august|september|"
-                  r"october|november|december)\b")),
-    Attribute("budget", _rx(r"\bbudget|\bcost\b|\bspend"), _rx(r"\bbudget|\bcosts?\b|\bspen[dt]|[£$€]\s?\d")),
-    Attribute("payer", _rx(r"\bpa(?:y|id|ying)\b|\bfund(?:s|ed|ing)\b|\bfinanc|\bmoney\b|\braised?\b"), _rx(MONEY),
-              HOW_TO),
-    Attribute("founder", _rx(r"\bfound(?:ed|er|ers)\b|\bstart(?:ed)?\b|\bbehind\b|\bset up\b|\bestablish|\bruns?\b"),
-              _rx(r"\bset up\b|\bfound(?:ed|er|ing)\b|\bestablish|\bstart(?:ed)?\b|\blaunch|\bcreat|\bbehind\b|"
-                  r"\bran\b|\bruns?\b|\bled by\b"), HOW_TO),
-    Attribute("target", _rx(r"\b(?:hit|met|meet|achieved?|reach(?:ed)?)\b.*\b(?:target|goal|commitment)"),
-              _rx(r"\b(?:met|meet|hit|achieved|reached|exceeded|missed|fell short)\b")),
-    Attribute("result", _rx(r"\b(?:lead to|led to|result|outcome|achieve|impact|(?:came|come) (?:out|of)|effect)|"
-                            r"\b(?:did|does|has|have) (?:it|they|this|that|the [\w ]{1,40}?) work(?:ed)?\b|"
-                            r"\b(?:was|were|is|are) (?:it|they|this|that|the [\w ‘’'-]{1,40}?) (?:a )?success"),
-              _rx(r"\b(?:result\w*|outcome\w*|led to|impact\w*|achiev\w*|effect\w*|evaluat\w*|success\w*|"
-                  r"succeed\w*|worked)\b")),
-    Attribute("name", _rx(r"\bnames?\b|\bwhat (?:is|was|are|were) (?:it|they|this|that) called\b"),
-              _rx(r"\bnamed?\b|\bcalled\b")),
-    Attribute("place", _rx(r"\bwhere\b.*\b(?:based|located|situated)\b|\bin which (?:town|city|country|region)\b"),
-              _rx(r"\b(?:based|located|situated) (?:in|at|near|on the)\b(?! (?:evidence|research|data))|"
-                  r"\baffiliated with\b")),
-    Attribute("price", _rx(r"\bprices?\b"), _rx(r"\bprices?\b")),
-    Attribute("author", _rx(r"\bwho (?:wrote|is the author|authored)\b|\bwritten by\b|\bauthors?\b"),
-              _rx(r"\bauthors?\b|\bwritten by\b|\bby [A-Z]")),
-    Attribute("publisher", _rx(r"\bwho published\b|\bpublisher\b|\bpublished by\b"),
-              _rx(r"\bpublish(?:ed|er|es|ing)\b|\bissued by\b")),
-    Attribute("current", _rx(r"\b(?:still|today|nowadays|currently)\b"), _rx(r"\b(?:still|today|now|currently)\b")),
-)  # fmt: skip
-
-# Attributes easily misread from a neighbouring sentence ("new types of financing" after a council's
-# back office): the sentence that gives them must name the question's subject itself.
-STRICT = frozenset({"payer", "budget", "founder", "author", "name", "price"})
 
 PART_SPLIT = re.compile(
     r"(?:,?\s+and\s+|[;:?]\s*)(?=(?:who|what|how|when|where|which|whether|why|did|does|do|is|are|was|were|has|"
@@ -343,3 +276,22 @@ def unsupported_premise(question: str, passages: Iterable[str], leading: Iterabl
         if given and word not in given and counts[word] not in given:
             return m.group(1)
     return None
+
+
+NO_STEPS_NOTE = "The library gives no steps for this. What it does say:"
+
+
+def notes(coverage: Coverage, cited: Iterable[tuple[str, int, int]] = ()) -> tuple[str, str]:
+    """The lines the pipeline itself adds around a verified answer: a premise the library does not
+    bear out (first); each part of the question it does not state, and, once per pair of
+    documents, that a quote the answer cites (``cited``: doc id and offsets) is reworded by
+    another document (last)."""
+    lead = premise_note(coverage.premise) + "\n\n" if coverage.premise else ""
+    lead = lead or (NO_STEPS_NOTE + "\n\n" if coverage.no_steps else "")
+    lines = [not_stated_note(p) for p in coverage.not_stated]
+    quoted = list(cited)
+    for copy, original, doc_id, start, end in coverage.rewords:
+        note = rewords_note(copy, original)
+        if note not in lines and any(d == doc_id and s < end and start < e for d, s, e in quoted):
+            lines.append(note)
+    return lead, "\n\n" + "\n".join(lines) if lines else ""

@@ -16,6 +16,7 @@ from typing import Any, TypedDict, Unpack
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
+from rag.answer.coverage import notes
 from rag.answer.extractive import ExtractiveGenerator
 from rag.answer.generation import Generator, LLMGenerator
 from rag.answer.model import Answer, AnswerEvent, CaseLink, Mode
@@ -23,7 +24,7 @@ from rag.answer.modes import ModeClassifier
 from rag.answer.selection import SentenceSelector
 from rag.answer.sources import describe
 from rag.answer.stages import Asked as Asked
-from rag.answer.stages import NoMatchingDocuments, Reader, Work, best_similarity, notes, refusal_message
+from rag.answer.stages import NoMatchingDocuments, Reader, Work, best_similarity, refusal_message
 from rag.answer.verify import Verified, Verifier
 from rag.cases.library import CaseLibrary
 from rag.core.config import Settings

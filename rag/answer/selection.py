@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rag.answer.attributes import ATTRIBUTES
 from rag.answer.candidates import Candidate, candidates
-from rag.answer.coverage import ATTRIBUTES
 from rag.answer.model import Mode
 from rag.answer.sentences import (
     DEFINITION_Q,

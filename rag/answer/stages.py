@@ -10,7 +10,6 @@ the notes the pipeline adds around a verified answer. Drafting and verification 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,10 +19,7 @@ from rag.answer.coverage import (
     Sentence,
     fold,
     not_stated,
-    not_stated_note,
     parts,
-    premise_note,
-    rewords_note,
     subject_names,
     unsupported_premise,
 )
@@ -47,7 +43,6 @@ NAMED_MARGIN = 0.1  # how far below the refusal threshold a passage naming the q
 DEFINITION_LOOKUP = 12  # passages BM25 reads for a sentence defining a term no retrieved sentence defines
 WORDS_SHARED = 0.25  # ... or a passage one of whose sentences carries this share of the question's word weight
 STEPS_SHARE = 0.6  # a how-to question has steps when an action sentence scores this share of the best sentence
-NO_STEPS_NOTE = "The library gives no steps for this. What it does say:"
 
 
 class NoMatchingDocuments(AnswerError):
@@ -277,22 +272,6 @@ class Reader:
         records = self.cases.records() if self.cases is not None else []
         missing += [p for p in specific_gaps(work.question, [s.text for s in pool], records) if p not in missing]
         return Coverage(not_stated=missing, premise=premise, rewords=sorted(rewords), whole=whole, no_steps=no_steps)
-
-
-def notes(coverage: Coverage, cited: Iterable[tuple[str, int, int]] = ()) -> tuple[str, str]:
-    """The lines the pipeline itself adds around a verified answer: a premise the library does not
-    bear out (first); each part of the question it does not state, and, once per pair of
-    documents, that a quote the answer cites (``cited``: doc id and offsets) is reworded by
-    another document (last)."""
-    lead = premise_note(coverage.premise) + "\n\n" if coverage.premise else ""
-    lead = lead or (NO_STEPS_NOTE + "\n\n" if coverage.no_steps else "")
-    lines = [not_stated_note(p) for p in coverage.not_stated]
-    quoted = list(cited)
-    for copy, original, doc_id, start, end in coverage.rewords:
-        note = rewords_note(copy, original)
-        if note not in lines and any(d == doc_id and s < end and start < e for d, s, e in quoted):
-            lines.append(note)
-    return lead, "\n\n" + "\n".join(lines) if lines else ""
 
 
 def refusal_message(question: str, results: list[SearchResult]) -> str:
