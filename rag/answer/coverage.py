@@ -179,10 +179,18 @@ class Sentence:
     previous: str = ""
 
 
+# Words of many organisations' names: sharing one ("Council") does not name the same organisation.
+ORGANISATION_WORDS = frozenset(content_tokens(
+    "council city county borough government department ministry institute foundation society association trust "
+    "hub office agency authority centre center service services group university college school national"
+))  # fmt: skip
+
+
 def _states(
     attribute: Attribute, subject: frozenset[str], names: set[str], pool: Sequence[Sentence], speaker: bool = False
 ) -> bool:
     """``speaker``: the question names only who says it ("according to Biden"), whom no sentence need name."""
+    names = set(names - ORGANISATION_WORDS) or names  # "Sunderland City Council" is named by "Sunderland"
     for s in pool:
         body = s.text.rstrip(' )”"’')
         if body.endswith("?"):
@@ -195,7 +203,7 @@ def _states(
             if tokens & names:
                 return True
         elif names:
-            if near & names or near & subject:
+            if near & names or near & (subject - ORGANISATION_WORDS):
                 return True
         elif speaker and attribute.name in STRICT:  # a budget "according to Biden": said of the subject itself
             if len(tokens & subject) >= min(2, len(subject)):

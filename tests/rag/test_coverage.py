@@ -80,6 +80,12 @@ def test_a_part_is_stated_only_by_a_sentence_that_gives_what_it_asks() -> None:
     assert not_stated("What new military branch did Trump announce, and what is its budget?", military, "", speech) == [
         "what is its budget"
     ]
+    # a follow-up about Sunderland City Council's back office is not answered by the Zero Carbon Hub's
+    # sentence because both name a "Council"
+    sunderland_turn = "Give me an example of a council working with entrepreneurs like Sunderland City Council’s"
+    assert not_stated("Did it work?", pool, sunderland_turn) == ["Did it work"]
+    assert not_stated("Who paid for it?", pool, sunderland_turn) == ["Who paid for it"]
+    assert not_stated("Who paid for it?", pool, "Who set up the Zero Carbon Hub?") == []
     # a share is not a count: "two case studies" does not say what percentage of services they deliver
     two = [Sentence("The purpose of this paper is to compare two case studies of public service delivery.")]
     assert not_stated("What percentage of public services do social enterprises deliver?", two) == [
