@@ -44,7 +44,7 @@ from evals.metrics import (
     refusal_correct,
 )
 from evals.targets import Target
-from rag.answer.coverage import is_note
+from rag.answer.notes import is_note
 from rag.answer.selection import W as SELECTION_WEIGHTS
 from rag.answer.verify import SUPPORT_WEIGHTS, Verifier
 from rag.core.config import Settings

@@ -39,77 +39,6 @@ SENTENCE_START = re.compile(r"(?:^|[.!?]\s+)$")
 SPECIFIC_NUMBER = re.compile(r"[£$€]?\d[\d,.]*\s?(?:%|bn|m|k|billion|million|trillion|percent)?", re.IGNORECASE)
 NUMBER_WORDS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 NUMBER_WORD = re.compile(rf"\b({'|'.join(NUMBER_WORDS)})\b(?!-)", re.IGNORECASE)
-# The lines the pipeline adds to an answer (rag.answer.pipeline): statements about the library, not quotes.
-NOTE_LINE = re.compile(
-    r"^The library does not say\b.+[.”]$|^The question assumes “.+”, but the library does not say so\.|"
-    r"^The library gives no steps for this\.|^“.+” rewords “.+”: where both say the same, the original is cited\.$"
-)
-# The lines rag.answer.sources adds about the sources' standing (currency, weak evidence).
-SOURCE_LINE = re.compile(
-    r"^“.+” has been superseded by “.+” \(.+\)\.$|^“.+” was due for review by .+; it may be out of date\.$|"
-    r"^Every source of this answer is an opinion piece or a summary, not an evaluation or research\.$"
-)
-
-
-def is_note(line: str) -> bool:
-    """A line the pipeline adds (coverage or sources), not a quoted claim."""
-    return bool(NOTE_LINE.match(line.strip()) or SOURCE_LINE.match(line.strip()))
-
-
-def is_source_line(line: str) -> bool:
-    return bool(SOURCE_LINE.match(line.strip()))
-
-
-def premise_note(term: str) -> str:
-    return f"The question assumes “{term}”, but the library does not say so. What it does say:"
-
-
-def rewords_note(copy: str, original: str) -> str:
-    """Two documents that are one source: the reader is told, and the original is what is cited."""
-    return f"“{copy}” rewords “{original}”: where both say the same, the original is cited."
-
-
-PARTICIPLE = re.compile(
-    r"(?i)based|located|situated|run|held|kept|made|done|paid|funded|owned|led|founded|started|published|written|"
-    r"posted|released|issued|created|established|launched|built|designed"
-)
-
-
-# "What did the Open Data Institute do?": a part that asks what a case did.
-ASKS_ACTION = re.compile(r"(?i)^(?:and |so )?what (did|does) (.+?) (?:do|actually do)$")
-
-
-def not_stated_note(part: str) -> str:
-    """ "what is its annual budget" → "The library does not say what its annual budget is." """
-    part = re.sub(r"(?i)^(and |so )", "", part.strip().rstrip("?."))
-    if re.match(r"(?i)^(?:what .+ means|how .+ and .+ differ)$", part):  # a term never defined, a pair never set apart
-        return f"The library does not say {part}."
-    if m := re.match(r"(?i)^did (.+) work$", part):  # "did it work" → "whether it worked"
-        return f"The library does not say whether {m.group(1)} worked."
-    if m := re.match(r"(?i)^(is|are|was|were) (.+) (a success|successful)$", part):
-        return f"The library does not say whether {m.group(2)} {m.group(1).lower()} {m.group(3)}."
-    if m := ASKS_ACTION.match(part):  # "what did the ODI do" → "what the ODI did"
-        return f"The library does not say what {m.group(2)} {'did' if m.group(1).lower() == 'did' else 'does'}."
-    m = re.match(
-        r"(?i)^(what|who|where|when|which \w+|how(?: (?!much|many|is|are|was|were)\w+)?)\s+(is|are|was|were)\s+(.+)$",
-        part,
-    )
-    if m and not re.match(r"(?i)^(?:the |a |an )?\w+ing\b", m.group(3)):
-        # "where are the two cases based" → "where the two cases are based"
-        subject, _, participle = m.group(3).rpartition(" ")
-        if subject and PARTICIPLE.fullmatch(participle):
-            return f"The library does not say {m.group(1).lower()} {subject} {m.group(2)} {participle}."
-        return f"The library does not say {m.group(1).lower()} {m.group(3)} {m.group(2)}."
-    if re.match(r"(?i)^(who|how much|how many)\b(?!(?: \w+)? (?:did|does|do|will|would|can)\b)", part):
-        return f"The library does not say {part[0].lower() + part[1:]}."
-    if m := re.match(
-        r"(?i)^(what|which|how much|how many)\b((?:(?!\b(?:did|does|do|to|will|would|can)\b).)*?)\s+do\s+(.+)$", part
-    ):
-        # "what percentage of services do they deliver" → "what percentage of services they deliver"
-        return f"The library does not say {m.group(1).lower()}{m.group(2)} {m.group(3)}."
-    return f"The library does not say: “{part}?”"
-
-
 STOP_NAMES = frozenset({"i", "i've", "i’m", "i'm", "and", "or", "but", "so", "is", "the"})
 
 
@@ -284,22 +213,3 @@ def unsupported_premise(question: str, passages: Iterable[str], leading: Iterabl
         if given and word not in given and counts[word] not in given:
             return m.group(1)
     return None
-
-
-NO_STEPS_NOTE = "The library gives no steps for this. What it does say:"
-
-
-def notes(coverage: Coverage, cited: Iterable[tuple[str, int, int]] = ()) -> tuple[str, str]:
-    """The lines the pipeline itself adds around a verified answer: a premise the library does not
-    bear out (first); each part of the question it does not state, and, once per pair of
-    documents, that a quote the answer cites (``cited``: doc id and offsets) is reworded by
-    another document (last)."""
-    lead = premise_note(coverage.premise) + "\n\n" if coverage.premise else ""
-    lead = lead or (NO_STEPS_NOTE + "\n\n" if coverage.no_steps else "")
-    lines = [not_stated_note(p) for p in coverage.not_stated]
-    quoted = list(cited)
-    for copy, original, doc_id, start, end in coverage.rewords:
-        note = rewords_note(copy, original)
-        if note not in lines and any(d == doc_id and s < end and start < e for d, s, e in quoted):
-            lines.append(note)
-    return lead, "\n\n" + "\n".join(lines) if lines else ""

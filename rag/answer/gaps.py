@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rag.answer.coverage import ASKS_ACTION, parts
+from rag.answer.coverage import parts
+from rag.answer.notes import ASKS_ACTION
 from rag.answer.sentences import asked_meaning, contrasted, defines, explicit_contrast
 from rag.cases.model import CaseRecord
 from rag.core.text import content_tokens, fold

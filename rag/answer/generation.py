@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Protocol
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from rag.answer.coverage import is_note
 from rag.answer.llm import LLMError
 from rag.answer.model import Mode
+from rag.answer.notes import is_note
 from rag.core.models import SearchResult
 from rag.core.text import content_tokens
 from rag.index.lexical import tokenize

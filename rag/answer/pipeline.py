@@ -16,11 +16,11 @@ from typing import Any, TypedDict, Unpack
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from rag.answer.coverage import notes
 from rag.answer.extractive import ExtractiveGenerator
 from rag.answer.generation import Generator, LLMGenerator
 from rag.answer.model import Answer, AnswerEvent, CaseLink, Mode
 from rag.answer.modes import ModeClassifier
+from rag.answer.notes import notes
 from rag.answer.selection import SentenceSelector
 from rag.answer.sources import describe
 from rag.answer.stages import Asked as Asked

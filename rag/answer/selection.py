@@ -20,7 +20,7 @@ from rag.answer.candidates import Candidate, candidates
 from rag.answer.model import Mode
 from rag.answer.sentences import (
     DEFINITION_Q,
-    asked_meaning,
+    asked_term,
     defines,
     is_action,
     scoring_query,
@@ -133,7 +133,7 @@ class SentenceSelector:
         generic = vecs[1:] @ centre if centre is not None else np.zeros(len(cands))
         asks = [a for a in ATTRIBUTES if a.asked(question)]
         quoted = " ".join(re.findall(r"['‘“\"]([^'’”\"]{3,40})['’”\"]", question))
-        term = content_tokens(asked_meaning(question) or "") - function_words() or content_tokens(quoted)
+        term = asked_term(question) or content_tokens(quoted)
         term = term or content_tokens(question)
         definition = mode is Mode.explain and bool(DEFINITION_Q.search(question))
         about_documents, fields = bool(ASKS_METADATA.search(question)), asked_fields(question)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from rag.core.models import SearchResult
-from rag.core.text import BULLET, content_tokens, display
+from rag.core.text import BULLET, content_tokens, display, function_words
 from rag.index.cards import ASKS_METADATA
 
 # Within one list item or line, a sentence ends where a capitalised word follows a full stop.
@@ -194,6 +194,11 @@ def asked_meaning(question: str) -> str | None:
             if 0 < len(term.split()) <= 4 and content_tokens(term):
                 return term
     return None
+
+
+def asked_term(question: str) -> frozenset[str]:
+    """The words of the term a "what is X?" question asks about; empty when it asks about none."""
+    return content_tokens(asked_meaning(question) or "") - function_words()
 
 
 # A term glossed by the words before it: "a new form of value-generating regulation (regulation ‘plus’)".

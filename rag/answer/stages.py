@@ -28,11 +28,11 @@ from rag.answer.generation import Generator
 from rag.answer.model import AnswerError, Mode, Retrieved
 from rag.answer.modes import ModeClassifier
 from rag.answer.selection import SentenceSelector
-from rag.answer.sentences import asked_meaning, defines, is_action, scoring_query
+from rag.answer.sentences import asked_meaning, asked_term, defines, is_action, scoring_query
 from rag.cases.library import CaseLibrary
 from rag.core.config import Settings
 from rag.core.models import SearchFilters, SearchResult
-from rag.core.text import content_tokens, display, function_words
+from rag.core.text import content_tokens, display
 from rag.index.cards import ASKS_METADATA, answers_about_documents
 from rag.index.filters import matches
 from rag.index.retrieval import SearchIndex
@@ -213,7 +213,7 @@ class Reader:
             return True
         if self.cases is not None and self.cases.mentioned(work.question, {r.chunk_id for r in results}):
             return True  # "Who ran the A-teams?": a case the library knows, and a passage that names it
-        if (term := content_tokens(asked_meaning(work.question) or "") - function_words()) and any(
+        if (term := asked_term(work.question)) and any(
             term <= content_tokens(display(c.span.text)) for c in self.selector.candidates(results) if not c.card
         ):
             return True  # "What are spin-outs?": a term the library uses (what it means may still be unsaid)

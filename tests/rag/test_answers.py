@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer.coverage import is_note, is_source_line
 from rag.answer.generation import condense
 from rag.answer.model import Answer, AnswerError, Mode
+from rag.answer.notes import is_note, is_source_line
 from rag.answer.pipeline import AnswerPipeline
 from rag.answer.sentences import needs_antecedent
 from rag.answer.verify import Verifier

@@ -5,16 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.coverage import (
-    Sentence,
-    is_note,
-    is_source_line,
-    not_stated,
-    not_stated_note,
-    parts,
-    unsupported_premise,
-)
+from rag.answer.coverage import Sentence, not_stated, parts, unsupported_premise
 from rag.answer.model import Mode
+from rag.answer.notes import is_note, is_source_line, not_stated_note
 from rag.answer.pipeline import AnswerPipeline
 from rag.answer.sentences import asked_meaning, contrast_terms, defines, needs_antecedent
 from rag.core.text import content_tokens

@@ -14,10 +14,10 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, HumanMessage
 
-from rag.answer.coverage import is_note
 from rag.answer.generation import LLMGenerator, source_block
 from rag.answer.llm import LLMError, make_chat_model
 from rag.answer.model import Answer, Mode
+from rag.answer.notes import is_note
 from rag.answer.pipeline import AnswerPipeline
 from rag.answer.verify import Verifier
 from rag.core.config import Settings

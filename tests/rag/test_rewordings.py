@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.answer.coverage import is_note, rewords_note
+from rag.answer.notes import is_note, rewords_note
 from rag.answer.pipeline import AnswerPipeline
 from rag.answer.selection import TWIN, Candidate, SentenceSelector
 from rag.core.chunks import Chunk, DocumentMeta
