@@ -34,21 +34,24 @@ from rag.core.text import (
     function_words,
 )
 from rag.index.cards import ASKS_METADATA, DOCUMENT_WORDS, FIELD_WORDS, asked_fields
-from rag.index.embeddings import MiniLMEmbeddings
+from rag.index.embeddings import MiniLMEmbeddings, TokenVectors
 
 TWIN = 0.8  # two documents' sentences this close say the same thing (measured: no other pair of seeds has one)
 
 
 @dataclass(frozen=True)
 class Weights:
-    """How a sentence's score is made: similarity to the question, IDF-weighted word overlap, and a
+    """How a sentence's score is made: similarity to the question, IDF-weighted word overlap, a
+    word-level soft match (the best of the three at picking the answering sentence alone), and a
     penalty for closeness to the library's mean vector (a sentence that fits every question); then
     small bonuses for a sentence of the kind the question asks for (capped), and a penalty that
     takes a sentence out of the running. Recorded in every evaluation's manifest."""
 
-    dense: float = 0.55
-    lexical: float = 0.45
-    generic: float = 0.2
+    dense: float = 0.3
+    lexical: float = 0.2
+    soft: float = 0.5  # word-level soft match: each question word's closest word of the sentence
+    soft_base: float = 0.15  # ... counted above what an unrelated sentence reaches (so floors stay apart)
+    generic: float = 0.3
     gives: float = 0.06  # states what the question asks for (a person, a figure, a date ...)
     defines: float = 0.06  # defines the term a definition question asks about
     action: float = 0.08  # how-to: recommends or describes an action
@@ -60,6 +63,22 @@ class Weights:
 
 
 W = Weights()
+SUBJECT_PIECE = re.compile(r"^[a-z]{3,}")  # a word piece that can carry a subject (not "##s", "-", "of")
+
+
+def soft_overlap(question: TokenVectors, text: TokenVectors) -> float:
+    """How closely ``text`` matches the question word by word: the mean, over the question's
+    subject words, of the cosine to the closest contextual word piece of ``text`` (BERTScore's
+    recall). It credits what neither the sentence vector nor shared words see: "how should I
+    judge whether it is working?" against "success should be measured by the impact"."""
+    stop = function_words()
+    keep = [i for i, p in enumerate(question.pieces) if SUBJECT_PIECE.match(p) and p not in stop]
+    rows = question.vectors[keep] if keep else question.vectors
+    if not len(rows) or not len(text.vectors):
+        return 0.0
+    return float((rows.astype(np.float32) @ text.vectors.astype(np.float32).T).max(axis=1).mean())
+
+
 READ_TOP = 2  # every sentence of the best passages is scored in full ...
 READ_SHARED = 0.05  # ... and of the others, those carrying this share of the question's word weight (dev, sotu: same)
 
@@ -124,9 +143,11 @@ class SentenceSelector:
         # of the best passages, and elsewhere those that share some of the question's word weight.
         read = [i for i, c in enumerate(cands)
                 if c.card or c.source <= READ_TOP or self._overlap(question, texts[i]) >= READ_SHARED]  # fmt: skip
-        found = self.embeddings.embed_cached([question, *(texts[i] for i in read)])
+        found, pieces = self.embeddings.embed_with_tokens([question, *(texts[i] for i in read)])
         vecs = np.zeros((len(cands) + 1, found.shape[1]), dtype=np.float32)
         vecs[[0, *(i + 1 for i in read)]] = found
+        soft = np.zeros(len(cands))
+        soft[read] = [W.soft * (soft_overlap(pieces[0], p) - W.soft_base) for p in pieces[1:]]
         unread = set(range(len(cands))) - set(read)
         sims = vecs[1:] @ vecs[0]
         centre = self.centroid() if self.centroid else None
@@ -145,7 +166,7 @@ class SentenceSelector:
         for i, c in enumerate(cands):
             own = display(c.span.text)
             if c.card:  # who wrote a document, and when, answers only a question about the document
-                c.score = float(W.dense * sims[i] + W.lexical * self._overlap(question, texts[i]))
+                c.score = float(W.dense * sims[i] + W.lexical * self._overlap(question, texts[i]) + soft[i])
                 other_field = bool(fields) and c.card not in fields  # "who wrote it?" is not answered by its topics
                 if not about_documents or not named[i] or named[i] < W.card_named * best_named or other_field:
                     c.score -= W.excluded
@@ -159,7 +180,8 @@ class SentenceSelector:
                 bonus += W.action
             if mode is Mode.precedent and case_name(own):
                 bonus += W.case
-            c.score = float(W.dense * sims[i] + W.lexical * self._overlap(question, texts[i]) + min(bonus, W.bonus_cap))
+            lexical = W.lexical * self._overlap(question, texts[i])
+            c.score = float(W.dense * sims[i] + lexical + soft[i] + min(bonus, W.bonus_cap))
             if about and not about & content_tokens(fold(texts[i])):
                 c.score -= W.excluded  # a follow-up that names its subject is answered by sentences that name it
             if i in unread:

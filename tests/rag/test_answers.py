@@ -234,6 +234,33 @@ def test_sentence_embeddings_are_encoded_once_even_without_a_cache(corpus_index:
     assert vecs.shape == (3, 384) and (vecs[0] == vecs[2]).all()
 
 
+def test_word_pieces_come_with_the_sentence_vector_from_one_pass(corpus_index: SearchIndex) -> None:
+    import numpy as np
+
+    from rag.index.embeddings import MiniLMEmbeddings
+
+    fresh = MiniLMEmbeddings(query_cache_size=8)
+    fresh._model = corpus_index.embeddings.model
+    text = "Success should be measured by the impact of interventions."
+    vecs, pieces = fresh.embed_with_tokens([text, "shared spaces", text])
+    assert fresh.documents_embedded == 2  # unique texts, one pass
+    assert float(vecs[0] @ fresh.embed_cached([text])[0]) > 0.9999  # the same sentence vector
+    assert pieces[0].pieces[:4] == ("success", "should", "be", "measured")  # no [CLS], no padding
+    assert pieces[0].pieces[-1] == "." and pieces[0].vectors.shape == (len(pieces[0].pieces), 384)
+    assert np.allclose(np.linalg.norm(pieces[0].vectors.astype(np.float32), axis=1), 1.0, atol=1e-2)
+
+
+def test_the_soft_match_credits_a_paraphrase_that_shares_no_word(corpus_index: SearchIndex) -> None:
+    from rag.answer.selection import soft_overlap
+
+    _, (question, paraphrase, unrelated) = corpus_index.embeddings.embed_with_tokens([
+        "How should I judge whether a scheme is working?",
+        "Success should be measured by the impact of interventions.",
+        "The Zero Carbon Hub was set up by the National House-Building Council.",
+    ])  # fmt: skip
+    assert soft_overlap(question, paraphrase) > soft_overlap(question, unrelated) + 0.1
+
+
 def test_an_unknown_generator_is_refused_by_settings() -> None:
     from pydantic import ValidationError
 
