@@ -133,8 +133,8 @@ def contrasted(terms: tuple[str, str], sentences: list[str]) -> bool:
         words = content_tokens(text)
         if a <= words and b <= words and CONTRAST_CUE.search(text):
             return True
-        if (a & words or b & words) and re.match(r"(?i)\W*(?:in contrast|by contrast|unlike|whereas)\b", text):
-            return True  # "In contrast, the second case ...": set against the one before it
+        if (a <= words or b <= words) and re.match(r"(?i)\W*(?:in contrast|by contrast|unlike|whereas)\b", text):
+            return True  # "In contrast, the second case ...": set against the one before it (a term named whole)
     return any(defines(t, a, whole=True) for t in sentences) and any(defines(t, b, whole=True) for t in sentences)
 
 

@@ -307,3 +307,7 @@ def test_a_contrast_the_library_draws_is_not_called_missing() -> None:
     said = ["In contrast, the second case focuses upon the continuous management by service users."]
     assert contrasted(pair, said)
     assert not contrasted(pair, ["The first case works with service users to develop work based skills."])
+    # a sentence set against another contrasts a term only when it names the term whole, not one of its words
+    pair = explicit_contrast("How is a social enterprise different from a charity?")
+    assert pair is not None and not contrasted(pair, ["In contrast, the second case works with social care staff."])
+    assert contrasted(pair, ["In contrast, a charity relies on donations."])
