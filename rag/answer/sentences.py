@@ -168,7 +168,13 @@ def scoring_query(question: str, sources: list[SearchResult]) -> str:
             and (ASKED_OF.search(question[: m.start()]) or SAYS.match(question[m.end() :]))
         ):
             kept = kept.replace(name, " ")
+    # "..., according to the social productivity agenda?": a source named in lower case, at the end
+    if (m := ACCORDING_TO.search(kept)) and all(w.lower() in titles for w in re.findall(r"\w+", m.group(1))):
+        kept = kept[: m.start()] + "?"
     return " ".join(kept.split()) if content_tokens(kept) else question
+
+
+ACCORDING_TO = re.compile(r",?\s+according to (?:the |his |her |their )?([\w’' -]+?)\s*[?.]?$", re.I)
 
 
 ASKS_MEANING = (

@@ -346,3 +346,11 @@ def test_a_question_about_what_a_document_is_about_keeps_its_name(pipeline: Answ
     assert_grounded(answer, pipeline.settings.corpus_dir)
     answer = pipeline.ask("Who are the Young Foundation?")
     assert answer.citations and all("Young Foundation" in c.quote for c in answer.citations)
+
+
+def test_a_source_named_in_lower_case_at_the_end_does_not_steer_the_answer(pipeline: AnswerPipeline) -> None:
+    """ "..., according to the social productivity agenda?" names the document asked of; its words
+    are in nearly every sentence of it, so kept in the scoring they outweigh what the question asks."""
+    answer = pipeline.ask("What should administrations do first, according to the social productivity agenda?")
+    assert answer.citations and "Administration has to jump first." in answer.citations[0].quote
+    assert_grounded(answer, pipeline.settings.corpus_dir)
