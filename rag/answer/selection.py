@@ -23,6 +23,7 @@ from rag.answer.sentences import (
     asked_term,
     defines,
     is_action,
+    other_ordinal,
     scoring_query,
 )
 from rag.cases.names import case_name
@@ -59,6 +60,7 @@ class Weights:
     bonus_cap: float = 0.12
     card_field: float = 0.1  # a document card stating the field asked for (one stating another is excluded)
     card_named: float = 0.8  # a card must name the document at least this share as well as the best card
+    other_one: float = 0.2  # speaks of another one of a series ("the second case" for "the first enterprise")
     excluded: float = 1.0  # subtracted from a sentence that must not be chosen
 
 
@@ -174,6 +176,8 @@ class SentenceSelector:
                     c.score += W.card_field
                 continue
             bonus = W.gives * sum(bool(a.gives.search(own)) for a in asks) - W.generic * float(generic[i])
+            if other_ordinal(question, texts[i]):
+                bonus -= W.other_one
             if definition and defines(own, term):
                 bonus += W.defines
             if mode is Mode.howto and is_action(c.span.text, c.context):

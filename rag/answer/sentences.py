@@ -169,8 +169,9 @@ def scoring_query(question: str, sources: list[SearchResult]) -> str:
         ):
             kept = kept.replace(name, " ")
     # "..., according to the social productivity agenda?": a source named in lower case, at the end
-    if (m := ACCORDING_TO.search(kept)) and all(w.lower() in titles for w in re.findall(r"\w+", m.group(1))):
-        kept = kept[: m.start()] + "?"
+    source = ACCORDING_TO.search(kept)
+    if source and all(w.lower() in titles for w in re.findall(r"\w+", source.group(1))):
+        kept = kept[: source.start()] + "?"
     return " ".join(kept.split()) if content_tokens(kept) else question
 
 
@@ -234,3 +235,14 @@ def is_action(text: str, lead_in: str = "") -> bool:
         body = BULLET.sub("", text).lstrip('“‘"')
         return bool(SUGGESTING.search(lead_in)) or bool(body[:1].islower() or re.match(r"\w+ing\b", body))
     return False
+
+
+ORDINAL = re.compile(r"\bthe (first|second|third|fourth|fifth) (?!time\b|place\b|step\b)[a-z]", re.I)
+
+
+def other_ordinal(question: str, text: str) -> bool:
+    """Does ``text`` speak of another one of a series than the question ("the second case" when it
+    asks about "the first social enterprise")? Such a sentence is on the topic and answers nothing."""
+    asked = {m.lower() for m in ORDINAL.findall(question)}
+    said = {m.lower() for m in ORDINAL.findall(text)}
+    return bool(asked) and bool(said) and not asked & said

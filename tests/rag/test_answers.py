@@ -354,3 +354,20 @@ def test_a_source_named_in_lower_case_at_the_end_does_not_steer_the_answer(pipel
     answer = pipeline.ask("What should administrations do first, according to the social productivity agenda?")
     assert answer.citations and "Administration has to jump first." in answer.citations[0].quote
     assert_grounded(answer, pipeline.settings.corpus_dir)
+
+
+def test_a_question_about_one_of_a_series_is_not_answered_with_another() -> None:
+    from rag.answer.sentences import other_ordinal
+
+    asked = "How does the first social enterprise develop its relationships with service users?"
+    assert other_ordinal(asked, "In contrast, the second case focuses upon the continuous management.")
+    assert not other_ordinal(asked, "The first case works with service users.")
+    assert not other_ordinal("How does the first case differ from the second case?", "the second case focuses")
+    assert not other_ordinal(asked, "For the first time, users run the service.")  # not one of a series
+
+
+def test_the_first_of_two_cases_is_answered_from_its_own_sentences(pipeline: AnswerPipeline) -> None:
+    answer = pipeline.ask("How does the first social enterprise develop its relationships with service users?")
+    assert any("quality and personalised service" in c.quote for c in answer.citations)
+    assert not any("the second case" in c.quote for c in answer.citations)
+    assert_grounded(answer, pipeline.settings.corpus_dir)
