@@ -158,19 +158,20 @@ def scoring_query(question: str, sources: list[SearchResult]) -> str:
     if ASKS_METADATA.search(question):
         return question
     titles = " ".join(f"{s.title} {s.doc.about or ''} {' '.join(s.doc.authors)}" for s in sources).lower()
+    title_words = set(re.findall(r"\w+", titles))  # words, not letters: "B&Q" is not in "Public Services"
     kept = question
     for m in NAMES.finditer(question):
         name = m.group(0)
         if (
             len(name) > 2
             and m.start() > 0
-            and all(w.lower() in titles for w in re.findall(r"\w+", name))
+            and all(w.lower() in title_words for w in re.findall(r"\w+", name))
             and (ASKED_OF.search(question[: m.start()]) or SAYS.match(question[m.end() :]))
         ):
             kept = kept.replace(name, " ")
     # "..., according to the social productivity agenda?": a source named in lower case, at the end
     source = ACCORDING_TO.search(kept)
-    if source and all(w.lower() in titles for w in re.findall(r"\w+", source.group(1))):
+    if source and all(w.lower() in title_words for w in re.findall(r"\w+", source.group(1))):
         kept = kept[: source.start()] + "?"
     return " ".join(kept.split()) if content_tokens(kept) else question
 

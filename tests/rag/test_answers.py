@@ -371,3 +371,13 @@ def test_the_first_of_two_cases_is_answered_from_its_own_sentences(pipeline: Ans
     assert any("quality and personalised service" in c.quote for c in answer.citations)
     assert not any("the second case" in c.quote for c in answer.citations)
     assert_grounded(answer, pipeline.settings.corpus_dir)
+
+
+def test_a_name_of_single_letters_is_not_taken_for_a_document_title(corpus_index: SearchIndex) -> None:
+    """A name is left out of the scoring only when each of its words is a word of a title: "B&Q"
+    is not, though every title holds a "b" (it was dropped, leaving "Which organisation did work with?")."""
+    from rag.answer.sentences import scoring_query
+
+    results = corpus_index.search("Who did B&Q work with, according to the Open Book?", k=8)
+    assert scoring_query("Which organisation did B&Q work with?", results) == "Which organisation did B&Q work with?"
+    assert "Open Book" not in scoring_query("What does the Open Book say about B&Q?", results)
