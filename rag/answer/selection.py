@@ -73,8 +73,10 @@ def soft_overlap(question: TokenVectors, text: TokenVectors) -> float:
     subject words, of the cosine to the closest contextual word piece of ``text`` (BERTScore's
     recall). It credits what neither the sentence vector nor shared words see: "how should I
     judge whether it is working?" against "success should be measured by the impact"."""
-    stop = function_words()
-    keep = [i for i, p in enumerate(question.pieces) if SUBJECT_PIECE.match(p) and p not in stop]
+    stop, pieces = function_words(), question.pieces
+    joined = {i for i, p in enumerate(pieces) if p == "&"}  # "B&Q": its letters name an organisation
+    keep = [i for i, p in enumerate(pieces)
+            if (SUBJECT_PIECE.match(p) and p not in stop) or (p.isalpha() and {i - 1, i + 1} & joined)]  # fmt: skip
     rows = question.vectors[keep] if keep else question.vectors
     if not len(rows) or not len(text.vectors):
         return 0.0

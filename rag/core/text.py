@@ -27,14 +27,17 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
 
 
-TOKENIZER = "folded-1"  # part of the lexical cache's fingerprint: a change here rebuilds BM25
+TOKENIZER = "folded-2"  # part of the lexical cache's fingerprint: a change here rebuilds BM25
+# "B&Q", "P&G", "AT&T": letters joined by "&" name one organisation; the tokenizer drops one-letter
+# words, so they are joined into one word ("b_q") that a query can match.
+AMPERSAND_NAME = re.compile(r"\b(\w{1,2})\s?&\s?(\w{1,2})\b")
 
 
 def tokenize(texts: list[str]) -> list[list[str]]:
     """Lower-cased, accent-folded, English-stopworded, Snowball-stemmed tokens (the same for documents
     and queries), so a user who types "Bogotá" finds a document that writes "Bogota"."""
-    out = bm25s.tokenize([fold(t) for t in texts], stopwords="en", stemmer=_stemmer(), return_ids=False,
-                         show_progress=False)  # fmt: skip
+    folded = [AMPERSAND_NAME.sub(r"\1_\2", fold(t)) for t in texts]
+    out = bm25s.tokenize(folded, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
     return [list(t) for t in out]
 
 

@@ -381,3 +381,15 @@ def test_a_name_of_single_letters_is_not_taken_for_a_document_title(corpus_index
     results = corpus_index.search("Who did B&Q work with, according to the Open Book?", k=8)
     assert scoring_query("Which organisation did B&Q work with?", results) == "Which organisation did B&Q work with?"
     assert "Open Book" not in scoring_query("What does the Open Book say about B&Q?", results)
+
+
+def test_an_organisation_named_by_letters_and_an_ampersand_is_found(pipeline: AnswerPipeline) -> None:
+    """ "B&Q" is two one-letter words to a plain tokenizer, which drops them: the question then
+    asks "Which organisation did work with?" and any sentence about organisations answers it."""
+    from rag.core.text import content_tokens
+
+    assert "b_q" in content_tokens("B&Q and RSA’s Community Footprint") and "b_q" in content_tokens("B & Q")
+    assert content_tokens("the Young Foundation & Nesta") == content_tokens("the Young Foundation Nesta")
+    answer = pipeline.ask("Which organisation did B&Q work with?")
+    assert answer.citations and "B&Q and RSA’s Community Footprint" in answer.citations[0].quote
+    assert_grounded(answer, pipeline.settings.corpus_dir)
