@@ -25,7 +25,10 @@ OPENS_WITH_REFERENCE = re.compile(
     re.IGNORECASE,
 )
 # ... or that leans on it further in ("the evidence for such claims").
-POINTS_BACK = re.compile(OPENS_WITH_REFERENCE.pattern + r"|\bsuch (?!as\b|a\b|an\b)[a-z]+", re.IGNORECASE)
+# ("such things as targets", "such bodies as councils" point forward to their examples, not back)
+POINTS_BACK = re.compile(
+    OPENS_WITH_REFERENCE.pattern + r"|\bsuch (?!as\b|a\b|an\b)(?![a-z]+(?: [a-z]+)? as\b)[a-z]+", re.IGNORECASE
+)
 # A connective that relates a sentence to the one before but names its own subject ("In contrast, the
 # second case focuses ...") reads on its own; one followed by a pronoun ("Consequently it offers") does not.
 SELF_STANDING = re.compile(

@@ -393,3 +393,11 @@ def test_an_organisation_named_by_letters_and_an_ampersand_is_found(pipeline: An
     answer = pipeline.ask("Which organisation did B&Q work with?")
     assert answer.citations and "B&Q and RSA’s Community Footprint" in answer.citations[0].quote
     assert_grounded(answer, pipeline.settings.corpus_dir)
+
+
+def test_such_things_as_points_forward_not_back() -> None:
+    """ "driven by such things as targets" gives its own examples; "the evidence for such claims"
+    needs the sentence before. Taken for the second, the first was glued to its neighbour as one step."""
+    assert not needs_antecedent("Interventions should not be driven by such things as a set of targets.")
+    assert needs_antecedent("This paper evaluates the evidence for such claims for their capacity.")
+    assert needs_antecedent("Such schemes work well in rural areas.")
