@@ -68,19 +68,26 @@ W = Weights()
 SUBJECT_PIECE = re.compile(r"^[a-z]{3,}")  # a word piece that can carry a subject (not "##s", "-", "of")
 
 
-def soft_overlap(question: TokenVectors, text: TokenVectors) -> float:
-    """How closely ``text`` matches the question word by word: the mean, over the question's
-    subject words, of the cosine to the closest contextual word piece of ``text`` (BERTScore's
-    recall). It credits what neither the sentence vector nor shared words see: "how should I
-    judge whether it is working?" against "success should be measured by the impact"."""
+def subject_vectors(question: TokenVectors) -> np.ndarray:
+    """The vectors of the question's word pieces that can carry its subject: not function words,
+    not sub-word endings; the letters of a name joined by "&" ("B&Q") count."""
     stop, pieces = function_words(), question.pieces
-    joined = {i for i, p in enumerate(pieces) if p == "&"}  # "B&Q": its letters name an organisation
+    joined = {i for i, p in enumerate(pieces) if p == "&"}
     keep = [i for i, p in enumerate(pieces)
             if (SUBJECT_PIECE.match(p) and p not in stop) or (p.isalpha() and {i - 1, i + 1} & joined)]  # fmt: skip
-    rows = question.vectors[keep] if keep else question.vectors
+    return (question.vectors[keep] if keep else question.vectors).astype(np.float32)
+
+
+def soft_overlap(question: TokenVectors | np.ndarray, text: TokenVectors) -> float:
+    """How closely ``text`` matches the question word by word: the mean, over the question's
+    subject words (``subject_vectors``), of the cosine to the closest contextual word piece of
+    ``text`` (BERTScore's recall). It credits what neither the sentence vector nor shared words
+    see: "how should I judge whether it is working?" against "success should be measured by the
+    impact"."""
+    rows = question if isinstance(question, np.ndarray) else subject_vectors(question)
     if not len(rows) or not len(text.vectors):
         return 0.0
-    return float((rows.astype(np.float32) @ text.vectors.astype(np.float32).T).max(axis=1).mean())
+    return float((rows @ text.vectors.astype(np.float32).T).max(axis=1).mean())
 
 
 READ_TOP = 2  # every sentence of the best passages is scored in full ...
@@ -151,7 +158,8 @@ class SentenceSelector:
         vecs = np.zeros((len(cands) + 1, found.shape[1]), dtype=np.float32)
         vecs[[0, *(i + 1 for i in read)]] = found
         soft = np.zeros(len(cands))
-        soft[read] = [W.soft * (soft_overlap(pieces[0], p) - W.soft_base) for p in pieces[1:]]
+        asked = subject_vectors(pieces[0])
+        soft[read] = [W.soft * (soft_overlap(asked, p) - W.soft_base) for p in pieces[1:]]
         unread = set(range(len(cands))) - set(read)
         sims = vecs[1:] @ vecs[0]
         centre = self.centroid() if self.centroid else None
