@@ -11,9 +11,9 @@ from collections.abc import Sequence
 
 from rag.answer.coverage import parts
 from rag.answer.notes import ASKS_ACTION
-from rag.answer.sentences import asked_meaning, contrasted, defines, explicit_contrast
+from rag.answer.sentences import asked_meaning, contrasted, defines, explicit_contrast, sets_apart
 from rag.cases.model import CaseRecord
-from rag.core.text import content_tokens, fold
+from rag.core.text import content_tokens, fold, sentences
 
 
 def actions_not_stated(question: str, records: Sequence[CaseRecord]) -> list[str]:
@@ -33,8 +33,12 @@ def actions_not_stated(question: str, records: Sequence[CaseRecord]) -> list[str
     return out
 
 
-def specific_gaps(question: str, leading: list[str], records: Sequence[CaseRecord]) -> list[str]:
-    """The parts of ``question`` these checks find unstated in the passages' ``leading`` sentences."""
+def specific_gaps(
+    question: str, leading: list[str], records: Sequence[CaseRecord], passages: Sequence[str] = ()
+) -> list[str]:
+    """The parts of ``question`` these checks find unstated in the passages' ``leading`` sentences.
+    A pair is called never contrasted only when no sentence of the ``passages`` sets them apart
+    either (one an answer may not quote, as its referent is too far back, still says it)."""
     out = actions_not_stated(question, records)
     term = asked_meaning(question)
     named = content_tokens(term or "")
@@ -42,6 +46,10 @@ def specific_gaps(question: str, leading: list[str], records: Sequence[CaseRecor
     if named and used and not any(defines(s, named, whole=True) for s in leading):
         out.append(f"what {term} means")  # the library uses the term and never says what it is
     pair = explicit_contrast(question)
-    if pair and not contrasted(pair, leading):
+    if (
+        pair
+        and not contrasted(pair, leading)
+        and not sets_apart(pair, [s.text for p in passages for s in sentences(p)])
+    ):
         out.append(f"how {pair[0]} and {pair[1]} differ")  # each named, never set against the other
     return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from rag.core.models import SearchResult
-from rag.core.text import BULLET, content_tokens, display, function_words
+from rag.core.text import BULLET, content_tokens, display, function_words, tokenize
 from rag.index.cards import ASKS_METADATA
 
 # Within one list item or line, a sentence ends where a capitalised word follows a full stop.
@@ -74,8 +74,9 @@ CONTRAST = (
         r"(?:\?|$| in | according)",
         re.I,
     ),
+    re.compile(r"^how (?:do|does|did) (?:the )?(.+?) and (?:the )?(.+?) differ\b", re.I),
     re.compile(r"\b(.+?) (?:vs\.?|versus|compared (?:with|to)) (?:the )?(.+?)(?:\?|$)", re.I),
-    re.compile(r"\bseparates? (.+?) from (?:a |the )?(.+?)(?:\?|$)", re.I),
+    re.compile(r"\b(?:separates?|distinguish(?:es)?) (.+?) from (?:a |the )?(.+?)(?:\?|$)", re.I),
     re.compile(r"\b(?:on|by|to) (.+?) or (?:on |by |to )?(.+?)(?:\?|$)", re.I),
 )
 
@@ -119,8 +120,8 @@ CONTRAST_CUE = re.compile(
 
 def explicit_contrast(question: str) -> tuple[str, str] | None:
     """The two terms of a question that asks outright how they differ ("the difference between X
-    and Y", "X differ from Y", "X versus Y"); not the looser "X or Y?"."""
-    for pattern in CONTRAST[:3]:
+    and Y", "X differ from Y", "how do X and Y differ?", "X versus Y"); not the looser "X or Y?"."""
+    for pattern in CONTRAST[:4]:
         m = pattern.search(question)
         if m and content_tokens(m.group(1)) and content_tokens(m.group(2)):
             return contrast_terms(question)
@@ -130,8 +131,7 @@ def explicit_contrast(question: str) -> tuple[str, str] | None:
 def contrasted(terms: tuple[str, str], sentences: list[str]) -> bool:
     """Do ``sentences`` set the two terms against each other (one sentence naming both with a
     contrasting word), or define each (a sentence opening with it that says what it is)?"""
-    a, b = content_tokens(terms[0]), content_tokens(terms[1])
-    a, b = (a - b or a), (b - a or b)  # what tells the two apart
+    a, b = _apart(terms)
     for text in sentences:
         words = content_tokens(text)
         if a <= words and b <= words and CONTRAST_CUE.search(text):
@@ -139,6 +139,30 @@ def contrasted(terms: tuple[str, str], sentences: list[str]) -> bool:
         if (a <= words or b <= words) and re.match(r"(?i)\W*(?:in contrast|by contrast|unlike|whereas)\b", text):
             return True  # "In contrast, the second case ...": set against the one before it (a term named whole)
     return any(defines(t, a, whole=True) for t in sentences) and any(defines(t, b, whole=True) for t in sentences)
+
+
+STRONG_CONTRAST = re.compile(
+    r"\b(?:rather than|instead of|in contrast|by contrast|unlike|whereas|differ\w*|distinct\w*|versus)\b", re.I
+)
+
+
+def sets_apart(terms: tuple[str, str], sentences: list[str]) -> bool:
+    """Does one of ``sentences`` set the terms apart outright ("an active, relational ... rather than
+    transactional orientation")? A term may be named by the first word that tells it from the other
+    ("relational and transactional approaches to service users" carries the pair's shared noun)."""
+    a, b = _apart(terms)
+    heads = [next((t for t in tokenize([term])[0] if t in side), "") for term, side in zip(terms, (a, b), strict=True)]
+    for text in sentences:
+        words = content_tokens(text)
+        if (a <= words or heads[0] in words) and (b <= words or heads[1] in words) and STRONG_CONTRAST.search(text):
+            return True
+    return False
+
+
+def _apart(terms: tuple[str, str]) -> tuple[frozenset[str], frozenset[str]]:
+    """Each term's words that tell it from the other."""
+    a, b = content_tokens(terms[0]), content_tokens(terms[1])
+    return (a - b or a), (b - a or b)
 
 
 # How a question names the document it is asked of ("according to the Open Book", "in the 2013

@@ -270,7 +270,8 @@ class Reader:
         only_premise = bool(assumed) and not any(rest & content_tokens(fold(r.text)) for r in results)
         whole = not found and ((bool(missing) and len(missing) == len(parts(work.question))) or only_premise)
         records = self.cases.records() if self.cases is not None else []
-        missing += [p for p in specific_gaps(work.question, [s.text for s in pool], records) if p not in missing]
+        gaps = specific_gaps(work.question, [s.text for s in pool], records, [r.text for r in results])
+        missing += [p for p in gaps if p not in missing]
         return Coverage(not_stated=missing, premise=premise, rewords=sorted(rewords), whole=whole, no_steps=no_steps)
 
 

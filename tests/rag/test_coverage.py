@@ -311,3 +311,24 @@ def test_a_contrast_the_library_draws_is_not_called_missing() -> None:
     pair = explicit_contrast("How is a social enterprise different from a charity?")
     assert pair is not None and not contrasted(pair, ["In contrast, the second case works with social care staff."])
     assert contrasted(pair, ["In contrast, a charity relies on donations."])
+
+
+def test_how_do_x_and_y_differ_is_a_contrast_and_one_the_library_draws_is_not_called_missing(
+    pipeline: AnswerPipeline,
+) -> None:
+    from rag.answer.sentences import explicit_contrast, sets_apart
+
+    assert explicit_contrast("How do shared spaces and shared values differ?") == ("shared spaces", "shared values")
+    pair = explicit_contrast("How do relational and transactional approaches to service users differ?")
+    assert pair == ("relational", "transactional approaches to service users")
+    said = "It emphasises an active, relational and co-productive rather than transactional orientation."
+    assert sets_apart(pair, [said])
+    assert not sets_apart(pair, ["Relational work matters, but transactional approaches to service users persist."])
+    # the abstract says it in a sentence the answer cannot quote (its referent is three sentences back):
+    # no "does not say how they differ" line
+    answer = pipeline.ask("How do relational and transactional approaches to service users differ?")
+    assert "does not say how relational" not in answer.answer
+    answer = pipeline.ask("How do shared spaces and shared values differ?")
+    assert "The library does not say how shared spaces and shared values differ." in answer.answer
+    assert "**Shared spaces**" in answer.answer and "**Shared values**" in answer.answer
+    assert_grounded(answer, pipeline.settings.corpus_dir)
