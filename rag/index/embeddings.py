@@ -75,6 +75,7 @@ class MiniLMEmbeddings(Embeddings):
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, list[float]] = OrderedDict()
         self._tokens: OrderedDict[str, tuple[np.ndarray, TokenVectors]] = OrderedDict()
+        self._caches = threading.Lock()  # API workers' threads share the caches: look up and evict under it
         self.documents_embedded = 0
 
     @property
@@ -150,7 +151,7 @@ class MiniLMEmbeddings(Embeddings):
 
     def embed_cached(self, texts: list[str]) -> np.ndarray:
         """Embed short texts (questions, sentences) through the LRU cache, encoding misses in one batch."""
-        found: dict[str, Any] = {t: self._cache[t] for t in texts if t in self._cache}
+        found: dict[str, Any] = self._lookup(self._cache, texts)
         missing = list(dict.fromkeys(t for t in texts if t not in found))
         if missing:
             for text, vec in zip(missing, self.encode(missing), strict=True):
@@ -162,7 +163,7 @@ class MiniLMEmbeddings(Embeddings):
         """Sentence vectors and word-piece vectors of short texts, from one forward pass per batch
         of misses, through an LRU cache a quarter the size of the query cache (a text's pieces
         weigh some 50 times its vector)."""
-        found = {t: self._tokens[t] for t in texts if t in self._tokens}
+        found = self._lookup(self._tokens, texts)
         missing = list(dict.fromkeys(t for t in texts if t not in found))
         if missing:
             outputs = cast(
@@ -170,16 +171,32 @@ class MiniLMEmbeddings(Embeddings):
                 self.model.encode(missing, batch_size=self.batch_size, output_value=None, show_progress_bar=False),
             )
             self.documents_embedded += len(missing)
-            for text, out in zip(missing, outputs, strict=True):
-                found[text] = self._with_tokens(out)
-                self._tokens[text] = found[text]
-                while len(self._tokens) > self.query_cache_size // 4:
-                    self._tokens.popitem(last=False)
-        for t in texts:
-            if t in self._tokens:
-                self._tokens.move_to_end(t)
+            made = {text: self._with_tokens(out) for text, out in zip(missing, outputs, strict=True)}
+            found.update(made)
+            self._store(self._tokens, made, self.query_cache_size // 4)
         vectors = np.asarray([found[t][0] for t in texts], dtype=np.float32).reshape(len(texts), -1)
         return vectors, [found[t][1] for t in texts]
+
+    def _lookup(self, cache: OrderedDict[str, Any], texts: list[str]) -> dict[str, Any]:
+        """The cached entries of ``texts``, each marked as just used."""
+        out = {}
+        with self._caches:
+            for t in texts:
+                if (value := cache.get(t)) is not None:
+                    cache.move_to_end(t)
+                    out[t] = value
+        return out
+
+    def _store(self, cache: OrderedDict[str, Any], entries: dict[str, Any], size: int) -> None:
+        """Add ``entries``, then evict the least recently used beyond ``size``."""
+        if size <= 0:
+            return
+        with self._caches:
+            for key, value in entries.items():
+                cache[key] = value
+                cache.move_to_end(key)
+            while len(cache) > size:
+                cache.popitem(last=False)
 
     def _with_tokens(self, out: dict[str, Any]) -> tuple[np.ndarray, TokenVectors]:
         """One text's unit sentence vector and its word pieces, padding and special tokens dropped."""
@@ -193,17 +210,12 @@ class MiniLMEmbeddings(Embeddings):
         return vec / max(float(np.linalg.norm(vec)), 1e-12), TokenVectors(rows.astype(np.float16), pieces)
 
     def _remember(self, text: str, vector: list[float]) -> None:
-        if self.query_cache_size:
-            self._cache[text] = vector
-            self._cache.move_to_end(text)
-            while len(self._cache) > self.query_cache_size:
-                self._cache.popitem(last=False)
+        self._store(self._cache, {text: vector}, self.query_cache_size)
 
     def embed_query(self, text: str) -> list[float]:
-        cached = self._cache.get(text)
+        cached = self._lookup(self._cache, [text]).get(text)
         if cached is not None:
-            self._cache.move_to_end(text)
-            return cached
+            return cast("list[float]", cached)
         vector = self.encode([text])[0].tolist()
         self._remember(text, vector)
         return vector

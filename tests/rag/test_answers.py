@@ -250,6 +250,29 @@ def test_word_pieces_come_with_the_sentence_vector_from_one_pass(corpus_index: S
     assert np.allclose(np.linalg.norm(pieces[0].vectors.astype(np.float32), axis=1), 1.0, atol=1e-2)
 
 
+def test_the_embedding_caches_hold_under_concurrent_questions(corpus_index: SearchIndex) -> None:
+    """API workers share one embedder: lookups and evictions of its small LRU caches from many
+    threads at once must neither raise nor mix up vectors."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rag.index.embeddings import MiniLMEmbeddings
+
+    shared = MiniLMEmbeddings(query_cache_size=8)  # two texts' word pieces, eight vectors
+    shared._model = corpus_index.embeddings.model
+    texts = [f"Question {n} about shared spaces" for n in range(6)]
+    alone = {t: shared.embed_with_tokens([t])[0][0] for t in texts}
+
+    def ask(n: int) -> bool:
+        t = texts[n % len(texts)]
+        vecs, pieces = shared.embed_with_tokens([t, texts[(n + 1) % len(texts)]])
+        same = float(vecs[0] @ alone[t]) > 0.999 and pieces[0].pieces[:2] == ("question", str(n % len(texts)))
+        return same and float(shared.embed_cached([t])[0] @ alone[t]) > 0.999
+
+    with ThreadPoolExecutor(4) as pool:
+        assert all(pool.map(ask, range(48)))
+    assert len(shared._tokens) <= 2 and len(shared._cache) <= 8
+
+
 def test_the_soft_match_credits_a_paraphrase_that_shares_no_word(corpus_index: SearchIndex) -> None:
     from rag.answer.selection import soft_overlap
 
