@@ -69,7 +69,7 @@ class ExtractiveGenerator:
             return Draft("", mode)
         query = condense(question, history)
         about = frozenset(subject_names(question)) if query != question else frozenset()  # a follow-up's own subject
-        vecs = self.selector.score(scoring_query(query, sources), cands, mode, about)
+        vecs = self.selector.score(scoring_query(query, sources), cands, mode, about, sources)
         cands, vecs = self.selector.without_copies(cands, vecs, sources)
         if asks_which_documents(query) and (listed := self._documents(query, cands, sources)):
             return Draft(listed, mode)

@@ -24,6 +24,7 @@ from rag.answer.sentences import (
     defines,
     is_action,
     other_ordinal,
+    other_year,
     scoring_query,
 )
 from rag.cases.names import case_name
@@ -60,7 +61,8 @@ class Weights:
     bonus_cap: float = 0.12
     card_field: float = 0.1  # a document card stating the field asked for (one stating another is excluded)
     card_named: float = 0.8  # a card must name the document at least this share as well as the best card
-    other_one: float = 0.2  # speaks of another one of a series ("the second case" for "the first enterprise")
+    other_one: float = 0.2  # speaks of another one of a series ("the second case" for "the first enterprise"),
+    # or comes from a document of another year than the one the question names
     excluded: float = 1.0  # subtracted from a sentence that must not be chosen
 
 
@@ -145,10 +147,16 @@ class SentenceSelector:
         return " ".join(x for x in (c.context, before, display(c.span.text)) if x)
 
     def score(
-        self, question: str, cands: list[Candidate], mode: Mode, about: frozenset[str] = frozenset()
+        self,
+        question: str,
+        cands: list[Candidate],
+        mode: Mode,
+        about: frozenset[str] = frozenset(),
+        sources: list[SearchResult] | None = None,
     ) -> np.ndarray:
         """Each candidate's score (set on it); the readings' vectors. ``about``: the names a follow-up
-        asks about ("And Bogotá?"), which a sentence must mention to answer it."""
+        asks about ("And Bogotá?"), which a sentence must mention to answer it. ``sources``: the
+        passages the candidates come from, for the year a question names (``other_year``)."""
         texts = [self.reading(c) for c in cands]
         # Only sentences that can win are embedded (the embedding is most of an answer's time): those
         # of the best passages, and elsewhere those that share some of the question's word weight.
@@ -175,6 +183,7 @@ class SentenceSelector:
         subject = content_tokens(question) - FIELD_WORDS - DOCUMENT_WORDS
         named = {i: self._overlap(subject, c.names) if subject else 1.0 for i, c in enumerate(cands) if c.card}
         best_named = max(named.values(), default=0.0)
+        elsewhere = other_year(question, sources or [])
         for i, c in enumerate(cands):
             own = display(c.span.text)
             if c.card:  # who wrote a document, and when, answers only a question about the document
@@ -186,7 +195,7 @@ class SentenceSelector:
                     c.score += W.card_field
                 continue
             bonus = W.gives * sum(bool(a.gives.search(own)) for a in asks) - W.generic * float(generic[i])
-            if other_ordinal(question, texts[i]):
+            if other_ordinal(question, texts[i]) or c.source in elsewhere:
                 bonus -= W.other_one
             if definition and defines(own, term):
                 bonus += W.defines
@@ -266,7 +275,7 @@ class SentenceSelector:
         cands = self.candidates(sources)
         if not cands:
             return {}
-        vecs = self.score(scoring_query(question, sources), cands, mode)
+        vecs = self.score(scoring_query(question, sources), cands, mode, sources=sources)
         cands, _ = self.without_copies(cands, vecs, sources)
         best = sorted(cands, key=lambda c: -c.score)[:limit]
         lines: dict[int, list[str]] = {}

@@ -274,3 +274,17 @@ def other_ordinal(question: str, text: str) -> bool:
     asked = {m.lower() for m in ORDINAL.findall(question)}
     said = {m.lower() for m in ORDINAL.findall(text)}
     return bool(asked) and bool(said) and not asked & said
+
+
+YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+
+
+def other_year(question: str, sources: list[SearchResult]) -> set[int]:
+    """The passages (numbered from 1) of documents dated in another year than the one the question
+    names, when a passage of a document of that year is among them: "What did Obama want to do about
+    community college in 2015?" is answered from the 2015 address, not from 2016's similar lines."""
+    years = set(YEAR.findall(question))
+    dated = {n: (src.doc.date or "")[:4] for n, src in enumerate(sources, start=1)}
+    if not years or not any(y in years for y in dated.values()):
+        return set()
+    return {n for n, y in dated.items() if y and y not in years}

@@ -233,7 +233,7 @@ class Reader:
         cands = self.selector.candidates(results)
         if not cands:
             return Coverage()
-        vecs = self.selector.score(scoring_query(work.query, results), cands, Mode.explain)  # style-neutral
+        vecs = self.selector.score(scoring_query(work.query, results), cands, Mode.explain, sources=results)
         rewords = set()
         for copy, kept in self.selector.twins(cands, vecs, results).items():
             original = results[cands[kept].source - 1]

@@ -424,3 +424,24 @@ def test_such_things_as_points_forward_not_back() -> None:
     assert not needs_antecedent("Interventions should not be driven by such things as a set of targets.")
     assert needs_antecedent("This paper evaluates the evidence for such claims for their capacity.")
     assert needs_antecedent("Such schemes work well in rural areas.")
+
+
+def test_a_question_naming_a_year_is_answered_from_that_years_document(pipeline: AnswerPipeline) -> None:
+    """Two addresses say nearly the same; "in 2015" names which one the question is about."""
+    from rag.answer.model import Mode
+    from rag.answer.sentences import other_year
+    from rag.core.chunks import Chunk, DocumentMeta
+    from rag.core.models import SearchResult
+
+    def passage(year: str, text: str) -> SearchResult:
+        doc = DocumentMeta(f"address-{year}", f"Annual address {year}", date=f"{year}-01-20")
+        return SearchResult.of(Chunk(f"c{year}", doc, text, char_end=len(text)))
+
+    later = passage("2016", "I want to lower the cost of community college for every student.")  # a little closer
+    asked = passage("2015", "I want to lower the cost of community college for every responsible student.")
+    undated = SearchResult.of(Chunk("cx", DocumentMeta("notes", "Notes"), "Community college costs rose.", char_end=29))
+    question = "What did the President want to do about the cost of community college in 2015?"
+    assert other_year(question, [later, asked, undated]) == {1}  # the undated one is not set aside
+    assert other_year(question.replace("2015", "2009"), [later, asked]) == set()  # no address of 2009: no preference
+    draft = pipeline.generator.generate(question, [later, asked], Mode.explain)
+    assert "every responsible student. [2]" in draft.text and "[1]" not in draft.text
