@@ -143,21 +143,29 @@ def _states(
 
 
 def not_stated(
-    question: str, pool: Sequence[Sentence], context: str = "", documents: frozenset[str] = frozenset()
+    question: str,
+    pool: Sequence[Sentence],
+    context: str = "",
+    documents: frozenset[str] = frozenset(),
+    authors: frozenset[str] = frozenset(),
 ) -> list[str]:
     """The parts of ``question`` whose asked-for attributes no sentence of ``pool`` gives.
     ``context`` (the condensed query of a follow-up) adds to the question's subject; ``documents``
-    (tokens of the passages' titles and authors) name who says it, not what it is about."""
+    (tokens of the passages' titles and authors) name who says it, not what it is about; of them,
+    ``authors`` and a year name only the document asked of ("What did Trump say ... in 2019?")."""
     asked = subject_names(question) or subject_names(context)
     names = asked - documents
     speaker = bool(asked) and not names
     everything = content_tokens(fold(f"{question} {context}")) - ASKING
+    # who says it ("Trump") and the year of the address asked of ("in 2019") name the document, not
+    # what it is about: a sentence on drug prices need not repeat them
+    said_by = (asked & authors) | {t for t in everything & documents if re.fullmatch(r"(?:19|20)\d{2}", t)}
     missing = []
     for part in parts(question):
         if not part.asks:
             continue
         triggers = set().union(*(content_tokens(fold(" ".join(a.trigger.findall(part.text)))) for a in part.asks))
-        subject = everything - triggers
+        subject = everything - triggers - said_by
         if any(not _states(a, subject, names, pool, speaker) for a in part.asks):
             missing.append(part.text)
     return missing

@@ -258,7 +258,8 @@ class Reader:
         previous = next((t.get("content", "") for t in reversed(work.history) if t.get("role") == "user"), "")
         context = "" if work.query == work.question else previous if subject_names(previous) else work.query
         titles = content_tokens(fold(" ".join(f"{r.title} {' '.join(r.doc.authors)}" for r in results)))
-        missing = not_stated(work.question, pool, context, titles)
+        authors = content_tokens(fold(" ".join(a for r in results for a in r.doc.authors)))
+        missing = not_stated(work.question, pool, context, titles, authors)
         # Nothing is covered when no other name of the question is in the passages and either every
         # part is missing or no passage holds a word it asks besides its premise ("What was the Eden
         # Project?", "How do I register with the Charity Commission?"). "Greenpeace runs the Zero

@@ -332,3 +332,21 @@ def test_how_do_x_and_y_differ_is_a_contrast_and_one_the_library_draws_is_not_ca
     assert "The library does not say how shared spaces and shared values differ." in answer.answer
     assert "**Shared spaces**" in answer.answer and "**Shared values**" in answer.answer
     assert_grounded(answer, pipeline.settings.corpus_dir)
+
+
+def test_who_says_it_and_the_year_of_the_address_are_not_what_a_question_is_about() -> None:
+    """ "What did Trump say about drug prices in 2019?" is answered by a sentence on drug prices in
+    the 2019 address, which names neither Trump nor 2019: no "does not say" line for the question."""
+    from rag.answer.coverage import Sentence, not_stated
+    from rag.core.text import content_tokens, fold
+
+    question = "What did Trump say about drug prices in 2019?"
+    documents = content_tokens(fold("State of the Union 2019 (Donald J. Trump) Donald J. Trump"))
+    authors = content_tokens(fold("Donald J. Trump"))
+    on_prices = [
+        Sentence("And working together, Congress can reduce drug prices substantially from current levels.", "")
+    ]
+    assert not_stated(question, on_prices, "", documents, authors) == []
+    assert not_stated(question, on_prices, "", documents) == [question.rstrip("?")]  # author unknown: as before
+    elsewhere = [Sentence("We will rebuild our roads and bridges with American hands.", "")]
+    assert not_stated(question, elsewhere, "", documents, authors) == [question.rstrip("?")]
