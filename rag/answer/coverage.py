@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from rag.answer.attributes import ATTRIBUTES, STRICT, Attribute
-from rag.core.text import content_tokens, fold
+from rag.core.text import YEAR, content_tokens, fold
 
 PART_SPLIT = re.compile(
     r"(?:,?\s+and\s+|[;:?]\s*)(?=(?:who|what|how|when|where|which|whether|why|did|does|do|is|are|was|were|has|"
@@ -159,7 +159,7 @@ def not_stated(
     everything = content_tokens(fold(f"{question} {context}")) - ASKING
     # who says it ("Trump") and the year of the address asked of ("in 2019") name the document, not
     # what it is about: a sentence on drug prices need not repeat them
-    said_by = (asked & authors) | {t for t in everything & documents if re.fullmatch(r"(?:19|20)\d{2}", t)}
+    said_by = (asked & authors) | {t for t in everything & documents if YEAR.fullmatch(t)}
     missing = []
     for part in parts(question):
         if not part.asks:

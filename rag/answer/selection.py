@@ -80,13 +80,12 @@ def subject_vectors(question: TokenVectors) -> np.ndarray:
     return (question.vectors[keep] if keep else question.vectors).astype(np.float32)
 
 
-def soft_overlap(question: TokenVectors | np.ndarray, text: TokenVectors) -> float:
+def soft_overlap(rows: np.ndarray, text: TokenVectors) -> float:
     """How closely ``text`` matches the question word by word: the mean, over the question's
-    subject words (``subject_vectors``), of the cosine to the closest contextual word piece of
-    ``text`` (BERTScore's recall). It credits what neither the sentence vector nor shared words
-    see: "how should I judge whether it is working?" against "success should be measured by the
-    impact"."""
-    rows = question if isinstance(question, np.ndarray) else subject_vectors(question)
+    subject words (``rows``, from ``subject_vectors``), of the cosine to the closest contextual
+    word piece of ``text`` (BERTScore's recall). It credits what neither the sentence vector nor
+    shared words see: "how should I judge whether it is working?" against "success should be
+    measured by the impact"."""
     if not len(rows) or not len(text.vectors):
         return 0.0
     return float((rows @ text.vectors.astype(np.float32).T).max(axis=1).mean())

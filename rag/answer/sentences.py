@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from rag.core.models import SearchResult
-from rag.core.text import BULLET, content_tokens, display, function_words, tokenize
+from rag.core.text import BULLET, YEAR, content_tokens, display, function_words, tokenize
 from rag.index.cards import ASKS_METADATA
 
 # Within one list item or line, a sentence ends where a capitalised word follows a full stop.
@@ -177,6 +177,10 @@ SAYS = re.compile(
 )
 
 
+# ... or that names it in lower case at its end ("..., according to the social productivity agenda?")
+ACCORDING_TO = re.compile(r",?\s+according to (?:the |his |her |their )?([\w’' -]+?)\s*[?.]?$", re.I)
+
+
 def scoring_query(question: str, sources: list[SearchResult]) -> str:
     """The question without the names of the documents it is asked of ("according to the Open Book",
     "in his 2013 address" by Obama): every sentence of that document shares them, so they cannot
@@ -201,9 +205,6 @@ def scoring_query(question: str, sources: list[SearchResult]) -> str:
     if source and all(w.lower() in title_words for w in re.findall(r"\w+", source.group(1))):
         kept = kept[: source.start()] + "?"
     return " ".join(kept.split()) if content_tokens(kept) else question
-
-
-ACCORDING_TO = re.compile(r",?\s+according to (?:the |his |her |their )?([\w’' -]+?)\s*[?.]?$", re.I)
 
 
 ASKS_MEANING = (
@@ -274,9 +275,6 @@ def other_ordinal(question: str, text: str) -> bool:
     asked = {m.lower() for m in ORDINAL.findall(question)}
     said = {m.lower() for m in ORDINAL.findall(text)}
     return bool(asked) and bool(said) and not asked & said
-
-
-YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 
 
 def other_year(question: str, sources: list[SearchResult]) -> set[int]:

@@ -27,6 +27,8 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
 
 
+YEAR = re.compile(r"\b(?:19|20)\d{2}\b")  # a year as questions and titles write it ("in 2015")
+
 TOKENIZER = "folded-2"  # part of the lexical cache's fingerprint: a change here rebuilds BM25
 # "B&Q", "P&G", "AT&T": letters joined by "&" name one organisation; the tokenizer drops one-letter
 # words, so they are joined into one word ("b_q") that a query can match.

@@ -201,9 +201,10 @@ class MiniLMEmbeddings(Embeddings):
     def _with_tokens(self, out: dict[str, Any]) -> tuple[np.ndarray, TokenVectors]:
         """One text's unit sentence vector and its word pieces, padding and special tokens dropped."""
         special = set(self.model.tokenizer.all_special_ids)
-        ids = out["input_ids"][out["attention_mask"].bool()].tolist()
+        mask = out["attention_mask"].bool()
+        ids = out["input_ids"][mask].tolist()
         keep = [i for i, piece in enumerate(ids) if piece not in special]
-        rows = out["token_embeddings"][: len(ids)].float().numpy()[keep]
+        rows = out["token_embeddings"][mask].float().numpy()[keep]
         rows = rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
         vec = out["sentence_embedding"].float().numpy()
         pieces = tuple(self.model.tokenizer.convert_ids_to_tokens([ids[i] for i in keep]))

@@ -274,14 +274,15 @@ def test_the_embedding_caches_hold_under_concurrent_questions(corpus_index: Sear
 
 
 def test_the_soft_match_credits_a_paraphrase_that_shares_no_word(corpus_index: SearchIndex) -> None:
-    from rag.answer.selection import soft_overlap
+    from rag.answer.selection import soft_overlap, subject_vectors
 
     _, (question, paraphrase, unrelated) = corpus_index.embeddings.embed_with_tokens([
         "How should I judge whether a scheme is working?",
         "Success should be measured by the impact of interventions.",
         "The Zero Carbon Hub was set up by the National House-Building Council.",
     ])  # fmt: skip
-    assert soft_overlap(question, paraphrase) > soft_overlap(question, unrelated) + 0.1
+    asked = subject_vectors(question)
+    assert soft_overlap(asked, paraphrase) > soft_overlap(asked, unrelated) + 0.1
 
 
 def test_an_unknown_generator_is_refused_by_settings() -> None:
