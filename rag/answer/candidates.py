@@ -7,6 +7,7 @@ left out), and a table row keeps its header row. Used by :mod:`rag.answer.select
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from rag.answer.sentences import OPENS_WITH_REFERENCE, SUB_SENTENCE, TERMINAL, needs_antecedent
@@ -25,6 +26,35 @@ class Candidate:
     antecedent: Span | None = None  # the sentence before, for one that points back to it
     card: str | None = None  # the field a sentence of a document's card (its front matter) states
     names: str = ""  # for a card sentence: its document's title (and what it is about)
+    item: str = ""  # for the first sentence of a list item, its marker's kind ("1." → "n", "•" → "•")
+
+
+ANNOUNCES = re.compile(
+    r"\b(two|three|four|five|six|seven|eight|nine|ten|\d{1,2})\s+(?:[\w-]+\s+){0,2}?[\w-]+s\W{0,2}$", re.IGNORECASE
+)  # "... agreeing practical advances on three related fronts."
+
+
+def announced(text: str) -> int:
+    """How many items a sentence that ends by counting them announces ("on three related fronts."),
+    0 for any other sentence: the items that follow it are its answer."""
+    m = ANNOUNCES.search(display(text))
+    if not m:
+        return 0
+    word = m.group(1).lower()
+    words = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+    return words.index(word) + 2 if word in words else int(word)
+
+
+NUMBER_ALONE = re.compile(r"^\s*\d{1,2}[.)]\s*$")
+
+
+def marker(segment: str) -> str:
+    """The kind of a list item's marker: numbered items are one kind whatever their number."""
+    m = BULLET.match(segment)
+    if not m:
+        return ""
+    mark = m.group(0).strip()
+    return "n" if mark[0].isdigit() else mark
 
 
 def _pieces(span: Span) -> list[Span]:
@@ -53,14 +83,21 @@ def candidates(sources: list[SearchResult]) -> list[Candidate]:
         before: Span | None = None
         earlier: Span | None = None  # the sentence before ``before``
         header: Span | None = None  # the header row of the table being read
+        numbered = False  # the segment before was an item's number alone
         for segment in sentences(src.text):
             new_line = not src.text[src.text.rfind("\n", 0, segment.start) + 1 : segment.start].strip()
             if segment.text.rstrip().endswith(":"):
                 lead_in = display(segment.text)
             elif new_line and not BULLET.match(segment.text):
                 lead_in = ""  # a list ends at a line that is not an item ("Awesome." ends an item's line)
+            item = marker(segment.text) if new_line else ""
+            if NUMBER_ALONE.match(segment.text):  # the splitter parts "1." from its item's text
+                numbered = True
+                continue
+            head, numbered = ("n" if numbered else item), False
             for span in _pieces(segment):
                 earlier, before, previous = before, previous, span
+                item, head = ("", head) if NUMBER_ALONE.match(span.text) else (head, "")  # "2." is parted too
                 if TABLE_ROW.match(span.text):
                     header = before if TABLE_RULE.match(span.text) else header
                     if header is not None and header is not before and _cells(span.text) >= 2:
@@ -88,7 +125,8 @@ def candidates(sources: list[SearchResult]) -> list[Candidate]:
                 order = src.locate(span.start, span.end)[0]
                 field = card_field(src, span.start, span.end)
                 names = f"{src.title} {src.doc.about or ''}" if field else ""
-                out.append(Candidate(n, span, order, lead_in, antecedent=antecedent, card=field, names=names))
+                out.append(Candidate(n, span, order, lead_in, antecedent=antecedent, card=field, names=names,
+                                     item=item))  # fmt: skip
     # The same sentence can sit in two overlapping chunks: keep its first (best-ranked) copy.
     seen: set[tuple[str, int]] = set()
     unique = []

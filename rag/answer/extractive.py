@@ -16,6 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
+from rag.answer.candidates import announced
 from rag.answer.coverage import subject_names
 from rag.answer.generation import Draft, condense
 from rag.answer.model import Mode
@@ -115,7 +116,7 @@ class ExtractiveGenerator:
                     lines.append(f"- {'' if name.startswith('#') else f'**{name}**: '}{quoted}")
             return Draft("\n".join(lines), mode)
         picked = self.selector.select(cands, vecs, min(self.max_sentences, 3))
-        picked = self._ordered(self._siblings(picked, cands, sources))
+        picked = self._ordered(self._announced(self._siblings(picked, cands, sources), cands, sources))
         used = set()
         return Draft(" ".join(s for c in picked if (s := self._said(c, used))), mode)
 
@@ -211,16 +212,18 @@ class ExtractiveGenerator:
     def _contrast(self, terms: tuple[str, str], cands: list[Candidate], vecs: np.ndarray, mode: Mode) -> Draft:
         """One part per term, each the best sentences that speak of that term."""
         used: set[tuple[int, int]] = set()
-        lines = []
+        lines, sides = [], []
         a, b = content_tokens(terms[0]), content_tokens(terms[1])
         for term, tokens in zip(terms, (a - b or a, b - a or b), strict=True):  # what tells the two apart
             about = [i for i, c in enumerate(cands) if tokens & content_tokens(self.selector.reading(c))]
             picked = self.selector.select([cands[i] for i in about], vecs[about], 2, 0.85) if about else []
             said = " ".join(s for c in picked if (s := self._said(c, used)))
+            sides += [max((cands[i] for i in about), key=lambda c: c.score)] if about else []
             if said:
                 lines.append(f"- **{term[0].upper() + term[1:]}**: {said}")
-        if len(lines) < 2:  # the library speaks of one side only: answer as a brief instead
-            picked = self.selector.select(cands, vecs, min(self.max_sentences, 3))
+        if len(lines) < 2:  # the library names one side only: a brief, with that side's best sentence
+            picked = self.selector.select(cands, vecs, min(self.max_sentences, 3))  # ("targets or outcomes?")
+            picked += [c for c in sides if c not in picked and c.score >= LIST_FLOOR * max(c.score for c in cands)]
             used = set()
             return Draft(" ".join(s for c in picked if (s := self._said(c, used))), mode)
         return Draft("\n".join(lines), mode)
@@ -241,6 +244,24 @@ class ExtractiveGenerator:
         if len(items) < 2:
             return picked
         return (items + [c for c in picked if c not in items])[: self.max_sentences]
+
+    @staticmethod
+    def _announced(picked: list[Candidate], cands: list[Candidate], sources: list[SearchResult]) -> list[Candidate]:
+        """When the best sentence announces a list by counting it ("... on three related fronts."), the
+        answer is that sentence and the first sentence of each item that follows it, in order: the
+        count alone answers nothing. Items must be among the passages (a neighbouring chunk counts)."""
+        lead = picked[0] if picked else None
+        count = announced(lead.span.text) if lead is not None and not lead.card else 0
+        if lead is None or not count:
+            return picked
+        src = sources[lead.source - 1]
+        end = src.locate(lead.span.start, lead.span.end)[1]
+        heads = sorted((c for c in cands if c.item and not c.card and sources[c.source - 1].doc_id == src.doc_id
+                        and c.order > end), key=lambda c: c.order)  # fmt: skip
+        if not heads or heads[0].order - end > 12:  # the list must start right after the sentence
+            return picked
+        items = [c for c in heads if c.item == heads[0].item][:count]
+        return [lead, *items] if len(items) > 1 else picked
 
     @staticmethod
     def _ordered(picked: list[Candidate]) -> list[Candidate]:

@@ -102,7 +102,7 @@ class SentenceSelector:
         self,
         embeddings: MiniLMEmbeddings,
         min_score: float = 0.15,
-        mmr_lambda: float = 0.7,
+        mmr_lambda: float = 0.9,  # scores differ by hundredths: at 0.7 dissimilarity alone chose the second sentence
         relative_floor: float = 0.8,
         idf: Callable[[str], float] | None = None,
         centroid: Callable[[], np.ndarray | None] | None = None,

@@ -98,6 +98,41 @@ def test_an_answer_led_by_a_list_item_gives_the_whole_list_in_order(pipeline: An
     assert_grounded(answer, pipeline.settings.corpus_dir)
 
 
+def test_a_sentence_that_counts_a_list_comes_with_the_first_sentence_of_each_item(corpus_index: SearchIndex) -> None:
+    """ "... on three related fronts." answers nothing alone: its three items follow it, in order,
+    each by its first sentence (a "1." the splitter parts from its item's text included)."""
+    from rag.answer.extractive import ExtractiveGenerator
+    from rag.answer.selection import SentenceSelector
+    from rag.core.chunks import Chunk, DocumentMeta
+    from rag.core.models import SearchResult
+
+    text = (
+        "Councils can make progress on local growth on three related fronts.\n\n"
+        "  1. Shared premises – councils open spare rooms to local firms. Rent is waived for a year.\n"
+        "    • Libraries and town halls have rooms that stand empty most days.\n"
+        "  2. Shared data – councils publish what they know about local demand. Firms plan with it.\n"
+        "  3. Shared staff – councils lend planners to business groups for a day a month.\n"
+    )
+    src = SearchResult.of(Chunk("d", DocumentMeta("d", "d"), text, "", 0, len(text)), score=1.0)
+    composer = ExtractiveGenerator(SentenceSelector(corpus_index.embeddings, min_score=0.0))
+    said = composer.generate("On which fronts can councils make progress on local growth?", [src], Mode.explain).text
+    heads = ["three related fronts", "Shared premises", "Shared data", "Shared staff"]
+    assert all(h in said for h in heads), said
+    assert [said.index(h) for h in heads] == sorted(said.index(h) for h in heads)  # the lead, then the items
+    assert "Rent is waived" not in said and "Libraries and town halls" not in said  # first sentences of items only
+
+
+def test_an_either_or_question_the_library_names_one_side_of_still_quotes_that_side(
+    pipeline: AnswerPipeline,
+) -> None:
+    """ "targets or outcomes?": the library says "impact", never "outcomes"; the sentence on targets
+    belongs in the answer all the same."""
+    answer = pipeline.ask("Should Big Society work be judged on targets or on outcomes?")
+    assert "Success should be measured by the impact of interventions" in answer.answer
+    assert "should not be driven by such things as a set of targets" in answer.answer
+    assert_grounded(answer, pipeline.settings.corpus_dir)
+
+
 def test_a_list_item_keeps_its_lead_in_when_its_line_runs_on(corpus_index: SearchIndex) -> None:
     """ "– voluntary taxes ... 63,000 gave! Awesome." is one item: "Awesome." does not end the list."""
     from rag.answer.selection import SentenceSelector
