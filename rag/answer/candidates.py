@@ -136,3 +136,14 @@ def candidates(sources: list[SearchResult]) -> list[Candidate]:
             seen.add(key)
             unique.append(c)
     return unique
+
+
+def quote(c: Candidate, used: set[tuple[int, int]]) -> str:
+    """The candidate as an answer quotes it: the sentence it points back to first, each cited once
+    (a sentence already quoted, as another's antecedent or on its own, is not repeated)."""
+    out = []
+    for span in (c.antecedent, c.span):
+        if span is not None and (c.source, span.start) not in used:
+            used.add((c.source, span.start))
+            out.append(f"{display(span.text)} [{c.source}]")
+    return " ".join(out)

@@ -12,35 +12,24 @@ numbered actions only; precedents are one entry per named case; explanations are
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol
 
 import numpy as np
 
-from rag.answer.candidates import announced
+from rag.answer.candidates import announced, quote
 from rag.answer.coverage import subject_names
 from rag.answer.generation import Draft, condense
 from rag.answer.model import Mode
+from rag.answer.precedent import Cases, case_entries, series_asked
 from rag.answer.selection import Candidate, SentenceSelector
 from rag.answer.sentences import DOCUMENT_VERBS, asks_which_documents, contrast_terms, is_action, scoring_query
-from rag.cases.model import CaseRecord
 from rag.cases.names import case_name
 from rag.core.models import SearchResult
 from rag.core.text import content_tokens, display, function_words
 from rag.index.cards import DOCUMENT_WORDS
 
-PRECEDENT_FLOOR = 0.75  # a case whose best sentence scores below this share of the best case's is left out
-PRECEDENT_CASES = 4  # at most this many cases in a precedent answer
-NEAR_SAME = 0.9  # two sentences this close say the same: a case's second quote must add something
-GENERAL_MARGIN = 1.1  # a sentence naming no case that beats the best case's by this much: no case answers
 HOWTO_PRECEDENT = 0.75  # a case sentence scoring this share of the best step follows the steps
 LIST_FLOOR = 0.5  # an item of the list the answer leads with joins it at this share of the best score
 DOCUMENTS_LISTED = 5  # at most this many documents in an answer to "which documents speak of X?"
-
-
-class Cases(Protocol):
-    """The case library as the composer reads it (``rag.cases.library.CaseLibrary``)."""
-
-    def naming(self, doc_id: str, start: int, end: int, text: str) -> CaseRecord | None: ...
 
 
 class ExtractiveGenerator:
@@ -84,7 +73,7 @@ class ExtractiveGenerator:
             if picked:
                 picked = self._siblings(picked, cands, sources)
                 used: set[tuple[int, int]] = set()
-                said = [s for c in picked if (s := self._said(c, used))]
+                said = [s for c in picked if (s := quote(c, used))]
                 lines = [f"{i}. {s}" for i, s in enumerate(said, start=1)]
                 done = self._done_before(picked, cands, sources, used)
                 return Draft("\n".join(lines + ([done] if done else [])), mode)
@@ -93,9 +82,9 @@ class ExtractiveGenerator:
         if terms:
             return self._contrast(terms, cands, vecs, mode)
         if mode is Mode.precedent:
-            by_case = self._cases(cands, vecs, sources, mode)
+            by_case = case_entries(self.cases, cands, vecs, sources, self.selector.min_score) if self.cases else None
             if by_case is not None:
-                return by_case
+                return Draft("\n".join(by_case), mode)
             picked = self.selector.select(cands, vecs, self.max_sentences, 0.75)
             named = [c for c in picked if case_name(c.span.text)]
             if named:  # a precedent answer is its cases; a general sentence stays only if it outranks them
@@ -111,66 +100,18 @@ class ExtractiveGenerator:
             used = set()
             lines = []
             for name, group in entries.items():
-                quoted = " ".join(s for c in group if (s := self._said(c, used)))
+                quoted = " ".join(s for c in group if (s := quote(c, used)))
                 if quoted:
                     lines.append(f"- {'' if name.startswith('#') else f'**{name}**: '}{quoted}")
             return Draft("\n".join(lines), mode)
+        if self.cases and (count := series_asked(question)):  # "the two social enterprises": each in turn
+            members = case_entries(self.cases, cands, vecs, sources, self.selector.min_score, series=count)
+            if members:
+                return Draft("\n".join(members), mode)
         picked = self.selector.select(cands, vecs, min(self.max_sentences, 3))
         picked = self._ordered(self._announced(self._siblings(picked, cands, sources), cands, sources))
         used = set()
-        return Draft(" ".join(s for c in picked if (s := self._said(c, used))), mode)
-
-    def _cases(self, cands: list[Candidate], vecs: np.ndarray, sources: list[SearchResult], mode: Mode) -> Draft | None:
-        """A precedent answer from the case library: one entry per case the best sentences are
-        mentions of, headed by the case's name as the text gives it, led by its best sentence and
-        joined by its best one from another document (a case merged across documents). A sentence
-        naming no case that outscores every case ("secondments into skunkworks projects") leads,
-        unheaded. None (the composer's own entries) without a library, when no sentence names a
-        case, or when a sentence naming none answers clearly better than any case does."""
-        if self.cases is None:
-            return None
-        named: dict[str, tuple[CaseRecord, list[int]]] = {}
-        general: list[int] = []
-        for i, c in enumerate(cands):
-            src = sources[c.source - 1]
-            start, end = src.locate(c.span.start, c.span.end)
-            record = None if c.card else self.cases.naming(src.doc_id, start, end, c.span.text)
-            if record is None:
-                general.append(i)
-            else:
-                named.setdefault(record.id, (record, []))[1].append(i)
-        if not named:
-            return None
-        ranked = sorted(((r, sorted(g, key=lambda i: -cands[i].score)) for r, g in named.values()),
-                        key=lambda e: -cands[e[1][0]].score)  # fmt: skip
-        best = cands[ranked[0][1][0]].score
-        top_general = max((cands[i].score for i in general), default=0.0)
-        if best < self.selector.min_score or top_general > GENERAL_MARGIN * best:
-            return None
-        used: set[tuple[int, int]] = set()
-        lines = []
-        leading = [i for i in sorted(general, key=lambda i: -cands[i].score) if cands[i].score > best][:1]
-        for i in leading:
-            if quoted := self._said(cands[i], used):
-                lines.append(f"- {quoted}")
-        for record, group in ranked[:PRECEDENT_CASES]:
-            if cands[group[0]].score < PRECEDENT_FLOOR * best:
-                break
-            picked = [group[0]]
-            elsewhere = [
-                i
-                for i in group[1:]
-                if sources[cands[i].source - 1].doc_id != sources[cands[group[0]].source - 1].doc_id
-            ]
-            if (
-                elsewhere
-                and cands[elsewhere[0]].score >= PRECEDENT_FLOOR * best
-                and float(vecs[elsewhere[0]] @ vecs[group[0]]) < NEAR_SAME
-            ):
-                picked.append(elsewhere[0])
-            if quoted := " ".join(q for i in picked if (q := self._said(cands[i], used))):
-                lines.append(f"- **{record.name[:1].upper() + record.name[1:]}**: {quoted}")
-        return Draft("\n".join(lines), mode)
+        return Draft(" ".join(s for c in picked if (s := quote(c, used))), mode)
 
     def _documents(self, question: str, cands: list[Candidate], sources: list[SearchResult]) -> str:
         """ "Which documents talk about X?": one line per document whose sentences name X, headed by
@@ -185,7 +126,7 @@ class ExtractiveGenerator:
         used: set[tuple[int, int]] = set()
         lines = []
         for c in list(best.values())[:DOCUMENTS_LISTED]:
-            if quoted := self._said(c, used):
+            if quoted := quote(c, used):
                 lines.append(f"- **“{sources[c.source - 1].title}”**: {quoted}")
         return "\n".join(lines)
 
@@ -205,7 +146,7 @@ class ExtractiveGenerator:
                 continue
             src = sources[c.source - 1]
             record = self.cases.naming(src.doc_id, *src.locate(c.span.start, c.span.end), c.span.text)
-            if record is not None and (quoted := self._said(c, used)):
+            if record is not None and (quoted := quote(c, used)):
                 return f"- **Where it has been done: {record.name[:1].upper() + record.name[1:]}**: {quoted}"
         return ""
 
@@ -217,7 +158,7 @@ class ExtractiveGenerator:
         for term, tokens in zip(terms, (a - b or a, b - a or b), strict=True):  # what tells the two apart
             about = [i for i, c in enumerate(cands) if tokens & content_tokens(self.selector.reading(c))]
             picked = self.selector.select([cands[i] for i in about], vecs[about], 2, 0.85) if about else []
-            said = " ".join(s for c in picked if (s := self._said(c, used)))
+            said = " ".join(s for c in picked if (s := quote(c, used)))
             sides += [max((cands[i] for i in about), key=lambda c: c.score)] if about else []
             if said:
                 lines.append(f"- **{term[0].upper() + term[1:]}**: {said}")
@@ -225,7 +166,7 @@ class ExtractiveGenerator:
             picked = self.selector.select(cands, vecs, min(self.max_sentences, 3))  # ("targets or outcomes?")
             picked += [c for c in sides if c not in picked and c.score >= LIST_FLOOR * max(c.score for c in cands)]
             used = set()
-            return Draft(" ".join(s for c in picked if (s := self._said(c, used))), mode)
+            return Draft(" ".join(s for c in picked if (s := quote(c, used))), mode)
         return Draft("\n".join(lines), mode)
 
     def _siblings(
@@ -275,14 +216,3 @@ class ExtractiveGenerator:
                 out.remove(c)
                 out.insert(out.index(host) + 1, c)
         return out
-
-    @staticmethod
-    def _said(c: Candidate, used: set[tuple[int, int]]) -> str:
-        """The candidate as the answer quotes it: the sentence it points back to first, each cited
-        once (a sentence already quoted, as another's antecedent or on its own, is not repeated)."""
-        out = []
-        for span in (c.antecedent, c.span):
-            if span is not None and (c.source, span.start) not in used:
-                used.add((c.source, span.start))
-                out.append(f"{display(span.text)} [{c.source}]")
-        return " ".join(out)

@@ -186,6 +186,28 @@ def test_precedent_entries_are_the_case_librarys_cases_headed_by_their_names(pip
     assert_grounded(answer, pipeline.settings.corpus_dir)
 
 
+def test_a_question_about_both_members_of_a_series_gets_one_entry_each_in_order(pipeline: AnswerPipeline) -> None:
+    """ "The first case ... The majority of the cases income ... In contrast, the second case ...":
+    each case is an entry, the first before the second, and the first's entry quotes the sentence
+    that names it with the one that goes on about it (the farm shop is the first case's)."""
+    answer = pipeline.ask("What do both organisations in the abstract do with their service users?")
+    headings = re.findall(r"^- \*\*(.+?)\*\*: ", answer.answer, flags=re.M)
+    assert headings == ["The first case", "The second case"], answer.answer
+    first, second = answer.answer.split("\n- **The second case**")
+    assert "The first case works with service users" in first and "continuous management" in second
+    assert_grounded(answer, pipeline.settings.corpus_dir)
+    farm = pipeline.ask("Tell me about the social enterprise that runs a farm shop.")
+    assert "farm shop" in farm.answer and "The first case works with service users" in farm.answer, farm.answer
+
+
+def test_a_series_question_whose_count_is_wrong_is_not_answered_member_by_member(pipeline: AnswerPipeline) -> None:
+    """ "the three case studies" of an abstract that compares two: the answer corrects the count
+    from the sentence that states it, instead of listing two cases under a question about three."""
+    answer = pipeline.ask("What do the three case studies in the social enterprise abstract show?")
+    assert "**The first case**" not in answer.answer
+    assert "two bipolar case studies" in answer.answer, answer.answer
+
+
 @pytest.mark.parametrize(
     "question",
     [
