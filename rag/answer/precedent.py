@@ -23,7 +23,7 @@ PRECEDENT_FLOOR = 0.75  # a case whose best sentence scores below this share of 
 PRECEDENT_CASES = 4  # at most this many cases in a precedent answer
 NEAR_SAME = 0.9  # two sentences this close say the same: a case's second quote must add something
 GENERAL_MARGIN = 1.1  # a sentence naming no case that beats the best case's by this much: no case answers
-SERIES_QUOTES = 2  # a series member's best sentences quoted (with the one naming it)
+SERIES_QUOTES = 3  # a series member's best sentences quoted (with the one naming it)
 
 MEMBER = re.compile(r"^(?:the\s+)?(?:first|second|third|fourth|fifth|final|last)\s+[\w-]+$", re.IGNORECASE)
 # "How do the two social enterprises differ?", "What do both organisations do?": one part per member
