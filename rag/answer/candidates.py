@@ -128,14 +128,15 @@ def candidates(sources: list[SearchResult]) -> list[Candidate]:
                 out.append(Candidate(n, span, order, lead_in, antecedent=antecedent, card=field, names=names,
                                      item=item))  # fmt: skip
     # The same sentence can sit in two overlapping chunks: keep its first (best-ranked) copy.
-    seen: set[tuple[str, int]] = set()
-    unique = []
+    # A passage cut inside a list loses its lead-in: the copy from a passage that has it lends it.
+    seen: dict[tuple[str, int], Candidate] = {}
     for c in out:
         key = (sources[c.source - 1].doc_id, c.order)
         if key not in seen:
-            seen.add(key)
-            unique.append(c)
-    return unique
+            seen[key] = c
+        elif c.context and not seen[key].context:
+            seen[key].context = c.context
+    return list(seen.values())
 
 
 def quote(c: Candidate, used: set[tuple[int, int]]) -> str:

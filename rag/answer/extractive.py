@@ -11,6 +11,7 @@ numbered actions only; precedents are one entry per named case; explanations are
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import numpy as np
@@ -28,6 +29,7 @@ from rag.core.text import content_tokens, display, function_words
 from rag.index.cards import DOCUMENT_WORDS
 
 HOWTO_PRECEDENT = 0.75  # a case sentence scoring this share of the best step follows the steps
+CONTINUES = re.compile(r"^\W*(?:and|also|plus)\b", re.IGNORECASE)  # a lead-in going on with the list before
 LIST_FLOOR = 0.5  # an item of the list the answer leads with joins it at this share of the best score
 DOCUMENTS_LISTED = 5  # at most this many documents in an answer to "which documents speak of X?"
 
@@ -180,11 +182,29 @@ class ExtractiveGenerator:
             return picked
         doc = sources[lead.source - 1].doc_id
         floor = LIST_FLOOR * max(c.score for c in picked)
-        items = sorted((c for c in cands if c.context == lead.context and not c.card and c.score >= floor
-                        and sources[c.source - 1].doc_id == doc), key=lambda c: c.order)  # fmt: skip
+        mine = [c for c in cands if c.context and not c.card and sources[c.source - 1].doc_id == doc]
+        lists = self._continued(mine, lead.context)
+        items = sorted((c for c in mine if c.context in lists and c.score >= floor), key=lambda c: c.order)
         if len(items) < 2:
             return picked
         return (items + [c for c in picked if c not in items])[: self.max_sentences]
+
+    @staticmethod
+    def _continued(items: list[Candidate], context: str) -> set[str]:
+        """The lead-ins of the lists that make one with the list under ``context``: a lead-in that
+        opens with "And" ("And of particular interest for civil servants:") goes on with the list
+        before it."""
+        firsts: dict[str, int] = {}
+        for c in sorted(items, key=lambda c: c.order):
+            firsts.setdefault(c.context, c.order)
+        chain: list[str] = []
+        for lead_in in sorted(firsts, key=firsts.__getitem__):
+            if chain and not CONTINUES.match(lead_in):
+                if context in chain:
+                    break
+                chain = []
+            chain.append(lead_in)
+        return set(chain) if context in chain else {context}
 
     @staticmethod
     def _announced(picked: list[Candidate], cands: list[Candidate], sources: list[SearchResult]) -> list[Candidate]:

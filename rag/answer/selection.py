@@ -161,6 +161,8 @@ class SentenceSelector:
         # of the best passages, and elsewhere those that share some of the question's word weight.
         read = [i for i, c in enumerate(cands)
                 if c.card or c.source <= READ_TOP or self._overlap(question, texts[i]) >= READ_SHARED]  # fmt: skip
+        lists = {cands[i].context for i in read} - {""}  # a list is read whole: its items answer together
+        read = sorted(set(read) | {i for i, c in enumerate(cands) if c.context in lists})
         found, pieces = self.embeddings.embed_with_tokens([question, *(texts[i] for i in read)])
         vecs = np.zeros((len(cands) + 1, found.shape[1]), dtype=np.float32)
         vecs[[0, *(i + 1 for i in read)]] = found

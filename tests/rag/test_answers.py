@@ -122,6 +122,38 @@ def test_a_sentence_that_counts_a_list_comes_with_the_first_sentence_of_each_ite
     assert "Rent is waived" not in said and "Libraries and town halls" not in said  # first sentences of items only
 
 
+def test_a_list_goes_on_under_a_lead_in_that_opens_with_and_and_across_a_passage_cut(corpus_index: SearchIndex) -> None:
+    """ "Some suggestions:" then "And for civil servants in particular:": one list of suggestions.
+    A passage cut inside the list still knows its lead-in (the other passage's copy lends it), and
+    the answer led by one item gives the items of both."""
+    from rag.answer.extractive import ExtractiveGenerator
+    from rag.answer.selection import SentenceSelector
+    from rag.core.chunks import Chunk, DocumentMeta
+    from rag.core.models import SearchResult
+
+    text = (
+        "The council has some suggestions for funding local innovation:\n\n"
+        "– set up a dedicated innovation fund for local projects\n"
+        "– community pledgebanks with matched public funding\n\n"
+        "And for civil servants in particular:\n\n"
+        "– secondments of staff into local innovation projects, away from red tape\n\n"
+        "That is all from me today, friends."
+    )
+    meta = DocumentMeta("d", "d")
+    cut = text.index("– community")
+    whole = SearchResult.of(Chunk("d", meta, text, "", 0, len(text)), score=0.5)
+    tail = SearchResult.of(Chunk("d2", meta, text[cut:], "", cut, len(text), chunk_index=1), score=1.0)
+    selector = SentenceSelector(corpus_index.embeddings, min_score=0.0)
+    cands = selector.candidates([tail, whole])
+    lead_in = {c.span.text.split()[1]: c.context for c in cands}
+    assert lead_in["community"] == "The council has some suggestions for funding local innovation:"  # lent
+    said = ExtractiveGenerator(selector).generate(
+        "What suggestions are there for local innovation?", [tail, whole], Mode.explain
+    )
+    for item in ("dedicated innovation fund", "pledgebanks", "secondments of staff"):
+        assert item in said.text, said.text
+
+
 def test_an_either_or_question_the_library_names_one_side_of_still_quotes_that_side(
     pipeline: AnswerPipeline,
 ) -> None:
