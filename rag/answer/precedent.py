@@ -16,6 +16,7 @@ import numpy as np
 
 from rag.answer.candidates import Candidate, quote
 from rag.cases.model import CaseRecord
+from rag.cases.names import case_name
 from rag.core.models import SearchResult
 from rag.core.text import display
 
@@ -99,6 +100,9 @@ def case_entries(
         if not series or rid in members:
             named.setdefault(rid, []).append(i)
     general = [i for i in range(len(cands)) if i not in owner]
+    # only a sentence that names a case itself, though not one of the library's ("A-teams of young civil
+    # servants"), outranks the library's cases: "Social enterprises ... are a major provider" does not
+    precedents = [i for i in general if case_name(cands[i].span.text)]
     if not named or (series and len(named) != series):
         return None
     ranked = sorted(((records[rid], sorted(g, key=lambda i: -cands[i].score)) for rid, g in named.items()),
@@ -107,7 +111,7 @@ def case_entries(
     if series:
         ranked.sort(key=lambda e: min(cands[i].order for i in e[1]))  # the first, then the second
     else:
-        top_general = max((cands[i].score for i in general), default=0.0)
+        top_general = max((cands[i].score for i in precedents), default=0.0)
         if best < min_score or top_general > GENERAL_MARGIN * best:
             return None
     used: set[tuple[int, int]] = set()

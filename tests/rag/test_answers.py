@@ -232,6 +232,17 @@ def test_a_question_about_both_members_of_a_series_gets_one_entry_each_in_order(
     assert "farm shop" in farm.answer and "The first case works with service users" in farm.answer, farm.answer
 
 
+def test_a_general_sentence_does_not_crowd_the_library_cases_out_of_a_precedent_answer(
+    pipeline: AnswerPipeline,
+) -> None:
+    """ "Social enterprises ... are a major provider of public services" tells of no case: it may
+    open the answer but the abstract's two cases are still its entries."""
+    answer = pipeline.ask("Are there examples of social enterprises delivering public services through co-production?")
+    headings = re.findall(r"^- \*\*(.+?)\*\*: ", answer.answer, flags=re.M)
+    assert {"The first case", "The second case"} <= set(headings), answer.answer
+    assert_grounded(answer, pipeline.settings.corpus_dir)
+
+
 def test_a_series_question_whose_count_is_wrong_is_not_answered_member_by_member(pipeline: AnswerPipeline) -> None:
     """ "the three case studies" of an abstract that compares two: the answer corrects the count
     from the sentence that states it, instead of listing two cases under a question about three."""
