@@ -22,7 +22,14 @@ from rag.answer.generation import Draft, condense
 from rag.answer.model import Mode
 from rag.answer.precedent import Cases, case_entries, series_asked
 from rag.answer.selection import Candidate, SentenceSelector
-from rag.answer.sentences import DOCUMENT_VERBS, asks_which_documents, contrast_terms, is_action, scoring_query
+from rag.answer.sentences import (
+    DOCUMENT_VERBS,
+    asks_which_documents,
+    contrast_terms,
+    is_action,
+    needs_antecedent,
+    scoring_query,
+)
 from rag.cases.names import case_name
 from rag.core.models import SearchResult
 from rag.core.text import content_tokens, display, function_words
@@ -206,22 +213,39 @@ class ExtractiveGenerator:
             chain.append(lead_in)
         return set(chain) if context in chain else {context}
 
-    @staticmethod
-    def _announced(picked: list[Candidate], cands: list[Candidate], sources: list[SearchResult]) -> list[Candidate]:
-        """When the best sentence announces a list by counting it ("... on three related fronts."), the
-        answer is that sentence and the first sentence of each item that follows it, in order: the
-        count alone answers nothing. Items must be among the passages (a neighbouring chunk counts)."""
+    def _announced(
+        self, picked: list[Candidate], cands: list[Candidate], sources: list[SearchResult]
+    ) -> list[Candidate]:
+        """When the best sentence announces a list, by counting it ("... on three related fronts.") or
+        by a lead-in after it that points back to it ("The report provides a framework ... This
+        requires:"), the answer is that sentence and the first sentence of each item that follows
+        it, in order: the announcement alone answers nothing. Items must be among the passages (a
+        neighbouring chunk counts)."""
         lead = picked[0] if picked else None
-        count = announced(lead.span.text) if lead is not None and not lead.card else 0
-        if lead is None or not count:
+        if lead is None or lead.card:
             return picked
         src = sources[lead.source - 1]
         end = src.locate(lead.span.start, lead.span.end)[1]
         heads = sorted((c for c in cands if c.item and not c.card and sources[c.source - 1].doc_id == src.doc_id
                         and c.order > end), key=lambda c: c.order)  # fmt: skip
-        if not heads or heads[0].order - end > 12:  # the list must start right after the sentence
+        if not heads:
             return picked
-        items = [c for c in heads if c.item == heads[0].item][:count]
+        first, count = heads[0], announced(lead.span.text)
+        if count and first.order - end <= 12:  # the list starts right after the sentence
+            items = [c for c in heads if c.item == first.item][:count]
+        elif (
+            first.context not in ("", lead.context)  # a list the sentence is not an item of ...
+            and needs_antecedent(first.context)  # ... under a lead-in that points back to it, right after it
+            and len(first.context) <= first.order - end <= len(first.context) + 12
+        ):
+            items = []  # its items, and after them those of a passage cut inside the list (no lead-in)
+            for c in heads:
+                if c.item != first.item or c.context not in (first.context, ""):
+                    break
+                items.append(c)
+            items = items[: self.max_sentences - 1]
+        else:
+            return picked
         return [lead, *items] if len(items) > 1 else picked
 
     @staticmethod

@@ -29,13 +29,16 @@ SERIES_QUOTES = 3  # a series member's best sentences quoted (with the one namin
 MEMBER = re.compile(r"^(?:the\s+)?(?:first|second|third|fourth|fifth|final|last)\s+[\w-]+$", re.IGNORECASE)
 # "How do the two social enterprises differ?", "What do both organisations do?": one part per member
 SERIES_QUESTION = re.compile(r"\b(?:the (two|three|four|five)|(both))\b", re.IGNORECASE)
+SHARED = re.compile(r"\b(?:in common|share[ds]?|similar\w*|alike|the same)\b", re.IGNORECASE)
 COUNTS = {"both": 2, "two": 2, "three": 3, "four": 4, "five": 5}
 
 
 def series_asked(question: str) -> int:
     """How many members of a series a question asks about ("the two social enterprises": 2), or 0."""
     m = SERIES_QUESTION.search(question)
-    return COUNTS[(m.group(1) or m.group(2)).lower()] if m else 0
+    if not m or SHARED.search(question):  # "what do the two have in common?" asks what they share
+        return 0
+    return COUNTS[(m.group(1) or m.group(2)).lower()]
 
 
 OF_THEM_ALL = re.compile(r"^\W*(?:both|the (?:two|three|four|five)|all|each)\b", re.IGNORECASE)

@@ -122,6 +122,21 @@ def test_a_sentence_that_counts_a_list_comes_with_the_first_sentence_of_each_ite
     assert "Rent is waived" not in said and "Libraries and town halls" not in said  # first sentences of items only
 
 
+def test_a_sentence_followed_by_a_lead_in_that_points_back_comes_with_its_list(pipeline: AnswerPipeline) -> None:
+    """ "The report provides a social productivity framework ... This requires:" and three bullets,
+    the third in a passage cut from the lead-in: the framework's three parts follow the sentence."""
+    answer = pipeline.ask("What are the three parts of the social productivity framework?")
+    parts = [
+        "provides a social productivity framework",
+        "new shared spaces",
+        "new shared values",
+        "new shared resources",
+    ]
+    assert all(p in answer.answer for p in parts), answer.answer
+    assert [answer.answer.index(p) for p in parts] == sorted(answer.answer.index(p) for p in parts)
+    assert_grounded(answer, pipeline.settings.corpus_dir)
+
+
 def test_a_list_goes_on_under_a_lead_in_that_opens_with_and_and_across_a_passage_cut(corpus_index: SearchIndex) -> None:
     """ "Some suggestions:" then "And for civil servants in particular:": one list of suggestions.
     A passage cut inside the list still knows its lead-in (the other passage's copy lends it), and
@@ -228,6 +243,8 @@ def test_a_question_about_both_members_of_a_series_gets_one_entry_each_in_order(
     first, second = answer.answer.split("\n- **The second case**")
     assert "The first case works with service users" in first and "continuous management" in second
     assert_grounded(answer, pipeline.settings.corpus_dir)
+    common = pipeline.ask("What do the two case studies have in common?")  # what they share: no entry each
+    assert "**The first case**" not in common.answer and not common.refused, common.answer
     farm = pipeline.ask("Tell me about the social enterprise that runs a farm shop.")
     assert "farm shop" in farm.answer and "The first case works with service users" in farm.answer, farm.answer
 
