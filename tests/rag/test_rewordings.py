@@ -62,3 +62,19 @@ def test_no_note_when_no_cited_quote_is_reworded(pipeline: AnswerPipeline) -> No
 def test_no_note_when_no_document_rewords_another(pipeline: AnswerPipeline) -> None:
     answer = pipeline.ask("Where does the first social enterprise get most of its income?")
     assert "rewords" not in answer.answer
+
+
+def test_a_copy_that_dropped_the_items_label_is_still_folded_into_the_original(pipeline: AnswerPipeline) -> None:
+    """ "The forging of new shared values: Public Managers and businesses need to think beyond service
+    delivery ..." and the copy's "Public managers should be encouraged to think beyond service delivery
+    ...": the label keeps the vectors apart, the words say it is one point. It is cited once."""
+    answer = pipeline.ask("How can public managers contribute to growth?")
+    beyond = [c for c in answer.citations if "think beyond service delivery" in c.quote]
+    assert [c.doc_id for c in beyond] == [ORIGINAL], answer.answer
+    assert (
+        rewords_note(
+            "Corporate, Infrastructure, And Society: A Social Productivity Agenda",
+            "Business, Society and Public Services: A social productivity framework",
+        )
+        in answer.answer
+    )
