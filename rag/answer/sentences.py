@@ -107,8 +107,19 @@ def contrast_terms(question: str) -> tuple[str, str] | None:
         m = pattern.search(question)
         if m and content_tokens(m.group(1)) and content_tokens(m.group(2)):
             a = re.sub(r"(?i)^(?:what (?:is|are) |how (?:do|does) |is it better to |the )", "", m.group(1)).strip()
-            return a, m.group(2).strip()
+            return _elided(a, m.group(2).strip())
     return None
+
+
+ORDINAL_WORD = re.compile(r"^(?:the )?(first|second|third|other|former|latter)$", re.IGNORECASE)
+
+
+def _elided(a: str, b: str) -> tuple[str, str]:
+    """ "the second social enterprise ... from the first": the bare ordinal takes the other's noun."""
+    for x, y, swap in ((a, b, False), (b, a, True)):
+        if (bare := ORDINAL_WORD.match(x)) and (full := re.match(r"(?i)(?:the )?(?:first|second|third|other) (.+)", y)):
+            return (y, f"{bare.group(1)} {full.group(1)}") if swap else (f"{bare.group(1)} {full.group(1)}", y)
+    return a, b
 
 
 CONTRAST_CUE = re.compile(

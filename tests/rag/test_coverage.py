@@ -350,3 +350,17 @@ def test_who_says_it_and_the_year_of_the_address_are_not_what_a_question_is_abou
     assert not_stated(question, on_prices, "", documents) == [question.rstrip("?")]  # author unknown: as before
     elsewhere = [Sentence("We will rebuild our roads and bridges with American hands.", "")]
     assert not_stated(question, elsewhere, "", documents, authors) == [question.rstrip("?")]
+
+
+def test_a_bare_ordinal_in_a_contrast_takes_the_other_terms_noun() -> None:
+    """ "How does the second social enterprise differ from the first?" sets two enterprises apart,
+    not an enterprise and the word "first": "In contrast, the second case ..." draws that contrast."""
+    from rag.answer.sentences import contrasted
+
+    pair = contrast_terms("How does the second social enterprise differ from the first?")
+    assert pair == ("second social enterprise", "first social enterprise")
+    assert contrast_terms("What is the difference between the first and the second case?") == (
+        "first case",
+        "second case",
+    )
+    assert contrasted(pair, ["In contrast, the second case focuses upon the continuous management by service users."])
