@@ -34,6 +34,14 @@ ANNOUNCES = re.compile(
 )  # "... agreeing practical advances on three related fronts."
 
 
+# a sentence that counts a list, then the list's first item on a line of its own
+COUNTED_LIST = re.compile(
+    r"\b(?:two|three|four|five|six|seven|eight|nine|ten|\d{1,2})\s+(?:[\w-]+\s+){0,2}?[\w-]+s[.:]\s*"
+    r"(?:\n\s*(?:[•\-–—*·▪]|\d{1,2}[.)])\s|$)",  # (or at the end of the passage: the cut fell before the list)
+    re.IGNORECASE,
+)
+
+
 def announced(text: str) -> int:
     """How many items a sentence that ends by counting them announces ("on three related fronts."),
     0 for any other sentence: the items that follow it are its answer."""

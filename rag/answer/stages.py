@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from rag.answer.candidates import COUNTED_LIST
 from rag.answer.coverage import (
     ASKING,
     Coverage,
@@ -39,6 +40,7 @@ from rag.index.retrieval import SearchIndex
 
 METADATA_FIELDS = ("title", "authors", "publisher", "date", "doc_type", "topics")
 LEADING_SENTENCES = 8  # the passages' best sentences that coverage and premise checks read
+LIST_READ_ON = 3  # passages read on from one that counts a list ("... on three related fronts."): its items
 NAMED_MARGIN = 0.1  # how far below the refusal threshold a passage naming the question's subject may be
 DEFINITION_LOOKUP = 12  # passages BM25 reads for a sentence defining a term no retrieved sentence defines
 WORDS_SHARED = 0.25  # ... or a passage one of whose sentences carries this share of the question's word weight
@@ -143,6 +145,8 @@ class Reader:
         cards = bool(ASKS_METADATA.search(asked.question))
         results = self.index.search(work.query, asked.k, asked.filters, cards=cards)
         results += self.index.neighbours(results, self.settings.answer_window_top, self.settings.answer_window)
+        counted = [i for i, r in enumerate(results) if COUNTED_LIST.search(r.text)]  # "... three fronts.\n 1. ..."
+        results += self.index.neighbours(results, 0, LIST_READ_ON, only=counted) if counted else []
         results += self.index.short_documents(results, 1, self.settings.answer_whole_words)
         results += self.definitions(asked, results)
         work.results = results

@@ -224,17 +224,20 @@ class SearchIndex:
             for cid in chosen
         ]
 
-    def neighbours(self, results: list[SearchResult], top: int, window: int) -> list[SearchResult]:
-        """The passages just before and after each of the ``top`` best results, from the same
-        document and not already among ``results``: the sentences a passage's cut left out
-        ("The first case ...", the list items under a lead-in) are read with it."""
-        if top <= 0 or window <= 0:
+    def neighbours(
+        self, results: list[SearchResult], top: int, window: int, only: list[int] | None = None
+    ) -> list[SearchResult]:
+        """The passages just before and after each of the ``top`` best results (or after each of the
+        results at positions ``only``), of the same document, not among ``results``: what a passage's
+        cut left out ("The first case ...", the items of a list it announces) is read with it."""
+        if (top <= 0 and only is None) or window <= 0:
             return []
         lexical, have, out = self.lexical, {r.chunk_id for r in results}, []
-        for r in results[:top]:
+        steps = list(range(1, window + 1)) if only is not None else [s for d in range(1, window + 1) for s in (-d, d)]
+        for r in results[:top] if only is None else [results[i] for i in only]:
             if r.chunk is None or r.is_card:
                 continue
-            for step in [s for d in range(1, window + 1) for s in (-d, d)]:
+            for step in steps:
                 cid = lexical.at(r.doc_id, r.chunk.chunk_index + step)
                 rec = lexical.record(cid) if cid else None
                 if cid is None or cid in have or rec is None or rec.is_card:

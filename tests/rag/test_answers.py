@@ -169,6 +169,15 @@ def test_a_list_goes_on_under_a_lead_in_that_opens_with_and_and_across_a_passage
         assert item in said.text, said.text
 
 
+def test_a_passage_that_counts_a_list_is_read_on_into_the_passages_holding_its_items(pipeline: AnswerPipeline) -> None:
+    """The passage that ends "... on three related fronts." holds none of the three: the next ones
+    are read, so the answer names all three fronts after the sentence that counts them."""
+    answer = pipeline.ask("What are the three fronts the agenda says progress depends on?")
+    fronts = ["three related fronts", "New shared spaces", "New shared values", "New shared resources"]
+    assert all(f in answer.answer for f in fronts), answer.answer
+    assert_grounded(answer, pipeline.settings.corpus_dir)
+
+
 def test_an_either_or_question_the_library_names_one_side_of_still_quotes_that_side(
     pipeline: AnswerPipeline,
 ) -> None:
