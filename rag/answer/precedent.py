@@ -117,15 +117,19 @@ def case_entries(
         top_general = max((cands[i].score for i in precedents), default=0.0)
         if best < min_score or top_general > GENERAL_MARGIN * best:
             return None
+        ranked = [e for e in ranked[:PRECEDENT_CASES] if cands[e[1][0]].score >= PRECEDENT_FLOOR * best]
+        at = [k for k, e in enumerate(ranked) if e[0].id in members]  # a series' members keep its order
+        for k, e in zip(
+            at, sorted((ranked[k] for k in at), key=lambda e: min(cands[i].order for i in e[1])), strict=True
+        ):
+            ranked[k] = e
     used: set[tuple[int, int]] = set()
     lines = []
     if not series:
         for i in [i for i in sorted(general, key=lambda i: -cands[i].score) if cands[i].score > best][:1]:
             if quoted := quote(cands[i], used):
                 lines.append(f"- {quoted}")
-    for record, group in ranked[: PRECEDENT_CASES if not series else len(ranked)]:
-        if not series and cands[group[0]].score < PRECEDENT_FLOOR * best:
-            break
+    for record, group in ranked:
         picked = group[:SERIES_QUOTES] if series else [group[0]]
         doc = sources[cands[group[0]].source - 1].doc_id
         elsewhere = [i for i in group[1:] if sources[cands[i].source - 1].doc_id != doc]
