@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.answer.coverage import NUMBER_WORDS
 from rag.answer.sentences import OPENS_WITH_REFERENCE, SUB_SENTENCE, TERMINAL, needs_antecedent
 from rag.core.models import SearchResult
 from rag.core.text import BULLET, STEERING, TABLE_ROW, TABLE_RULE, Span, display, sentences
@@ -29,17 +30,11 @@ class Candidate:
     item: str = ""  # for the first sentence of a list item, its marker's kind ("1." → "n", "•" → "•")
 
 
-ANNOUNCES = re.compile(
-    r"\b(two|three|four|five|six|seven|eight|nine|ten|\d{1,2})\s+(?:[\w-]+\s+){0,2}?[\w-]+s\W{0,2}$", re.IGNORECASE
-)  # "... agreeing practical advances on three related fronts."
-
-
-# a sentence that counts a list, then the list's first item on a line of its own
-COUNTED_LIST = re.compile(
-    r"\b(?:two|three|four|five|six|seven|eight|nine|ten|\d{1,2})\s+(?:[\w-]+\s+){0,2}?[\w-]+s[.:]\s*"
-    r"(?:\n\s*(?:[•\-–—*·▪]|\d{1,2}[.)])\s|$)",  # (or at the end of the passage: the cut fell before the list)
-    re.IGNORECASE,
-)
+COUNT = rf"\b({'|'.join(NUMBER_WORDS)}|\d{{1,2}})\s+(?:[\w-]+\s+){{0,2}}?[\w-]+s"  # "three related fronts"
+ANNOUNCES = re.compile(COUNT + r"\W{0,2}$", re.IGNORECASE)  # "... agreeing practical advances on three related fronts."
+# a passage that counts a list, then the list's first item on a line of its own (or it ends there: the cut fell
+# before the list)
+COUNTED_LIST = re.compile(COUNT + r"[.:]\s*(?:\n\s*(?:[•\-–—*·▪]|\d{1,2}[.)])\s|$)", re.IGNORECASE)
 
 
 def announced(text: str) -> int:
@@ -49,8 +44,7 @@ def announced(text: str) -> int:
     if not m:
         return 0
     word = m.group(1).lower()
-    words = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
-    return words.index(word) + 2 if word in words else int(word)
+    return NUMBER_WORDS.index(word) + 2 if word in NUMBER_WORDS else int(word)
 
 
 NUMBER_ALONE = re.compile(r"^\s*\d{1,2}[.)]\s*$")

@@ -37,6 +37,7 @@ from rag.index.cards import DOCUMENT_WORDS
 
 HOWTO_PRECEDENT = 0.75  # a case sentence scoring this share of the best step follows the steps
 CONTINUES = re.compile(r"^\W*(?:and|also|plus)\b", re.IGNORECASE)  # a lead-in going on with the list before
+ADJACENT = 12  # characters (spaces, a marker "  1. ") between a sentence and the list it announces
 LIST_FLOOR = 0.5  # an item of the list the answer leads with joins it at this share of the best score
 DOCUMENTS_LISTED = 5  # at most this many documents in an answer to "which documents speak of X?"
 
@@ -173,7 +174,8 @@ class ExtractiveGenerator:
                 lines.append(f"- **{term[0].upper() + term[1:]}**: {said}")
         if len(lines) < 2:  # the library names one side only: a brief, with that side's best sentence
             picked = self.selector.select(cands, vecs, min(self.max_sentences, 3))  # ("targets or outcomes?")
-            picked += [c for c in sides if c not in picked and c.score >= LIST_FLOOR * max(c.score for c in cands)]
+            floor = LIST_FLOOR * max(c.score for c in cands)
+            picked += [c for c in sides if c not in picked and c.score >= floor]
             used = set()
             return Draft(" ".join(s for c in picked if (s := quote(c, used))), mode)
         return Draft("\n".join(lines), mode)
@@ -231,12 +233,12 @@ class ExtractiveGenerator:
         if not heads:
             return picked
         first, count = heads[0], announced(lead.span.text)
-        if count and first.order - end <= 12:  # the list starts right after the sentence
+        if count and first.order - end <= ADJACENT:  # the list starts right after the sentence
             items = [c for c in heads if c.item == first.item][:count]
         elif (
             first.context not in ("", lead.context)  # a list the sentence is not an item of ...
             and needs_antecedent(first.context)  # ... under a lead-in that points back to it, right after it
-            and len(first.context) <= first.order - end <= len(first.context) + 12
+            and len(first.context) <= first.order - end <= len(first.context) + ADJACENT
         ):
             items = []  # its items, and after them those of a passage cut inside the list (no lead-in)
             for c in heads:

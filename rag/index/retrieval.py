@@ -227,9 +227,8 @@ class SearchIndex:
     def neighbours(
         self, results: list[SearchResult], top: int, window: int, only: list[int] | None = None
     ) -> list[SearchResult]:
-        """The passages just before and after each of the ``top`` best results (or after each of the
-        results at positions ``only``), of the same document, not among ``results``: what a passage's
-        cut left out ("The first case ...", the items of a list it announces) is read with it."""
+        """The passages of the same document around each of the ``top`` best results (after those at positions
+        ``only``), not among ``results``: what a cut left out ("The first case ...", a list's items)."""
         if (top <= 0 and only is None) or window <= 0:
             return []
         lexical, have, out = self.lexical, {r.chunk_id for r in results}, []
