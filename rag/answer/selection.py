@@ -186,7 +186,7 @@ class SentenceSelector:
         quoted = " ".join(re.findall(r"['‘“\"]([^'’”\"]{3,40})['’”\"]", question))
         term = asked_term(question) or content_tokens(quoted)
         term = term or content_tokens(question)
-        definition = mode is Mode.explain and bool(DEFINITION_Q.search(question))
+        definition = mode is Mode.explain and bool(DEFINITION_Q.search(question) or quoted)
         about_documents, fields = bool(ASKS_METADATA.search(question)), asked_fields(question)
         # A question that names a document ("the post on business, society ...") is answered by that
         # document's card only; one that names none ("which are blogs?") by every card.

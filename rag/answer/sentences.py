@@ -66,7 +66,6 @@ DEFINING = re.compile(
 )
 NAMES = re.compile(r"(?:[A-Z][\w’'&-]*(?:\s+(?:of\s+)?[A-Z][\w’'&-]*)*)")
 
-
 CONTRAST = (
     re.compile(r"\bdifference between (?:the )?(.+?) and (?:the )?(.+?)(?:\?|$| in | according)", re.I),
     re.compile(
@@ -250,14 +249,16 @@ def asked_term(question: str) -> frozenset[str]:
 
 # A term glossed by the words before it: "a new form of value-generating regulation (regulation ‘plus’)".
 GLOSSED = re.compile(r"\b[\w-]+(?:\s+[\w’'-]+){2,8}\s+\(([^()]{2,40})\)")
+# ... or by the words between dashes after it: "require shared spaces – physical and virtual – to incubate".
+APPOSED = re.compile(r"((?:[\w’'-]+\s+){0,2}[\w’'-]+)\s+[–—]\s+[^–—]{3,60}?\s+[–—]\s")
 
 
 def defines(sentence: str, terms: frozenset[str], whole: bool = False) -> bool:
     """A sentence that opens with the asked-about term (any of its words; every one with ``whole``)
-    and says what it is, names the whole term in brackets after the words that gloss it, or lists
-    what it is after a colon."""
+    and says what it is, names the whole term in brackets after the words that gloss it or before
+    words between dashes that do, or lists what it is after a colon."""
     text = display(sentence)
-    if terms and any(terms <= content_tokens(m.group(1)) for m in GLOSSED.finditer(text)):
+    if terms and any(terms <= content_tokens(m.group(1)) for p in (GLOSSED, APPOSED) for m in p.finditer(text)):
         return True
     colon = re.finditer(r"([\w-]+)(?: of)?:\s+[a-z]", text)  # "the public sector ethos of: care, support and ..."
     if terms and terms <= content_tokens(text) and any(content_tokens(m.group(1)) & terms for m in colon):

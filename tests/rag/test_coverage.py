@@ -271,6 +271,22 @@ def test_a_term_glossed_in_brackets_is_not_called_undefined(pipeline: AnswerPipe
     assert_grounded(answer, pipeline.settings.corpus_dir)
 
 
+def test_a_term_glossed_between_dashes_is_defined_and_a_quoted_term_is_asked_for_its_meaning(
+    pipeline: AnswerPipeline,
+) -> None:
+    """ "require shared spaces – physical and virtual – to incubate connections" says what kind of
+    space is meant; a question that quotes a term ("with 'shared spaces'") asks what it means."""
+    spaces = frozenset(content_tokens("shared spaces"))
+    assert defines("Economies require shared spaces – physical and virtual – to incubate.", spaces, whole=True)
+    assert not defines("New shared spaces – Administration sets the policy strategy.", spaces, whole=True)
+    answer = pipeline.ask("What kind of place does the framework have in mind with 'shared spaces'?")
+    assert "shared spaces – physical and virtual –" in answer.answer.split("[1]")[0]  # it leads
+    answer = pipeline.ask("What is meant by 'shared spaces'?")
+    assert "physical and virtual" in answer.answer
+    assert "does not say what shared spaces means" not in answer.answer
+    assert_grounded(answer, pipeline.settings.corpus_dir)
+
+
 def test_a_term_the_library_uses_once_is_answered_not_refused(pipeline: AnswerPipeline) -> None:
     """ "What are spin-outs?" reads far from every passage by embedding, but the library uses the
     term ("new public service delivery models (such spin-outs)"): that is what it says of it. A term
