@@ -280,10 +280,14 @@ class Reader:
         return Coverage(not_stated=missing, premise=premise, rewords=sorted(rewords), whole=whole, no_steps=no_steps)
 
 
-def refusal_message(question: str, results: list[SearchResult]) -> str:
+def refusal_message(question: str, results: list[SearchResult], near: bool = False) -> str:
+    """``near``: the passages were close enough to try, and no sentence of them answered: the library
+    may well speak of the subject, so the refusal says what failed rather than that it is absent."""
     shown = question if len(question) <= 120 else question[:117] + "..."
     closest = list(dict.fromkeys(f"“{r.title}”" for r in results))[:3]
     tail = f" The closest documents are {', '.join(closest)}." if closest else ""
+    if near:
+        return f"The library has passages near “{shown}”, but none of their sentences answers it closely enough.{tail}"
     return f"The library does not cover “{shown}”.{tail}"
 
 

@@ -299,6 +299,15 @@ def test_out_of_scope_questions_are_refused(pipeline: AnswerPipeline, question: 
     assert "closest documents" in answer.answer
 
 
+def test_a_refusal_after_near_passages_does_not_claim_the_library_is_silent(pipeline: AnswerPipeline) -> None:
+    """Passages close enough to try, no sentence close enough to quote: the library may well speak of
+    the subject (community interest companies), so the refusal says what failed, not "does not cover"."""
+    answer = pipeline.ask("What is the legal definition of a community interest company in UK law?")
+    assert answer.refused and answer.refusal_reason == "no_supported_sentence" and answer.citations == []
+    assert answer.answer.startswith("The library has passages near") and "does not cover" not in answer.answer
+    assert "closest documents" in answer.answer
+
+
 def test_follow_up_uses_the_previous_question(pipeline: AnswerPipeline) -> None:
     history = [
         {"role": "user", "content": "Who set up the Zero Carbon Hub?"},
