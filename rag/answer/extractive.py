@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from rag.answer.candidates import announced, quote
+from rag.answer.contrast import contrast_terms
 from rag.answer.coverage import subject_names
 from rag.answer.generation import Draft, condense
 from rag.answer.model import Mode
@@ -25,7 +26,6 @@ from rag.answer.selection import Candidate, SentenceSelector
 from rag.answer.sentences import (
     DOCUMENT_VERBS,
     asks_which_documents,
-    contrast_terms,
     is_action,
     needs_antecedent,
     scoring_query,

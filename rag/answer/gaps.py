@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rag.answer.contrast import contrasted, explicit_contrast, sets_apart
 from rag.answer.coverage import parts
 from rag.answer.notes import ASKS_ACTION
-from rag.answer.sentences import asked_meaning, contrasted, defines, explicit_contrast, sets_apart
+from rag.answer.sentences import asked_meaning, defines
 from rag.cases.model import CaseRecord
 from rag.core.text import content_tokens, fold, sentences
 

@@ -2,8 +2,9 @@
 
 A sentence may point back to the one before it ("By doing this", "such claims"), recommend or
 describe an action (a how-to step), say that a named case did something (a precedent), or define
-a term; a question may set two things against each other, or name the documents it is asked of.
-Plain functions over text, used by sentence selection and the extractive composer.
+a term; a question may name the documents it is asked of (one that sets two things against each
+other: :mod:`rag.answer.contrast`). Plain functions over text, used by sentence selection and the
+extractive composer.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import re
 
 from rag.core.models import SearchResult
-from rag.core.text import BULLET, YEAR, content_tokens, display, function_words, tokenize
+from rag.core.text import BULLET, YEAR, content_tokens, display, function_words
 from rag.index.cards import ASKS_METADATA
 
 # Within one list item or line, a sentence ends where a capitalised word follows a full stop.
@@ -66,20 +67,6 @@ DEFINING = re.compile(
 )
 NAMES = re.compile(r"(?:[A-Z][\w’'&-]*(?:\s+(?:of\s+)?[A-Z][\w’'&-]*)*)")
 
-CONTRAST = (
-    re.compile(r"\bdifference between (?:the )?(.+?) and (?:the )?(.+?)(?:\?|$| in | according)", re.I),
-    re.compile(
-        r"\b(?:how (?:do|does|is|are) )?(?:the )?(.+?) (?:differ|different) from (?:the )?(.+?)"
-        r"(?:\?|$| in | according)",
-        re.I,
-    ),
-    re.compile(r"^how (?:do|does|did) (?:the )?(.+?) and (?:the )?(.+?) differ\b", re.I),
-    re.compile(r"\b(.+?) (?:vs\.?|versus|compared (?:with|to)) (?:the )?(.+?)(?:\?|$)", re.I),
-    re.compile(r"\b(?:separates?|distinguish(?:es)?) (.+?) from (?:a |the )?(.+?)(?:\?|$)", re.I),
-    re.compile(r"\b(?:on|by|to) (.+?) or (?:on |by |to )?(.+?)(?:\?|$)", re.I),
-)
-
-
 # "Which documents talk about the circular economy?": the answer is documents, each with what it says.
 WHICH_DOCUMENTS = re.compile(
     r"^(?:and |so )?(?:which|what) (?:of the |one of the )?(?:documents?|reports?|papers?|posts?|sources?|texts?|"
@@ -98,81 +85,6 @@ DOCUMENT_VERBS = content_tokens(
 def asks_which_documents(question: str) -> bool:
     """A question whose answer is the documents that speak of something, not a field of one."""
     return bool(WHICH_DOCUMENTS.search(question.strip()))
-
-
-def contrast_terms(question: str) -> tuple[str, str] | None:
-    """The two things a contrast question sets against each other, as the user wrote them."""
-    for pattern in CONTRAST:
-        m = pattern.search(question)
-        if m and content_tokens(m.group(1)) and content_tokens(m.group(2)):
-            a = re.sub(r"(?i)^(?:what (?:is|are) |how (?:do|does) |is it better to |the )", "", m.group(1)).strip()
-            return _elided(a, m.group(2).strip())
-    return None
-
-
-ORDINAL_WORD = re.compile(r"^(?:the )?(first|second|third|other|former|latter)$", re.IGNORECASE)
-
-
-def _elided(a: str, b: str) -> tuple[str, str]:
-    """ "the second social enterprise ... from the first": the bare ordinal takes the other's noun."""
-    for x, y, swap in ((a, b, False), (b, a, True)):
-        if (bare := ORDINAL_WORD.match(x)) and (full := re.match(r"(?i)(?:the )?(?:first|second|third|other) (.+)", y)):
-            return (y, f"{bare.group(1)} {full.group(1)}") if swap else (f"{bare.group(1)} {full.group(1)}", y)
-    return a, b
-
-
-CONTRAST_CUE = re.compile(
-    r"\b(?:differ\w*|distinct\w*|unlike|whereas|rather than|instead of|in contrast|contrast\w*|compared|versus|"
-    r"than|while|whilst|but)\b",
-    re.IGNORECASE,
-)
-
-
-def explicit_contrast(question: str) -> tuple[str, str] | None:
-    """The two terms of a question that asks outright how they differ ("the difference between X
-    and Y", "X differ from Y", "how do X and Y differ?", "X versus Y"); not the looser "X or Y?"."""
-    for pattern in CONTRAST[:4]:
-        m = pattern.search(question)
-        if m and content_tokens(m.group(1)) and content_tokens(m.group(2)):
-            return contrast_terms(question)
-    return None
-
-
-def contrasted(terms: tuple[str, str], sentences: list[str]) -> bool:
-    """Do ``sentences`` set the two terms against each other (one sentence naming both with a
-    contrasting word), or define each (a sentence opening with it that says what it is)?"""
-    a, b = _apart(terms)
-    for text in sentences:
-        words = content_tokens(text)
-        if a <= words and b <= words and CONTRAST_CUE.search(text):
-            return True
-        if (a <= words or b <= words) and re.match(r"(?i)\W*(?:in contrast|by contrast|unlike|whereas)\b", text):
-            return True  # "In contrast, the second case ...": set against the one before it (a term named whole)
-    return any(defines(t, a, whole=True) for t in sentences) and any(defines(t, b, whole=True) for t in sentences)
-
-
-STRONG_CONTRAST = re.compile(
-    r"\b(?:rather than|instead of|in contrast|by contrast|unlike|whereas|differ\w*|distinct\w*|versus)\b", re.I
-)
-
-
-def sets_apart(terms: tuple[str, str], sentences: list[str]) -> bool:
-    """Does one of ``sentences`` set the terms apart outright ("an active, relational ... rather than
-    transactional orientation")? A term may be named by the first word that tells it from the other
-    ("relational and transactional approaches to service users" carries the pair's shared noun)."""
-    a, b = _apart(terms)
-    heads = [next((t for t in tokenize([term])[0] if t in side), "") for term, side in zip(terms, (a, b), strict=True)]
-    for text in sentences:
-        words = content_tokens(text)
-        if (a <= words or heads[0] in words) and (b <= words or heads[1] in words) and STRONG_CONTRAST.search(text):
-            return True
-    return False
-
-
-def _apart(terms: tuple[str, str]) -> tuple[frozenset[str], frozenset[str]]:
-    """Each term's words that tell it from the other."""
-    a, b = content_tokens(terms[0]), content_tokens(terms[1])
-    return (a - b or a), (b - a or b)
 
 
 # How a question names the document it is asked of ("according to the Open Book", "in the 2013
@@ -253,12 +165,13 @@ GLOSSED = re.compile(r"\b[\w-]+(?:\s+[\w’'-]+){2,8}\s+\(([^()]{2,40})\)")
 APPOSED = re.compile(r"((?:[\w’'-]+\s+){0,2}[\w’'-]+)\s+[–—]\s+[^–—]{3,60}?\s+[–—]\s")
 
 
-def defines(sentence: str, terms: frozenset[str], whole: bool = False) -> bool:
+def defines(sentence: str, terms: frozenset[str], whole: bool = False, gloss: bool = True) -> bool:
     """A sentence that opens with the asked-about term (any of its words; every one with ``whole``)
-    and says what it is, names the whole term in brackets after the words that gloss it or before
-    words between dashes that do, or lists what it is after a colon."""
+    and says what it is, names the whole term in brackets after the words that gloss it or (with
+    ``gloss``) before words between dashes that do, or lists what it is after a colon."""
     text = display(sentence)
-    if terms and any(terms <= content_tokens(m.group(1)) for p in (GLOSSED, APPOSED) for m in p.finditer(text)):
+    glosses = (GLOSSED, APPOSED) if gloss else (GLOSSED,)
+    if terms and any(terms <= content_tokens(m.group(1)) for p in glosses for m in p.finditer(text)):
         return True
     colon = re.finditer(r"([\w-]+)(?: of)?:\s+[a-z]", text)  # "the public sector ethos of: care, support and ..."
     if terms and terms <= content_tokens(text) and any(content_tokens(m.group(1)) & terms for m in colon):

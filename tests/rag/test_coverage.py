@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from rag.answer.contrast import contrast_terms
 from rag.answer.coverage import Sentence, not_stated, parts, unsupported_premise
 from rag.answer.model import Mode
 from rag.answer.notes import is_note, is_source_line, not_stated_note
 from rag.answer.pipeline import AnswerPipeline
-from rag.answer.sentences import asked_meaning, contrast_terms, defines, needs_antecedent
+from rag.answer.sentences import asked_meaning, defines, needs_antecedent
 from rag.core.text import content_tokens
 from rag.index.retrieval import SearchIndex
 from tests.rag.test_answers import assert_grounded
@@ -315,7 +316,7 @@ def test_a_pair_the_library_never_sets_against_each_other_is_named_as_not_contra
 
 
 def test_a_contrast_the_library_draws_is_not_called_missing() -> None:
-    from rag.answer.sentences import contrasted, explicit_contrast
+    from rag.answer.contrast import contrasted, explicit_contrast
 
     assert explicit_contrast("Should Big Society work be judged on targets or on outcomes?") is None  # loose "or"
     pair = explicit_contrast("How does the first case differ from the second case?")
@@ -332,7 +333,7 @@ def test_a_contrast_the_library_draws_is_not_called_missing() -> None:
 def test_how_do_x_and_y_differ_is_a_contrast_and_one_the_library_draws_is_not_called_missing(
     pipeline: AnswerPipeline,
 ) -> None:
-    from rag.answer.sentences import explicit_contrast, sets_apart
+    from rag.answer.contrast import explicit_contrast, sets_apart
 
     assert explicit_contrast("How do shared spaces and shared values differ?") == ("shared spaces", "shared values")
     pair = explicit_contrast("How do relational and transactional approaches to service users differ?")
@@ -371,7 +372,7 @@ def test_who_says_it_and_the_year_of_the_address_are_not_what_a_question_is_abou
 def test_a_bare_ordinal_in_a_contrast_takes_the_other_terms_noun() -> None:
     """ "How does the second social enterprise differ from the first?" sets two enterprises apart,
     not an enterprise and the word "first": "In contrast, the second case ..." draws that contrast."""
-    from rag.answer.sentences import contrasted
+    from rag.answer.contrast import contrasted
 
     pair = contrast_terms("How does the second social enterprise differ from the first?")
     assert pair == ("second social enterprise", "first social enterprise")
@@ -380,3 +381,15 @@ def test_a_bare_ordinal_in_a_contrast_takes_the_other_terms_noun() -> None:
         "second case",
     )
     assert contrasted(pair, ["In contrast, the second case focuses upon the continuous management by service users."])
+
+
+def test_one_in_a_contrast_takes_the_other_terms_noun(pipeline: AnswerPipeline) -> None:
+    """ "a citizen centric service ... a product-focused one" sets two services apart: the product
+    side is answered by the sentence on "a product and service orientation", not by whatever
+    sentence is closest to the word "one"."""
+    pair = contrast_terms("How is a citizen centric service different from a product-focused one?")
+    assert pair == ("a citizen centric service", "a product-focused service")
+    answer = pipeline.ask("How is a citizen centric service different from a product-focused one?")
+    product = next(line for line in answer.answer.splitlines() if line.startswith("- **A product-focused service**"))
+    assert "product and service orientation" in product
+    assert_grounded(answer, pipeline.settings.corpus_dir)
