@@ -23,6 +23,7 @@ from rag.answer.sentences import (
     asked_term,
     defines,
     is_action,
+    other_document,
     other_ordinal,
     other_year,
     scoring_query,
@@ -71,7 +72,7 @@ class Weights:
     card_field: float = 0.1  # a document card stating the field asked for (one stating another is excluded)
     card_named: float = 0.8  # a card must name the document at least this share as well as the best card
     other_one: float = 0.2  # speaks of another one of a series ("the second case" for "the first enterprise"),
-    # or comes from a document of another year than the one the question names
+    # or comes from another document than the one the question names (by its year or its title's words)
     excluded: float = 1.0  # subtracted from a sentence that must not be chosen
 
 
@@ -163,8 +164,7 @@ class SentenceSelector:
         sources: list[SearchResult] | None = None,
     ) -> np.ndarray:
         """Each candidate's score (set on it); the readings' vectors. ``about``: the names a follow-up
-        asks about ("And Bogotá?"), which a sentence must mention to answer it. ``sources``: the
-        passages the candidates come from, for the year a question names (``other_year``)."""
+        asks about ("And Bogotá?"), which a sentence must mention. ``sources``: their passages."""
         texts = [self.reading(c) for c in cands]
         # Only sentences that can win are embedded (the embedding is most of an answer's time): those
         # of the best passages, and elsewhere those that share some of the question's word weight.
@@ -193,7 +193,7 @@ class SentenceSelector:
         subject = content_tokens(question) - FIELD_WORDS - DOCUMENT_WORDS
         named = {i: self._overlap(subject, c.names) if subject else 1.0 for i, c in enumerate(cands) if c.card}
         best_named = max(named.values(), default=0.0)
-        elsewhere = other_year(question, sources or [])
+        elsewhere = other_year(question, sources or []) | other_document(question, sources or [])
         for i, c in enumerate(cands):
             own = display(c.span.text)
             if c.card:  # who wrote a document, and when, answers only a question about the document

@@ -211,3 +211,28 @@ def other_year(question: str, sources: list[SearchResult]) -> set[int]:
     if not years or not any(y in years for y in dated.values()):
         return set()
     return {n for n, y in dated.items() if y and y not in years}
+
+
+# "the social enterprise abstract", "the citizen centric paper": a document named by its title's words
+NAMED_DOCUMENT = re.compile(
+    r"\b(?:the|this|that)\s+((?:[\w’'&-]+\s+){1,4}?)"
+    r"(?:paper|report|abstract|post|notes|blog|agenda|framework|article|essay|summary|speech|address)\b",
+    re.IGNORECASE,
+)
+
+
+def other_document(question: str, sources: list[SearchResult]) -> set[int]:
+    """The passages (numbered from 1) of other documents than the one the question names by its
+    title's words ("What do the case studies in the social enterprise abstract show?"), when a
+    passage of that document is among them: another report's "a number of case studies" answers
+    nothing about it."""
+    named: set[str] = set()
+    for m in NAMED_DOCUMENT.finditer(question):
+        named |= content_tokens(m.group(1)) - function_words()
+    named -= {y for y in YEAR.findall(question)}
+    if not named:
+        return set()
+    titled = {n: named <= content_tokens(src.doc.title) for n, src in enumerate(sources, start=1)}
+    if not any(titled.values()):
+        return set()
+    return {n for n, hit in titled.items() if not hit}

@@ -585,3 +585,24 @@ def test_a_question_naming_a_year_is_answered_from_that_years_document(pipeline:
     assert other_year(question.replace("2015", "2009"), [later, asked]) == set()  # no address of 2009: no preference
     draft = pipeline.generator.generate(question, [later, asked], Mode.explain)
     assert "every responsible student. [2]" in draft.text and "[1]" not in draft.text
+
+
+def test_a_question_naming_a_document_by_its_title_is_answered_from_it(pipeline: AnswerPipeline) -> None:
+    """ "the social enterprise abstract" names one document; another report's "our case studies"
+    answers nothing about it, though it reads closer to the question."""
+    from rag.answer.model import Mode
+    from rag.answer.sentences import other_document
+    from rag.core.chunks import Chunk, DocumentMeta
+    from rag.core.models import SearchResult
+
+    def passage(doc_id: str, title: str, text: str) -> SearchResult:
+        return SearchResult.of(Chunk(f"c-{doc_id}", DocumentMeta(doc_id, title), text, char_end=len(text)))
+
+    other = passage("report", "Business and public services", "Our case studies show that enterprises innovate.")
+    named = passage("se", "Social enterprise and co-productive relationships", "The paper compares two case studies.")
+    question = "What do the case studies in the social enterprise abstract show?"
+    assert other_document(question, [other, named]) == {1}
+    assert other_document("What do the case studies in the report show?", [other, named]) == set()  # names none
+    assert other_document("What does the housing paper show?", [other, named]) == set()  # none of these is it
+    draft = pipeline.generator.generate(question, [other, named], Mode.explain)
+    assert "two case studies. [2]" in draft.text and "[1]" not in draft.text
