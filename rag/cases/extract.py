@@ -66,6 +66,10 @@ PERSON_AFTER = re.compile(
 AGENT_BEFORE = re.compile(r"\b(?:by|from)\s+(?:the\s+)?$")
 PLACE_BEFORE = re.compile(r"\b(?:in|across|throughout)\s+(?:this\s+|the\s+)?$")
 ORDINAL = re.compile(r"\b[Tt]he (?:first|second|third|fourth|fifth) (?:case|example|project|scheme|pilot)\b")
+# A publication is where a case is read about, not a case ("Nesta's Open Book of Social Innovation").
+PUBLICATION = re.compile(
+    r"^(?:[\w’'&-]+\s+){0,3}(?:Book|Report|Review|Paper|Guide|Handbook|Journal|Toolkit|Blog)s?(?:\s+(?:of|on)\b.*)?$"
+)
 ACRONYM_GROUP = re.compile(r"[A-Z]{2,}\s+[a-z]{3,}s\b")  # "FE colleges": a kind of institution, named by its acronym
 
 
@@ -147,6 +151,8 @@ def _place(r: Reading, s: int, e: int) -> None:
         return
     elif PERSON_AFTER.match(text[ne:]) and not INITIATIVE.search(text[ns:ne]) and words <= 3:
         r.roles.append(found_name)  # who, if the sentence names a case
+    elif PUBLICATION.match(text[ns:ne]):
+        return
     elif (r.under_study(ns) or (r.acts and words >= 2)) and (words >= 2 or ACRONYM_GROUP.match(text, ns)):
         group = ACRONYM_GROUP.match(text, ns)
         r.found.append(Found((ns, group.end() if group else ne), ns))
@@ -164,6 +170,8 @@ def _possessive(text: str, s: int, e: int) -> Found | None:
         kind = re.match(r"\s+(?:approach|scheme|programme|project|initiative|fund|model|pilot)\b", text[o_e:])
         o_e += kind.end() if kind else 0  # "B&Q and RSA's Community Footprint approach"
     o_s, o_e = trim(text, o_s, o_e)
+    if PUBLICATION.match(text[o_s:o_e]):
+        return None
     if not (INITIATIVE.search(text[o_s:o_e]) or text[o_s].isupper() or text[o_s] in "‘“'"):
         return None
     named_itself = text[o_s].isupper() or text[o_s] in "‘“'"  # "Community Footprint", not "£200m fund"

@@ -92,6 +92,16 @@ def test_mentions_of_one_case_merge_across_documents() -> None:
     ]
 
 
+def test_a_publication_is_where_cases_are_read_about_not_a_case() -> None:
+    """ "I've been looking at Nesta's Open Book of Social Innovation" names a book, and a precedent
+    answer headed by it ("**Open Book of Social Innovation**: ... super interesting") names no case."""
+    book = _chunk("a", "I’ve been looking at the Young Foundation & Nesta’s Open Book of Social Innovation this week.")
+    review = _chunk("b", "The report looks at the Stern Review and at the Zero Carbon Hub, set up by the NHBC.")
+    trust = _chunk("c", "The report looks at the Book Trust scheme, which gave every child a book.")
+    names = [m.name for x in (book, review, trust) for m in mentions([x])]
+    assert names == ["Zero Carbon Hub", "Book Trust"]  # a name that only starts with "Book" is kept
+
+
 def test_an_ingest_reads_only_the_changed_document_again(
     make_settings: Callable[..., Settings],
     index_for: Callable[[Settings], SearchIndex],
