@@ -18,11 +18,11 @@ import numpy as np
 
 from rag.answer.candidates import announced, quote
 from rag.answer.contrast import contrast_terms
-from rag.answer.coverage import subject_names
+from rag.answer.coverage import names_in, subject_names
 from rag.answer.generation import Draft, condense
 from rag.answer.model import Mode
 from rag.answer.precedent import Cases, case_entries, series_asked
-from rag.answer.selection import Candidate, SentenceSelector
+from rag.answer.selection import Candidate, SentenceSelector, W
 from rag.answer.sentences import (
     DOCUMENT_VERBS,
     asks_which_documents,
@@ -30,9 +30,10 @@ from rag.answer.sentences import (
     needs_antecedent,
     scoring_query,
 )
+from rag.cases.model import CaseRecord
 from rag.cases.names import case_name
 from rag.core.models import SearchResult
-from rag.core.text import content_tokens, display, function_words
+from rag.core.text import content_tokens, display, fold, function_words
 from rag.index.cards import DOCUMENT_WORDS
 
 HOWTO_PRECEDENT = 0.75  # a case sentence scoring this share of the best step follows the steps
@@ -40,6 +41,26 @@ CONTINUES = re.compile(r"^\W*(?:and|also|plus)\b", re.IGNORECASE)  # a lead-in g
 ADJACENT = 12  # characters (spaces, a marker "  1. ") between a sentence and the list it announces
 LIST_FLOOR = 0.5  # an item of the list the answer leads with joins it at this share of the best score
 DOCUMENTS_LISTED = 5  # at most this many documents in an answer to "which documents speak of X?"
+
+
+def named_in(record: CaseRecord, text: str) -> bool:
+    """Does ``text`` name the case (its name or an alias, accents and quotes folded)?"""
+    return any(fold(name) in fold(text) for name in (record.name, *record.aliases))
+
+
+def named_only(names: list[str], cands: list[Candidate]) -> None:
+    """A precedent question that names its subject ("Who are the Young Foundation?") is not answered
+    by a sentence that shares a word of the name and names something else ("young civil servants",
+    "a project in Eden Valley" for the Eden Project), when some sentence names it."""
+    folded = [fold(name) for name in names]
+    words = content_tokens(" ".join(folded))
+    readings = [fold(SentenceSelector.reading(c)) for c in cands]
+    named = [any(name in text for name in folded) for text in readings]
+    if not any(named):
+        return
+    for c, text, hit in zip(cands, readings, named, strict=True):
+        if not hit and words & content_tokens(text):
+            c.score -= W.excluded
 
 
 class ExtractiveGenerator:
@@ -70,6 +91,9 @@ class ExtractiveGenerator:
         query = condense(question, history)
         about = frozenset(subject_names(question)) if query != question else frozenset()  # a follow-up's own subject
         vecs = self.selector.score(scoring_query(query, sources), cands, mode, about, sources)
+        if mode is Mode.precedent and not about:
+            titles = content_tokens(fold(" ".join(f"{r.title} {' '.join(r.doc.authors)}" for r in sources)))
+            named_only([n for n in names_in(query) if not content_tokens(fold(n)) <= titles], cands)
         cands, vecs = self.selector.without_copies(cands, vecs, sources)
         if asks_which_documents(query) and (listed := self._documents(query, cands, sources)):
             return Draft(listed, mode)
@@ -156,7 +180,9 @@ class ExtractiveGenerator:
                 continue
             src = sources[c.source - 1]
             record = self.cases.naming(src.doc_id, *src.locate(c.span.start, c.span.end), c.span.text)
-            if record is not None and (quoted := quote(c, used)):
+            if record is None or not named_in(record, SentenceSelector.reading(c)):
+                continue  # the case is named in the next sentence of the item: this one says nothing of it
+            if quoted := quote(c, used):
                 return f"- **Where it has been done: {record.name[:1].upper() + record.name[1:]}**: {quoted}"
         return ""
 

@@ -87,6 +87,30 @@ def test_a_howto_answer_ends_with_where_it_has_been_done_when_a_case_answers_as_
     assert_grounded(answer, pipeline.settings.corpus_dir)
 
 
+def test_where_it_has_been_done_is_headed_only_by_a_case_its_quote_names(pipeline: AnswerPipeline) -> None:
+    """A list item can name a case in its second sentence; its first sentence, quoted alone, must not
+    go under that case's name (the reader would look for it in the quote and not find it)."""
+    from rag.answer.extractive import ExtractiveGenerator
+    from rag.cases.model import CaseRecord
+    from rag.core.chunks import Chunk, DocumentMeta
+    from rag.core.models import SearchResult
+
+    class EveryMention:  # a case library whose one case is mentioned by the whole passage
+        def naming(self, doc_id: str, start: int, end: int, text: str) -> CaseRecord | None:
+            return CaseRecord(id="odi", name="Open Data Institute")
+
+    text = (
+        "Councils should publish their data for local firms to use. Council data helps local firms grow "
+        "and find new customers. The Open Data Institute opened data to local firms."
+    )
+    source = SearchResult.of(Chunk("c1", DocumentMeta("d", "Data"), text, char_end=len(text)))
+    generator = ExtractiveGenerator(pipeline.selector, cases=EveryMention())
+    draft = generator.generate("How can a council open its data to local firms?", [source], Mode.howto)
+    done = [ln for ln in draft.text.splitlines() if ln.startswith("- **Where it has been done")]
+    assert draft.text.startswith("1. Councils should publish their data")
+    assert all("The Open Data Institute opened" in ln for ln in done), draft.text
+
+
 def test_an_answer_led_by_a_list_item_gives_the_whole_list_in_order(pipeline: AnswerPipeline) -> None:
     """ "Its key features include:" and four bullets: the answer is the four features, not one."""
     answer = pipeline.ask("What are the key features of the emerging social economy?")
@@ -509,6 +533,28 @@ def test_a_question_about_what_a_document_is_about_keeps_its_name(pipeline: Answ
     assert_grounded(answer, pipeline.settings.corpus_dir)
     answer = pipeline.ask("Who are the Young Foundation?")
     assert answer.citations and all("Young Foundation" in c.quote for c in answer.citations)
+
+
+def test_a_precedent_question_naming_its_subject_is_answered_by_sentences_naming_it(pipeline: AnswerPipeline) -> None:
+    """ "What did the Eden Project do?" is answered by the sentences that name the Eden Project, not
+    by "a project in Eden Valley"; a name the document's title carries ("President Obama") names the
+    document, and its sentences ("As President I launched ...") still answer."""
+    from rag.core.chunks import Chunk, DocumentMeta
+    from rag.core.models import SearchResult
+
+    def passage(doc_id: str, title: str, text: str) -> SearchResult:
+        return SearchResult.of(Chunk(f"c-{doc_id}", DocumentMeta(doc_id, title), text, char_end=len(text)))
+
+    near = passage("a", "Rural notes", "A project in Eden Valley set up a shared workshop for local makers.")
+    named = passage("b", "Regional notes", "The Eden Project ran a garden scheme with local schools.")
+    draft = pipeline.generator.generate("What did the Eden Project do?", [near, named], Mode.precedent)
+    assert "[2]" in draft.text and "[1]" not in draft.text, draft.text
+    titled = passage(
+        "c", "Address by President Obama", "As President I launched a project with schools to teach coding."
+    )
+    other = passage("d", "Notes", "President Obama is the speaker here, and nothing else is said.")
+    draft = pipeline.generator.generate("What projects did President Obama set up?", [titled, other], Mode.precedent)
+    assert "teach coding. [1]" in draft.text, draft.text
 
 
 def test_a_source_named_in_lower_case_at_the_end_does_not_steer_the_answer(pipeline: AnswerPipeline) -> None:
