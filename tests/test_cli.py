@@ -54,7 +54,7 @@ def test_ingest_then_search_json(tmp_path: Path) -> None:
     human = run(["search", "pledgebanks"], tmp_path, corpus)
     assert human.returncode == 0 and "Nuggets from @nesta_uk" in human.stdout
 
-    assert report["cases_total"] >= 12
+    assert report["cases_total"] >= 11  # Zero Carbon Hub, Sunderland, Bogotá's voluntary taxes, ... (not the Open Book)
     cases = run(["cases", "back office", "--json"], tmp_path, corpus)
     assert cases.returncode == 0, cases.stderr
     sunderland = json.loads(cases.stdout)["cases"][0]
