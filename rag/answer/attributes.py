@@ -57,8 +57,10 @@ ATTRIBUTES = (
               _rx(r"\b(?:met|meet|hit|achieved|reached|exceeded|missed|fell short)\b")),
     Attribute("result", _rx(r"\b(?:lead to|led to|result|outcome|achieve|impact|(?:came|come) (?:out|of)|effect)|"
                             r"\b(?:did|does|has|have) (?:it|they|this|that|the [\w ]{1,40}?) work(?:ed)?\b|"
-                            r"\b(?:was|were|is|are) (?:it|they|this|that|the [\w ‘’'-]{1,40}?) (?:a )?success"),
-              _rx(r"\b(?:result\w*|outcome\w*|led to|impact\w*|achiev\w*|effect\w*|evaluat\w*|success\w*|"
+                            r"\b(?:was|were|is|are) (?:it|they|this|that|the [\w ‘’'-]{1,40}?) (?:a )?success|"
+                            r"\b(?:judge|know|tell|measure|assess|see)\b[\w ]{0,30}\b(?:whether|if)\b[\w ‘’'-]{0,60}?"
+                            r"\bwork(?:s|ing|ed)?\b"),
+              _rx(r"\b(?:result\w*|outcome\w*|led to|impact\w*|achiev\w*|(?<!in )effect\w*|evaluat\w*|success\w*|"
                   r"succeed\w*|worked)\b")),
     Attribute("name", _rx(r"\bnames?\b|\bwhat (?:is|was|are|were) (?:it|they|this|that) called\b"),
               _rx(r"\bnamed?\b|\bcalled\b")),

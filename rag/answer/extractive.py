@@ -19,10 +19,11 @@ import numpy as np
 from rag.answer.candidates import announced, quote
 from rag.answer.contrast import contrast_terms
 from rag.answer.coverage import names_in, subject_names
+from rag.answer.focus import already_said, named_only
 from rag.answer.generation import Draft, condense
 from rag.answer.model import Mode
 from rag.answer.precedent import Cases, case_entries, series_asked
-from rag.answer.selection import Candidate, SentenceSelector, W
+from rag.answer.selection import Candidate, SentenceSelector
 from rag.answer.sentences import (
     DOCUMENT_VERBS,
     asks_which_documents,
@@ -46,21 +47,6 @@ DOCUMENTS_LISTED = 5  # at most this many documents in an answer to "which docum
 def named_in(record: CaseRecord, text: str) -> bool:
     """Does ``text`` name the case (its name or an alias, accents and quotes folded)?"""
     return any(fold(name) in fold(text) for name in (record.name, *record.aliases))
-
-
-def named_only(names: list[str], cands: list[Candidate]) -> None:
-    """A precedent question that names its subject ("Who are the Young Foundation?") is not answered
-    by a sentence that shares a word of the name and names something else ("young civil servants",
-    "a project in Eden Valley" for the Eden Project), when some sentence names it."""
-    folded = [fold(name) for name in names]
-    words = content_tokens(" ".join(folded))
-    readings = [fold(SentenceSelector.reading(c)) for c in cands]
-    named = [any(name in text for name in folded) for text in readings]
-    if not any(named):
-        return
-    for c, text, hit in zip(cands, readings, named, strict=True):
-        if not hit and words & content_tokens(text):
-            c.score -= W.excluded
 
 
 class ExtractiveGenerator:
@@ -94,6 +80,8 @@ class ExtractiveGenerator:
         if mode is Mode.precedent and not about:
             titles = content_tokens(fold(" ".join(f"{r.title} {' '.join(r.doc.authors)}" for r in sources)))
             named_only([n for n in names_in(query) if not content_tokens(fold(n)) <= titles], cands)
+        if query != question:
+            already_said(question, history, cands)
         cands, vecs = self.selector.without_copies(cands, vecs, sources)
         if asks_which_documents(query) and (listed := self._documents(query, cands, sources)):
             return Draft(listed, mode)

@@ -342,6 +342,27 @@ def test_follow_up_uses_the_previous_question(pipeline: AnswerPipeline) -> None:
     assert not answer.refused and "DCLG" in answer.answer
 
 
+def test_a_follow_up_does_not_repeat_the_last_answer_unless_it_answers_the_new_question(
+    pipeline: AnswerPipeline,
+) -> None:
+    first = pipeline.ask("How should local services support volunteer schemes in the Big Society?")
+    said = {c.quote for c in first.citations}
+    history = [
+        {"role": "user", "content": "How should local services support volunteer schemes in the Big Society?"},
+        {"role": "assistant", "content": first.answer},
+    ]
+    again = pipeline.ask("And how do we know if they work?", history=history)
+    assert said and not again.refused and not said & {c.quote for c in again.citations}, again.answer
+
+    funder = pipeline.ask("Who set up the Zero Carbon Hub?")
+    history = [
+        {"role": "user", "content": "Who set up the Zero Carbon Hub?"},
+        {"role": "assistant", "content": funder.answer},
+    ]
+    paid = pipeline.ask("And who paid for it?", history=history)  # the same sentence names the funder
+    assert "DCLG" in funder.answer and not paid.refused and "DCLG" in paid.answer, paid.answer
+
+
 def test_bad_questions_are_rejected(pipeline: AnswerPipeline) -> None:
     with pytest.raises(AnswerError, match="empty"):
         pipeline.ask("   ")

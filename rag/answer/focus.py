@@ -1,0 +1,44 @@
+"""Score adjustments that read the question's names and the conversation before selection.
+
+A precedent question that names its subject is answered by sentences naming it; a follow-up is not
+answered by repeating the last answer. Both lower a candidate by the exclusion weight rather than
+dropping it, so a sentence that is all the library has can still be read.
+"""
+
+from __future__ import annotations
+
+from rag.answer.attributes import ATTRIBUTES
+from rag.answer.selection import Candidate, SentenceSelector, W
+from rag.core.text import content_tokens, display, fold
+
+REPEATED = 0.8  # a follow-up's sentence with this share of its words in the last answer repeats it
+
+
+def named_only(names: list[str], cands: list[Candidate]) -> None:
+    """A precedent question that names its subject ("Who are the Young Foundation?") is not answered
+    by a sentence that shares a word of the name and names something else ("young civil servants",
+    "a project in Eden Valley" for the Eden Project), when some sentence names it."""
+    folded = [fold(name) for name in names]
+    words = content_tokens(" ".join(folded))
+    readings = [fold(SentenceSelector.reading(c)) for c in cands]
+    named = [any(name in text for name in folded) for text in readings]
+    if not any(named):
+        return
+    for c, text, hit in zip(cands, readings, named, strict=True):
+        if not hit and words & content_tokens(text):
+            c.score -= W.excluded
+
+
+def already_said(question: str, history: list[dict[str, str]] | None, cands: list[Candidate]) -> None:
+    """A follow-up ("And how do we know if they work?") is not answered by repeating the last answer:
+    a sentence whose words that answer already said loses, unless it gives what the question asks
+    for ("And who paid for it?" is answered by the sentence that named the Zero Carbon Hub's funder)."""
+    said = next((t.get("content", "") for t in reversed(history or []) if t.get("role") == "assistant"), "")
+    if not said:
+        return
+    told = content_tokens(fold(said))
+    asks = [a for a in ATTRIBUTES if a.asked(question)]
+    for c in cands:
+        words = content_tokens(fold(display(c.span.text)))
+        if words and len(words & told) >= REPEATED * len(words) and not any(a.gives.search(c.span.text) for a in asks):
+            c.score -= W.excluded
