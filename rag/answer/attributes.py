@@ -62,7 +62,8 @@ ATTRIBUTES = (
                             r"\bwork(?:s|ing|ed)?\b"),
               _rx(r"\b(?:result\w*|outcome\w*|led to|impact\w*|achiev\w*|(?<!in )effect\w*|evaluat\w*|success\w*|"
                   r"succeed\w*|worked)\b")),
-    Attribute("name", _rx(r"\bnames?\b|\bwhat (?:is|was|are|were) (?:it|they|this|that) called\b"),
+    Attribute("name", _rx(r"(?<!another )(?<!other )\bnames?\b(?! for\b)|"  # not "is X another name for Y?"
+                          r"\bwhat (?:is|was|are|were) (?:it|they|this|that) called\b"),
               _rx(r"\bnamed?\b|\bcalled\b")),
     Attribute("place", _rx(r"\bwhere\b.*\b(?:based|located|situated)\b|\bin which (?:town|city|country|region)\b"),
               _rx(r"\b(?:based|located|situated) (?:in|at|near|on the)\b(?! (?:evidence|research|data))|"

@@ -17,6 +17,11 @@ CONTRAST = (
         re.I,
     ),
     re.compile(r"^how (?:do|does|did) (?:the )?(.+?) and (?:the )?(.+?) differ\b", re.I),
+    re.compile(
+        r"^(?:is|are|was|were) (?:the )?(.+?) (?:the same (?:thing )?as|(?:just )?another (?:name|word) for|"
+        r"identical to) (?:the )?(.+?)(?:\?|$| in | according)",
+        re.I,
+    ),
     re.compile(r"\b(.+?) (?:vs\.?|versus|compared (?:with|to)) (?:the )?(.+?)(?:\?|$)", re.I),
     re.compile(r"\b(?:separates?|distinguish(?:es)?) (.+?) from (?:a |the )?(.+?)(?:\?|$)", re.I),
     re.compile(r"\b(?:on|by|to) (.+?) or (?:on |by |to )?(.+?)(?:\?|$)", re.I),
@@ -28,7 +33,9 @@ def contrast_terms(question: str) -> tuple[str, str] | None:
     for pattern in CONTRAST:
         m = pattern.search(question)
         if m and content_tokens(m.group(1)) and content_tokens(m.group(2)):
-            a = re.sub(r"(?i)^(?:what (?:is|are) |how (?:do|does) |is it better to |the )", "", m.group(1)).strip()
+            a = re.sub(
+                r"(?i)^(?:what (?:is|are) |how (?:do|does) |is it better to |(?:is|are) (?:the )?|the )", "", m.group(1)
+            ).strip()
             return _elided(a, m.group(2).strip())
     return None
 
@@ -60,7 +67,7 @@ CONTRAST_CUE = re.compile(
 def explicit_contrast(question: str) -> tuple[str, str] | None:
     """The two terms of a question that asks outright how they differ ("the difference between X
     and Y", "X differ from Y", "how do X and Y differ?", "X versus Y"); not the looser "X or Y?"."""
-    for pattern in CONTRAST[:4]:
+    for pattern in CONTRAST[:5]:
         m = pattern.search(question)
         if m and content_tokens(m.group(1)) and content_tokens(m.group(2)):
             return contrast_terms(question)

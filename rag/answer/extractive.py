@@ -104,7 +104,11 @@ class ExtractiveGenerator:
         if terms:
             return self._contrast(terms, cands, vecs, mode)
         if mode is Mode.precedent:
-            by_case = case_entries(self.cases, cands, vecs, sources, self.selector.min_score) if self.cases else None
+            by_case = (
+                case_entries(self.cases, cands, vecs, sources, self.selector.min_score, question=question)
+                if self.cases
+                else None
+            )
             if by_case is not None:
                 return Draft("\n".join(by_case), mode)
             picked = self.selector.select(cands, vecs, self.max_sentences, 0.75)

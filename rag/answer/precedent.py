@@ -47,7 +47,7 @@ OF_THEM_ALL = re.compile(r"^\W*(?:both|the (?:two|three|four|five)|all|each)\b",
 class Cases(Protocol):
     """The case library as the composer reads it (``rag.cases.library.CaseLibrary``)."""
 
-    def naming(self, doc_id: str, start: int, end: int, text: str) -> CaseRecord | None: ...
+    def naming(self, doc_id: str, start: int, end: int, text: str, question: str = "") -> CaseRecord | None: ...
 
 
 def described(cands: list[Candidate], sources: list[SearchResult], owner: dict[int, str], members: set[str]) -> None:
@@ -78,6 +78,7 @@ def case_entries(
     sources: list[SearchResult],
     min_score: float,
     series: int = 0,
+    question: str = "",
 ) -> list[str] | None:
     """The entries of a precedent answer: one per case the best sentences are mentions of, led by
     its best sentence and joined by its best one from another document (a case merged across
@@ -87,12 +88,15 @@ def case_entries(
 
     ``series``: the members of a series only, this many ("the two social enterprises"), each in the
     text's order whatever its score; None unless that many are found (the question's count may be
-    wrong: "the three case studies" of an abstract that compares two)."""
+    wrong: "the three case studies" of an abstract that compares two). A sentence naming two cases
+    is an entry of the one ``question`` names."""
     owner: dict[int, str] = {}
     records: dict[str, CaseRecord] = {}
     for i, c in enumerate(cands):
         src = sources[c.source - 1]
-        record = None if c.card else cases.naming(src.doc_id, *src.locate(c.span.start, c.span.end), c.span.text)
+        record = (
+            None if c.card else cases.naming(src.doc_id, *src.locate(c.span.start, c.span.end), c.span.text, question)
+        )
         if record is not None:
             owner[i], records[record.id] = record.id, record
     members = {rid for rid, r in records.items() if MEMBER.match(r.name.strip())}

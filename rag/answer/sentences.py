@@ -161,6 +161,7 @@ def asked_term(question: str) -> frozenset[str]:
 
 # A term glossed by the words before it: "a new form of value-generating regulation (regulation ‘plus’)".
 GLOSSED = re.compile(r"\b[\w-]+(?:\s+[\w’'-]+){2,8}\s+\(([^()]{2,40})\)")
+ACRONYM = re.compile(r"[A-Z][A-Z&]{1,6}s?")
 # ... or by the words between dashes after it: "require shared spaces – physical and virtual – to incubate".
 APPOSED = re.compile(r"((?:[\w’'-]+\s+){0,2}[\w’'-]+)\s+[–—]\s+[^–—]{3,60}?\s+[–—]\s")
 
@@ -171,7 +172,10 @@ def defines(sentence: str, terms: frozenset[str], whole: bool = False, gloss: bo
     ``gloss``) before words between dashes that do, or lists what it is after a colon."""
     text = display(sentence)
     glosses = (GLOSSED, APPOSED) if gloss else (GLOSSED,)
-    if terms and any(terms <= content_tokens(m.group(1)) for p in glosses for m in p.finditer(text)):
+    spelled = [m.group(1) for p in glosses for m in p.finditer(text)]
+    if not gloss:  # strictly, "corporate social responsibility (CSR)" spells an acronym out; it does not define it
+        spelled = [g for g in spelled if not ACRONYM.fullmatch(g.strip())]
+    if terms and any(terms <= content_tokens(g) for g in spelled):
         return True
     colon = re.finditer(r"([\w-]+)(?: of)?:\s+[a-z]", text)  # "the public sector ethos of: care, support and ..."
     if terms and terms <= content_tokens(text) and any(content_tokens(m.group(1)) & terms for m in colon):

@@ -208,13 +208,17 @@ class CaseLibrary:
             self._vectors = (fp, vecs)
         return self._vectors[1]
 
-    def naming(self, doc_id: str, start: int, end: int, text: str) -> CaseRecord | None:
+    def naming(self, doc_id: str, start: int, end: int, text: str, question: str = "") -> CaseRecord | None:
         """The case a sentence (``text`` at ``start:end`` of ``doc_id``) is a mention of; of two
-        it names ("Sunderland's back office, and the Open Data Institute"), the one named first."""
+        it names ("Sunderland's back office, and the Open Data Institute"), the one ``question``
+        names ("Who set up the Open Data Institute?"), else the one named first."""
         by_doc = self._mentions()
         found = {r.id: r for s, e, r in by_doc.get(doc_id, ()) if s < end and start < e}
         if len(found) < 2:
             return next(iter(found.values()), None)
+        asked = fold(question)
+        if chosen := [r for r in found.values() if any(fold(n) in asked for n in (r.name, *r.aliases))]:
+            found = {r.id: r for r in chosen}
         folded = fold(text)
 
         def first(r: CaseRecord) -> int:

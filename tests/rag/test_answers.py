@@ -264,6 +264,11 @@ def test_precedent_entries_are_the_case_librarys_cases_headed_by_their_names(pip
     assert headings and set(headings) <= names, (headings, answer.answer)
     assert headings[0] == "Sunderland City Council’s ‘virtual’ back office", answer.answer
     assert_grounded(answer, pipeline.settings.corpus_dir)
+    # ... unless the question names the other: the same sentence is then the Open Data Institute's entry
+    answer = pipeline.ask("Who set up the Open Data Institute?", mode=Mode.precedent)
+    headings = re.findall(r"^- \*\*(.+?)\*\*: ", answer.answer, flags=re.M)
+    assert headings and headings[0] == "Open Data Institute", answer.answer
+    assert "The library does not say who set up the Open Data Institute." in answer.answer
 
 
 def test_a_question_about_both_members_of_a_series_gets_one_entry_each_in_order(pipeline: AnswerPipeline) -> None:

@@ -317,6 +317,15 @@ def test_a_pair_the_library_never_sets_against_each_other_is_named_as_not_contra
     answer = pipeline.ask("How is shared value different from corporate social responsibility?")
     assert "The library does not say how shared value and corporate social responsibility differ." in answer.answer
     assert_grounded(answer, pipeline.settings.corpus_dir)
+    # asked as "is X the same as Y?", and with Y an acronym the passages only spell out ("... (CSR)")
+    answer = pipeline.ask("Is shared value the same as corporate social responsibility?")
+    assert "The library does not say how shared value and corporate social responsibility differ." in answer.answer
+    answer = pipeline.ask("Is shared value different from CSR?")
+    assert "The library does not say how shared value and CSR differ." in answer.answer
+    # "another name for" asks whether two terms differ, not for a name: one note, not two
+    answer = pipeline.ask("Is the Big Society just another name for volunteerism?")
+    assert answer.answer.count("The library does not say") == 1, answer.answer
+    assert "does not say how Big Society and volunteerism differ" in answer.answer
 
 
 def test_a_contrast_the_library_draws_is_not_called_missing() -> None:
