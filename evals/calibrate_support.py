@@ -6,8 +6,8 @@ Each claim is either stated by the corpus (verbatim, near-verbatim or paraphrase
 (fabricated, wrong entity or figure, outside knowledge, contradicted, and real SmolLM2 outputs
 that reuse the sources' words). For each claim the verifier scores its best supporting quote among
 the passages retrieved for it, exactly as it does when it re-attaches a citation. The threshold
-minimises cost = 2 × false supports + missed supports (a wrong citation is worse than a dropped
-sentence: grounded or silent). Writes evals/calibration/support.json and SUPPORT.md.
+minimises cost = 5 × false supports + missed supports (a wrong citation is far worse than a
+dropped sentence: grounded or silent). Writes evals/calibration/support.json and SUPPORT.md.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from rag.core.config import get_settings
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "calibration"
-FALSE_SUPPORT_COST = 2
+FALSE_SUPPORT_COST = 5  # a wrong citation misleads; a dropped sentence only shortens the answer (grounded or silent)
 
 
 class Claim(BaseModel):
@@ -76,7 +76,8 @@ def main(argv: list[str]) -> int:
         "dataset_sha256_16": dataset_hash(path),
         "signal": f"verifier support: {W.containment} content-token containment + {W.similarity} cosine, best "
         f"sentence or sentence pair, x{W.missing_figure} when the claim states a figure the quote does not, "
-        f"x{W.missing_name} when it names someone or something the quote does not",
+        f"x{W.missing_name} when it names someone or something the quote does not, "
+        f"x{W.swapped_role} when it gives a body the quote names a role the quote gives another",
         "weights": asdict(W),
         "cost": f"{FALSE_SUPPORT_COST} x false supports + missed supports",
         "threshold": threshold,

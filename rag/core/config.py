@@ -112,7 +112,7 @@ class Settings(BaseSettings):
         "(calibrated on the dev set: evals/calibration/REFUSAL.md).",
     )
     support_threshold: float = Field(
-        0.809,
+        0.786,
         ge=0,
         le=1,
         description="A sentence needs this support from a quote to keep its citation "

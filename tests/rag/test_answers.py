@@ -394,6 +394,18 @@ def test_verification_drops_unsupported_sentences_and_dangling_markers(corpus_in
     assert any("Greenpeace" in u for u in flagged.unsupported) and "[unsupported]" in flagged.text
 
 
+def test_verification_drops_a_sentence_that_gives_a_named_body_anothers_role(corpus_index: SearchIndex) -> None:
+    """SmolLM2 wrote "The Zero Carbon Hub is funded by the National House-Building Council": every
+    word is in the passage, which says the Council set it up and DCLG gave the funding."""
+    sources = corpus_index.search("Who paid for the Zero Carbon Hub?", k=3)
+    verifier = Verifier(corpus_index.embeddings, threshold=Settings().support_threshold)
+    wrong = "The Zero Carbon Hub is funded by the National House-Building Council."
+    right = "The Zero Carbon Hub was set up by the National House-Building Council with seed corn funding from DCLG."
+    verified = verifier.verify(f"{wrong} [1] {right} [1]", sources)
+    assert verified.dropped == [wrong], verified
+    assert "seed corn funding from DCLG" in verified.text and len(verified.citations) == 1
+
+
 @pytest.mark.slow
 def test_every_dev_set_answer_is_grounded(pipeline: AnswerPipeline) -> None:
     cases = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
