@@ -73,6 +73,10 @@ ATTRIBUTES = (
               _rx(r"\bauthors?\b|\bwritten by\b|\bby [A-Z]")),
     Attribute("publisher", _rx(r"\bwho published\b|\bpublisher\b|\bpublished by\b"),
               _rx(r"\bpublish(?:ed|er|es|ing)\b|\bissued by\b")),
+    Attribute("risk", _rx(r"\b(?:risks?|dangers?|downsides?|drawbacks?|pitfalls?|disadvantages?|weakness\w*)\b|"
+                          r"\bwhat (?:can|could|might) go wrong\b"),
+              _rx(r"\b(?:risk\w*|danger\w*|downside\w*|drawback\w*|pitfall\w*|disadvantage\w*|weakness\w*|threat\w*|"
+                  r"hinder\w*|tension\w*|vagaries|fail\w*|barriers?|problem\w*|struggl\w*)\b")),
     Attribute("current", _rx(r"\b(?:still|today|nowadays|currently)\b"), _rx(r"\b(?:still|today|now|currently)\b")),
 )  # fmt: skip
 

@@ -149,6 +149,8 @@ def asked_meaning(question: str) -> str | None:
     for pattern in ASKS_MEANING:
         if m := pattern.match(q):
             term = re.sub(r"^(?:an? |the )", "", m.group("t").strip(" ?.")).strip("‘’'\"“”")
+            if pattern is ASKS_MEANING[-1] and re.match(r"(?i)[\w-]+ of\b", term):
+                continue  # "what are the risks of innovation?" asks for its risks, not what a term means
             if 0 < len(term.split()) <= 4 and content_tokens(term):
                 return term
     return None

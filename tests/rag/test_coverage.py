@@ -259,6 +259,19 @@ def test_a_term_the_library_uses_but_never_defines_is_named_as_not_stated(pipeli
     assert_grounded(answer, pipeline.settings.corpus_dir)
 
 
+def test_a_question_about_the_risks_of_something_asks_for_risks_not_a_definition(pipeline: AnswerPipeline) -> None:
+    """ "What are the risks of X?" is not "what does 'risks of X' mean?"; when no passage states a
+    risk of it, the answer says so instead of leaving nearby sentences to pass for one."""
+    assert asked_meaning("What are the risks of innovation in the public sector?") is None
+    assert asked_meaning("What is the circular economy?") == "circular economy"
+    answer = pipeline.ask("What are the risks of innovation in the public sector?")
+    assert "always risks being a marginal add-on" in answer.answer
+    assert "The library does not say" not in answer.answer, answer.answer
+    answer = pipeline.ask("What are the risks of relying on volunteers to deliver services?")
+    assert "The library does not say what the risks of relying on volunteers to deliver services are." in answer.answer
+    assert_grounded(answer, pipeline.settings.corpus_dir)
+
+
 def test_a_term_glossed_in_brackets_is_not_called_undefined(pipeline: AnswerPipeline) -> None:
     """ "a new form of value-generating regulation (regulation ‘plus’)" says what regulation plus is."""
     assert defines("… and a new form of value-generating regulation (regulation ‘plus’), seen in …",
