@@ -83,3 +83,5 @@ ATTRIBUTES = (
 # Attributes easily misread from a neighbouring sentence ("new types of financing" after a council's
 # back office): the sentence that gives them must name the question's subject itself.
 STRICT = frozenset({"payer", "budget", "founder", "author", "name", "price"})
+# Attributes any sentence with a number or a year gives: giving one does not make a sentence on the topic.
+NUMERIC = frozenset({"amount", "share", "figure", "date"})

@@ -14,12 +14,19 @@ from typing import Protocol
 
 import numpy as np
 
+from rag.answer.attributes import ATTRIBUTES, NUMERIC
 from rag.answer.candidates import Candidate, quote
+from rag.answer.coverage import ASKING
+from rag.answer.selection import SentenceSelector
 from rag.cases.model import CaseRecord
 from rag.cases.names import case_name
 from rag.core.models import SearchResult
-from rag.core.text import display
+from rag.core.text import content_tokens, display, fold
 
+PRECEDENT_WORDS = content_tokens(
+    "example examples case cases precedent precedents instance instances real anyone anywhere somewhere someone "
+    "there give point show done tried any some"
+)  # asking for a precedent, not what it is a precedent of
 PRECEDENT_FLOOR = 0.75  # a case whose best sentence scores below this share of the best case's is left out
 PRECEDENT_CASES = 4  # at most this many cases in a precedent answer
 NEAR_SAME = 0.9  # two sentences this close say the same: a case's second quote must add something
@@ -114,6 +121,17 @@ def case_entries(
         return None
     ranked = sorted(((records[rid], sorted(g, key=lambda i: -cands[i].score)) for rid, g in named.items()),
                     key=lambda e: -cands[e[1][0]].score)  # fmt: skip
+    if not series and (asked := content_tokens(fold(question)) - ASKING - PRECEDENT_WORDS):
+        # a case none of whose sentences shares a word of what is asked, or gives what it asks for
+        # ("voluntary taxes" for ways to raise money), is not an example of it ("A-teams of young
+        # civil servants" for "social enterprises running public services")
+        asks = [a for a in ATTRIBUTES if a.asked(question) and a.name not in NUMERIC]  # any figure is a number
+
+        def on_topic(c: Candidate) -> bool:
+            text = SentenceSelector.reading(c)
+            return bool(asked & content_tokens(fold(text))) or any(a.gives.search(text) for a in asks)
+
+        ranked = [e for e in ranked if any(on_topic(cands[i]) for i in e[1])] or ranked
     best = cands[ranked[0][1][0]].score
     if series:
         ranked.sort(key=lambda e: min(cands[i].order for i in e[1]))  # the first, then the second
@@ -130,7 +148,13 @@ def case_entries(
     used: set[tuple[int, int]] = set()
     lines = []
     if not series:
-        for i in [i for i in sorted(general, key=lambda i: -cands[i].score) if cands[i].score > best][:1]:
+        # ... a general sentence leads only as an example among examples (a list's item), naming a case
+        # itself, or giving what is asked ("The kitchens served 400 meals a week"); not "Social
+        # enterprises ... are a major provider of public services" for examples of them
+        asks = [a for a in ATTRIBUTES if a.asked(question)]
+        gives = {i for i in general if any(a.gives.search(cands[i].span.text) for a in asks)}
+        items = [i for i in general if cands[i].context or i in precedents or i in gives]
+        for i in [i for i in sorted(items, key=lambda i: -cands[i].score) if cands[i].score > best][:1]:
             if quoted := quote(cands[i], used):
                 lines.append(f"- {quoted}")
     for record, group in ranked:

@@ -271,6 +271,20 @@ def test_precedent_entries_are_the_case_librarys_cases_headed_by_their_names(pip
     assert "The library does not say who set up the Open Data Institute." in answer.answer
 
 
+def test_a_precedent_answer_lists_only_cases_of_what_is_asked(pipeline: AnswerPipeline) -> None:
+    """Examples of social enterprises running public services are the abstract's two cases, not the
+    South Australian 'A-teams' of civil servants (a case that scores high for any question on
+    innovation), nor a general statement led unheaded ("Social enterprises ... are a major provider")."""
+    answer = pipeline.ask("Are there examples of social enterprises running public services?", mode=Mode.precedent)
+    lines = [ln for ln in answer.answer.splitlines() if ln.startswith("- ")]
+    assert lines and all(ln.startswith("- **") for ln in lines), answer.answer
+    assert "A-teams" not in answer.answer and "first case" in answer.answer, answer.answer
+    assert_grounded(answer, pipeline.settings.corpus_dir)
+    # ... while a case that gives what is asked without its words stays ("voluntary taxes" raise money)
+    answer = pipeline.ask("Give examples of unusual ways to raise money for social innovation.", mode=Mode.precedent)
+    assert "voluntary taxes" in answer.answer and "NHS’s £200m fund" in answer.answer
+
+
 def test_a_question_about_both_members_of_a_series_gets_one_entry_each_in_order(pipeline: AnswerPipeline) -> None:
     """ "The first case ... The majority of the cases income ... In contrast, the second case ...":
     each case is an entry, the first before the second, and the first's entry quotes the sentence
