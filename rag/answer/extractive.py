@@ -26,6 +26,7 @@ from rag.answer.precedent import Cases, case_entries, series_asked
 from rag.answer.selection import Candidate, SentenceSelector
 from rag.answer.sentences import (
     DOCUMENT_VERBS,
+    asked_meaning,
     asks_which_documents,
     is_action,
     needs_antecedent,
@@ -135,7 +136,9 @@ class ExtractiveGenerator:
             if members:
                 return Draft("\n".join(members), mode)
         picked = self.selector.select(cands, vecs, min(self.max_sentences, 3))
-        picked = self._ordered(self._announced(self._siblings(picked, cands, sources), cands, sources))
+        if not asked_meaning(query):  # what one term means is not answered by the list it is an item of
+            picked = self._siblings(picked, cands, sources)
+        picked = self._ordered(self._announced(picked, cands, sources))
         used = set()
         return Draft(" ".join(s for c in picked if (s := quote(c, used))), mode)
 

@@ -272,6 +272,16 @@ def test_a_question_about_the_risks_of_something_asks_for_risks_not_a_definition
     assert_grounded(answer, pipeline.settings.corpus_dir)
 
 
+def test_what_a_term_means_is_answered_by_its_item_not_the_whole_list(pipeline: AnswerPipeline) -> None:
+    """ "Secondments into 'skunkworks' projects: basically given a free role" is one item of a list of
+    ways to give staff time to innovate; its fellow items ("Tithes of working time") do not say what
+    a skunkworks project is."""
+    answer = pipeline.ask("What is a skunkworks project?")
+    assert answer.answer.startswith("Secondments into ‘skunkworks‘ projects"), answer.answer
+    assert "Tithes of working time" not in answer.answer
+    assert_grounded(answer, pipeline.settings.corpus_dir)
+
+
 def test_a_term_glossed_in_brackets_is_not_called_undefined(pipeline: AnswerPipeline) -> None:
     """ "a new form of value-generating regulation (regulation ‘plus’)" says what regulation plus is."""
     assert defines("… and a new form of value-generating regulation (regulation ‘plus’), seen in …",
