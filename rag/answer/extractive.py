@@ -19,7 +19,7 @@ import numpy as np
 from rag.answer.candidates import announced, quote
 from rag.answer.contrast import contrast_terms
 from rag.answer.coverage import names_in, subject_names
-from rag.answer.focus import already_said, named_only
+from rag.answer.focus import already_said, fields_only, named_only
 from rag.answer.generation import Draft, condense
 from rag.answer.model import Mode
 from rag.answer.precedent import Cases, case_entries, series_asked
@@ -83,6 +83,7 @@ class ExtractiveGenerator:
             named_only([n for n in names_in(query) if not content_tokens(fold(n)) <= titles], cands)
         if query != question:
             already_said(question, history, cands)
+        fields_only(question, cands)
         cands, vecs = self.selector.without_copies(cands, vecs, sources)
         if asks_which_documents(query) and (listed := self._documents(query, cands, sources)):
             return Draft(listed, mode)

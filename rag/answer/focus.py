@@ -10,6 +10,7 @@ from __future__ import annotations
 from rag.answer.attributes import ATTRIBUTES
 from rag.answer.selection import Candidate, SentenceSelector, W
 from rag.core.text import content_tokens, display, fold
+from rag.index.cards import ASKS_METADATA, asked_fields
 
 REPEATED = 0.8  # a follow-up's sentence with this share of its words in the last answer repeats it
 
@@ -41,4 +42,16 @@ def already_said(question: str, history: list[dict[str, str]] | None, cands: lis
     for c in cands:
         words = content_tokens(fold(display(c.span.text)))
         if words and len(words & told) >= REPEATED * len(words) and not any(a.gives.search(c.span.text) for a in asks):
+            c.score -= W.excluded
+
+
+def fields_only(question: str, cands: list[Candidate]) -> None:
+    """ "Who wrote the citizen centric paper?" is answered by a sentence that gives an author (a
+    document's card, or "written by ..." in its text), not by what the paper argues: when no
+    sentence gives it, the answer says the library does not say."""
+    if not (ASKS_METADATA.search(question) and asked_fields(question)):
+        return
+    asks = [a for a in ATTRIBUTES if a.asked(question)]
+    for c in cands:
+        if not c.card and not any(a.gives.search(c.span.text) for a in asks):
             c.score -= W.excluded

@@ -180,7 +180,9 @@ class AnswerPipeline:
         if verified is None or not verified.citations:
             answer.refused = True
             answer.refusal_reason = "weak_retrieval" if verified is None else "no_supported_sentence"
-            answer.answer = refusal_message(work.question, work.results, near=verified is not None)
+            near = verified is not None
+            answer.answer = refusal_message(work.question, work.results, near, work.coverage.not_stated)
+            answer.not_stated = work.coverage.not_stated if near else []
         else:
             lead, tail = notes(work.coverage, [(c.doc_id, c.char_start, c.char_end) for c in verified.citations])
             work.tail = tail + describe(verified.citations, self.index.documents())

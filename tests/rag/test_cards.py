@@ -99,6 +99,10 @@ def test_a_document_without_the_field_asked_for_is_not_answered_from_another_one
     answer = pipeline.ask("Who wrote the citizen centric paper?")
     assert all(c.section != CARD_SECTION for c in answer.citations)
     assert answer.refused or "does not say who wrote" in answer.answer
+    # not answered by what the paper argues ("This paper has argued ..."): the reply names what is missing
+    assert not answer.citations, answer.answer
+    assert answer.answer.startswith("The library does not say who wrote the citizen centric paper."), answer.answer
+    assert answer.not_stated == ["Who wrote the citizen centric paper"]
 
 
 def test_where_the_author_is_based_is_answered_from_the_card_affiliation(pipeline: AnswerPipeline) -> None:
