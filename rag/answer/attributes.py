@@ -35,6 +35,8 @@ MONEY = (
     r"[£$€]\s?\d|\b(?:fund\w*|financ\w*|money|budget\w*|grant\w*|invest\w*|tax\w*|income|earn\w*|revenue|paid|pay\w*|"
     r"cash|dollars?|pounds?|donat\w*)\b"
 )
+# "work together", "work with": working alongside someone, not succeeding
+NOT_SUCCESS = r"\s+(?:together|with|alongside|for|on|in|at|as|to|through|across)\b"
 ATTRIBUTES = (
     Attribute("amount", _rx(r"\bhow much\b(?! time)"),
               _rx(r"[£$€]\s?\d|\d[\d,.]*\s?(?:m|bn)?\s*(?:million|billion|trillion|pounds|dollars|euros)\b|\d(?:m|bn)\b")),
@@ -56,10 +58,11 @@ ATTRIBUTES = (
     Attribute("target", _rx(r"\b(?:hit|met|meet|achieved?|reach(?:ed)?)\b.*\b(?:target|goal|commitment)"),
               _rx(r"\b(?:met|meet|hit|achieved|reached|exceeded|missed|fell short)\b")),
     Attribute("result", _rx(r"\b(?:lead to|led to|result|outcome|achieve|impact|(?:came|come) (?:out|of)|effect)|"
-                            r"\b(?:did|does|has|have) (?:it|they|this|that|the [\w ]{1,40}?) work(?:ed)?\b|"
+                            r"\b(?:did|does|has|have) (?:it|they|this|that|the [\w ]{1,40}?) work(?:ed)?\b"
+                            r"(?!" + NOT_SUCCESS + ")|"
                             r"\b(?:was|were|is|are) (?:it|they|this|that|the [\w ‘’'-]{1,40}?) (?:a )?success|"
                             r"\b(?:judge|know|tell|measure|assess|see)\b[\w ]{0,30}\b(?:whether|if)\b[\w ‘’'-]{0,60}?"
-                            r"\bwork(?:s|ing|ed)?\b"),
+                            r"\bwork(?:s|ing|ed)?\b(?!" + NOT_SUCCESS + ")"),
               _rx(r"\b(?:result\w*|outcome\w*|led to|impact\w*|achiev\w*|(?<!in )effect\w*|evaluat\w*|success\w*|"
                   r"succeed\w*|worked)\b")),
     Attribute("name", _rx(r"(?<!another )(?<!other )\bnames?\b(?! for\b)|"  # not "is X another name for Y?"

@@ -69,6 +69,9 @@ def test_a_part_is_stated_only_by_a_sentence_that_gives_what_it_asks() -> None:
     effect = [Sentence("In effect we will need to take the same approach to support for ‘Big Citizens’.")]
     assert not_stated("And how do we know if they work?", effect) == ["And how do we know if they work"]
     assert not_stated("How should I judge whether a scheme is working?", hub) == []
+    # "should work together" is working alongside, not succeeding: it asks for no result
+    partners = [Sentence("The report calls for the state, business and citizens to act as collaborative partners.")]
+    assert not_stated("Which organisations does the framework say should work together?", partners) == []
     # "according to Biden" names who says it: a sentence stating the cost of junk fees need not name him,
     # but it must speak of what is asked (a $700 billion military budget is not the new branch's)
     speech = frozenset(content_tokens("State of the Union 2024 (Joseph R. Biden Jr.) Donald J. Trump"))
