@@ -163,6 +163,7 @@ def asked_term(question: str) -> frozenset[str]:
 
 # A term glossed by the words before it: "a new form of value-generating regulation (regulation ‘plus’)".
 GLOSSED = re.compile(r"\b[\w-]+(?:\s+[\w’'-]+){2,8}\s+\(([^()]{2,40})\)")
+SUBORDINATE = re.compile(r"^\W*(?:whilst|while|although|though|if|when|as|because|since|unless|whereas)\b", re.I)
 ACRONYM = re.compile(r"[A-Z][A-Z&]{1,6}s?")
 # ... or by the words between dashes after it: "require shared spaces – physical and virtual – to incubate".
 APPOSED = re.compile(r"((?:[\w’'-]+\s+){0,2}[\w’'-]+)\s+[–—]\s+[^–—]{3,60}?\s+[–—]\s")
@@ -182,6 +183,8 @@ def defines(sentence: str, terms: frozenset[str], whole: bool = False, gloss: bo
     colon = re.finditer(r"([\w-]+)(?: of)?:\s+[a-z]", text)  # "the public sector ethos of: care, support and ..."
     if terms and terms <= content_tokens(text) and any(content_tokens(m.group(1)) & terms for m in colon):
         return True
+    if SUBORDINATE.match(text):
+        return False  # "Whilst these approaches to co-productive relationships are different, ..." says no more
     head = content_tokens(" ".join(text.split()[:8]))
     opens = terms <= head if whole else bool(terms & head)
     return bool(terms) and opens and bool(DEFINING.search(text))

@@ -290,6 +290,11 @@ def test_a_term_glossed_in_brackets_is_not_called_undefined(pipeline: AnswerPipe
     assert defines("… and a new form of value-generating regulation (regulation ‘plus’), seen in …",
                    frozenset(content_tokens("regulation plus")), whole=True)  # fmt: skip
     assert not defines("Regulation plus was mentioned.", frozenset(content_tokens("regulation plus")), whole=True)
+    # a clause that opens "Whilst ..." and names the term defines nothing ("What does co-production mean?")
+    coproduction = frozenset(content_tokens("co-production"))
+    said = "Whilst these approaches to co-productive relationships are different, they both enhanced innovation."
+    assert not defines(said, coproduction, whole=True)
+    assert defines("Co-production is a relationship in which service users share the work.", coproduction, whole=True)
     # ... or lists it after a colon; a heading's colon ("shared resources: Resource challenges ...") does not
     ethos = frozenset(content_tokens("ethos of service"))
     assert defines("a new culture of service attuned to the public sector ethos of: care, support and duty.", ethos)
