@@ -13,7 +13,7 @@ out: the answer says so first, then gives what the library does say.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from rag.answer.attributes import ATTRIBUTES, STRICT, Attribute
@@ -191,6 +191,25 @@ def _phrase_in(phrase: list[str], words: list[tuple[str, bool]]) -> bool:
         ):
             return True
     return False
+
+
+# "Why did Bogotá make voluntary taxes compulsory?" presupposes that it did.
+WHY = re.compile(r"(?i)^(?:and |so |but )?why (?:did|does|do|was|were|is|are|has|have|had|would|will|should) (.+?)\??$")
+PLAIN_VERBS = frozenset(content_tokens("make made get got take took put do done go went see seen use used set become"))
+
+
+def unfounded_why(question: str, known: Callable[[str], bool]) -> str | None:
+    """The word of a why-question's clause that the library never uses ("compulsory" in "Why did
+    Bogotá make voluntary taxes compulsory?"): what the question takes for granted and no passage
+    says. A word the library uses anywhere is given the benefit of the doubt."""
+    m = WHY.match(" ".join(question.split()))
+    if not m:
+        return None
+    for word in re.findall(r"[\w’'-]+", m.group(1)):
+        tokens = content_tokens(fold(word)) - ASKING - PLAIN_VERBS
+        if tokens and not any(known(t) for t in tokens):
+            return word
+    return None
 
 
 def unsupported_premise(question: str, passages: Iterable[str], leading: Iterable[str]) -> str | None:

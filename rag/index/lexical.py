@@ -8,6 +8,7 @@ including one with an empty data dir talking to a Chroma server, gets the same l
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import logging
@@ -23,6 +24,7 @@ from rag.core.chunks import Chunk
 from rag.core.text import TOKENIZER, tokenize
 
 logger = logging.getLogger(__name__)
+FAMILY = 5  # letters two words of one family share ("succeed", "success"; "compulsory" has none in the corpus)
 
 
 def fingerprint(chunks: Iterable[Chunk]) -> str:
@@ -45,6 +47,7 @@ class LexicalIndex:
         self._position = {cid: i for i, cid in enumerate(self.ids)}
         self._places: dict[tuple[str, int], str] | None = None
         self._passages: dict[str, list[Chunk]] | None = None
+        self._vocab: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -61,6 +64,19 @@ class LexicalIndex:
         indptr = self.bm25.scores["indptr"]
         df = int(indptr[col + 1] - indptr[col])
         return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+
+    def knows(self, token: str) -> bool:
+        """Does any passage of the library use this stemmed token, or a word of its family (the same
+        first five letters: "succeed" is known from "successfully")? True without an index: no claim."""
+        if self.bm25 is None or token in self.bm25.vocab_dict:
+            return True
+        if self._vocab is None:
+            self._vocab = sorted(self.bm25.vocab_dict)
+        root = token[:FAMILY]
+        if len(token) < FAMILY:
+            return False
+        at = bisect.bisect_left(self._vocab, root)
+        return at < len(self._vocab) and self._vocab[at].startswith(root)
 
     def record(self, chunk_id: str) -> Chunk | None:
         i = self._position.get(chunk_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from rag.answer.contrast import contrast_terms
-from rag.answer.coverage import Sentence, not_stated, parts, unsupported_premise
+from rag.answer.coverage import Sentence, not_stated, parts, unfounded_why, unsupported_premise
 from rag.answer.model import Mode
 from rag.answer.notes import is_note, is_source_line, not_stated_note
 from rag.answer.pipeline import AnswerPipeline
@@ -437,3 +437,20 @@ def test_one_in_a_contrast_takes_the_other_terms_noun(pipeline: AnswerPipeline) 
     product = next(line for line in answer.answer.splitlines() if line.startswith("- **A product-focused service**"))
     assert "product and service orientation" in product
     assert_grounded(answer, pipeline.settings.corpus_dir)
+
+
+def test_a_why_question_that_takes_for_granted_what_the_library_never_says_is_corrected(
+    pipeline: AnswerPipeline,
+) -> None:
+    """ "Why did Sunderland close its virtual back office?" presupposes a closure no passage
+    mentions: the answer says so first, then what the library does say. A word of the library's
+    own family ("succeed" beside "successfully") is no such assumption."""
+    known = {"sunderland", "virtual", "back", "offic", "success"}.__contains__
+    assert unfounded_why("Why did Sunderland close its virtual back office?", known) == "close"
+    assert unfounded_why("What did Sunderland close?", known) is None  # only a why-question presupposes
+    answer = pipeline.ask("Why did Sunderland close its virtual back office?")
+    assert answer.answer.startswith("The question assumes “close”, but the library does not say so."), answer.answer
+    assert "Sunderland City Council’s ‘virtual’ back office" in answer.answer
+    assert_grounded(answer, pipeline.settings.corpus_dir)
+    answer = pipeline.ask("Why did the Zero Carbon Hub succeed?")
+    assert "The question assumes" not in answer.answer, answer.answer
