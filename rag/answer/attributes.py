@@ -88,3 +88,13 @@ ATTRIBUTES = (
 STRICT = frozenset({"payer", "budget", "founder", "author", "name", "price"})
 # Attributes any sentence with a number or a year gives: giving one does not make a sentence on the topic.
 NUMERIC = frozenset({"amount", "share", "figure", "date"})
+
+
+def asked_attributes(question: str) -> list[Attribute]:
+    """What ``question`` asks for, in the list's order."""
+    return [a for a in ATTRIBUTES if a.asked(question)]
+
+
+def gives_any(text: str, attributes: list[Attribute]) -> bool:
+    """Does ``text`` give any of ``attributes``?"""
+    return any(a.gives.search(text) for a in attributes)

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from rag.answer.attributes import ATTRIBUTES, STRICT, Attribute
+from rag.answer.attributes import STRICT, Attribute, asked_attributes
 from rag.core.text import YEAR, content_tokens, fold
 
 PART_SPLIT = re.compile(
@@ -74,7 +74,7 @@ def parts(question: str) -> list[Part]:
     for piece in pieces:
         if not QUESTION_START.match(piece) and len(pieces) > 1:
             continue  # a statement before the question ("I read that ...")
-        asks = tuple(a for a in ATTRIBUTES if a.asked(piece))
+        asks = tuple(asked_attributes(piece))
         out.append(Part(piece, asks))
     return out
 

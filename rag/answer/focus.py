@@ -7,7 +7,7 @@ dropping it, so a sentence that is all the library has can still be read.
 
 from __future__ import annotations
 
-from rag.answer.attributes import ATTRIBUTES
+from rag.answer.attributes import asked_attributes, gives_any
 from rag.answer.selection import Candidate, SentenceSelector, W
 from rag.core.text import content_tokens, display, fold
 from rag.index.cards import ASKS_METADATA, asked_fields
@@ -38,10 +38,10 @@ def already_said(question: str, history: list[dict[str, str]] | None, cands: lis
     if not said:
         return
     told = content_tokens(fold(said))
-    asks = [a for a in ATTRIBUTES if a.asked(question)]
+    asks = asked_attributes(question)
     for c in cands:
         words = content_tokens(fold(display(c.span.text)))
-        if words and len(words & told) >= REPEATED * len(words) and not any(a.gives.search(c.span.text) for a in asks):
+        if words and len(words & told) >= REPEATED * len(words) and not gives_any(c.span.text, asks):
             c.score -= W.excluded
 
 
@@ -51,7 +51,7 @@ def fields_only(question: str, cands: list[Candidate]) -> None:
     sentence gives it, the answer says the library does not say."""
     if not (ASKS_METADATA.search(question) and asked_fields(question)):
         return
-    asks = [a for a in ATTRIBUTES if a.asked(question)]
+    asks = asked_attributes(question)
     for c in cands:
-        if not c.card and not any(a.gives.search(c.span.text) for a in asks):
+        if not c.card and not gives_any(c.span.text, asks):
             c.score -= W.excluded

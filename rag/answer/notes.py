@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 
 from rag.answer.coverage import Coverage
+from rag.core.models import SearchResult
 
 # The lines the pipeline adds to an answer (rag.answer.pipeline): statements about the library, not quotes.
 NOTE_LINE = re.compile(
@@ -100,3 +101,20 @@ def notes(coverage: Coverage, cited: Iterable[tuple[str, int, int]] = ()) -> tup
         if note not in lines and any(d == doc_id and s < end and start < e for d, s, e in quoted):
             lines.append(note)
     return lead, "\n\n" + "\n".join(lines) if lines else ""
+
+
+def refusal_message(
+    question: str, results: list[SearchResult], near: bool = False, missing: list[str] | None = None
+) -> str:
+    """``near``: the passages were close enough to try, and no sentence of them answered: the library
+    may well speak of the subject, so the refusal says what failed rather than that it is absent;
+    ``missing``: the parts coverage found unstated, named as such ("The library does not say who
+    wrote the citizen centric paper.")."""
+    shown = question if len(question) <= 120 else question[:117] + "..."
+    closest = list(dict.fromkeys(f"“{r.title}”" for r in results))[:3]
+    tail = f" The closest documents are {', '.join(closest)}." if closest else ""
+    if near and missing:
+        return " ".join(not_stated_note(p) for p in missing) + tail
+    if near:
+        return f"The library has passages near “{shown}”, but none of their sentences answers it closely enough.{tail}"
+    return f"The library does not cover “{shown}”.{tail}"

@@ -20,11 +20,11 @@ from rag.answer.extractive import ExtractiveGenerator
 from rag.answer.generation import Generator, LLMGenerator
 from rag.answer.model import Answer, AnswerEvent, CaseLink, Mode
 from rag.answer.modes import ModeClassifier
-from rag.answer.notes import notes
+from rag.answer.notes import notes, refusal_message
 from rag.answer.selection import SentenceSelector
 from rag.answer.sources import describe
 from rag.answer.stages import Asked as Asked
-from rag.answer.stages import NoMatchingDocuments, Reader, Work, best_similarity, refusal_message
+from rag.answer.stages import NoMatchingDocuments, Reader, Work, best_similarity
 from rag.answer.verify import Verified, Verifier
 from rag.cases.library import CaseLibrary
 from rag.core.config import Settings

@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.answer.attributes import ATTRIBUTES, NUMERIC
+from rag.answer.attributes import NUMERIC, asked_attributes, gives_any
 from rag.answer.candidates import Candidate, quote
 from rag.answer.coverage import ASKING
 from rag.answer.selection import SentenceSelector
@@ -125,11 +125,11 @@ def case_entries(
         # a case none of whose sentences shares a word of what is asked, or gives what it asks for
         # ("voluntary taxes" for ways to raise money), is not an example of it ("A-teams of young
         # civil servants" for "social enterprises running public services")
-        asks = [a for a in ATTRIBUTES if a.asked(question) and a.name not in NUMERIC]  # any figure is a number
+        topical = [a for a in asked_attributes(question) if a.name not in NUMERIC]  # any figure is a number
 
         def on_topic(c: Candidate) -> bool:
             text = SentenceSelector.reading(c)
-            return bool(asked & content_tokens(fold(text))) or any(a.gives.search(text) for a in asks)
+            return bool(asked & content_tokens(fold(text))) or gives_any(text, topical)
 
         ranked = [e for e in ranked if any(on_topic(cands[i]) for i in e[1])] or ranked
     best = cands[ranked[0][1][0]].score
@@ -151,8 +151,8 @@ def case_entries(
         # ... a general sentence leads only as an example among examples (a list's item), naming a case
         # itself, or giving what is asked ("The kitchens served 400 meals a week"); not "Social
         # enterprises ... are a major provider of public services" for examples of them
-        asks = [a for a in ATTRIBUTES if a.asked(question)]
-        gives = {i for i in general if any(a.gives.search(cands[i].span.text) for a in asks)}
+        asks = asked_attributes(question)
+        gives = {i for i in general if gives_any(cands[i].span.text, asks)}
         items = [i for i in general if cands[i].context or i in precedents or i in gives]
         for i in [i for i in sorted(items, key=lambda i: -cands[i].score) if cands[i].score > best][:1]:
             if quoted := quote(cands[i], used):

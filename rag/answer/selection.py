@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.answer.attributes import ATTRIBUTES
+from rag.answer.attributes import asked_attributes
 from rag.answer.candidates import Candidate, candidates
 from rag.answer.model import Mode
 from rag.answer.sentences import (
@@ -182,7 +182,7 @@ class SentenceSelector:
         sims = vecs[1:] @ vecs[0]
         centre = self.centroid() if self.centroid else None
         generic = vecs[1:] @ centre if centre is not None else np.zeros(len(cands))
-        asks = [a for a in ATTRIBUTES if a.asked(question)]
+        asks = asked_attributes(question)
         quoted = " ".join(re.findall(r"['‘“\"]([^'’”\"]{3,40})['’”\"]", question))
         term = asked_term(question) or content_tokens(quoted)
         term = term or content_tokens(question)

@@ -163,10 +163,11 @@ def asked_term(question: str) -> frozenset[str]:
 
 # A term glossed by the words before it: "a new form of value-generating regulation (regulation ‘plus’)".
 GLOSSED = re.compile(r"\b[\w-]+(?:\s+[\w’'-]+){2,8}\s+\(([^()]{2,40})\)")
-SUBORDINATE = re.compile(r"^\W*(?:whilst|while|although|though|if|when|as|because|since|unless|whereas)\b", re.I)
-ACRONYM = re.compile(r"[A-Z][A-Z&]{1,6}s?")
 # ... or by the words between dashes after it: "require shared spaces – physical and virtual – to incubate".
 APPOSED = re.compile(r"((?:[\w’'-]+\s+){0,2}[\w’'-]+)\s+[–—]\s+[^–—]{3,60}?\s+[–—]\s")
+ACRONYM = re.compile(r"[A-Z][A-Z&]{1,6}s?")  # "(CSR)": a name spelled out, not a term glossed
+# A clause that opens "Whilst ...", "If ...": it qualifies; it does not say what its subject is.
+SUBORDINATE = re.compile(r"^\W*(?:whilst|while|although|though|if|when|as|because|since|unless|whereas)\b", re.I)
 
 
 def defines(sentence: str, terms: frozenset[str], whole: bool = False, gloss: bool = True) -> bool:

@@ -29,7 +29,6 @@ from rag.answer.gaps import specific_gaps
 from rag.answer.generation import Generator
 from rag.answer.model import AnswerError, Mode, Retrieved
 from rag.answer.modes import ModeClassifier
-from rag.answer.notes import not_stated_note
 from rag.answer.selection import SentenceSelector
 from rag.answer.sentences import asked_meaning, asked_term, defines, is_action, scoring_query
 from rag.cases.library import CaseLibrary
@@ -281,23 +280,6 @@ class Reader:
         gaps = specific_gaps(work.question, [s.text for s in pool], records, [r.text for r in results])
         missing += [p for p in gaps if p not in missing]
         return Coverage(not_stated=missing, premise=premise, rewords=sorted(rewords), whole=whole, no_steps=no_steps)
-
-
-def refusal_message(
-    question: str, results: list[SearchResult], near: bool = False, missing: list[str] | None = None
-) -> str:
-    """``near``: the passages were close enough to try, and no sentence of them answered: the library
-    may well speak of the subject, so the refusal says what failed rather than that it is absent;
-    ``missing``: the parts coverage found unstated, named as such ("The library does not say who
-    wrote the citizen centric paper.")."""
-    shown = question if len(question) <= 120 else question[:117] + "..."
-    closest = list(dict.fromkeys(f"“{r.title}”" for r in results))[:3]
-    tail = f" The closest documents are {', '.join(closest)}." if closest else ""
-    if near and missing:
-        return " ".join(not_stated_note(p) for p in missing) + tail
-    if near:
-        return f"The library has passages near “{shown}”, but none of their sentences answers it closely enough.{tail}"
-    return f"The library does not cover “{shown}”.{tail}"
 
 
 def best_similarity(results: list[SearchResult]) -> float:
