@@ -53,8 +53,8 @@ ATTRIBUTES = (
     Attribute("payer", _rx(r"\bpa(?:y|id|ying)\b|\bfund(?:s|ed|ing)\b|\bfinanc|\bmoney\b|\braised?\b"), _rx(MONEY),
               HOW_TO),
     Attribute("founder", _rx(r"\bfound(?:ed|er|ers)\b|\bstart(?:ed)?\b|\bbehind\b|\bset up\b|\bestablish|\bruns?\b"),
-              _rx(r"\bset up\b|\bfound(?:ed|er|ing)\b|\bestablish|\bstart(?:ed)?\b|\blaunch|\bcreat|\bbehind\b|"
-                  r"\bran\b|\bruns?\b|\bled by\b"), HOW_TO),
+              _rx(r"\bset up\b|\bfound(?:ed|er|ing)\b|\bestablish|\bstart(?:ed)?\b(?! to\b)|\blaunch|\bcreat|"
+                  r"\bbehind\b|\bran\b|\bruns?\b|\bled by\b"), HOW_TO),
     Attribute("target", _rx(r"\b(?:hit|met|meet|achieved?|reach(?:ed)?)\b.*\b(?:target|goal|commitment)"),
               _rx(r"\b(?:met|meet|hit|achieved|reached|exceeded|missed|fell short)\b")),
     Attribute("result", _rx(r"\b(?:lead to|led to|result|outcome|achieve|impact|(?:came|come) (?:out|of)|effect)|"
@@ -73,7 +73,7 @@ ATTRIBUTES = (
                   r"\baffiliated with\b")),
     Attribute("price", _rx(r"\bprices?\b"), _rx(r"\bprices?\b")),
     Attribute("author", _rx(r"\bwho (?:wrote|is the author|authored)\b|\bwritten by\b|\bauthors?\b"),
-              _rx(r"\bauthors?\b|\bwritten by\b|\bby [A-Z]")),
+              _rx(r"\bauthors?\b|\bwritten by\b|(?-i:\bby [A-Z])")),
     Attribute("publisher", _rx(r"\bwho published\b|\bpublisher\b|\bpublished by\b"),
               _rx(r"\bpublish(?:ed|er|es|ing)\b|\bissued by\b")),
     Attribute("risk", _rx(r"\b(?:risks?|dangers?|downsides?|drawbacks?|pitfalls?|disadvantages?|weakness\w*)\b|"

@@ -19,7 +19,7 @@ import numpy as np
 from rag.answer.candidates import announced, quote
 from rag.answer.contrast import contrast_terms
 from rag.answer.coverage import names_in, subject_names
-from rag.answer.focus import already_said, fields_only, named_only
+from rag.answer.focus import already_said, fields_only, given_first, named_only
 from rag.answer.generation import Draft, condense
 from rag.answer.model import Mode
 from rag.answer.precedent import Cases, case_entries, series_asked
@@ -84,6 +84,8 @@ class ExtractiveGenerator:
         if query != question:
             already_said(question, history, cands)
         fields_only(question, cands)
+        if mode is Mode.explain:  # steps answer a how-to question, and cases a precedent one, whatever else it asks
+            given_first(question, cands, self.selector.min_score)
         cands, vecs = self.selector.without_copies(cands, vecs, sources)
         if asks_which_documents(query) and (listed := self._documents(query, cands, sources)):
             return Draft(listed, mode)

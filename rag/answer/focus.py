@@ -7,7 +7,8 @@ dropping it, so a sentence that is all the library has can still be read.
 
 from __future__ import annotations
 
-from rag.answer.attributes import asked_attributes, gives_any
+from rag.answer.attributes import STRICT, asked_attributes, gives_any
+from rag.answer.coverage import parts
 from rag.answer.selection import Candidate, SentenceSelector, W
 from rag.core.text import content_tokens, display, fold
 from rag.index.cards import ASKS_METADATA, asked_fields
@@ -55,3 +56,22 @@ def fields_only(question: str, cands: list[Candidate]) -> None:
     for c in cands:
         if not c.card and not gives_any(c.span.text, asks):
             c.score -= W.excluded
+
+
+def given_first(question: str, cands: list[Candidate], floor: float) -> None:
+    """ "Where does the first social enterprise get most of its money?" is answered by the sentence
+    that says where its income comes from, not by the best sentence on social enterprises: when a
+    sentence above ``floor`` gives a strict part asked for (who paid, who founded, the budget), the
+    sentences that give none lose ``W.not_given``."""
+    asked = parts(question)
+    if len(asked) != 1 or ASKS_METADATA.search(question):  # "What help ..., and who is paying for it?" asks two
+        return
+    asks = [a for a in asked[0].asks if a.name in STRICT]
+    if not asks:
+        return
+    giving = [c for c in cands if not c.card and gives_any(display(c.span.text), asks)]
+    if not giving or max(c.score for c in giving) < floor:
+        return
+    for c in cands:
+        if c not in giving:
+            c.score -= W.not_given

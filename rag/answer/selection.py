@@ -30,12 +30,7 @@ from rag.answer.sentences import (
 )
 from rag.cases.names import case_name
 from rag.core.models import SearchResult
-from rag.core.text import (
-    content_tokens,
-    display,
-    fold,
-    function_words,
-)
+from rag.core.text import content_tokens, display, fold, function_words
 from rag.index.cards import ASKS_METADATA, DOCUMENT_WORDS, FIELD_WORDS, asked_fields
 from rag.index.embeddings import MiniLMEmbeddings, TokenVectors
 
@@ -73,6 +68,7 @@ class Weights:
     card_named: float = 0.8  # a card must name the document at least this share as well as the best card
     other_one: float = 0.2  # speaks of another one of a series ("the second case" for "the first enterprise"),
     # or comes from another document than the one the question names (by its year or its title's words)
+    not_given: float = 0.15  # gives no strict part asked for, when a sentence on the subject does
     excluded: float = 1.0  # subtracted from a sentence that must not be chosen
 
 
@@ -167,9 +163,12 @@ class SentenceSelector:
         asks about ("And Bogotá?"), which a sentence must mention. ``sources``: their passages."""
         texts = [self.reading(c) for c in cands]
         # Only sentences that can win are embedded (the embedding is most of an answer's time): those
-        # of the best passages, and elsewhere those that share some of the question's word weight.
+        # of the best passages and of the document the question names, and elsewhere those that share
+        # some of the question's word weight.
+        elsewhere = other_year(question, sources or []) | other_document(question, sources or [])
         read = [i for i, c in enumerate(cands)
-                if c.card or c.source <= READ_TOP or self._overlap(question, texts[i]) >= READ_SHARED]  # fmt: skip
+                if c.card or c.source <= READ_TOP or (bool(elsewhere) and c.source not in elsewhere)
+                or self._overlap(question, texts[i]) >= READ_SHARED]  # fmt: skip
         lists = {cands[i].context for i in read} - {""}  # a list is read whole: its items answer together
         read = sorted(set(read) | {i for i, c in enumerate(cands) if c.context in lists})
         found, pieces = self.embeddings.embed_with_tokens([question, *(texts[i] for i in read)])
@@ -193,7 +192,6 @@ class SentenceSelector:
         subject = content_tokens(question) - FIELD_WORDS - DOCUMENT_WORDS
         named = {i: self._overlap(subject, c.names) if subject else 1.0 for i, c in enumerate(cands) if c.card}
         best_named = max(named.values(), default=0.0)
-        elsewhere = other_year(question, sources or []) | other_document(question, sources or [])
         for i, c in enumerate(cands):
             own = display(c.span.text)
             if c.card:  # who wrote a document, and when, answers only a question about the document

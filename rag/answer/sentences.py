@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from rag.core.models import SearchResult
-from rag.core.text import BULLET, YEAR, content_tokens, display, function_words
+from rag.core.text import BULLET, YEAR, content_tokens, display, function_words, titled
 from rag.index.cards import ASKS_METADATA
 
 # Within one list item or line, a sentence ends where a capitalised word follows a full stop.
@@ -240,9 +240,10 @@ def other_document(question: str, sources: list[SearchResult]) -> set[int]:
     for m in NAMED_DOCUMENT.finditer(question):
         named |= content_tokens(m.group(1)) - function_words()
     named -= {y for y in YEAR.findall(question)}
-    if not named:
+    if not named:  # or a phrase only its title has ("the first social enterprise")
+        only = titled(question, {src.doc_id: src.doc.title for src in sources})
+        return {n for n, src in enumerate(sources, start=1) if src.doc_id != only} if only else set()
+    hits = {n: named <= content_tokens(src.doc.title) for n, src in enumerate(sources, start=1)}
+    if not any(hits.values()):
         return set()
-    titled = {n: named <= content_tokens(src.doc.title) for n, src in enumerate(sources, start=1)}
-    if not any(titled.values()):
-        return set()
-    return {n for n, hit in titled.items() if not hit}
+    return {n for n, hit in hits.items() if not hit}

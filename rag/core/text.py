@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -166,3 +167,23 @@ def overlap(query: str, sentence: str) -> float:
     """Share of the query's content words (stemmed) that the sentence contains."""
     q = content_tokens(query)
     return len(q & content_tokens(sentence)) / len(q) if q else 0.0
+
+
+@functools.lru_cache(maxsize=4096)
+def phrases(text: str) -> frozenset[tuple[str, str]]:
+    """Two content words in a row (stemmed): a phrase of a title that a question can repeat. Cached:
+    every question is matched against every title."""
+    words = tokenize([text])[0]
+    skip = function_words()
+    return frozenset((a, b) for a, b in itertools.pairwise(words) if a not in skip and b not in skip)
+
+
+def titled(question: str, titles: dict[str, str]) -> str | None:
+    """The one document (id → title) whose title shares a phrase with the question that no other
+    title has ("the first social enterprise": "Social enterprise and co-productive relationships ...")."""
+    asked = phrases(question)
+    if not asked:
+        return None
+    shared = {d: phrases(t) & asked for d, t in titles.items()}
+    own = {d for d, ps in shared.items() if any(sum(p in qs for qs in shared.values()) == 1 for p in ps)}
+    return next(iter(own)) if len(own) == 1 else None

@@ -8,14 +8,11 @@ from collections import Counter, defaultdict
 from dataclasses import replace
 
 import numpy as np
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document
-from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict, Field
 
 from rag.core.chunks import Chunk, DocumentMeta, IndexedDocument
 from rag.core.config import Settings
 from rag.core.models import SearchFilters, SearchResult
+from rag.core.text import titled
 from rag.index.currency import current_ids
 from rag.index.embeddings import MiniLMEmbeddings
 from rag.index.filters import chroma_where, matches
@@ -245,14 +242,21 @@ class SearchIndex:
                 out.append(SearchResult.of(rec))
         return out
 
-    def short_documents(self, results: list[SearchResult], top: int, max_words: int) -> list[SearchResult]:
-        """Every passage, not already among ``results``, of each document of the ``top`` best results
-        that is at most ``max_words`` long (an abstract, a blog post): a short document is read whole,
-        so the item of a list or the second case a passage boundary cut off can be picked."""
-        if top <= 0 or max_words <= 0:
+    def short_documents(
+        self, results: list[SearchResult], top: int, max_words: int, query: str = ""
+    ) -> list[SearchResult]:
+        """Every passage, not already among ``results``, of each document of the ``top`` best results,
+        and of the one whose title alone shares a phrase with ``query`` (:func:`titled`: "the first
+        social enterprise"), that is at most ``max_words`` long (an abstract, a blog post): a short
+        document is read whole, so the item of a list or the second case a passage boundary cut off
+        can be picked, and a question that names a document by its subject reads it."""
+        if max_words <= 0:
             return []
+        docs = [r.doc_id for r in results[: max(top, 0)] if not r.is_card]
+        if query and (named := titled(query, {d: e.meta.title for d, e in self.documents().items()})):
+            docs.append(named)
         lexical, have, out = self.lexical, {r.chunk_id for r in results}, []
-        for doc_id in dict.fromkeys(r.doc_id for r in results[:top] if not r.is_card):
+        for doc_id in dict.fromkeys(docs):
             passages = lexical.passages(doc_id)
             if sum(len(c.text.split()) for c in passages) > max_words:
                 continue
@@ -275,26 +279,3 @@ class SearchIndex:
                 out[cid] = rec
         out.update(self.store.get(unknown))
         return out
-
-
-class HybridRetriever(BaseRetriever):
-    """LangChain face of :class:`SearchIndex`, so it composes with any LangChain chain."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    index: SearchIndex
-    k: int = 5
-    filters: SearchFilters | None = Field(default=None)
-
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
-    ) -> list[Document]:
-        """``invoke(query, k=1)`` overrides ``k`` for one call, as LangChain's retriever contract asks."""
-        return [
-            Document(
-                page_content=r.text,
-                id=r.chunk_id,
-                metadata={**(r.chunk.to_metadata() if r.chunk else {}), **r.model_dump(exclude={"text"})},
-            )
-            for r in self.index.search(query, k if k is not None else self.k, self.filters)
-        ]

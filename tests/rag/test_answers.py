@@ -704,3 +704,32 @@ def test_a_question_naming_a_document_by_its_title_is_answered_from_it(pipeline:
     assert other_document("What does the housing paper show?", [other, named]) == set()  # none of these is it
     draft = pipeline.generator.generate(question, [other, named], Mode.explain)
     assert "two case studies. [2]" in draft.text and "[1]" not in draft.text
+
+
+def test_a_question_naming_a_documents_subject_reads_that_document() -> None:
+    """ "the first social enterprise" repeats a phrase of one title only; "public services" is in
+    several titles and names none of them."""
+    from rag.core.text import titled
+
+    titles = {
+        "se": "Social enterprise and co-productive relationships in public service delivery",
+        "bs": "Business, Society and Public Services: A social productivity framework",
+        "cis": "Corporate, Infrastructure, And Society: A Social Productivity Agenda",
+    }
+    assert titled("Where does the first social enterprise get most of its money?", titles) == "se"
+    assert titled("How do public services change?", titles) is None  # every title has it
+    assert titled("What is social productivity?", titles) is None  # two titles have it
+    assert titled("Where does the money come from?", titles) is None  # shares only asking words
+
+
+def test_who_paid_is_answered_by_the_sentence_that_says_where_the_money_comes_from(pipeline: AnswerPipeline) -> None:
+    """The income sentence of the social enterprise abstract shares no word with the question, and
+    another report's list of "enlightened enterprise, ... social finance" read closer to it: the
+    question names the abstract's subject, and asks where the money comes from, which only one says."""
+    answer = pipeline.ask("Where does the first social enterprise get most of its money?")
+    assert not answer.refused and answer.citations
+    assert "farm shop, café and caravan park" in answer.citations[0].quote
+    assert all(c.doc_id == "social-enterprise-co-production" for c in answer.citations)
+    assert_grounded(answer, pipeline.settings.corpus_dir)
+    both = pipeline.ask("What help does Sunderland give new firms, and who is paying for it?")
+    assert any("virtual’ back office" in c.quote for c in both.citations)  # two parts: the first is still answered

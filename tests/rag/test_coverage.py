@@ -454,3 +454,17 @@ def test_a_why_question_that_takes_for_granted_what_the_library_never_says_is_co
     assert_grounded(answer, pipeline.settings.corpus_dir)
     answer = pipeline.ask("Why did the Zero Carbon Hub succeed?")
     assert "The question assumes" not in answer.answer, answer.answer
+
+
+def test_by_a_common_word_names_no_author_and_started_to_founds_nothing() -> None:
+    """ "excellence by ensuring" gave an author to any sentence (the pattern's capital letter was
+    read case-blind), so the citizen centric paper seemed to say who wrote it; "have already
+    started to emerge" founds nothing."""
+    from rag.answer.attributes import ATTRIBUTES
+
+    author = next(a for a in ATTRIBUTES if a.name == "author")
+    founder = next(a for a in ATTRIBUTES if a.name == "founder")
+    assert not author.gives.search("delivering excellence by ensuring a consistent customer centric approach")
+    assert author.gives.search("An essay by Jeff Masters") and author.gives.search("written by the team")
+    assert not founder.gives.search("the new models have already started to emerge in practice")
+    assert founder.gives.search("The scheme started in 2010") and founder.gives.search("She started the hub")

@@ -12,7 +12,8 @@ from langchain_tests.integration_tests import EmbeddingsIntegrationTests, Retrie
 from langchain_tests.unit_tests import EmbeddingsUnitTests
 
 from rag.index.embeddings import MiniLMEmbeddings
-from rag.index.retrieval import HybridRetriever, SearchIndex
+from rag.index.retrieval import SearchIndex
+from rag.index.retriever import HybridRetriever
 
 
 class TestMiniLMEmbeddingsUnit(EmbeddingsUnitTests):

@@ -10,7 +10,8 @@ from rag.compose import compose
 from rag.core.models import SearchFilters
 from rag.index.embeddings import MiniLMEmbeddings
 from rag.index.filters import chroma_where, date_key
-from rag.index.retrieval import HybridRetriever, SearchIndex, rrf
+from rag.index.retrieval import SearchIndex, rrf
+from rag.index.retriever import HybridRetriever
 
 ZCH_DOC = "business-society-public-services"
 OPEN_BOOK = "open-book-social-innovation-notes"
@@ -150,3 +151,16 @@ def test_a_short_document_holding_the_best_passage_is_read_whole(corpus_index: S
     # a document over the limit is not read whole, and 0 turns it off
     assert corpus_index.short_documents(results, top=1, max_words=50) == []
     assert corpus_index.short_documents(results, top=1, max_words=0) == []
+
+
+def test_a_short_document_the_question_names_by_its_subject_is_read_whole(corpus_index: SearchIndex) -> None:
+    """No passage of the social enterprise abstract is among the best for this question (other
+    reports say "social" and "enterprise" more often); its title's phrase names it, so it is read."""
+    question = "Where does the first social enterprise get most of its money?"
+    results = corpus_index.search(question, k=6)
+    assert "social-enterprise-co-production" not in {r.doc_id for r in results[:1]}
+    extra = corpus_index.short_documents(results, top=0, max_words=1200, query=question)
+    passages = corpus_index.lexical.passages("social-enterprise-co-production")
+    assert {c.chunk_id for c in passages} <= {r.chunk_id for r in results} | {r.chunk_id for r in extra}
+    assert {r.doc_id for r in extra} == {"social-enterprise-co-production"}
+    assert corpus_index.short_documents(results, top=0, max_words=1200, query="What is social productivity?") == []
