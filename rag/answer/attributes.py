@@ -50,7 +50,8 @@ ATTRIBUTES = (
               _rx(r"\b(?:1[6-9]|20)\d\d\b|\b(?:january|february|march|april|may|june|july|august|september|"
                   r"october|november|december)\b")),
     Attribute("budget", _rx(r"\bbudget|\bcost\b|\bspend"), _rx(r"\bbudget|\bcosts?\b|\bspen[dt]|[£$€]\s?\d")),
-    Attribute("payer", _rx(r"\bpa(?:y|id|ying)\b|\bfund(?:s|ed|ing)\b|\bfinanc|\bmoney\b|\braised?\b"), _rx(MONEY),
+    Attribute("payer", _rx(r"\bpa(?:y|id|ying)\b|\bfund(?:s|ed|ing)\b|\bfinanc|(?<!much )\bmoney\b|\braised?\b"),
+              _rx(MONEY),
               HOW_TO),
     Attribute("founder", _rx(r"\bfound(?:ed|er|ers)\b|\bstart(?:ed)?\b|\bbehind\b|\bset up\b|\bestablish|\bruns?\b"),
               _rx(r"\bset up\b|\bfound(?:ed|er|ing)\b|\bestablish|\bstart(?:ed)?\b(?! to\b)|\blaunch|\bcreat|"
@@ -65,6 +66,15 @@ ATTRIBUTES = (
                             r"\bwork(?:s|ing|ed)?\b(?!" + NOT_SUCCESS + ")"),
               _rx(r"\b(?:result\w*|outcome\w*|led to|impact\w*|achiev\w*|(?<!in )effect\w*|evaluat\w*|success\w*|"
                   r"succeed\w*|worked)\b")),
+    # "How should I judge whether a scheme is working?", "how do we know if they work?": how success
+    # is measured, which a sentence on what the scheme achieved does not say
+    Attribute("measure", _rx(r"\bhow (?:do|does|should|can|could|would|will|might) [\w ]{1,30}?"
+                             r"(?:measure|judge|evaluate|assess)\b|"
+                             r"\b(?:measur|evaluat|assess|judg)\w*\b[\w ‘’'-]{0,60}?\b(?:success\w*|impact|progress|"
+                             r"work(?:s|ing|ed)?\b(?!" + NOT_SUCCESS + "))|"
+                             r"\b(?:know|tell|see)\b[\w ]{0,30}\b(?:whether|if)\b[\w ‘’'-]{0,60}?"
+                             r"\bwork(?:s|ing|ed)?\b(?!" + NOT_SUCCESS + ")"),
+              _rx(r"\b(?:measur\w*|judg\w*|evaluat\w*|assess\w*|indicators?|metrics?|targets?|benchmark\w*)\b")),
     Attribute("name", _rx(r"(?<!another )(?<!other )\bnames?\b(?! for\b)|"  # not "is X another name for Y?"
                           r"\bwhat (?:is|was|are|were) (?:it|they|this|that) called\b"),
               _rx(r"\bnamed?\b|\bcalled\b")),
@@ -88,6 +98,9 @@ ATTRIBUTES = (
 STRICT = frozenset({"payer", "budget", "founder", "author", "name", "price"})
 # Attributes any sentence with a number or a year gives: giving one does not make a sentence on the topic.
 NUMERIC = frozenset({"amount", "share", "figure", "date"})
+# What a one-part question asks for so squarely that a sentence giving it answers before one that
+# only shares its topic (who paid, who founded, how success is measured).
+SQUARE = STRICT | {"measure"}
 
 
 def asked_attributes(question: str) -> list[Attribute]:

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from rag.answer.attributes import STRICT, Attribute, asked_attributes
+from rag.answer.attributes import NUMERIC, STRICT, Attribute, asked_attributes
 from rag.core.text import YEAR, content_tokens, fold
 
 PART_SPLIT = re.compile(
@@ -31,6 +31,7 @@ QUESTION_START = re.compile(
 ASKING = frozenset(content_tokens(
     "what who whom whose which when where why how many much big size share is are was were do does did has have "
     "new way ways thing things part get make use one two first second other "
+    "i we you they it he she us them our your their its "
     "can could would should will tell me say said says library document documents report paper notes abstract "
     "speech address mention mentioned describe according actually and so also the of about explain"
 ))  # fmt: skip
@@ -115,15 +116,19 @@ ORGANISATION_WORDS = frozenset(content_tokens(
 ))  # fmt: skip
 
 
+def asks_itself(text: str) -> bool:
+    """A sentence that asks ("but is it still their policy?") states nothing."""
+    return text.rstrip(' )”"’').endswith("?")
+
+
 def _states(
     attribute: Attribute, subject: frozenset[str], names: set[str], pool: Sequence[Sentence], speaker: bool = False
 ) -> bool:
     """``speaker``: the question names only who says it ("according to Biden"), whom no sentence need name."""
     names = set(names - ORGANISATION_WORDS) or names  # "Sunderland City Council" is named by "Sunderland"
     for s in pool:
-        body = s.text.rstrip(' )”"’')
-        if body.endswith("?"):
-            continue  # a sentence that asks ("but is it still their policy?") states nothing
+        if asks_itself(s.text):
+            continue
         if not attribute.gives.search(s.text):
             continue
         tokens = content_tokens(fold(s.text))
@@ -240,3 +245,25 @@ def unsupported_premise(question: str, passages: Iterable[str], leading: Iterabl
         if given and word not in given and counts[word] not in given:
             return m.group(1)
     return None
+
+
+def still_missing(question: str, missing: list[str], quotes: Sequence[str]) -> list[str]:
+    """The parts of ``missing`` that the answer's own quotes do not give either. Coverage reads the
+    passages before the answer is chosen, and a loose part ("how do we know if they work?") can be
+    given by a sentence whose subject is in the sentences around it: when a quote of the answer gives
+    it, and holds every word of the part's subject, saying the library does not say it would
+    contradict the answer ("the risks of shared spaces" are not given by "resource challenges
+    present potential risks"). A strict or a
+    numeric part (who paid; how much) keeps its note: a figure or a funder nearby is not its answer."""
+    asked = {p.text: p.asks for p in parts(question)}
+    quotes = [q for q in quotes if not asks_itself(q)]
+    out = []
+    for part in missing:
+        asks = asked.get(part, ())
+        triggers = content_tokens(fold(" ".join(m for a in asks for m in a.trigger.findall(part))))
+        subject = content_tokens(fold(part)) - ASKING - triggers  # "the risks of shared spaces": both words
+        given = [q for q in quotes if subject <= content_tokens(fold(q))]
+        loose = bool(asks) and not any(a.name in STRICT | NUMERIC for a in asks)
+        if not (loose and all(any(a.gives.search(q) for q in given) for a in asks)):
+            out.append(part)
+    return out

@@ -7,12 +7,15 @@ dropping it, so a sentence that is all the library has can still be read.
 
 from __future__ import annotations
 
-from rag.answer.attributes import STRICT, asked_attributes, gives_any
+import re
+
+from rag.answer.attributes import SQUARE, asked_attributes, gives_any
 from rag.answer.coverage import parts
 from rag.answer.selection import Candidate, SentenceSelector, W
 from rag.core.text import content_tokens, display, fold
 from rag.index.cards import ASKS_METADATA, asked_fields
 
+GIVEN_SHARE = 0.4
 REPEATED = 0.8  # a follow-up's sentence with this share of its words in the last answer repeats it
 
 
@@ -64,14 +67,14 @@ def given_first(question: str, cands: list[Candidate], floor: float) -> None:
     sentence above ``floor`` gives a strict part asked for (who paid, who founded, the budget), the
     sentences that give none lose ``W.not_given``."""
     asked = parts(question)
-    if len(asked) != 1 or ASKS_METADATA.search(question):  # "What help ..., and who is paying for it?" asks two
-        return
-    asks = [a for a in asked[0].asks if a.name in STRICT]
+    if len(asked) != 1 or ASKS_METADATA.search(question) or re.search(r"\bor\b", question, re.I):
+        return  # "What help ..., and who is paying for it?" asks two things; "... targets or outcomes?" two too
+    asks = [a for a in asked[0].asks if a.name in SQUARE]
     if not asks:
         return
     giving = [c for c in cands if not c.card and gives_any(display(c.span.text), asks)]
-    if not giving or max(c.score for c in giving) < floor:
+    best = max((c.score for c in cands), default=0.0)
+    if not giving or max(c.score for c in giving) < min(floor, GIVEN_SHARE * best):
         return
-    for c in cands:
-        if c not in giving:
-            c.score -= W.not_given
+    for c in cands:  # half up, half down: the sentence that gives it clears the selector's floor
+        c.score += W.not_given / 2 if c in giving else -W.not_given / 2

@@ -16,6 +16,7 @@ from typing import Any, TypedDict, Unpack
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
+from rag.answer.coverage import still_missing
 from rag.answer.extractive import ExtractiveGenerator
 from rag.answer.generation import Generator, LLMGenerator
 from rag.answer.model import Answer, AnswerEvent, CaseLink, Mode
@@ -184,6 +185,8 @@ class AnswerPipeline:
             answer.answer = refusal_message(work.question, work.results, near, work.coverage.not_stated)
             answer.not_stated = work.coverage.not_stated if near else []
         else:
+            quotes = [c.quote for c in verified.citations]
+            work.coverage.not_stated = still_missing(work.question, work.coverage.not_stated, quotes)
             lead, tail = notes(work.coverage, [(c.doc_id, c.char_start, c.char_end) for c in verified.citations])
             work.tail = tail + describe(verified.citations, self.index.documents())
             answer.answer = lead + verified.text + work.tail

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.answer.attributes import asked_attributes
+from rag.answer.attributes import asked_attributes, gives_any
 from rag.answer.candidates import Candidate, candidates
 from rag.answer.model import Mode
 from rag.answer.sentences import (
@@ -99,6 +99,7 @@ def soft_overlap(rows: np.ndarray, text: TokenVectors) -> float:
 
 READ_TOP = 2  # every sentence of the best passages is scored in full ...
 READ_SHARED = 0.05  # ... and of the others, those carrying this share of the question's word weight (dev, sotu: same)
+READ_GIVING = frozenset({"measure"})  # ... or giving this, which no word of the question says ("judge" → "measured")
 
 
 class SentenceSelector:
@@ -162,13 +163,15 @@ class SentenceSelector:
         """Each candidate's score (set on it); the readings' vectors. ``about``: the names a follow-up
         asks about ("And Bogotá?"), which a sentence must mention. ``sources``: their passages."""
         texts = [self.reading(c) for c in cands]
-        # Only sentences that can win are embedded (the embedding is most of an answer's time): those
-        # of the best passages and of the document the question names, and elsewhere those that share
-        # some of the question's word weight.
+        # Only sentences that can win are embedded (the embedding is most of an answer's time): those of the
+        # best passages and of the document the question names, and elsewhere those that share its words.
         elsewhere = other_year(question, sources or []) | other_document(question, sources or [])
+        asks = asked_attributes(question)
+        telling = [a for a in asks if a.name in READ_GIVING]
         read = [i for i, c in enumerate(cands)
                 if c.card or c.source <= READ_TOP or (bool(elsewhere) and c.source not in elsewhere)
-                or self._overlap(question, texts[i]) >= READ_SHARED]  # fmt: skip
+                or self._overlap(question, texts[i]) >= READ_SHARED
+                or gives_any(display(c.span.text), telling)]  # fmt: skip
         lists = {cands[i].context for i in read} - {""}  # a list is read whole: its items answer together
         read = sorted(set(read) | {i for i, c in enumerate(cands) if c.context in lists})
         found, pieces = self.embeddings.embed_with_tokens([question, *(texts[i] for i in read)])
@@ -181,7 +184,6 @@ class SentenceSelector:
         sims = vecs[1:] @ vecs[0]
         centre = self.centroid() if self.centroid else None
         generic = vecs[1:] @ centre if centre is not None else np.zeros(len(cands))
-        asks = asked_attributes(question)
         quoted = " ".join(re.findall(r"['‘“\"]([^'’”\"]{3,40})['’”\"]", question))
         term = asked_term(question) or content_tokens(quoted)
         term = term or content_tokens(question)

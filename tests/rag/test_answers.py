@@ -733,3 +733,25 @@ def test_who_paid_is_answered_by_the_sentence_that_says_where_the_money_comes_fr
     assert_grounded(answer, pipeline.settings.corpus_dir)
     both = pipeline.ask("What help does Sunderland give new firms, and who is paying for it?")
     assert any("virtual’ back office" in c.quote for c in both.citations)  # two parts: the first is still answered
+
+
+def test_how_to_judge_success_is_answered_by_how_the_library_says_success_is_measured(
+    pipeline: AnswerPipeline,
+) -> None:
+    """The sentence that answers shares no word with the question, and a sentence on "the best way
+    ... to determine how best to help" read closer: asked how to judge whether a scheme works, the
+    answer leads with how success should be measured, and says nothing is missing."""
+    answer = pipeline.ask("How should I judge whether a Big Society scheme is working?")
+    assert answer.citations and answer.citations[0].quote.startswith("Success should be measured by the impact")
+    assert "does not say" not in answer.answer and answer.not_stated == []
+    history = [
+        {"role": "user", "content": "How should local services support volunteer schemes in the Big Society?"},
+        {
+            "role": "assistant",
+            "content": "Local schemes and community solutions should be supported by local public services [1].",
+        },
+    ]
+    follow = pipeline.ask("And how do we know if they work?", history=history)
+    assert follow.citations and follow.citations[0].quote.startswith("Success should be measured by the impact")
+    assert "does not say" not in follow.answer
+    assert_grounded(follow, pipeline.settings.corpus_dir)

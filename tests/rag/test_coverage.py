@@ -68,7 +68,13 @@ def test_a_part_is_stated_only_by_a_sentence_that_gives_what_it_asks() -> None:
     # "how do we know if they work?" asks for a result too; "In effect" is not one
     effect = [Sentence("In effect we will need to take the same approach to support for ‘Big Citizens’.")]
     assert not_stated("And how do we know if they work?", effect) == ["And how do we know if they work"]
-    assert not_stated("How should I judge whether a scheme is working?", hub) == []
+    # "how should I judge ...?" asks how success is measured: that the Hub succeeded does not say it
+    assert not_stated("How should I judge whether a scheme is working?", hub) == [
+        "How should I judge whether a scheme is working"
+    ]
+    measured = [Sentence("Success should be measured by the impact of interventions, the real benefits to lives.")]
+    assert not_stated("How should I judge whether a scheme is working?", measured) == []
+    assert not_stated("And how do we know if they work?", measured) == []
     # "should work together" is working alongside, not succeeding: it asks for no result
     partners = [Sentence("The report calls for the state, business and citizens to act as collaborative partners.")]
     assert not_stated("Which organisations does the framework say should work together?", partners) == []
@@ -468,3 +474,25 @@ def test_by_a_common_word_names_no_author_and_started_to_founds_nothing() -> Non
     assert author.gives.search("An essay by Jeff Masters") and author.gives.search("written by the team")
     assert not founder.gives.search("the new models have already started to emerge in practice")
     assert founder.gives.search("The scheme started in 2010") and founder.gives.search("She started the hub")
+
+
+def test_a_loose_part_the_answer_itself_gives_is_not_called_missing() -> None:
+    """Coverage reads the passages before the answer is chosen; "how do we know if they work?" is
+    answered by "Success should be measured by the impact ...", so no "does not say" may follow it.
+    A strict or numeric part keeps its note, and a quote that only asks gives nothing."""
+    from rag.answer.coverage import still_missing
+
+    measured = ["Success should be measured by the impact of interventions."]
+    assert still_missing("And how do we know if they work?", ["And how do we know if they work"], measured) == []
+    assert still_missing("And how do we know if they work?", ["And how do we know if they work"], ["In effect."]) == [
+        "And how do we know if they work"
+    ]
+    paid = ["When resources are scarce, new types of financing are crucial."]
+    question = "What does Sunderland offer, and who is paying for it?"
+    assert still_missing(question, ["who is paying for it"], paid) == ["who is paying for it"]
+    asking = ["Google’s 20% is often mentioned, but is it still their policy?)"]
+    question = "Do Google engineers still get a fifth of their week today?"
+    assert still_missing(question, [question.rstrip("?")], asking) == [question.rstrip("?")]
+    risks = ["Unlocking of new shared resources: Resource challenges present potential risks and opportunities."]
+    question = "What are the risks of shared spaces?"
+    assert still_missing(question, [question.rstrip("?")], risks) == [question.rstrip("?")]  # not of shared spaces
