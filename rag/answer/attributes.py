@@ -50,9 +50,9 @@ ATTRIBUTES = (
               _rx(r"\b(?:1[6-9]|20)\d\d\b|\b(?:january|february|march|april|may|june|july|august|september|"
                   r"october|november|december)\b")),
     Attribute("budget", _rx(r"\bbudget|\bcost\b|\bspend"), _rx(r"\bbudget|\bcosts?\b|\bspen[dt]|[£$€]\s?\d")),
-    Attribute("payer", _rx(r"\bpa(?:y|id|ying)\b|\bfund(?:s|ed|ing)\b|\bfinanc|(?<!much )\bmoney\b|\braised?\b"),
-              _rx(MONEY),
-              HOW_TO),
+    Attribute("payer", _rx(r"\bpa(?:y|id|ying)\b|\bfund(?:s|ed|ing)\b|\bfinanc|\braised?\b|"
+                           r"(?<!much )(?<!making )(?<!make )\bmoney\b"),  # "how much money", "making money": no payer
+              _rx(MONEY), HOW_TO),
     Attribute("founder", _rx(r"\bfound(?:ed|er|ers)\b|\bstart(?:ed)?\b|\bbehind\b|\bset up\b|\bestablish|\bruns?\b"),
               _rx(r"\bset up\b|\bfound(?:ed|er|ing)\b|\bestablish|\bstart(?:ed)?\b(?! to\b)|\blaunch|\bcreat|"
                   r"\bbehind\b|\bran\b|\bruns?\b|\bled by\b"), HOW_TO),
@@ -66,6 +66,11 @@ ATTRIBUTES = (
                             r"\bwork(?:s|ing|ed)?\b(?!" + NOT_SUCCESS + ")"),
               _rx(r"\b(?:result\w*|outcome\w*|led to|impact\w*|achiev\w*|(?<!in )effect\w*|evaluat\w*|success\w*|"
                   r"succeed\w*|worked)\b")),
+    # "How do social enterprises balance making money with doing good?": how two aims are held
+    # together, which a sentence on either aim alone does not say
+    Attribute("balance", _rx(r"\bbalanc(?:e|es|ing)\b(?! sheet)|\btrade-?offs?\b|\breconcil\w*|\btensions?\b|"
+                             r"\bjuggl\w*"),
+              _rx(r"\b(?:balanc\w*|tensions?|trade-?offs?|reconcil\w*|hybrid\w*|dual)\b")),
     # "How should I judge whether a scheme is working?", "how do we know if they work?": how success
     # is measured, which a sentence on what the scheme achieved does not say
     Attribute("measure", _rx(r"\bhow (?:do|does|should|can|could|would|will|might) [\w ]{1,30}?"
@@ -100,7 +105,7 @@ STRICT = frozenset({"payer", "budget", "founder", "author", "name", "price"})
 NUMERIC = frozenset({"amount", "share", "figure", "date"})
 # What a one-part question asks for so squarely that a sentence giving it answers before one that
 # only shares its topic (who paid, who founded, how success is measured).
-SQUARE = STRICT | {"measure"}
+SQUARE = STRICT | {"measure", "balance"}
 
 
 def asked_attributes(question: str) -> list[Attribute]:

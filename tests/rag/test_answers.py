@@ -755,3 +755,13 @@ def test_how_to_judge_success_is_answered_by_how_the_library_says_success_is_mea
     assert follow.citations and follow.citations[0].quote.startswith("Success should be measured by the impact")
     assert "does not say" not in follow.answer
     assert_grounded(follow, pipeline.settings.corpus_dir)
+
+
+def test_how_two_aims_are_balanced_is_answered_by_the_sentence_on_their_tension(pipeline: AnswerPipeline) -> None:
+    """ "balance making money with doing good" shares no word with "the dynamic tension of their hybrid
+    nature, bringing together both social and business aims"; "making money" asks nobody who paid
+    (it had led with the farm shop income sentence)."""
+    answer = pipeline.ask("How do social enterprises balance making money with doing good?")
+    assert answer.citations and "dynamic tension of their hybrid nature" in answer.citations[0].quote
+    assert not any("farm shop" in c.quote for c in answer.citations)
+    assert_grounded(answer, pipeline.settings.corpus_dir)
