@@ -28,11 +28,12 @@ from rag.answer.sentences import (
     other_year,
     scoring_query,
 )
+from rag.answer.softmatch import soft_overlap, subject_vectors
 from rag.cases.names import case_name
 from rag.core.models import SearchResult
 from rag.core.text import content_tokens, display, fold, function_words
 from rag.index.cards import ASKS_METADATA, DOCUMENT_WORDS, FIELD_WORDS, asked_fields
-from rag.index.embeddings import MiniLMEmbeddings, TokenVectors
+from rag.index.embeddings import MiniLMEmbeddings
 
 TWIN = 0.8  # two documents' sentences this close say the same thing (measured: no other pair of seeds has one)
 TWIN_READ = 0.6  # ... or this close and in the same words: the copy's item has lost its label ("The forging of
@@ -66,37 +67,13 @@ class Weights:
     bonus_cap: float = 0.12
     card_field: float = 0.1  # a document card stating the field asked for (one stating another is excluded)
     card_named: float = 0.8  # a card must name the document at least this share as well as the best card
-    other_one: float = 0.2  # speaks of another one of a series ("the second case" for "the first enterprise"),
-    # or comes from another document than the one the question names (by its year or its title's words)
+    other_one: float = 0.2  # of another one than asked: of a series ("the second case" for "the first enterprise"),
+    # another document than the question names (by year or title's words), another term than it quotes
     not_given: float = 0.15  # gives no strict part asked for, when a sentence on the subject does
     excluded: float = 1.0  # subtracted from a sentence that must not be chosen
 
 
 W = Weights()
-SUBJECT_PIECE = re.compile(r"^[a-z]{3,}")  # a word piece that can carry a subject (not "##s", "-", "of")
-
-
-def subject_vectors(question: TokenVectors) -> np.ndarray:
-    """The vectors of the question's word pieces that can carry its subject: not function words,
-    not sub-word endings; the letters of a name joined by "&" ("B&Q") count."""
-    stop, pieces = function_words(), question.pieces
-    joined = {i for i, p in enumerate(pieces) if p == "&"}
-    keep = [i for i, p in enumerate(pieces)
-            if (SUBJECT_PIECE.match(p) and p not in stop) or (p.isalpha() and {i - 1, i + 1} & joined)]  # fmt: skip
-    return (question.vectors[keep] if keep else question.vectors).astype(np.float32)
-
-
-def soft_overlap(rows: np.ndarray, text: TokenVectors) -> float:
-    """How closely ``text`` matches the question word by word: the mean, over the question's
-    subject words (``rows``, from ``subject_vectors``), of the cosine to the closest contextual
-    word piece of ``text`` (BERTScore's recall). It credits what neither the sentence vector nor
-    shared words see: "how should I judge whether it is working?" against "success should be
-    measured by the impact"."""
-    if not len(rows) or not len(text.vectors):
-        return 0.0
-    return float((rows @ text.vectors.astype(np.float32).T).max(axis=1).mean())
-
-
 READ_TOP = 2  # every sentence of the best passages is scored in full ...
 READ_SHARED = 0.05  # ... and of the others, those carrying this share of the question's word weight (dev, sotu: same)
 READ_GIVING = frozenset({"measure"})  # ... or giving this, which no word of the question says ("judge" → "measured")
@@ -207,8 +184,10 @@ class SentenceSelector:
             bonus = W.gives * sum(bool(a.gives.search(own)) for a in asks) - W.generic * float(generic[i])
             if other_ordinal(question, texts[i]) or c.source in elsewhere:
                 bonus -= W.other_one
-            if definition and defines(own, term):
+            if definition and defines(own, term, whole=bool(quoted)):
                 bonus += W.defines
+            elif quoted and not term <= content_tokens(fold(texts[i])):  # "shared values" for 'shared spaces'
+                bonus -= W.other_one
             if mode is Mode.howto and is_action(c.span.text, c.context):
                 bonus += W.action
             if mode is Mode.precedent and case_name(own):

@@ -489,7 +489,7 @@ def test_the_embedding_caches_hold_under_concurrent_questions(corpus_index: Sear
 
 
 def test_the_soft_match_credits_a_paraphrase_that_shares_no_word(corpus_index: SearchIndex) -> None:
-    from rag.answer.selection import soft_overlap, subject_vectors
+    from rag.answer.softmatch import soft_overlap, subject_vectors
 
     _, (question, paraphrase, unrelated) = corpus_index.embeddings.embed_with_tokens([
         "How should I judge whether a scheme is working?",
@@ -764,4 +764,13 @@ def test_how_two_aims_are_balanced_is_answered_by_the_sentence_on_their_tension(
     answer = pipeline.ask("How do social enterprises balance making money with doing good?")
     assert answer.citations and "dynamic tension of their hybrid nature" in answer.citations[0].quote
     assert not any("farm shop" in c.quote for c in answer.citations)
+    assert_grounded(answer, pipeline.settings.corpus_dir)
+
+
+def test_a_quoted_term_is_answered_by_sentences_on_that_term_not_its_neighbour(pipeline: AnswerPipeline) -> None:
+    """'shared spaces', quoted: "New shared values – ..." opens with one of its words and had counted
+    as defining it; a sentence on another term is no answer."""
+    answer = pipeline.ask("What kind of place or forum does the framework have in mind with 'shared spaces'?")
+    assert answer.citations and "physical and virtual" in answer.citations[0].quote
+    assert all("shared spaces" in c.quote for c in answer.citations), answer.answer
     assert_grounded(answer, pipeline.settings.corpus_dir)
