@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.answer.attributes import NUMERIC, asked_attributes, gives_any
+from rag.answer.attributes import NUMERIC, SQUARE, asked_attributes, gives_any
 from rag.answer.candidates import Candidate, quote
 from rag.answer.coverage import ASKING
 from rag.answer.selection import SentenceSelector
@@ -126,9 +126,12 @@ def case_entries(
         # ("voluntary taxes" for ways to raise money), is not an example of it ("A-teams of young
         # civil servants" for "social enterprises running public services")
         topical = [a for a in asked_attributes(question) if a.name not in NUMERIC]  # any figure is a number
+        square = [a for a in topical if a.name in SQUARE]  # ways to raise money: a case that says where money came from
 
         def on_topic(c: Candidate) -> bool:
             text = SentenceSelector.reading(c)
+            if square:
+                return gives_any(text, square)
             return bool(asked & content_tokens(fold(text))) or gives_any(text, topical)
 
         ranked = [e for e in ranked if any(on_topic(cands[i]) for i in e[1])] or ranked

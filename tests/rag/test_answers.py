@@ -774,3 +774,12 @@ def test_a_quoted_term_is_answered_by_sentences_on_that_term_not_its_neighbour(p
     assert answer.citations and "physical and virtual" in answer.citations[0].quote
     assert all("shared spaces" in c.quote for c in answer.citations), answer.answer
     assert_grounded(answer, pipeline.settings.corpus_dir)
+
+
+def test_examples_of_ways_to_fund_are_cases_that_say_where_money_came_from(pipeline: AnswerPipeline) -> None:
+    """Google's 20% shares "projects" with the question and says nothing of money: it is no example of
+    a way to fund one."""
+    answer = pipeline.ask("Give examples of projects that were funded in unusual ways.")
+    assert answer.mode is Mode.precedent and any("voluntary taxes" in c.quote for c in answer.citations)
+    assert not any("Google" in c.quote for c in answer.citations), answer.answer
+    assert_grounded(answer, pipeline.settings.corpus_dir)
