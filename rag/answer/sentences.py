@@ -18,10 +18,12 @@ from rag.index.cards import ASKS_METADATA
 # Within one list item or line, a sentence ends where a capitalised word follows a full stop.
 SUB_SENTENCE = re.compile(r"(?<=[a-z0-9)”’\"][.!?])\s+(?=[A-Z“‘\"])")
 TERMINAL = re.compile(r"[.!?][\"”’)\]]*\s*$|[a-z0-9)”’]\s*$")
-# A sentence that opens by leaning on the one before it ("It involves", "By doing this", "Consequently").
+# A sentence that opens by leaning on the one before it ("It involves", "By doing this", "Consequently",
+# "Examples include ...": of what the sentence before names).
 OPENS_WITH_REFERENCE = re.compile(
     r"^(?:[•\-–—*·▪]\s*)?(?:this|these|those|such|it|its|they|their|them|that|he|she|his|her|both|"
-    r"by doing (?:this|so)|consequently|as a result|thus|therefore|in contrast|likewise|in effect)\b"
+    r"by doing (?:this|so)|consequently|as a result|thus|therefore|in contrast|likewise|in effect|"
+    r"examples? (?:include|includes|are|is)|one example)\b"
     r"(?! (?:paper|report|book|abstract|post|address|speech|study|article|essay)\b)",
     re.IGNORECASE,
 )
@@ -142,10 +144,14 @@ ASKS_MEANING = (
 )
 
 
+LEADING_PHRASE = re.compile(r"^(?:and |so |[\w’' ]{1,30}, )(?=(?:what|define)\b)", re.I)
+
+
 def asked_meaning(question: str) -> str | None:
     """The term a question asks the meaning of ("What does enlightened enterprise mean in the
     report?" → "enlightened enterprise"), as the user wrote it; None for any other question."""
     q = " ".join(question.split())
+    q = LEADING_PHRASE.sub("", q)  # "In plain terms, what does ... mean?", "And what is ...?"
     for pattern in ASKS_MEANING:
         if m := pattern.match(q):
             term = re.sub(r"^(?:an? |the )", "", m.group("t").strip(" ?.")).strip("‘’'\"“”")

@@ -783,3 +783,16 @@ def test_examples_of_ways_to_fund_are_cases_that_say_where_money_came_from(pipel
     assert answer.mode is Mode.precedent and any("voluntary taxes" in c.quote for c in answer.citations)
     assert not any("Google" in c.quote for c in answer.citations), answer.answer
     assert_grounded(answer, pipeline.settings.corpus_dir)
+
+
+def test_examples_include_points_back_and_a_leading_phrase_does_not_hide_the_term() -> None:
+    """ "Examples include social finance ..." gives examples of what the sentence before names (new
+    forms of financing): alone it was listed as a way to raise money. "In plain terms, what does X
+    mean?" asks what X means."""
+    from rag.answer.sentences import asked_meaning
+
+    assert needs_antecedent("Examples include social finance and the public benefit mutual agendas.")
+    assert not needs_antecedent("For instance, Bogotá asked residents for voluntary taxes.")
+    assert asked_meaning("In plain terms, what does a citizen centric approach mean?") == "citizen centric approach"
+    assert asked_meaning("And what is shared value?") == "shared value"
+    assert asked_meaning("Who, in the end, paid for it?") is None
