@@ -50,6 +50,12 @@ def named_in(record: CaseRecord, text: str) -> bool:
     return any(fold(name) in fold(text) for name in (record.name, *record.aliases))
 
 
+# A sentence of another document than the lead's joins an explain answer only at this share of the
+# lead's score, or naming a case: a third sentence from elsewhere that only mentions the term ("In this
+# report we argue that the concept of social productivity should frame the process") is padding.
+OTHER_FLOOR = 0.9
+
+
 class ExtractiveGenerator:
     """Query-focused extraction: lead with the best sentence, add only near-equals, render by mode."""
 
@@ -139,6 +145,11 @@ class ExtractiveGenerator:
             if members:
                 return Draft("\n".join(members), mode)
         picked = self.selector.select(cands, vecs, min(self.max_sentences, 3))
+        if picked:  # another document's sentence, nearly as good as the lead or naming a case
+            lead = picked[0]
+            same = {c.source for c in picked if sources[c.source - 1].doc_id == sources[lead.source - 1].doc_id}
+            picked = [c for c in picked
+                      if c.source in same or c.score >= OTHER_FLOOR * lead.score or case_name(c.span.text)]  # fmt: skip
         if not asked_meaning(query):  # what one term means is not answered by the list it is an item of
             picked = self._siblings(picked, cands, sources)
         picked = self._ordered(self._announced(picked, cands, sources))

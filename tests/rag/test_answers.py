@@ -796,3 +796,15 @@ def test_examples_include_points_back_and_a_leading_phrase_does_not_hide_the_ter
     assert asked_meaning("In plain terms, what does a citizen centric approach mean?") == "citizen centric approach"
     assert asked_meaning("And what is shared value?") == "shared value"
     assert asked_meaning("Who, in the end, paid for it?") is None
+
+
+def test_a_definition_is_not_padded_with_another_reports_mention_of_the_term(pipeline: AnswerPipeline) -> None:
+    """ "In this report we argue that the concept of social productivity should frame the process"
+    only names the term; it came third, from another document than the two sentences that say what
+    social productivity is."""
+    answer = pipeline.ask("What do people mean by social productivity?")
+    quotes = [c.quote for c in answer.citations]
+    assert any("calls for a more balanced relationship" in q for q in quotes)
+    assert any("get beyond ideological debates" in q for q in quotes)
+    assert not any("should frame the process" in q for q in quotes), answer.answer
+    assert_grounded(answer, pipeline.settings.corpus_dir)
