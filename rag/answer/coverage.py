@@ -133,8 +133,10 @@ def _states(
             continue
         tokens = content_tokens(fold(s.text))
         near = tokens | content_tokens(fold(s.previous))
-        if names and attribute.name in STRICT:  # who paid, who founded: the sentence itself names the subject
-            if tokens & names:
+        # who paid, who founded: the sentence itself names the subject, by two of its words when it has
+        # them ("a dedicated innovation fund" does not name the Open Book of Social Innovation)
+        if names and attribute.name in STRICT:
+            if len(tokens & names) >= min(2, len(names)):
                 return True
         elif names:
             if near & names or near & (subject - ORGANISATION_WORDS):

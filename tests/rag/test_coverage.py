@@ -496,3 +496,15 @@ def test_a_loose_part_the_answer_itself_gives_is_not_called_missing() -> None:
     risks = ["Unlocking of new shared resources: Resource challenges present potential risks and opportunities."]
     question = "What are the risks of shared spaces?"
     assert still_missing(question, [question.rstrip("?")], risks) == [question.rstrip("?")]  # not of shared spaces
+
+
+def test_who_paid_is_stated_only_by_a_sentence_naming_the_subject_by_two_of_its_words() -> None:
+    """ "have a dedicated innovation fund, like the NHS's £200m fund" shares one word with "the Open Book
+    of Social Innovation" and says nothing of who paid for it."""
+    fund = [Sentence("have a dedicated innovation fund, like the NHS’s £200m fund")]
+    assert not_stated("Who paid for the Open Book of Social Innovation?", fund) == [
+        "Who paid for the Open Book of Social Innovation"
+    ]
+    paid = [Sentence("The Open Book of Social Innovation was funded by NESTA.")]
+    assert not_stated("Who paid for the Open Book of Social Innovation?", paid) == []
+    assert not_stated("Who paid for the Zero Carbon Hub?", [Sentence(ZCH_SENTENCE)]) == []  # "Hub" needs no company
