@@ -15,7 +15,7 @@ from rag.answer.selection import Candidate, SentenceSelector, W
 from rag.core.text import content_tokens, display, fold
 from rag.index.cards import ASKS_METADATA, asked_fields
 
-GIVEN_SHARE = 0.4
+GIVEN_SHARE = 0.4  # given_first: a giving sentence at this share of the best score leads (or at the floor)
 REPEATED = 0.8  # a follow-up's sentence with this share of its words in the last answer repeats it
 
 
@@ -64,8 +64,10 @@ def fields_only(question: str, cands: list[Candidate]) -> None:
 def given_first(question: str, cands: list[Candidate], floor: float) -> None:
     """ "Where does the first social enterprise get most of its money?" is answered by the sentence
     that says where its income comes from, not by the best sentence on social enterprises: when a
-    sentence above ``floor`` gives a strict part asked for (who paid, who founded, the budget), the
-    sentences that give none lose ``W.not_given``."""
+    sentence scoring at least ``floor`` (or ``GIVEN_SHARE`` of the best, if lower) gives what a
+    one-part question squarely asks (who paid, who founded, the budget, how success is measured,
+    how two aims are balanced: ``SQUARE``), the sentences that give it gain half of
+    ``W.not_given`` and the others lose half."""
     asked = parts(question)
     if len(asked) != 1 or ASKS_METADATA.search(question) or re.search(r"\bor\b", question, re.I):
         return  # "What help ..., and who is paying for it?" asks two things; "... targets or outcomes?" two too
