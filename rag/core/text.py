@@ -178,10 +178,15 @@ def phrases(text: str) -> frozenset[tuple[str, str]]:
     return frozenset((a, b) for a, b in itertools.pairwise(words) if a not in skip and b not in skip)
 
 
+CAPITALISED = re.compile(r"\b[A-Z][\w’'&-]*")
+
+
 def titled(question: str, titles: dict[str, str]) -> str | None:
     """The one document (id → title) whose title shares a phrase with the question that no other
     title has ("the first social enterprise": "Social enterprise and co-productive relationships ...")."""
-    asked = phrases(question)
+    # a capitalised name ("the Zero Carbon Hub") names a case or a body that many documents speak
+    # of, not a document: only the question's own words between names count
+    asked = frozenset().union(*(phrases(part) for part in CAPITALISED.split(question[:1].lower() + question[1:])))
     if not asked:
         return None
     shared = {d: phrases(t) & asked for d, t in titles.items()}
