@@ -116,6 +116,11 @@ ORGANISATION_WORDS = frozenset(content_tokens(
 ))  # fmt: skip
 
 
+def _asking_words(part: str, asks: Sequence[Attribute]) -> frozenset[str]:
+    """The words of a part that ask for its attributes ("know if they work"), not what it is about."""
+    return content_tokens(fold(" ".join(m for a in asks for m in a.trigger.findall(part))))
+
+
 def asks_itself(text: str) -> bool:
     """A sentence that asks ("but is it still their policy?") states nothing."""
     return text.rstrip(' )”"’').endswith("?")
@@ -171,7 +176,7 @@ def not_stated(
     for part in parts(question):
         if not part.asks:
             continue
-        triggers = set().union(*(content_tokens(fold(" ".join(a.trigger.findall(part.text)))) for a in part.asks))
+        triggers = _asking_words(part.text, part.asks)
         subject = everything - triggers - said_by
         if any(not _states(a, subject, names, pool, speaker) for a in part.asks):
             missing.append(part.text)
@@ -255,15 +260,14 @@ def still_missing(question: str, missing: list[str], quotes: Sequence[str]) -> l
     given by a sentence whose subject is in the sentences around it: when a quote of the answer gives
     it, and holds every word of the part's subject, saying the library does not say it would
     contradict the answer ("the risks of shared spaces" are not given by "resource challenges
-    present potential risks"). A strict or a
-    numeric part (who paid; how much) keeps its note: a figure or a funder nearby is not its answer."""
+    present potential risks"). A strict or a numeric part (who paid; how much) keeps its note: a
+    figure or a funder nearby is not its answer."""
     asked = {p.text: p.asks for p in parts(question)}
     quotes = [q for q in quotes if not asks_itself(q)]
     out = []
     for part in missing:
         asks = asked.get(part, ())
-        triggers = content_tokens(fold(" ".join(m for a in asks for m in a.trigger.findall(part))))
-        subject = content_tokens(fold(part)) - ASKING - triggers  # "the risks of shared spaces": both words
+        subject = content_tokens(fold(part)) - ASKING - _asking_words(part, asks)  # "the risks of shared spaces"
         given = [q for q in quotes if subject <= content_tokens(fold(q))]
         loose = bool(asks) and not any(a.name in STRICT | NUMERIC for a in asks)
         if not (loose and all(any(a.gives.search(q) for q in given) for a in asks)):

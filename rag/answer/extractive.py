@@ -39,17 +39,15 @@ from rag.index.cards import DOCUMENT_WORDS
 
 HOWTO_PRECEDENT = 0.75  # a case sentence scoring this share of the best step follows the steps
 DOCUMENTS_LISTED = 5  # at most this many documents in an answer to "which documents speak of X?"
+# A sentence of another document than the lead's joins an explain answer only at this share of the
+# lead's score, or naming a case: a third sentence from elsewhere that only mentions the term ("In this
+# report we argue that the concept of social productivity should frame the process") is padding.
+OTHER_FLOOR = 0.9
 
 
 def named_in(record: CaseRecord, text: str) -> bool:
     """Does ``text`` name the case (its name or an alias, accents and quotes folded)?"""
     return any(fold(name) in fold(text) for name in (record.name, *record.aliases))
-
-
-# A sentence of another document than the lead's joins an explain answer only at this share of the
-# lead's score, or naming a case: a third sentence from elsewhere that only mentions the term ("In this
-# report we argue that the concept of social productivity should frame the process") is padding.
-OTHER_FLOOR = 0.9
 
 
 class ExtractiveGenerator:

@@ -78,5 +78,6 @@ def given_first(question: str, cands: list[Candidate], floor: float) -> None:
     best = max((c.score for c in cands), default=0.0)
     if not giving or max(c.score for c in giving) < min(floor, GIVEN_SHARE * best):
         return
+    gives = {id(c) for c in giving}
     for c in cands:  # half up, half down: the sentence that gives it clears the selector's floor
-        c.score += W.not_given / 2 if c in giving else -W.not_given / 2
+        c.score += W.not_given / 2 if id(c) in gives else -W.not_given / 2

@@ -69,7 +69,7 @@ class Weights:
     card_named: float = 0.8  # a card must name the document at least this share as well as the best card
     other_one: float = 0.2  # of another one than asked: of a series ("the second case" for "the first enterprise"),
     # another document than the question names (by year or title's words), another term than it quotes
-    not_given: float = 0.15  # gives no strict part asked for, when a sentence on the subject does
+    not_given: float = 0.15  # split up/down between sentences that give what a one-part question squarely asks and not
     excluded: float = 1.0  # subtracted from a sentence that must not be chosen
 
 
