@@ -28,6 +28,10 @@ class Candidate:
     card: str | None = None  # the field a sentence of a document's card (its front matter) states
     names: str = ""  # for a card sentence: its document's title (and what it is about)
     item: str = ""  # for the first sentence of a list item, its marker's kind ("1." → "n", "•" → "•")
+    # the lead-in of a list a passage boundary cut off: the passage opens with items of a list whose
+    # lead-in ends the passage before. It says what the item is (a suggestion, an example), so it
+    # decides whether the item is a step or a precedent; it is not read with it.
+    lent: str = ""
 
 
 COUNT = rf"\b({'|'.join(NUMBER_WORDS)}|\d{{1,2}})\s+(?:[\w-]+\s+){{0,2}}?[\w-]+s"  # "three related fronts"
@@ -47,6 +51,7 @@ def announced(text: str) -> int:
     return NUMBER_WORDS.index(word) + 2 if word in NUMBER_WORDS else int(word)
 
 
+ADJACENT = 12  # characters (spaces, a marker) between two passages that a cut parted, or a sentence and its list
 NUMBER_ALONE = re.compile(r"^\s*\d{1,2}[.)]\s*$")
 
 
@@ -79,8 +84,11 @@ def candidates(sources: list[SearchResult]) -> list[Candidate]:
     line, a sentence that points back with the sentence it points to, a table row with its header),
     not headings, lead-ins or questions; each sentence once though overlapping chunks repeat it."""
     out: list[Candidate] = []
+    open_lists: list[tuple[str, int, str]] = []  # (document, end, lead-in) of a passage ending inside a list
+    orphans: list[tuple[Candidate, int]] = []  # an item a passage opens with, and where that passage starts
     for n, src in enumerate(sources, start=1):
         lead_in = ""
+        opening = True  # the passage has been list items only so far
         previous: Span | None = None
         before: Span | None = None
         earlier: Span | None = None  # the sentence before ``before``
@@ -89,9 +97,9 @@ def candidates(sources: list[SearchResult]) -> list[Candidate]:
         for segment in sentences(src.text):
             new_line = not src.text[src.text.rfind("\n", 0, segment.start) + 1 : segment.start].strip()
             if segment.text.rstrip().endswith(":"):
-                lead_in = display(segment.text)
+                lead_in, opening = display(segment.text), False
             elif new_line and not BULLET.match(segment.text):
-                lead_in = ""  # a list ends at a line that is not an item ("Awesome." ends an item's line)
+                lead_in, opening = "", False  # a list ends at a line that is not an item ("Awesome." ends one)
             item = marker(segment.text) if new_line else ""
             if NUMBER_ALONE.match(segment.text):  # the splitter parts "1." from its item's text
                 numbered = True
@@ -129,6 +137,13 @@ def candidates(sources: list[SearchResult]) -> list[Candidate]:
                 names = f"{src.title} {src.doc.about or ''}" if field else ""
                 out.append(Candidate(n, span, order, lead_in, antecedent=antecedent, card=field, names=names,
                                      item=item))  # fmt: skip
+                if opening and not lead_in and not field:
+                    orphans.append((out[-1], src.locate(0, 0)[0]))
+        if lead_in:
+            open_lists.append((src.doc_id, src.locate(0, len(src.text))[1], lead_in))
+    for c, start in orphans:  # a passage cut inside a list: the passage before it says what the list is
+        c.lent = next((t for doc, end, t in open_lists
+                       if doc == sources[c.source - 1].doc_id and 0 <= start - end <= ADJACENT), "")  # fmt: skip
     # The same sentence can sit in two overlapping chunks: keep its first (best-ranked) copy.
     # A passage cut inside a list loses its lead-in: the copy from a passage that has it lends it.
     seen: dict[tuple[str, int], Candidate] = {}
@@ -138,6 +153,7 @@ def candidates(sources: list[SearchResult]) -> list[Candidate]:
             seen[key] = c
         elif c.context and not seen[key].context:
             seen[key].context = c.context
+        seen[key].lent = seen[key].lent or c.lent
     return list(seen.values())
 
 

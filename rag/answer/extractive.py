@@ -43,6 +43,9 @@ DOCUMENTS_LISTED = 5  # at most this many documents in an answer to "which docum
 # lead's score, or naming a case: a third sentence from elsewhere that only mentions the term ("In this
 # report we argue that the concept of social productivity should frame the process") is padding.
 OTHER_FLOOR = 0.9
+# An explanation makes at most this many points (a sentence going on from a kept one is part of its
+# point): a third sentence mostly restated the topic ("They are often described normatively as ...").
+EXPLAIN_POINTS = 2
 
 
 def named_in(record: CaseRecord, text: str) -> bool:
@@ -90,7 +93,7 @@ class ExtractiveGenerator:
         if asks_which_documents(query) and (listed := self._documents(query, cands, sources)):
             return Draft(listed, mode)
         if mode is Mode.howto:
-            steps = [i for i, c in enumerate(cands) if is_action(c.span.text, c.context)]
+            steps = [i for i, c in enumerate(cands) if is_action(c.span.text, c.context or c.lent)]
             picked = (
                 self.selector.select([cands[i] for i in steps], vecs[steps], self.max_sentences + 1, 0.8)
                 if steps
@@ -144,6 +147,7 @@ class ExtractiveGenerator:
             same = {c.source for c in picked if sources[c.source - 1].doc_id == sources[lead.source - 1].doc_id}
             picked = [c for c in picked
                       if c.source in same or c.score >= OTHER_FLOOR * lead.score or case_name(c.span.text)]  # fmt: skip
+        picked = self._points(picked, EXPLAIN_POINTS)
         if not asked_meaning(query):  # what one term means is not answered by the list it is an item of
             picked = siblings(picked, cands, sources, self.max_sentences)
         picked = self._ordered(announced_items(picked, cands, sources, self.max_sentences))
@@ -208,6 +212,21 @@ class ExtractiveGenerator:
             used = set()
             return Draft(" ".join(s for c in picked if (s := quote(c, used))), mode)
         return Draft("\n".join(lines), mode)
+
+    @staticmethod
+    def _points(picked: list[Candidate], limit: int) -> list[Candidate]:
+        """At most ``limit`` points, best first: a sentence that goes on from one already kept ("It
+        looks to get beyond ...", after the sentence "It" stands for) is part of that point."""
+        kept: list[Candidate] = []
+        points = 0
+        for c in picked:
+            a = c.antecedent
+            goes_on = a is not None and any(k.source == c.source and k.span.start < a.end and a.start < k.span.end
+                                             for k in kept)  # fmt: skip
+            if goes_on or points < limit:
+                kept.append(c)
+                points += 0 if goes_on else 1
+        return kept
 
     @staticmethod
     def _ordered(picked: list[Candidate]) -> list[Candidate]:

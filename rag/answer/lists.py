@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import re
 
-from rag.answer.candidates import announced
+from rag.answer.candidates import ADJACENT, announced
 from rag.answer.selection import Candidate
 from rag.answer.sentences import needs_antecedent
 from rag.core.models import SearchResult
 
 CONTINUES = re.compile(r"^\W*(?:and|also|plus)\b", re.IGNORECASE)  # a lead-in going on with the list before
-ADJACENT = 12  # characters (spaces, a marker "  1. ") between a sentence and the list it announces
 LIST_FLOOR = 0.5  # an item of the list the answer leads with joins it at this share of the best score
 
 

@@ -156,7 +156,7 @@ def case_entries(
         # enterprises ... are a major provider of public services" for examples of them
         asks = asked_attributes(question)
         gives = {i for i in general if gives_any(cands[i].span.text, asks)}
-        items = [i for i in general if cands[i].context or i in precedents or i in gives]
+        items = [i for i in general if cands[i].context or cands[i].lent or i in precedents or i in gives]
         for i in [i for i in sorted(items, key=lambda i: -cands[i].score) if cands[i].score > best][:1]:
             if quoted := quote(cands[i], used):
                 lines.append(f"- {quoted}")

@@ -193,6 +193,38 @@ def test_a_list_goes_on_under_a_lead_in_that_opens_with_and_and_across_a_passage
         assert item in said.text, said.text
 
 
+def test_an_item_a_passage_cut_parts_from_its_lead_in_is_still_a_step(corpus_index: SearchIndex) -> None:
+    """A Word file's page cut falls inside a list: the next passage opens with "– Secondments into
+    skunkworks projects ...", its lead-in ending the passage before. The lead-in says the item is a
+    suggestion, so a how-to answer gives it as a step; the lead-in is not read into its score."""
+    from rag.answer.extractive import ExtractiveGenerator
+    from rag.answer.selection import SentenceSelector
+    from rag.core.chunks import Chunk, DocumentMeta
+    from rag.core.models import SearchResult
+
+    text = (
+        "That is the background to the report on local public services.\n\n"
+        "Some suggestions for civil servants:\n\n"
+        "– Tithes of working time for self-directed projects, as some firms allow\n\n"
+        "– Secondments into skunkworks projects, given a free role away from red tape\n\n"
+        "That is all from me today, friends."
+    )
+    meta = DocumentMeta("d", "d")
+    cut = text.index("– Secondments")
+    head = SearchResult.of(Chunk("d1", meta, text[: cut - 2], "", 0, cut - 2), score=0.5)
+    tail = SearchResult.of(Chunk("d2", meta, text[cut:], "", cut, len(text), chunk_index=1), score=1.0)
+    selector = SentenceSelector(corpus_index.embeddings, min_score=0.0)
+    item = next(c for c in selector.candidates([tail, head]) if "Secondments" in c.span.text)
+    assert (item.context, item.lent) == ("", "Some suggestions for civil servants:")
+    said = ExtractiveGenerator(selector).generate(
+        "How can staff be given a free role to innovate?", [tail, head], Mode.howto
+    )
+    assert re.search(r"(?m)^\d+\. Secondments into skunkworks projects", said.text), said.text
+    # a passage that opens with an item but follows no passage ending in a list lends nothing
+    alone = selector.candidates([tail])
+    assert all(c.lent == "" for c in alone)
+
+
 def test_a_passage_that_counts_a_list_is_read_on_into_the_passages_holding_its_items(pipeline: AnswerPipeline) -> None:
     """The passage that ends "... on three related fronts." holds none of the three: the next ones
     are read, so the answer names all three fronts after the sentence that counts them."""
@@ -812,3 +844,20 @@ def test_a_definition_is_not_padded_with_another_reports_mention_of_the_term(pip
     assert any("get beyond ideological debates" in q for q in quotes)
     assert not any("should frame the process" in q for q in quotes), answer.answer
     assert_grounded(answer, pipeline.settings.corpus_dir)
+
+
+def test_an_explanation_makes_two_points_and_a_sentence_going_on_from_one_is_part_of_it() -> None:
+    """A third point mostly restated the topic ("They are often described normatively as ..."); "It
+    looks to get beyond ..." after the sentence "It" stands for adds to that sentence's point."""
+    from rag.answer.candidates import Candidate
+    from rag.answer.extractive import EXPLAIN_POINTS, ExtractiveGenerator
+    from rag.core.text import Span
+
+    first = Span("Social productivity calls for a more balanced relationship.", 0, 59)
+    lead = Candidate(1, first, 0)
+    other = Candidate(2, Span("Shared value is a business strategy.", 0, 36), 0)
+    going_on = Candidate(1, Span("It looks to get beyond ideological debates.", 60, 103), 60, antecedent=first)
+    third = Candidate(3, Span("They are often described normatively as innovative.", 0, 52), 0)
+    assert EXPLAIN_POINTS == 2
+    assert ExtractiveGenerator._points([lead, other, going_on, third], 2) == [lead, other, going_on]
+    assert ExtractiveGenerator._points([lead, third], 1) == [lead]
