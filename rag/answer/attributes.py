@@ -53,7 +53,9 @@ ATTRIBUTES = (
     Attribute("payer", _rx(r"\bpa(?:y|id|ying)\b|\bfund(?:s|ed|ing)\b|\bfinanc|\braised?\b|"
                            r"(?<!much )(?<!making )(?<!make )\bmoney\b"),  # "how much money", "making money": no payer
               _rx(MONEY), HOW_TO),
-    Attribute("founder", _rx(r"\bfound(?:ed|er|ers)\b|\bstart(?:ed)?\b|\bbehind\b|\bset up\b|\bestablish|\bruns?\b"),
+    # "helping people start a business": starting something of their own, not who started the case
+    Attribute("founder", _rx(r"\bfound(?:ed|er|ers)\b|\bstart(?:ed)?\b(?!-|\s+(?:a|an|up|their|your|our|new|own)\b)|"
+                             r"\bbehind\b|\bset up\b|\bestablish|\bruns?\b"),
               _rx(r"\bset up\b|\bfound(?:ed|er|ing)\b|\bestablish|\bstart(?:ed)?\b(?! to\b)|\blaunch|\bcreat|"
                   r"\bbehind\b|\bran\b|\bruns?\b|\bled by\b"), HOW_TO),
     Attribute("target", _rx(r"\b(?:hit|met|meet|achieved?|reach(?:ed)?)\b.*\b(?:target|goal|commitment)"),

@@ -476,6 +476,20 @@ def test_by_a_common_word_names_no_author_and_started_to_founds_nothing() -> Non
     assert founder.gives.search("The scheme started in 2010") and founder.gives.search("She started the hub")
 
 
+def test_starting_a_business_asks_no_founder(pipeline: AnswerPipeline) -> None:
+    """ "councils helping people start a business" asks for examples of that help, not who started
+    a case: read as asking a founder, it kept only the Zero Carbon Hub ("set up by the National
+    House-Building Council") and dropped Sunderland's back office for local entrepreneurs."""
+    from rag.answer.attributes import asked_attributes
+
+    assert "founder" not in {a.name for a in asked_attributes("Which councils help people start a business?")}
+    assert "founder" not in {a.name for a in asked_attributes("Where do start-ups get office space?")}
+    assert "founder" in {a.name for a in asked_attributes("Who started it?")}
+    assert "founder" in {a.name for a in asked_attributes("Who started the skunkworks projects?")}
+    answer = pipeline.ask("What examples are there of councils helping people start a business?")
+    assert "Sunderland City Council’s ‘virtual’ back office for local entrepreneurs" in answer.answer, answer.answer
+
+
 def test_a_loose_part_the_answer_itself_gives_is_not_called_missing() -> None:
     """Coverage reads the passages before the answer is chosen; "how do we know if they work?" is
     answered by "Success should be measured by the impact ...", so no "does not say" may follow it.
