@@ -7,6 +7,7 @@ as wrong as a false claim.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from rag.answer.contrast import contrasted, explicit_contrast, sets_apart
@@ -44,8 +45,14 @@ def specific_gaps(
     term = asked_meaning(question)
     named = content_tokens(term or "")
     used = any(named <= content_tokens(s) for s in leading)
+    # "What is the Zero Carbon Hub?" names a case, not a term: what it did says what it is
+    case = [r for r in records for n in (r.name, *r.aliases) if named and content_tokens(fold(n)) == named]
     if named and used and not any(defines(s, named, whole=True) for s in leading):
-        out.append(f"what {term} means")  # the library uses the term and never says what it is
+        if not case:
+            out.append(f"what {term} means")  # the library uses the term and never says what it is
+        elif not any(r.what for r in case):  # the library names the case and says nothing it did
+            the = "the " if re.search(rf"(?i)\bthe {re.escape(term or '')}", question) else ""
+            out.append(f"what {the}{term} is or does")
     pair = explicit_contrast(question)
     if (
         pair

@@ -56,7 +56,8 @@ ASKS_ACTION = re.compile(r"(?i)^(?:and |so )?what (did|does) (.+?) (?:do|actuall
 def not_stated_note(part: str) -> str:
     """ "what is its annual budget" → "The library does not say what its annual budget is." """
     part = re.sub(r"(?i)^(and |so )", "", part.strip().rstrip("?."))
-    if re.match(r"(?i)^(?:what .+ means|how .+ and .+ differ)$", part):  # a term never defined, a pair never set apart
+    # a term never defined, a case of which nothing is said, a pair never set apart
+    if re.match(r"(?i)^(?:what .+ (?:means|is or does)|how .+ and .+ differ)$", part):
         return f"The library does not say {part}."
     if m := re.match(r"(?i)^did (.+) work$", part):  # "did it work" → "whether it worked"
         return f"The library does not say whether {m.group(1)} worked."

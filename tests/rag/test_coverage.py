@@ -490,6 +490,18 @@ def test_starting_a_business_asks_no_founder(pipeline: AnswerPipeline) -> None:
     assert "Sunderland City Council’s ‘virtual’ back office for local entrepreneurs" in answer.answer, answer.answer
 
 
+def test_what_a_case_is_is_what_it_did_not_what_a_term_means(pipeline: AnswerPipeline) -> None:
+    """ "What is the Zero Carbon Hub?" names a case: the sentence saying who set it up and what it
+    took on answers it, with no "does not say what Zero Carbon Hub means". Of a case the library
+    only names (the Open Data Institute), the note says that nothing is said of what it is."""
+    hub = pipeline.ask("What is the Zero Carbon Hub?")
+    assert "set up by the National House-Building Council" in hub.answer
+    assert "does not say what" not in hub.answer, hub.answer
+    odi = pipeline.ask("What is the Open Data Institute?")
+    assert "The library does not say what the Open Data Institute is or does." in odi.answer, odi.answer
+    assert "means" not in odi.answer
+
+
 def test_a_loose_part_the_answer_itself_gives_is_not_called_missing() -> None:
     """Coverage reads the passages before the answer is chosen; "how do we know if they work?" is
     answered by "Success should be measured by the impact ...", so no "does not say" may follow it.
