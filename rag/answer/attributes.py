@@ -43,7 +43,8 @@ ATTRIBUTES = (
     Attribute("share", _rx(r"\bwhat (?:share|percentage|proportion|fraction)\b|\bper ?cent(?:age)?\b"),
               _rx(r"\d\s?(?:%|per ?cent)|\bper ?cent\b|\b(?:half|third|quarter|fifth|tenth|majority|minority|"
                   r"proportion)\b")),
-    Attribute("figure", _rx(r"\bhow (?:many|big|large)\b|\bwhat size\b"),
+    Attribute("figure", _rx(r"\bhow (?:many|big|large)\b|\bwhat size\b|\bwhat (?:is|was|are|were) (?:the|its|their) "
+                            r"(?:population|number|size|headcount|turnover|staff count|membership)\b"),
               _rx(r"(?<![\d,.])(?!(?:1[6-9]|20)\d\d\b)\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion|"
                   r"trillion|half|third|quarter|fifth)\b")),
     Attribute("date", _rx(r"^(?:and |so )?when\b|\bwhat (?:year|date)\b|\bdeadline\b|\bby (?:what|which) year\b"),
@@ -53,8 +54,10 @@ ATTRIBUTES = (
     Attribute("payer", _rx(r"\bpa(?:y|id|ying)\b|\bfund(?:s|ed|ing)\b|\bfinanc|\braised?\b|"
                            r"(?<!much )(?<!making )(?<!make )\bmoney\b"),  # "how much money", "making money": no payer
               _rx(MONEY), HOW_TO),
-    # "helping people start a business": starting something of their own, not who started the case
-    Attribute("founder", _rx(r"\bfound(?:ed|er|ers)\b|\bstart(?:ed)?\b(?!-|\s+(?:a|an|up|their|your|our|new|own)\b)|"
+    # "helping people start a business", "start working with": starting something of their own, not who
+    # started the case
+    Attribute("founder", _rx(r"\bfound(?:ed|er|ers)\b|"
+                             r"\bstart(?:ed)?\b(?!-|\s+(?:a|an|up|their|your|our|new|own|\w+ing)\b)|"
                              r"\bbehind\b|\bset up\b|\bestablish|\bruns?\b"),
               _rx(r"\bset up\b|\bfound(?:ed|er|ing)\b|\bestablish|\bstart(?:ed)?\b(?! to\b)|\blaunch|\bcreat|"
                   r"\bbehind\b|\bran\b|\bruns?\b|\bled by\b"), HOW_TO),

@@ -75,6 +75,10 @@ def not_stated_note(part: str) -> str:
         if subject and PARTICIPLE.fullmatch(participle):
             return f"The library does not say {m.group(1).lower()} {subject} {m.group(2)} {participle}."
         return f"The library does not say {m.group(1).lower()} {m.group(3)} {m.group(2)}."
+    have = r"(?i)^(what|which|how much|how many)\b(.*?)\s+(has|have|had)\s+(it|they|he|she|we|you|this|these)\s+(.+)$"
+    if m := re.match(have, part):  # "how many firms has it helped" → "how many firms it has helped"
+        asked, subject, verb = m.group(1).lower() + m.group(2), m.group(4), m.group(3).lower()
+        return f"The library does not say {asked} {subject} {verb} {m.group(5)}."
     if re.match(r"(?i)^(who|how much|how many)\b(?!(?: \w+)? (?:did|does|do|will|would|can)\b)", part):
         return f"The library does not say {part[0].lower() + part[1:]}."
     if m := re.match(
@@ -82,6 +86,8 @@ def not_stated_note(part: str) -> str:
     ):
         # "what percentage of services do they deliver" → "what percentage of services they deliver"
         return f"The library does not say {m.group(1).lower()}{m.group(2)} {m.group(3)}."
+    if re.fullmatch(r"(?i)when|where|who|why|how", part):  # "Who wrote it, and when?": the part left is "when"
+        return f"The library does not say {part.lower()}."
     return f"The library does not say: “{part}?”"
 
 

@@ -148,6 +148,18 @@ def test_notes_read_as_sentences() -> None:
     assert not_stated_note("When was the Open Book post published") == (
         "The library does not say when the Open Book post was published."
     )
+    # "how many firms has it helped", the "when" left of "Who wrote it, and when?"
+    assert not_stated_note("how many firms has it helped") == "The library does not say how many firms it has helped."
+    assert not_stated_note("when") == "The library does not say when."
+
+
+def test_a_figure_asked_of_a_place_the_library_only_names_is_not_stated(pipeline: AnswerPipeline) -> None:
+    """ "What is the population of Sunderland?" asks a figure; the library names Sunderland and
+    gives none, so the answer says so rather than standing on the back-office sentence alone."""
+    answer = pipeline.ask("What is the population of Sunderland?")
+    assert "The library does not say what the population of Sunderland is." in answer.answer, answer.answer
+    fe = pipeline.ask("How should a council start working with further education colleges?")
+    assert "Zero Carbon Hub" not in fe.answer, fe.answer  # "start working" asks no founder
     assert (
         not_stated_note("Were the A-teams a success") == "The library does not say whether the A-teams were a success."
     )
