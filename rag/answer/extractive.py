@@ -22,8 +22,8 @@ from rag.answer.focus import already_said, fields_only, given_first, named_only
 from rag.answer.generation import Draft, condense
 from rag.answer.lists import LIST_FLOOR, announced_items, siblings
 from rag.answer.model import Mode
-from rag.answer.precedent import Cases, case_entries, series_asked
-from rag.answer.selection import Candidate, SentenceSelector
+from rag.answer.precedent import Cases, case_entries, member_asked, series_asked
+from rag.answer.selection import Candidate, SentenceSelector, W
 from rag.answer.sentences import (
     DOCUMENT_VERBS,
     asked_meaning,
@@ -89,6 +89,9 @@ class ExtractiveGenerator:
         fields_only(question, cands)
         if mode is Mode.explain:  # steps answer a how-to question, and cases a precedent one, whatever else it asks
             given_first(question, cands, self.selector.min_score)
+        if mode is not Mode.howto and self.cases and (member := member_asked(self.cases, cands, sources, query)):
+            for i, c in enumerate(cands):  # "the first social enterprise": what is said of that one answers
+                c.score += 0 if c.card else W.other_one / 2 if i in member else -W.other_one / 2
         cands, vecs = self.selector.without_copies(cands, vecs, sources)
         if asks_which_documents(query) and (listed := self._documents(query, cands, sources)):
             return Draft(listed, mode)

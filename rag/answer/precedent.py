@@ -18,6 +18,7 @@ from rag.answer.attributes import NUMERIC, SQUARE, asked_attributes, gives_any
 from rag.answer.candidates import Candidate, quote
 from rag.answer.coverage import ASKING
 from rag.answer.selection import SentenceSelector
+from rag.answer.sentences import ORDINAL
 from rag.cases.model import CaseRecord
 from rag.cases.names import case_name
 from rag.core.models import SearchResult
@@ -78,6 +79,34 @@ def described(cands: list[Candidate], sources: list[SearchResult], owner: dict[i
             last_end = end
 
 
+def by_place(record: CaseRecord, places: set[str]) -> bool:
+    """Is the case a member of a series named by one of these places ("first", "second")?"""
+    name = record.name.strip()
+    return bool(MEMBER.match(name)) and name.lower().removeprefix("the ").split()[0] in places
+
+
+def member_asked(cases: Cases, cands: list[Candidate], sources: list[SearchResult], question: str) -> set[int]:
+    """The candidates about the member of a series the question names by its place ("What does the
+    first social enterprise sell?": "The first case works with ...", "The majority of the cases
+    income ...", "Their approach ..."); empty when it names none, or no sentence names it."""
+    asked = {m.lower() for m in ORDINAL.findall(question)}
+    if len(asked) != 1:
+        return set()
+    owner: dict[int, str] = {}
+    members: set[str] = set()
+    for i, c in enumerate(cands):
+        src = sources[c.source - 1]
+        record = None if c.card else cases.naming(src.doc_id, *src.locate(c.span.start, c.span.end), c.span.text)
+        if record is not None:
+            owner[i] = record.id
+            if by_place(record, asked):
+                members.add(record.id)
+    if len(members) != 1:
+        return set()
+    described(cands, sources, owner, members)
+    return {i for i, rid in owner.items() if rid in members}
+
+
 def case_entries(
     cases: Cases,
     cands: list[Candidate],
@@ -134,7 +163,9 @@ def case_entries(
                 return gives_any(text, square)
             return bool(asked & content_tokens(fold(text))) or gives_any(text, topical)
 
-        ranked = [e for e in ranked if any(on_topic(cands[i]) for i in e[1])] or ranked
+        places = {m.lower() for m in ORDINAL.findall(question)}  # "the first social enterprise" names its case
+
+        ranked = [e for e in ranked if by_place(e[0], places) or any(on_topic(cands[i]) for i in e[1])] or ranked
     best = cands[ranked[0][1][0]].score
     if series:
         ranked.sort(key=lambda e: min(cands[i].order for i in e[1]))  # the first, then the second

@@ -666,6 +666,22 @@ def test_the_first_of_two_cases_is_answered_from_its_own_sentences(pipeline: Ans
     assert_grounded(answer, pipeline.settings.corpus_dir)
 
 
+def test_a_question_naming_one_of_a_series_by_its_place_is_answered_by_what_is_said_of_it(
+    pipeline: AnswerPipeline,
+) -> None:
+    """ "What does the first social enterprise sell?" shares no word with the sentence that answers
+    it (its farm shop, café and caravan park), which belongs to the first case by following the
+    sentence that names it; the abstract's opening on social enterprises in general answered it,
+    and "the second social enterprise" drew a sentence on both."""
+    first = pipeline.ask("What does the first social enterprise sell?")
+    assert "farm shop, café and caravan park" in first.answer, first.answer
+    assert "major provider of public services" not in first.answer, first.answer
+    second = pipeline.ask("What does the second social enterprise do?")
+    assert "the second case focuses upon the continuous management" in second.answer
+    assert "farm shop" not in second.answer and "they both" not in second.answer, second.answer
+    assert_grounded(first, pipeline.settings.corpus_dir)
+
+
 def test_a_name_of_single_letters_is_not_taken_for_a_document_title(corpus_index: SearchIndex) -> None:
     """A name is left out of the scoring only when each of its words is a word of a title: "B&Q"
     is not, though every title holds a "b" (it was dropped, leaving "Which organisation did work with?")."""
