@@ -224,6 +224,31 @@ def unfounded_why(question: str, known: Callable[[str], bool]) -> str | None:
     return None
 
 
+# A statement the question opens with, before what it asks ("The NHS closed its £200m innovation
+# fund, so what replaced it?"); not the asker's own situation ("We are short of money. How ...?").
+STATEMENT = re.compile(
+    r"(?i)^(?!(?:and |so |but )?(?:what|who|whom|whose|why|how|when|where|which|is|are|was|were|do|does|did|can|"
+    r"could|should|would|will|has|have|had|i|i'm|we|we're|you|my|our|tell|give|show|list|please)\b)"
+    r"([^?]+?)(?:,\s*(?:so|and|but)\s+|[.;]\s+)(?=\w)"
+)
+
+
+def unfounded_claim(question: str, known: Callable[[str], bool]) -> str | None:
+    """The deed a statement opening the question asserts that the library never speaks of ("closed"
+    in "The NHS closed its £200m innovation fund, so what replaced it?"): a past-tense verb no
+    passage uses in any form, so the question takes for granted what no passage says. Only of a
+    body the question names: "The council abolished its youth service, so how ...?" tells of the
+    asker's own situation. Other words are given the benefit of the doubt."""
+    m = STATEMENT.match(" ".join(question.split()))
+    if not m or not names_in(m.group(1)):  # of a named body ("The NHS"), not the asker's council
+        return None
+    for word in re.findall(r"[\w’'-]+ed\b", m.group(1)):
+        tokens = content_tokens(fold(word)) - ASKING - PLAIN_VERBS
+        if len(word) > 4 and tokens and not any(known(t) for t in tokens):
+            return word
+    return None
+
+
 def unsupported_premise(question: str, passages: Iterable[str], leading: Iterable[str]) -> str | None:
     """A name the question asserts that no passage contains, or a figure none of the leading sentences
     states: what the library does not bear out (the first found), or None."""

@@ -22,6 +22,7 @@ from rag.answer.coverage import (
     not_stated,
     parts,
     subject_names,
+    unfounded_claim,
     unfounded_why,
     unsupported_premise,
 )
@@ -259,6 +260,7 @@ class Reader:
         meta = [r.doc.stated(METADATA_FIELDS) for r in results]
         premise = unsupported_premise(work.question, [r.text for r in results] + meta, [s.text for s in pool] + meta)
         premise = premise or unfounded_why(work.question, self.index.lexical.knows)
+        premise = premise or unfounded_claim(work.question, self.index.lexical.knows)
         # a follow-up ("And who paid for it?") is about what the previous question named, not every
         # name its answer happened to quote ("City", "Council")
         previous = next((t.get("content", "") for t in reversed(work.history) if t.get("role") == "user"), "")

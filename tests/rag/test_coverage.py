@@ -457,6 +457,23 @@ def test_one_in_a_contrast_takes_the_other_terms_noun(pipeline: AnswerPipeline) 
     assert_grounded(answer, pipeline.settings.corpus_dir)
 
 
+def test_a_statement_a_question_opens_with_is_checked_like_a_why_question(pipeline: AnswerPipeline) -> None:
+    """ "The NHS closed its £200m innovation fund, so what replaced it?" asserts a closure no passage
+    mentions: said first, then what the library does say. The asker's own situation ("The council
+    abolished its youth service", "We are short of money.") names no body and is not checked."""
+    from rag.answer.coverage import unfounded_claim
+
+    known = {"nhs", "innov", "fund", "council", "youth", "servic"}.__contains__
+    assert unfounded_claim("The NHS closed its £200m innovation fund, so what replaced it?", known) == "closed"
+    assert unfounded_claim("The council abolished its youth service, so how can we help?", known) is None
+    assert unfounded_claim("Why was the NHS fund closed?", known) is None  # a why-question: unfounded_why
+    assert unfounded_claim("The NHS funded it. Who else paid?", known) is None  # a word the library uses
+    answer = pipeline.ask("The NHS closed its £200m innovation fund, so what replaced it?")
+    assert answer.answer.startswith("The question assumes “closed”, but the library does not say so."), answer.answer
+    assert "NHS’s £200m fund" in answer.answer
+    assert_grounded(answer, pipeline.settings.corpus_dir)
+
+
 def test_a_why_question_that_takes_for_granted_what_the_library_never_says_is_corrected(
     pipeline: AnswerPipeline,
 ) -> None:
