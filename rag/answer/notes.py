@@ -53,6 +53,33 @@ PARTICIPLE = re.compile(
 ASKS_ACTION = re.compile(r"(?i)^(?:and |so )?what (did|does) (.+?) (?:do|actually do)$")
 
 
+# "Did <subject> <verb> ...": a subject read safely is a pronoun, or a name (capitalised words, after
+# "the" or not), or "the" and one word ("the hub")
+DID = re.compile(
+    r"^(?i:did)\s+((?i:it|they|he|she|this|that)|(?:(?i:the|its|their)\s+)?(?:[A-Z][\w’'&-]*\s+)*[A-Z][\w’'&-]*|"
+    r"(?i:the)\s+[a-z][\w-]*)\s+(?!(?:and|or|nor|but|of|in|on|at|for|with|to|from|by)\b)((?:[a-z]+ly\s+)?)([a-z]+)\b(.*)$"
+)
+IRREGULAR = {
+    "meet": "met", "hit": "hit", "make": "made", "get": "got", "run": "ran", "pay": "paid", "go": "went",
+    "do": "did", "have": "had", "take": "took", "give": "gave", "keep": "kept", "win": "won", "lose": "lost",
+    "set": "set", "put": "put", "cut": "cut", "spend": "spent", "build": "built", "find": "found",
+    "lead": "led", "bring": "brought", "buy": "bought", "sell": "sold", "say": "said", "see": "saw",
+    "become": "became", "begin": "began", "come": "came", "grow": "grew", "know": "knew", "hold": "held",
+}  # fmt: skip
+
+
+def past(verb: str) -> str:
+    """The simple past of a verb after "did" ("meet" → "met", "reach" → "reached")."""
+    v = verb.lower()
+    if v in IRREGULAR:
+        return IRREGULAR[v]
+    if v.endswith("e"):
+        return v + "d"
+    if re.search(r"[^aeiou]y$", v):
+        return v[:-1] + "ied"
+    return v + "ed"
+
+
 def not_stated_note(part: str) -> str:
     """ "what is its annual budget" → "The library does not say what its annual budget is." """
     part = re.sub(r"(?i)^(and |so )", "", part.strip().rstrip("?."))
@@ -61,6 +88,8 @@ def not_stated_note(part: str) -> str:
         return f"The library does not say {part}."
     if m := re.match(r"(?i)^did (.+) work$", part):  # "did it work" → "whether it worked"
         return f"The library does not say whether {m.group(1)} worked."
+    if m := DID.match(part):  # "Did the Zero Carbon Hub meet its 2016 target" → "whether ... met ..."
+        return f"The library does not say whether {m.group(1)} {m.group(2)}{past(m.group(3))}{m.group(4)}."
     if m := re.match(r"(?i)^(is|are|was|were) (.+) (a success|successful)$", part):
         return f"The library does not say whether {m.group(2)} {m.group(1).lower()} {m.group(3)}."
     if m := ASKS_ACTION.match(part):  # "what did the ODI do" → "what the ODI did"

@@ -151,6 +151,15 @@ def test_notes_read_as_sentences() -> None:
     # "how many firms has it helped", the "when" left of "Who wrote it, and when?"
     assert not_stated_note("how many firms has it helped") == "The library does not say how many firms it has helped."
     assert not_stated_note("when") == "The library does not say when."
+    # a yes/no "Did ...?" part reads as "whether ...", the verb in the past; a subject it cannot
+    # read safely ("the council and the college") keeps the question's own words
+    assert not_stated_note("Did the Zero Carbon Hub meet its 2016 target") == (
+        "The library does not say whether the Zero Carbon Hub met its 2016 target."
+    )
+    assert (
+        not_stated_note("Did Bogotá raise more money") == "The library does not say whether Bogotá raised more money."
+    )
+    assert not_stated_note("Did the council and the college agree").endswith("“Did the council and the college agree?”")
 
 
 def test_a_figure_asked_of_a_place_the_library_only_names_is_not_stated(pipeline: AnswerPipeline) -> None:
