@@ -59,12 +59,14 @@ DID = re.compile(
     r"^(?i:did)\s+((?i:it|they|he|she|this|that)|(?:(?i:the|its|their)\s+)?(?:[A-Z][\w’'&-]*\s+)*[A-Z][\w’'&-]*|"
     r"(?i:the)\s+[a-z][\w-]*)\s+(?!(?:and|or|nor|but|of|in|on|at|for|with|to|from|by)\b)((?:[a-z]+ly\s+)?)([a-z]+)\b(.*)$"
 )
+WH_DID = re.compile(r"^((?i:how much|how many \w+|how|what|when|where|who|why|which \w+))\s+(did\s.+)$", re.I)
 IRREGULAR = {
     "meet": "met", "hit": "hit", "make": "made", "get": "got", "run": "ran", "pay": "paid", "go": "went",
     "do": "did", "have": "had", "take": "took", "give": "gave", "keep": "kept", "win": "won", "lose": "lost",
     "set": "set", "put": "put", "cut": "cut", "spend": "spent", "build": "built", "find": "found",
     "lead": "led", "bring": "brought", "buy": "bought", "sell": "sold", "say": "said", "see": "saw",
     "become": "became", "begin": "began", "come": "came", "grow": "grew", "know": "knew", "hold": "held",
+    "cost": "cost", "send": "sent", "teach": "taught", "think": "thought", "choose": "chose", "write": "wrote",
 }  # fmt: skip
 
 
@@ -77,6 +79,8 @@ def past(verb: str) -> str:
         return v + "d"
     if re.search(r"[^aeiou]y$", v):
         return v[:-1] + "ied"
+    if re.fullmatch(r"[^aeiou]+[aeiou][bdgmnprt]", v):  # "stop" → "stopped", "plan" → "planned"
+        return v + v[-1] + "ed"
     return v + "ed"
 
 
@@ -94,6 +98,10 @@ def not_stated_note(part: str) -> str:
         return f"The library does not say whether {m.group(2)} {m.group(1).lower()} {m.group(3)}."
     if m := ASKS_ACTION.match(part):  # "what did the ODI do" → "what the ODI did"
         return f"The library does not say what {m.group(2)} {'did' if m.group(1).lower() == 'did' else 'does'}."
+    if (m := WH_DID.match(part)) and (
+        d := DID.match(m.group(2))
+    ):  # "how much did the hub cost" → "how much the hub cost"
+        return f"The library does not say {m.group(1).lower()} {d.group(1)} {d.group(2)}{past(d.group(3))}{d.group(4)}."
     m = re.match(
         r"(?i)^(what|who|where|when|which \w+|how(?: (?!much|many|is|are|was|were)\w+)?)\s+(is|are|was|were)\s+(.+)$",
         part,
