@@ -55,9 +55,17 @@ ASKS_ACTION = re.compile(r"(?i)^(?:and |so )?what (did|does) (.+?) (?:do|actuall
 
 # "Did <subject> <verb> ...": a subject read safely is a pronoun, or a name (capitalised words, after
 # "the" or not), or "the" and one word ("the hub")
+SUBJECT = (
+    r"(?i:it|they|he|she|this|that|we|i|you|one)|(?:(?i:the|its|their)\s+)?(?:[A-Z][\w’'&-]*\s+)*[A-Z][\w’'&-]*|"
+    r"(?i:the|a|an|our|my)\s+[a-z][\w-]*"
+)
 DID = re.compile(
-    r"^(?i:did)\s+((?i:it|they|he|she|this|that)|(?:(?i:the|its|their)\s+)?(?:[A-Z][\w’'&-]*\s+)*[A-Z][\w’'&-]*|"
-    r"(?i:the)\s+[a-z][\w-]*)\s+(?!(?:and|or|nor|but|of|in|on|at|for|with|to|from|by)\b)((?:[a-z]+ly\s+)?)([a-z]+)\b(.*)$"
+    rf"^(?i:did)\s+({SUBJECT})\s+(?!(?:and|or|nor|but|of|in|on|at|for|with|to|from|by)\b)((?:[a-z]+ly\s+)?)([a-z]+)\b(.*)$"
+)
+# "how should we measure ..." → "how we should measure ..."
+WH_MODAL = re.compile(
+    rf"^((?i:how much|how many \w+|how|what|when|where|who|why|which \w+))\s+"
+    rf"((?i:should|can|could|would|will|must|might))\s+({SUBJECT})\s+(?!(?:and|or|of|in|on|at|for|with|to)\b)(.+)$"
 )
 WH_DID = re.compile(r"^((?i:how much|how many \w+|how|what|when|where|who|why|which \w+))\s+(did\s.+)$", re.I)
 IRREGULAR = {
@@ -98,6 +106,8 @@ def not_stated_note(part: str) -> str:
         return f"The library does not say whether {m.group(2)} {m.group(1).lower()} {m.group(3)}."
     if m := ASKS_ACTION.match(part):  # "what did the ODI do" → "what the ODI did"
         return f"The library does not say what {m.group(2)} {'did' if m.group(1).lower() == 'did' else 'does'}."
+    if m := WH_MODAL.match(part):
+        return f"The library does not say {m.group(1).lower()} {m.group(3)} {m.group(2).lower()} {m.group(4)}."
     if (m := WH_DID.match(part)) and (
         d := DID.match(m.group(2))
     ):  # "how much did the hub cost" → "how much the hub cost"

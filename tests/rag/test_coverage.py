@@ -141,6 +141,9 @@ def test_notes_read_as_sentences() -> None:
     )
     assert not_stated_note("how much did the UK spend") == "The library does not say how much the UK spent."
     assert not_stated_note("why did they stop") == "The library does not say why they stopped."
+    assert not_stated_note("How should we measure the social value of a partnership") == (
+        "The library does not say how we should measure the social value of a partnership."
+    )
     assert not_stated_note("How much did the Zero Carbon Hub cost") == (
         "The library does not say how much the Zero Carbon Hub cost."
     )
