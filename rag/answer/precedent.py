@@ -79,6 +79,22 @@ def described(cands: list[Candidate], sources: list[SearchResult], owner: dict[i
             last_end = end
 
 
+def named_cases(
+    cases: Cases, cands: list[Candidate], sources: list[SearchResult], question: str = ""
+) -> tuple[dict[int, str], dict[str, CaseRecord]]:
+    """Which case each candidate names (candidate → case id), and those cases by id."""
+    owner: dict[int, str] = {}
+    records: dict[str, CaseRecord] = {}
+    for i, c in enumerate(cands):
+        src = sources[c.source - 1]
+        record = (
+            None if c.card else cases.naming(src.doc_id, *src.locate(c.span.start, c.span.end), c.span.text, question)
+        )
+        if record is not None:
+            owner[i], records[record.id] = record.id, record
+    return owner, records
+
+
 def by_place(record: CaseRecord, places: set[str]) -> bool:
     """Is the case a member of a series named by one of these places ("first", "second")?"""
     name = record.name.strip()
@@ -92,15 +108,8 @@ def member_asked(cases: Cases, cands: list[Candidate], sources: list[SearchResul
     asked = {m.lower() for m in ORDINAL.findall(question)}
     if len(asked) != 1:
         return set()
-    owner: dict[int, str] = {}
-    members: set[str] = set()
-    for i, c in enumerate(cands):
-        src = sources[c.source - 1]
-        record = None if c.card else cases.naming(src.doc_id, *src.locate(c.span.start, c.span.end), c.span.text)
-        if record is not None:
-            owner[i] = record.id
-            if by_place(record, asked):
-                members.add(record.id)
+    owner, records = named_cases(cases, cands, sources)
+    members = {rid for rid, r in records.items() if by_place(r, asked)}
     if len(members) != 1:
         return set()
     described(cands, sources, owner, members)
@@ -126,15 +135,7 @@ def case_entries(
     text's order whatever its score; None unless that many are found (the question's count may be
     wrong: "the three case studies" of an abstract that compares two). A sentence naming two cases
     is an entry of the one ``question`` names."""
-    owner: dict[int, str] = {}
-    records: dict[str, CaseRecord] = {}
-    for i, c in enumerate(cands):
-        src = sources[c.source - 1]
-        record = (
-            None if c.card else cases.naming(src.doc_id, *src.locate(c.span.start, c.span.end), c.span.text, question)
-        )
-        if record is not None:
-            owner[i], records[record.id] = record.id, record
+    owner, records = named_cases(cases, cands, sources, question)
     members = {rid for rid, r in records.items() if MEMBER.match(r.name.strip())}
     naming = dict(owner)
     described(cands, sources, owner, members)
