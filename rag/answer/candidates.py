@@ -33,6 +33,11 @@ class Candidate:
     # decides whether the item is a step or a precedent; it is not read with it.
     lent: str = ""
 
+    @property
+    def lead_in(self) -> str:
+        """The lead-in that says what this list item is, its own or one lent across a cut."""
+        return self.context or self.lent
+
 
 COUNT = rf"\b({'|'.join(NUMBER_WORDS)}|\d{{1,2}})\s+(?:[\w-]+\s+){{0,2}}?[\w-]+s"  # "three related fronts"
 ANNOUNCES = re.compile(COUNT + r"\W{0,2}$", re.IGNORECASE)  # "... agreeing practical advances on three related fronts."

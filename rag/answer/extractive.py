@@ -91,12 +91,13 @@ class ExtractiveGenerator:
             given_first(question, cands, self.selector.min_score)
         if mode is not Mode.howto and self.cases and (member := member_asked(self.cases, cands, sources, query)):
             for i, c in enumerate(cands):  # "the first social enterprise": what is said of that one answers
-                c.score += 0 if c.card else W.other_one / 2 if i in member else -W.other_one / 2
+                if not c.card:
+                    c.score += W.other_one / 2 if i in member else -W.other_one / 2
         cands, vecs = self.selector.without_copies(cands, vecs, sources)
         if asks_which_documents(query) and (listed := self._documents(query, cands, sources)):
             return Draft(listed, mode)
         if mode is Mode.howto:
-            steps = [i for i, c in enumerate(cands) if is_action(c.span.text, c.context or c.lent)]
+            steps = [i for i, c in enumerate(cands) if is_action(c.span.text, c.lead_in)]
             picked = (
                 self.selector.select([cands[i] for i in steps], vecs[steps], self.max_sentences + 1, 0.8)
                 if steps

@@ -100,18 +100,18 @@ def not_stated_note(part: str) -> str:
         return f"The library does not say {part}."
     if m := re.match(r"(?i)^did (.+) work$", part):  # "did it work" → "whether it worked"
         return f"The library does not say whether {m.group(1)} worked."
-    if m := DID.match(part):  # "Did the Zero Carbon Hub meet its 2016 target" → "whether ... met ..."
-        return f"The library does not say whether {m.group(1)} {m.group(2)}{past(m.group(3))}{m.group(4)}."
+    if d := DID.match(part):  # "Did the Zero Carbon Hub meet its 2016 target" → "whether ... met ..."
+        return f"The library does not say whether {d.group(1)} {d.group(2)}{past(d.group(3))}{d.group(4)}."
     if m := re.match(r"(?i)^(is|are|was|were) (.+) (a success|successful)$", part):
         return f"The library does not say whether {m.group(2)} {m.group(1).lower()} {m.group(3)}."
     if m := ASKS_ACTION.match(part):  # "what did the ODI do" → "what the ODI did"
         return f"The library does not say what {m.group(2)} {'did' if m.group(1).lower() == 'did' else 'does'}."
     if m := WH_MODAL.match(part):
         return f"The library does not say {m.group(1).lower()} {m.group(3)} {m.group(2).lower()} {m.group(4)}."
-    if (m := WH_DID.match(part)) and (
-        d := DID.match(m.group(2))
-    ):  # "how much did the hub cost" → "how much the hub cost"
-        return f"The library does not say {m.group(1).lower()} {d.group(1)} {d.group(2)}{past(d.group(3))}{d.group(4)}."
+    wh = WH_DID.match(part)  # "how much did the hub cost" → "how much the hub cost"
+    if wh and (d := DID.match(wh.group(2))):
+        clause = f"{d.group(1)} {d.group(2)}{past(d.group(3))}{d.group(4)}"
+        return f"The library does not say {wh.group(1).lower()} {clause}."
     m = re.match(
         r"(?i)^(what|who|where|when|which \w+|how(?: (?!much|many|is|are|was|were)\w+)?)\s+(is|are|was|were)\s+(.+)$",
         part,

@@ -18,7 +18,7 @@ from rag.answer.attributes import NUMERIC, SQUARE, asked_attributes, gives_any
 from rag.answer.candidates import Candidate, quote
 from rag.answer.coverage import ASKING
 from rag.answer.selection import SentenceSelector
-from rag.answer.sentences import ORDINAL
+from rag.answer.sentences import places
 from rag.cases.model import CaseRecord
 from rag.cases.names import case_name
 from rag.core.models import SearchResult
@@ -95,17 +95,17 @@ def named_cases(
     return owner, records
 
 
-def by_place(record: CaseRecord, places: set[str]) -> bool:
+def by_place(record: CaseRecord, asked: set[str]) -> bool:
     """Is the case a member of a series named by one of these places ("first", "second")?"""
     name = record.name.strip()
-    return bool(MEMBER.match(name)) and name.lower().removeprefix("the ").split()[0] in places
+    return bool(MEMBER.match(name)) and name.lower().removeprefix("the ").split()[0] in asked
 
 
 def member_asked(cases: Cases, cands: list[Candidate], sources: list[SearchResult], question: str) -> set[int]:
     """The candidates about the member of a series the question names by its place ("What does the
     first social enterprise sell?": "The first case works with ...", "The majority of the cases
     income ...", "Their approach ..."); empty when it names none, or no sentence names it."""
-    asked = {m.lower() for m in ORDINAL.findall(question)}
+    asked = places(question)
     if len(asked) != 1:
         return set()
     owner, records = named_cases(cases, cands, sources)
@@ -164,9 +164,8 @@ def case_entries(
                 return gives_any(text, square)
             return bool(asked & content_tokens(fold(text))) or gives_any(text, topical)
 
-        places = {m.lower() for m in ORDINAL.findall(question)}  # "the first social enterprise" names its case
-
-        ranked = [e for e in ranked if by_place(e[0], places) or any(on_topic(cands[i]) for i in e[1])] or ranked
+        placed = places(question)  # "the first social enterprise" names its case, whatever words it shares
+        ranked = [e for e in ranked if by_place(e[0], placed) or any(on_topic(cands[i]) for i in e[1])] or ranked
     best = cands[ranked[0][1][0]].score
     if series:
         ranked.sort(key=lambda e: min(cands[i].order for i in e[1]))  # the first, then the second
@@ -188,7 +187,7 @@ def case_entries(
         # enterprises ... are a major provider of public services" for examples of them
         asks = asked_attributes(question)
         gives = {i for i in general if gives_any(cands[i].span.text, asks)}
-        items = [i for i in general if cands[i].context or cands[i].lent or i in precedents or i in gives]
+        items = [i for i in general if cands[i].lead_in or i in precedents or i in gives]
         for i in [i for i in sorted(items, key=lambda i: -cands[i].score) if cands[i].score > best][:1]:
             if quoted := quote(cands[i], used):
                 lines.append(f"- {quoted}")

@@ -188,7 +188,7 @@ class SentenceSelector:
                 bonus += W.defines
             elif quoted and not term <= content_tokens(fold(texts[i])):  # "shared values" for 'shared spaces'
                 bonus -= W.other_one
-            if mode is Mode.howto and is_action(c.span.text, c.context or c.lent):
+            if mode is Mode.howto and is_action(c.span.text, c.lead_in):
                 bonus += W.action
             if mode is Mode.precedent and case_name(own):
                 bonus += W.case

@@ -210,11 +210,15 @@ def is_action(text: str, lead_in: str = "") -> bool:
 ORDINAL = re.compile(r"\bthe (first|second|third|fourth|fifth) (?!time\b|place\b|step\b)[a-z]", re.I)
 
 
+def places(text: str) -> set[str]:
+    """The places in a series a text names ("the first social enterprise" → {"first"})."""
+    return {m.lower() for m in ORDINAL.findall(text)}
+
+
 def other_ordinal(question: str, text: str) -> bool:
     """Does ``text`` speak of another one of a series than the question ("the second case" when it
     asks about "the first social enterprise")? Such a sentence is on the topic and answers nothing."""
-    asked = {m.lower() for m in ORDINAL.findall(question)}
-    said = {m.lower() for m in ORDINAL.findall(text)}
+    asked, said = places(question), places(text)
     return bool(asked) and bool(said) and not asked & said
 
 

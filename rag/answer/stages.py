@@ -247,7 +247,7 @@ class Reader:
             rewords.add((results[cands[copy].source - 1].title, original.title, original.doc_id, start, end))
         own = [c for c in cands if not c.card]
         best = max((c.score for c in own), default=0.0)
-        steps = max((c.score for c in own if is_action(c.span.text, c.context or c.lent)), default=0.0)
+        steps = max((c.score for c in own if is_action(c.span.text, c.lead_in)), default=0.0)
         no_steps = work.mode is Mode.howto and steps < STEPS_SHARE * best
         leading = sorted(cands, key=lambda c: -c.score)[:LEADING_SENTENCES]
         by_source: dict[int, list[Any]] = {}
