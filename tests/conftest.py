@@ -23,7 +23,7 @@ from rag.compose import compose
 from rag.core.config import Settings
 from rag.index.embeddings import MiniLMEmbeddings
 from rag.index.retrieval import SearchIndex
-from rag.local_server import llama_server, wait_ready
+from rag.local_server import ends_with_parent, llama_server, wait_ready
 
 # Property tests explore new inputs on a developer's machine; CI replays a fixed sequence so a red
 # build is reproducible (a failure prints the example and the seed either way).
@@ -111,6 +111,7 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             [str(Path(sys.executable).parent / "chroma"), "run", "--path", str(root / "db"),
              "--host", "127.0.0.1", "--port", str(port)],
             stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+            preexec_fn=ends_with_parent,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
@@ -142,13 +143,28 @@ def postgres_url() -> Iterator[str]:
         _as_postgres([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]),
         check=True, capture_output=True,
     )  # fmt: skip
-    subprocess.run(
-        _as_postgres([str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(root / "pg.log"), "-w", "start",
-                      "-o", f"-h 127.0.0.1 -p {port} -k {root}"]),
-        check=True, capture_output=True,
-    )  # fmt: skip
+    # The server itself (not pg_ctl, which detaches it) as our child, ended with this process even
+    # when the test run is killed outright; runuser passes the SIGTERM on to it.
+    with (root / "pg.log").open("wb") as log:
+        proc = subprocess.Popen(
+            _as_postgres([str(bin_dir / "postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port),
+                          "-k", str(root)]),
+            stdout=log, stderr=subprocess.STDOUT, preexec_fn=ends_with_parent,
+        )  # fmt: skip
     try:
+        ready = [str(bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-t", "1"]
+        for _ in range(120):
+            if subprocess.run(ready, capture_output=True, check=False).returncode == 0:
+                break
+            if proc.poll() is not None:
+                pytest.fail(f"PostgreSQL did not start:\n{(root / 'pg.log').read_text(errors='replace')[-3000:]}")
+        else:
+            pytest.fail("PostgreSQL did not become ready in 120 s")
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run(_as_postgres([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"]), check=False)
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
         shutil.rmtree(root, ignore_errors=True)

@@ -56,14 +56,15 @@ def _start(
     what: str,
     log: Path | None = None,
 ) -> None:
+    from rag.local_server import ends_with_parent, wait_ready
+
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("ab") as out:
-            proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=ends_with_parent)
     else:
-        proc = subprocess.Popen(args, env=env)
+        proc = subprocess.Popen(args, env=env, preexec_fn=ends_with_parent)
     procs.append(proc)
-    from rag.local_server import wait_ready
 
     if not wait_ready(ready, proc, 180, every=0.5):
         typer.echo(f"error: {what} did not become ready; see {log or 'its log above'}", err=True)

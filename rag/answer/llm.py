@@ -1,15 +1,17 @@
-"""Chat models for the LLM generators: any OpenAI-compatible server, or SmolLM2 in process.
+"""Chat models for the LLM generators: any OpenAI-compatible server, or a local GGUF (SmolLM2 by default).
 
-Both are LangChain ``BaseChatModel`` objects, so they stream, trace and swap like any other.
-Nothing here loads a model or opens a connection until the first call.
+Both are LangChain ``BaseChatModel`` objects, so they stream, trace and swap like any other. The
+local model runs in a child process (``rag.answer.llama_worker``): a native fault in llama.cpp is
+reported as an error instead of killing the caller. Nothing here loads a model or opens a
+connection until the first call.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import logging
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +21,14 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import PrivateAttr
 
+from rag.answer.llama_worker import LLMError as LLMError
+from rag.answer.llama_worker import ModelProcess, serve
 from rag.core.config import Settings
 
 log = logging.getLogger(__name__)
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 ROLES = {"human": "user", "ai": "assistant", "system": "system"}
-
-
-class LLMError(RuntimeError):
-    """The generate stage could not reach or run its language model."""
 
 
 def default_gguf() -> Path | None:
@@ -41,7 +41,7 @@ def default_gguf() -> Path | None:
 
 
 class LlamaCppChat(BaseChatModel):
-    """A GGUF model run in process by llama-cpp-python (the ``local`` extra)."""
+    """A GGUF model run by llama-cpp-python (the ``local`` extra) in a child process."""
 
     model_path: str
     n_ctx: int = 4096
@@ -49,29 +49,28 @@ class LlamaCppChat(BaseChatModel):
     temperature: float = 0.0
     max_tokens: int = 400
     seed: int = 0
+    # llama.cpp's extra buffer types repack weights for the CPU's widest instructions (AMX, AVX-512):
+    # faster, but a CPU that advertises AMX and traps on it dies on the first decode. Off unless asked.
+    extra_buffers: bool = False
+    worker: Callable[[Connection, dict[str, Any]], None] = serve
 
-    _llm: Any = PrivateAttr(default=None)
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _process: ModelProcess | None = PrivateAttr(default=None)
 
     @property
     def _llm_type(self) -> str:
         return "llama-cpp"
 
-    def _model(self) -> Any:
-        if self._llm is None:
-            try:
-                from llama_cpp import Llama
-            except ImportError as exc:
-                raise LLMError(
-                    "generate: the local generator needs llama-cpp-python: pip install 'policyrag[local]'"
-                ) from exc
+    def _model(self) -> ModelProcess:
+        if self._process is None:
+            if importlib.util.find_spec("llama_cpp") is None:
+                raise LLMError("generate: the local generator needs llama-cpp-python: pip install 'policyrag[local]'")
             if not Path(self.model_path).is_file():
                 raise LLMError(f"generate: no GGUF model at {self.model_path}")
-            log.info("loading %s", self.model_path)
-            self._llm = Llama(
-                model_path=self.model_path, n_ctx=self.n_ctx, n_threads=self.n_threads, seed=self.seed, verbose=False
-            )
-        return self._llm
+            log.info("loading %s in a child process", self.model_path)
+            params = {"model_path": self.model_path, "n_ctx": self.n_ctx, "n_threads": self.n_threads,
+                      "seed": self.seed, "verbose": False, "use_extra_bufts": self.extra_buffers}  # fmt: skip
+            self._process = ModelProcess(params, self.worker)
+        return self._process
 
     def _request(self, messages: list[BaseMessage], stop: list[str] | None) -> dict[str, Any]:
         return {
@@ -89,9 +88,7 @@ class LlamaCppChat(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        with self._lock:  # one llama context: calls from several threads take turns
-            out = self._model().create_chat_completion(**self._request(messages, stop))
-        text = out["choices"][0]["message"].get("content") or ""
+        text = "".join(self._model().chat(self._request(messages, stop), stream=False))
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 
     def _stream(
@@ -101,14 +98,10 @@ class LlamaCppChat(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        with self._lock:
-            for part in self._model().create_chat_completion(**self._request(messages, stop), stream=True):
-                token = part["choices"][0]["delta"].get("content") or ""
-                if not token:
-                    continue
-                if run_manager:
-                    run_manager.on_llm_new_token(token)
-                yield ChatGenerationChunk(message=AIMessageChunk(content=token))
+        for token in self._model().chat(self._request(messages, stop), stream=True):
+            if run_manager:
+                run_manager.on_llm_new_token(token)
+            yield ChatGenerationChunk(message=AIMessageChunk(content=token))
 
 
 def make_chat_model(settings: Settings) -> BaseChatModel:
@@ -141,5 +134,6 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
             n_ctx=settings.llm_context_tokens,
             temperature=settings.llm_temperature,
             max_tokens=settings.llm_max_tokens,
+            extra_buffers=settings.llm_extra_buffers,
         )
     raise LLMError(f"generate: {settings.generator!r} is not an LLM generator")

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from rag.local_server import ends_with_parent
 from tests.conftest import CORPUS, free_port, wait_until_up
 
 READER, ADMIN = "reader-key-123", "admin-key-456"
@@ -51,7 +52,7 @@ def start_server(root: Path, workers: int = 1, ingest: bool = True, **env: str) 
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [bin_dir / "policyrag", "serve", "--port", str(port), "--workers", str(workers)],
-            env=full_env, stdout=out, stderr=subprocess.STDOUT,
+            env=full_env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=ends_with_parent,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     wait_until_up(f"{url}/readyz", proc, log, "the API")

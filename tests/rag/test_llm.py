@@ -15,7 +15,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, HumanMessage
 
 from rag.answer.generation import LLMGenerator, source_block
-from rag.answer.llm import LLMError, make_chat_model
+from rag.answer.llm import LlamaCppChat, LLMError, make_chat_model
 from rag.answer.model import Answer, Mode
 from rag.answer.notes import is_note
 from rag.answer.pipeline import AnswerPipeline
@@ -25,6 +25,7 @@ from rag.core.models import SearchResult
 from rag.core.text import display
 from rag.index.retrieval import SearchIndex
 from tests.conftest import CORPUS, free_port
+from tests.rag.llm_workers import crashes_once
 from tests.rag.test_answers import assert_grounded
 
 ZCH = "Who set up the Zero Carbon Hub?"
@@ -116,7 +117,7 @@ def test_an_unreachable_server_is_reported(corpus_index: SearchIndex) -> None:
 
 
 @pytest.mark.slow
-def test_local_generator_runs_smollm2_in_process(corpus_index: SearchIndex) -> None:
+def test_local_generator_runs_smollm2_in_a_child_process(corpus_index: SearchIndex) -> None:
     pipeline = llm_pipeline(corpus_index, generator="local")
     assert isinstance(pipeline.generator, LLMGenerator)
     reply = pipeline.generator.chat.invoke([HumanMessage("Say hello.")])
@@ -124,6 +125,26 @@ def test_local_generator_runs_smollm2_in_process(corpus_index: SearchIndex) -> N
     answer = pipeline.ask("What did the Mayor of Bogota do?")
     assert not answer.refused and "63,000" in answer.answer
     assert_grounded(answer, CORPUS)
+
+
+def test_a_native_crash_of_the_local_model_is_an_error_and_the_next_call_restarts_it(tmp_path: Path) -> None:
+    gguf = tmp_path / "model.gguf"
+    gguf.write_bytes(b"GGUF")
+    chat = LlamaCppChat(model_path=str(gguf), worker=crashes_once)
+    with pytest.raises(LLMError, match=r"^generate: the local model's process was killed by SIGILL \(Illegal instr"):
+        chat.invoke("hello")
+    assert chat.invoke("hello").text == "hello"  # a new process; this one is still alive to ask
+    assert "".join(str(c.content) for c in chat.stream("hello")) == "hello"
+
+
+def test_the_local_model_loads_with_extra_buffer_types_off_unless_asked(tmp_path: Path) -> None:
+    gguf = tmp_path / "model.gguf"
+    gguf.write_bytes(b"GGUF")
+    for asked, expected in ((None, False), (True, True)):
+        values = {"llm_extra_buffers": asked} if asked is not None else {}
+        chat = make_chat_model(Settings(data_dir=tmp_path, generator="local", llm_gguf_path=gguf, **values))
+        assert isinstance(chat, LlamaCppChat)
+        assert chat._model().params["use_extra_bufts"] is expected
 
 
 def test_local_generator_without_a_model_file_says_how_to_get_one(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from rag.local_server import ends_with_parent
 from tests.api.conftest import ADMIN, READER, Server, start_server, stop
 from tests.conftest import REPO, free_port, wait_until_up
 
@@ -32,7 +33,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, st
     log = api.root / "ui.log"
     with log.open("wb") as out:
         ui = subprocess.Popen([Path(sys.executable).parent / "policyrag", "ui", "--port", str(port)], env=env,
-                              stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+                              stdout=out, stderr=subprocess.STDOUT, preexec_fn=ends_with_parent)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(f"{url}/_stcore/health", ui, log, "the UI", timeout=90)
