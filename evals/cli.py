@@ -27,15 +27,22 @@ def run_command(
     ] = None,
     judge_model: Annotated[str, typer.Option(help="Model name for the judge.")] = "smollm2",
     judge_repeats: Annotated[int, typer.Option(min=1, max=20, help="Ratings per case and aspect.")] = 3,
+    split: Annotated[
+        str | None, typer.Option(help="Only the cases of this split: tune (to tune on) or test (held out).")
+    ] = None,
 ) -> None:
     """Run every case and score it; writes results.json and report.html."""
     from rich.progress import Progress
 
-    from evals.dataset import DatasetError
+    from evals.dataset import SPLITS, DatasetError
     from evals.run import run, write
+    from evals.searchbox import table
     from evals.targets import HttpTarget, InprocTarget, Target
     from rag.core.config import get_settings
 
+    if split is not None and split not in SPLITS:
+        err.print(f"[bold red]error:[/] --split must be one of {', '.join(SPLITS)}, got {split!r}")
+        raise typer.Exit(2)
     settings = get_settings()
     chosen: Target
     if target == "inproc":
@@ -59,13 +66,23 @@ def run_command(
         with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
             task = progress.add_task("evaluating", total=None)
             results = run(
-                dataset, chosen, settings, lambda i, n: progress.update(task, completed=i, total=n), judge=judge
+                dataset,
+                chosen,
+                settings,
+                lambda i, n: progress.update(task, completed=i, total=n),
+                judge=judge,
+                split=split,
             )
     except (DatasetError, RuntimeError) as exc:
         err.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(2) from exc
     write(results, out)
-    sys.stdout.write(json.dumps({"out": str(out), "metrics": results["metrics"]}, indent=2) + "\n")
+    splits = {name: {k: v for k, v in s.items() if k not in ("metric_ci", "undetermined")}
+              for name, s in results["by_split"].items()}  # fmt: skip
+    summary = {"out": str(out), "metrics": results["metrics"], "search_box": results["search_box"], "by_split": splits}
+    sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    boxes = {"all": results["search_box"]} | {name: s["search_box"] for name, s in results["by_split"].items()}
+    sys.stderr.write(table(boxes) + "\n")
 
 
 @eval_app.command("compare")
@@ -75,16 +92,37 @@ def compare_command(
     tolerance: Annotated[float, typer.Option(min=0, max=1, help="Largest allowed drop of a headline metric.")] = 0.02,
 ) -> None:
     """Exit 1 when a headline metric drops beyond the tolerance or a passing case now fails."""
-    from evals.compare import compare, load
+    from evals.compare import compare, load, table
 
     result = compare(load(base), load(candidate), tolerance)
     sys.stdout.write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    sys.stderr.write(table(result) + (f"\nnote: {result.note}" if result.note else "") + "\n")
     if not result.ok:
         for case in result.newly_failing:
             err.print(f"[bold red]regressed case:[/] {case}")
         for reason in result.regressions:
             err.print(f"[bold red]regressed metric:[/] {reason}")
         raise typer.Exit(1)
+
+
+@eval_app.command("split")
+def split_command(
+    dataset: Annotated[Path, typer.Argument(help="A JSONL dataset to give every case a split.")],
+) -> None:
+    """Write split (tune or test) on every case lacking one: half of each kind to test, by a hash of the id."""
+    from collections import Counter
+
+    from evals.dataset import SPLITS, DatasetError, load_dataset, write_splits
+
+    try:
+        write_splits(dataset)
+        cases = load_dataset(dataset)
+    except DatasetError as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    counts = Counter((c.kind.value, c.split) for c in cases)
+    by_kind = {c.kind.value: {s: counts[(c.kind.value, s)] for s in SPLITS} for c in cases}
+    sys.stdout.write(json.dumps({"dataset": str(dataset), "by_kind": by_kind}, indent=2) + "\n")
 
 
 @eval_app.command("labels")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -26,6 +28,11 @@ class Kind(StrEnum):
     @classmethod
     def _missing_(cls, value: object) -> Kind | None:
         return cls.not_covered if value == "out_of_scope" else None  # the name older datasets used
+
+
+# dev-tune is what changes are tuned on; dev-test is only looked at to see whether a gain holds.
+Split = Literal["tune", "test"]
+SPLITS: tuple[Split, ...] = get_args(Split)
 
 
 class GoldSpan(BaseModel):
@@ -72,6 +79,7 @@ class EvalCase(BaseModel):
     )
     missing: list[MissingPart] = Field(default_factory=list, description="parts of the question the library lacks")
     false_premise: str | None = Field(None, description="what the question wrongly assumes (kind false_premise)")
+    split: Split | None = Field(None, description="tune or test half of the set (see assign_splits)")
 
     @property
     def gold_spans(self) -> list[list[dict[str, object]]]:
@@ -142,3 +150,40 @@ def load_dataset(path: Path) -> list[EvalCase]:
 
 def dataset_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def _split_rank(case_id: str) -> str:
+    """A stable pseudo-random order of ids: the same on every machine and Python (unlike ``hash``)."""
+    return hashlib.sha256(f"policyrag-split:{case_id}".encode()).hexdigest()
+
+
+def assign_splits(cases: Sequence[EvalCase]) -> dict[str, Split]:
+    """Every case's split: stratified by kind, half of each kind (rounded down) to ``test``.
+
+    A case that already has a split keeps it, so the split is fixed once written; cases without one
+    are ordered by a hash of their id and fill each kind's ``test`` half first, then ``tune``. On a
+    set with no splits yet this is simply: the first half of each kind, in hash order, is ``test``.
+    """
+    out: dict[str, Split] = {c.id: c.split for c in cases if c.split is not None}
+    for kind in dict.fromkeys(c.kind for c in cases):
+        group = [c for c in cases if c.kind is kind]
+        wanted = len(group) // 2 - sum(c.split == "test" for c in group)
+        fresh = sorted((c for c in group if c.split is None), key=lambda c: (_split_rank(c.id), c.id))
+        for i, case in enumerate(fresh):
+            out[case.id] = "test" if i < wanted else "tune"
+    return out
+
+
+def write_splits(path: Path) -> dict[str, Split]:
+    """Write ``split`` on every line of a JSONL dataset that lacks it, leaving the rest of each line as is."""
+    if path.suffix.lower() != ".jsonl":
+        raise DatasetError(f"{path}: splits are written into JSONL datasets only")
+    splits = assign_splits(load_dataset(path))
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        item = json.loads(line) if line.strip() else None
+        if item is not None and "split" not in item:
+            line = json.dumps({**item, "split": splits[item["id"]]}, ensure_ascii=False)
+        lines.append(line)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return splits

