@@ -58,6 +58,8 @@ class ExtractiveGenerator:
 
     name = "extractive"
     verbatim = True
+    notes = True
+    whole_units = False
 
     def __init__(self, selector: SentenceSelector, max_sentences: int = 5, cases: Cases | None = None) -> None:
         self.selector = selector

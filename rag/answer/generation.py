@@ -73,6 +73,8 @@ class Generator(Protocol):
 
     name: str
     verbatim: bool  # drafts only the passages' own sentences: no fallback or early stop needed
+    notes: bool  # the coverage and premise checks run for it, and their notes frame its answer
+    whole_units: bool  # drafts whole units of the author's text: a short sentence of one is not a fragment
 
     def condense(self, question: str, history: list[dict[str, str]] | None) -> str:
         """A standalone search query for a (possibly follow-up) question."""
@@ -134,7 +136,7 @@ def split_closed(line: str) -> int:
 
 
 class LLMGenerator:
-    """Drafts with a chat model (an OpenAI-compatible server, or SmolLM2 in process).
+    """Drafts with a chat model (an OpenAI-compatible server, or a local GGUF in a child process).
 
     The model is asked for ``[n]`` citations, but small models often omit them: verification
     attaches or checks a source for every sentence and drops what no passage supports.
@@ -150,6 +152,8 @@ class LLMGenerator:
         self.chat = chat
         self.name = name
         self.verbatim = False
+        self.notes = True
+        self.whole_units = False
         self.selector = selector if context_sentences else None
         self.context_sentences = context_sentences
 

@@ -42,15 +42,19 @@ class Citation(BaseModel):
     currency: str | None = Field(None, description="current, superseded, past_review or undated")
     warning: str | None = Field(None, description="Why the source may be out of date, naming the newer document.")
     passage: str = Field("", description="The whole retrieved passage the quote sits in (for source cards).")
+    highlight: bool = Field(
+        False, description="The quote is one of the sentences that bear most on the question (shown in bold)."
+    )
 
     @classmethod
-    def quoting(cls, n: int, src: SearchResult, span: Span, score: float) -> Citation:
+    def quoting(cls, n: int, src: SearchResult, span: Span, score: float, highlight: bool = False) -> Citation:
         """Citation ``n``: ``span`` of ``src``, located in its file (offsets, pages, OCR)."""
         start, end = src.locate(span.start, span.end)
         first, last = src.pages_of(start, end)
         return cls(n=n, chunk_id=src.chunk_id, doc_id=src.doc_id, title=src.title, section=src.section,
                    quote=span.text, char_start=start, char_end=end, page_start=first, page_end=last,
-                   ocr=src.read_by_ocr(start, end), score=round(score, 4), passage=src.text)  # fmt: skip
+                   ocr=src.read_by_ocr(start, end), score=round(score, 4), passage=src.text,
+                   highlight=highlight)  # fmt: skip
 
 
 class Quote(BaseModel):

@@ -16,6 +16,7 @@ from typing import Any, TypedDict, Unpack
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
+from rag.answer.compose import Budget, PassageComposer
 from rag.answer.coverage import still_missing
 from rag.answer.extractive import ExtractiveGenerator
 from rag.answer.generation import Generator, LLMGenerator
@@ -62,6 +63,8 @@ def make_generator(settings: Settings, index: SearchIndex, cases: CaseLibrary | 
     """The generator the settings name; LLM ones get their chat model (nothing loads until first use)."""
     if settings.generator == "extractive":
         return extractive_for(settings, index, cases)
+    if settings.generator == "passages":
+        return PassageComposer(index.embeddings, index.lexical, Budget(words=settings.answer_words))
     from rag.answer.llm import make_chat_model
 
     return LLMGenerator(
@@ -147,7 +150,7 @@ class AnswerPipeline:
         the model has lost the thread, and more of it would cost time and be dropped too.
         """
         timings = work.timings
-        session = self.verifier.session(work.answering)
+        session = self.verifier.session(work.answering, whole_units=generator.whole_units)
         pieces = generator.stream(work.question, work.answering, work.mode, work.history)
         limit = 0 if generator.verbatim else self.settings.llm_max_unsupported
         while True:

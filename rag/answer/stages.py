@@ -156,7 +156,7 @@ class Reader:
         work.timings["retrieve"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         work.evidence = self.has_evidence(work)
-        work.coverage = self.coverage(work) if work.evidence else Coverage()
+        work.coverage = self.coverage(work) if work.evidence and self.generator.notes else Coverage()
         if work.coverage.uncovered:
             work.evidence, work.coverage = False, Coverage()
         if work.coverage.no_steps:

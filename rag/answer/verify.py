@@ -18,7 +18,7 @@ import numpy as np
 from rag.answer.claims import NUMBER, names, swapped_role
 from rag.answer.model import Citation
 from rag.core.models import SearchResult
-from rag.core.text import MARKER, STEERING, Span, content_tokens, display, sentences
+from rag.core.text import MARKER, STEERING, Span, content_tokens, display, plain, sentences
 from rag.index.embeddings import MiniLMEmbeddings
 
 LIST_PREFIX = re.compile(r"^(\s*(?:\d{1,2}[.)]|[-*•])\s+)(\*\*[^*]{1,120}\*\*:?\s+)?")
@@ -68,9 +68,9 @@ class Verifier:
         spans = sentences(source.text)
         if not spans:
             return Support(0.0, Span(source.text, 0, len(source.text)))
-        norm_claim = display(claim)
+        norm_claim = plain(claim)
         for span in spans:  # the extractive case: the claim is a quoted sentence, or a verbatim part of one
-            quoted = display(span.text)
+            quoted = plain(span.text)
             if quoted == norm_claim or (len(norm_claim) >= 20 and norm_claim in quoted):
                 return Support(1.0, span)
         windows = spans + [Span(source.text[a.start : b.end], a.start, b.end) for a, b in itertools.pairwise(spans)]
@@ -94,8 +94,8 @@ class Verifier:
         return best
 
     # -- the whole draft ------------------------------------------------------------------------
-    def verify(self, draft: str, sources: list[SearchResult]) -> Verified:
-        session = self.session(sources)
+    def verify(self, draft: str, sources: list[SearchResult], whole_units: bool = False) -> Verified:
+        session = self.session(sources, whole_units)
         session.feed(draft)
         session.close()
         return session.result
@@ -118,9 +118,10 @@ class Verifier:
                 )
         return supported, checked
 
-    def session(self, sources: list[SearchResult]) -> VerifySession:
-        """An incremental verifier for a draft that arrives in pieces (a streaming LLM)."""
-        return VerifySession(self, sources)
+    def session(self, sources: list[SearchResult], whole_units: bool = False) -> VerifySession:
+        """An incremental verifier for a draft that arrives in pieces (a streaming LLM). With
+        ``whole_units``, a short sentence ("It is cheap to run.") is a sentence, not a fragment."""
+        return VerifySession(self, sources, whole_units)
 
     @staticmethod
     def claims(body: str) -> list[tuple[str, list[int]]]:
@@ -143,6 +144,7 @@ class Verifier:
         sources: list[SearchResult],
         numbering: dict[tuple[str, int, int], int],
         result: Verified,
+        highlight: bool = False,
     ) -> list[int]:
         supports = [(n, self.support(claim, sources[n - 1])) for n in dict.fromkeys(markers) if 1 <= n <= len(sources)]
         good = [(n, s) for n, s in supports if s.score >= self.threshold]
@@ -156,7 +158,7 @@ class Verifier:
             key = (src.chunk_id, sup.span.start, sup.span.end)
             if key not in numbering:
                 numbering[key] = len(numbering) + 1
-                result.citations.append(Citation.quoting(numbering[key], src, sup.span, sup.score))
+                result.citations.append(Citation.quoting(numbering[key], src, sup.span, sup.score, highlight))
             refs.append(numbering[key])
         return refs
 
@@ -169,9 +171,10 @@ class VerifySession:
     this session fed the whole draft at once: streamed and whole answers are the same text.
     """
 
-    def __init__(self, verifier: Verifier, sources: list[SearchResult]) -> None:
+    def __init__(self, verifier: Verifier, sources: list[SearchResult], whole_units: bool = False) -> None:
         self.verifier = verifier
         self.sources = sources
+        self.whole_units = whole_units
         self.result = Verified(text="")
         self.numbering: dict[tuple[str, int, int], int] = {}
         self._line = ""  # the unfinished line
@@ -249,11 +252,13 @@ class VerifySession:
             tokens = content_tokens(claim)
             if not tokens:
                 continue
-            if len(tokens) < MIN_CLAIM_TOKENS or STEERING.search(claim):
+            short = len(tokens) < MIN_CLAIM_TOKENS and not (self.whole_units and markers)
+            if short or STEERING.search(claim):
                 # a heading or fragment ("Social Productivity"), or a document's order to a model: not an answer
                 self.result.dropped.append(claim)
                 continue
-            refs = self.verifier._cite(claim, markers, self.sources, self.numbering, self.result)
+            bold = claim.startswith(("**", "__")) and claim.endswith(("**", "__"))  # the generator's highlight
+            refs = self.verifier._cite(claim, markers, self.sources, self.numbering, self.result, bold)
             self.misses_in_row = 0 if refs else self.misses_in_row + 1
             if refs:
                 kept.append(f"{claim} {''.join(f'[{n}]' for n in refs)}")

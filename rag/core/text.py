@@ -46,7 +46,7 @@ def tokenize(texts: list[str]) -> list[list[str]]:
 
 BULLET = re.compile(r"^\s*(?:[•\-–—*·▪]|\d{1,2}[.)])\s+")
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")
-CLOSING = re.compile(r"^[)\]”’\"»]+")
+CLOSING = re.compile(r"^[)\]”’\"»*]+")
 # A sentence addressed to a language model rather than to a reader ("Ignore all previous
 # instructions", "Reply only with ..."): document text, never an answer, whoever drafts it.
 STEERING = re.compile(
@@ -132,6 +132,16 @@ def _line_groups(seg: str) -> list[tuple[int, int]]:
 def display(sentence: str) -> str:
     """How a quoted sentence reads inside an answer: no list bullet, single spaces."""
     return " ".join(BULLET.sub("", sentence).split())
+
+
+LINK = re.compile(r"\[([^\]]+)\]\((?:[^()\s]|\([^()\s]*\))+\)")  # [text](url)
+EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
+
+
+def plain(sentence: str) -> str:
+    """A sentence as rendered Markdown reads: :func:`display`, links as their text, no bold marks.
+    An answer shows this; its citation keeps the verbatim text and offsets."""
+    return EMPHASIS.sub(r"\2", LINK.sub(r"\1", display(sentence)))
 
 
 # Words that name no subject, on top of scikit-learn's English list ("does", "did", "tell" are not in it),

@@ -1,0 +1,82 @@
+"""Units scored against the question: how well each answers it, from signals any library has.
+
+A unit's score is a weighted sum of five signals, each about 0-1: the best sentence's and the top
+two sentences' embedding similarity to the question, the share of the question's word weight (BM25
+IDF) the unit holds, its section heading's similarity to the question, and how high search ranked
+the passage it was read from. The weights are fitted on the tuning half of the development set
+only (``benchmarks/tune_composer.py``), never on the sets the answer is judged on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.answer.units import Unit
+from rag.core.text import display
+from rag.index.embeddings import MiniLMEmbeddings
+from rag.index.lexical import tokenize
+
+
+@dataclass(frozen=True)
+class Weights:
+    # fitted on dev-tune (benchmarks/tune_composer.py): gold recall 0.632 -> 0.706 over the first guess
+    best: float = 1.0  # the unit's best sentence's similarity to the question
+    top2: float = 1.0  # the mean of its two best sentences' (a unit that answers in more than one line)
+    words: float = 0.0  # share of the question's IDF-weighted stems the unit holds
+    heading: float = 0.3  # its section heading's (and title's) similarity to the question
+    rank: float = 0.15  # 1 / (1 + position) of the passage it was read from in the search results
+    list_howto: float = 0.0  # a list, for a how-to question (the author's steps)
+
+
+WEIGHTS = Weights()
+
+
+@dataclass
+class Ranked:
+    """The units, scored, and each piece's similarity to the question (for highlighting)."""
+
+    units: list[Unit]
+    similarity: dict[tuple[int, int], float]  # (source, start) of a piece → cosine with the question
+
+
+def _heading(unit: Unit) -> str:
+    return f"{unit.title}: {unit.section}" if unit.section else unit.title
+
+
+def rank(
+    question: str,
+    units: list[Unit],
+    embeddings: MiniLMEmbeddings,
+    idf: Callable[[str], float],
+    howto: bool = False,
+    weights: Weights = WEIGHTS,
+) -> Ranked:
+    """Score every unit (``unit.score``, ``unit.features``), best first."""
+    if not units:
+        return Ranked([], {})
+    pieces = [p for u in units for p in u.all_pieces]
+    headings = list(dict.fromkeys(_heading(u) for u in units))
+    texts = [question, *(display(p.text) for p in pieces), *headings]
+    vecs = embeddings.embed_cached(texts)
+    sims = np.clip(vecs[1:] @ vecs[0], 0.0, 1.0)
+    similarity = {(p.source, p.start): float(s) for p, s in zip(pieces, sims[: len(pieces)], strict=True)}
+    heading_sim = dict(zip(headings, sims[len(pieces) :].tolist(), strict=True))
+    asked = set(tokenize([question])[0])
+    weight = {t: idf(t) for t in asked}
+    total = sum(weight.values()) or 1.0
+    for u in units:
+        own = sorted((similarity[(p.source, p.start)] for p in u.all_pieces), reverse=True)
+        held = set(tokenize([u.text])[0])
+        u.features = {
+            "best": own[0],
+            "top2": float(np.mean(own[:2])),
+            "words": sum(w for t, w in weight.items() if t in held) / total,
+            "heading": float(heading_sim[_heading(u)]),
+            "rank": 1.0 / (1 + u.rank),
+            "list_howto": float(howto and u.kind == "list"),
+        }
+        u.score = sum(getattr(weights, k) * v for k, v in u.features.items())
+    return Ranked(sorted(units, key=lambda u: -u.score), similarity)

@@ -1,0 +1,184 @@
+"""Passages → the author's units: a paragraph, a list with its lead-in line, a table with its header.
+
+An answer is built from units rather than from single sentences, so it keeps the structure the
+author gave the text. Passages of one document that overlap or touch (a hit and its neighbours)
+are read as one stretch of text first, so a list that a chunk boundary cut is whole again. Every
+piece of a unit (a sentence or a list item) stays a verbatim slice of a passage that holds it
+whole, so verification can cite it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from rag.core.models import SearchResult
+from rag.core.text import BULLET, TABLE_ROW, TABLE_RULE, Span, sentences
+
+BLOCK = re.compile(r"\n[ \t]*\n")
+MARK_ONLY = re.compile(r"^\s*(?:[•\-–—*·▪]|\d{1,2}[.)])\s*$")  # a bullet the sentence splitter cut from its item
+HEADING_LINE = re.compile(r"^\s*#{1,6}\s")
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A sentence or list item: ``text`` is ``sources[source - 1].text[start:end]``."""
+
+    text: str
+    source: int
+    start: int
+    end: int
+    at: int  # offset in the document, for reading order
+    item: bool = False  # it starts a list item (its line starts with a bullet or a number)
+    indent: int = 0  # spaces before the item's bullet (a nested item is indented)
+
+
+@dataclass
+class Unit:
+    """One unit of the author's text under its section heading, pieces in reading order."""
+
+    kind: str  # "paragraph", "list" or "table"
+    doc_id: str
+    title: str
+    section: str
+    pieces: list[Piece]
+    lead_in: Piece | None = None  # a list's line that introduces it ("To run a session:")
+    rank: int = 0  # the best retrieval position among the passages it was read from (0 = top hit)
+    score: float = 0.0
+    features: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def at(self) -> int:
+        return (self.lead_in or self.pieces[0]).at
+
+    @property
+    def all_pieces(self) -> list[Piece]:
+        return ([self.lead_in] if self.lead_in else []) + self.pieces
+
+    @property
+    def text(self) -> str:
+        return "\n".join(p.text for p in self.all_pieces)
+
+    def words(self) -> int:
+        return sum(len(p.text.split()) for p in self.all_pieces)
+
+
+@dataclass
+class _Stretch:
+    """Contiguous text of one document, read from overlapping or touching passages."""
+
+    doc_id: str
+    start: int
+    text: str
+    sources: list[int]  # indices (0-based) of the passages it covers
+    rank: int
+
+
+def _stretches(sources: list[SearchResult], primary: int) -> list[_Stretch]:
+    by_doc: dict[str, list[int]] = {}
+    for i, r in enumerate(sources):
+        if not r.is_card and r.text.strip():
+            by_doc.setdefault(r.doc_id, []).append(i)
+    out: list[_Stretch] = []
+    for doc_id, idxs in by_doc.items():
+        idxs.sort(key=lambda i: sources[i].char_start)
+        current: _Stretch | None = None
+        for i in idxs:
+            r = sources[i]
+            rank = i if i < primary else primary + i  # neighbours rank below every hit
+            if current is not None and r.char_start <= current.start + len(current.text):
+                end = current.start + len(current.text)
+                current.text += r.text[end - r.char_start :] if r.char_end > end else ""
+                current.sources.append(i)
+                current.rank = min(current.rank, rank)
+                continue
+            current = _Stretch(doc_id, r.char_start, r.text, [i], rank)
+            out.append(current)
+    return out
+
+
+def _holder(sources: list[SearchResult], stretch: _Stretch, start: int, end: int) -> int | None:
+    """The passage (0-based) that holds ``[start, end)`` of the document whole, best ranked first."""
+    for i in sorted(stretch.sources):
+        r = sources[i]
+        if r.char_start <= start and end <= r.char_start + len(r.text):
+            return i
+    return None
+
+
+def _pieces(sources: list[SearchResult], stretch: _Stretch, a: int, b: int, rows: bool = False) -> list[Piece]:
+    """The sentences of ``stretch.text[a:b]`` (a table's rows, when ``rows``) as citable pieces."""
+    out = []
+    spans = [Span(m.group(0).strip(), m.start() + len(m.group(0)) - len(m.group(0).lstrip()), m.end())
+             for m in re.finditer(r"[^\n]+", stretch.text[a:b]) if m.group(0).strip()] if rows else []  # fmt: skip
+    for span in spans or sentences(stretch.text[a:b]):
+        start = stretch.start + a + span.start
+        i = _holder(sources, stretch, start, start + len(span.text))
+        if i is None:
+            continue  # a sentence no single passage holds whole cannot be cited
+        if MARK_ONLY.match(span.text):
+            continue
+        offset = start - sources[i].char_start
+        line = stretch.text[: a + span.start].rsplit("\n", 1)[-1]
+        item = (bool(BULLET.match(span.text)) and not line.strip()) or bool(MARK_ONLY.match(line))
+        indent = len(line) - len(line.lstrip()) + (len(span.text) - len(span.text.lstrip()))
+        out.append(Piece(span.text, i + 1, offset, offset + len(span.text), start, item, indent))
+    return out
+
+
+def _kind(block: str) -> str:
+    lines = [line for line in block.splitlines() if line.strip()]
+    if lines and all(TABLE_ROW.match(line) for line in lines):
+        return "table"
+    if lines and BULLET.match(lines[0]) and not MARK_ONLY.match(lines[0]):
+        return "list"
+    return "paragraph"
+
+
+def units(sources: list[SearchResult], primary: int) -> list[Unit]:
+    """The units of ``sources`` (the first ``primary`` of them are search hits, the rest what was read
+    around them), in document and reading order. A paragraph ending in a colon that a list follows
+    is that list's lead-in; a table keeps its header row as lead-in."""
+    out: list[Unit] = []
+    for stretch in _stretches(sources, primary):
+        blocks, pos = [], 0
+        for m in BLOCK.finditer(stretch.text):
+            blocks.append((pos, m.start()))
+            pos = m.end()
+        blocks.append((pos, len(stretch.text)))
+        previous: Unit | None = None
+        for a, b in blocks:
+            block = stretch.text[a:b]
+            if not block.strip() or (HEADING_LINE.match(block) and "\n" not in block.strip()):
+                previous = None
+                continue
+            kind = _kind(block)
+            pieces = [p for p in _pieces(sources, stretch, a, b, kind == "table") if not TABLE_RULE.match(p.text)]
+            pieces = [p for p in pieces if not HEADING_LINE.match(p.text)]
+            if not pieces:
+                previous = None
+                continue
+            if kind == "list" and previous is not None and previous.kind == "list" and pieces[0].item:
+                previous.pieces += pieces  # a loose list: items apart by blank lines are one list
+                continue
+            first = sources[pieces[0].source - 1]
+            unit = Unit(kind, stretch.doc_id, first.title, first.section, pieces, rank=stretch.rank)
+            if kind == "table" and len(pieces) > 1:
+                unit.lead_in, unit.pieces = pieces[0], pieces[1:]
+            elif kind == "list" and previous is not None and previous.kind == "paragraph":
+                lead = previous.pieces[-1]
+                if lead.text.rstrip().endswith(":"):
+                    unit.lead_in = lead
+                    previous.pieces.pop()
+                    if not previous.pieces:
+                        out.remove(previous)
+            elif kind == "paragraph" and any(p.item for p in pieces):  # a lead-in line with its list, no blank line
+                split = next(i for i, p in enumerate(pieces) if p.item)
+                if split and pieces[split - 1].text.rstrip().endswith(":"):
+                    unit.kind, unit.lead_in, unit.pieces = "list", pieces[split - 1], pieces[split:]
+                    if split > 1:
+                        out.append(Unit("paragraph", stretch.doc_id, first.title, first.section, pieces[: split - 1],
+                                        rank=stretch.rank))  # fmt: skip
+            out.append(unit)
+            previous = unit
+    return out
