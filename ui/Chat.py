@@ -13,7 +13,7 @@ import streamlit as st
 from rag.core.chunks import page_label
 from rag.export import references, to_docx, to_markdown
 from ui.client import ApiError, ApiUnavailable
-from ui.render import answer_markdown, card_meta, highlight, plain, refusal_documents
+from ui.render import answer_markdown, ask_prompt, card_meta, highlight, plain, refusal_documents
 from ui.session import client, or_stop
 
 MODES = {"Auto": "auto", "How-to (steps)": "howto", "Precedent (cases)": "precedent", "Explain": "explain"}
@@ -156,7 +156,7 @@ def show_answer(i: int, turn: dict[str, Any]) -> None:
             if ref.get("warning"):
                 st.warning(plain(ref["warning"]))
             for q in ref["quotes"]:
-                st.markdown(highlight(q["passage"], q["quote"]), unsafe_allow_html=True)
+                st.markdown(highlight(q["passage"], q["quote"], bool(q.get("highlight"))), unsafe_allow_html=True)
                 where = f"{plain(q['section'])}, " if q.get("section") else ""
                 page = page_label(q.get("page_start"), q.get("page_end"))
                 where += f"{page}, " if page else ""
@@ -188,7 +188,7 @@ for i, turn in enumerate(state.turns):
     with st.chat_message("assistant"):
         show_answer(i, turn)
 
-question = st.chat_input("Ask about shared value, social innovation or public service reform")
+question = st.chat_input(ask_prompt(docs))
 if question:
     with st.chat_message("user"):
         st.markdown(plain(question))

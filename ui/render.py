@@ -28,14 +28,38 @@ def plain(text: str) -> str:
     return ANSWER_SPECIALS.sub(r"\\\1", " ".join(str(text).split()))
 
 
-def highlight(passage: str, quote: str) -> str:
-    """The passage as escaped HTML, with the verbatim quote marked."""
+def highlight(passage: str, quote: str, answering: bool = False) -> str:
+    """The passage as escaped HTML, with the verbatim quote marked (in bold when it is one of the
+    sentences that bear most on the question)."""
+    mark = f"<mark><b>{html.escape(quote)}</b></mark>" if answering else f"<mark>{html.escape(quote)}</mark>"
     at = passage.find(quote) if quote else -1
     if at < 0:
-        return f"<mark>{html.escape(quote)}</mark>" if quote else html.escape(passage)
+        return mark if quote else html.escape(passage)
     before, after = passage[:at], passage[at + len(quote) :]
-    body = f"{html.escape(before)}<mark>{html.escape(quote)}</mark>{html.escape(after)}"
-    return body.replace("\n", "<br>")
+    return f"{html.escape(before)}{mark}{html.escape(after)}".replace("\n", "<br>")
+
+
+def ask_prompt(documents: list[dict[str, Any]], most: int = 3) -> str:
+    """The chat box's prompt, in the words of the library in use: its most common topics, else
+    its titles; never words of a corpus the user did not bring."""
+    counts: dict[str, int] = {}
+    for doc in documents:
+        for topic in doc.get("topics") or []:
+            key = " ".join(str(topic).split())
+            counts[key] = counts.get(key, 0) + 1
+    named = sorted(counts, key=lambda t: (-counts[t], t))[:most]
+    if not named:
+        named = [" ".join(str(d.get("title", "")).split()) for d in documents[:most] if d.get("title")]
+    if not named:
+        return "Ask a question about the documents in the library"
+    listed = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} or {named[-1]}"
+    return f"Ask about {listed}"[:120]
+
+
+def cases_placeholder(cases: list[dict[str, Any]], most: int = 2) -> str:
+    """An example search for the Cases page, from the library's own case names."""
+    names = [" ".join(str(c.get("name", "")).split())[:40] for c in cases[:most] if c.get("name")]
+    return f"e.g. {', '.join(names)}" if names else "Search the cases the library names"
 
 
 def card_meta(doc: dict[str, Any] | None, section: str) -> str:

@@ -31,6 +31,7 @@ NUMBERED = re.compile(r"^\s*\d{1,2}[.)]\s+")
 class Budget:
     words: int = 200  # the answer's length, at most (a lead unit longer than this is cut at it)
     floor: float = 0.6  # a further unit joins only at this share of the lead's score (fitted on dev-tune)
+    other: float = 0.9  # ... and a unit of another document than the lead's at this share (fitted on dev-tune)
     highlight: float = 0.9  # a piece is highlighted at this share of the answer's best piece similarity
 
 
@@ -75,13 +76,16 @@ class PassageComposer:
         for u in ranked.units:
             if u is not lead and u.score < self.budget.floor * lead.score:
                 break
+            if u.doc_id != lead.doc_id and u.score < self.budget.other * lead.score:
+                continue
+            pieces = u.pieces
             if u.words() <= left:
-                chosen.append((u, u.pieces))
+                chosen.append((u, pieces))
                 left -= u.words()
             elif u is lead:  # the lead is cut at the budget, never dropped
                 kept: list[Piece] = []
                 used = len(u.lead_in.text.split()) if u.lead_in else 0
-                for p in u.pieces:
+                for p in pieces:
                     if kept and used + len(p.text.split()) > left:
                         break
                     kept.append(p)

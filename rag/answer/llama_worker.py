@@ -105,9 +105,15 @@ def died(exitcode: int | None) -> str:
 class ModelProcess:
     """One model in one child process; calls from several threads take turns."""
 
-    def __init__(self, params: dict[str, Any], worker: Callable[[Connection, dict[str, Any]], None] = serve) -> None:
+    def __init__(
+        self,
+        params: dict[str, Any],
+        worker: Callable[[Connection, dict[str, Any]], None] = serve,
+        timeout: float = 120.0,
+    ) -> None:
         self.params = params
         self.worker = worker
+        self.timeout = timeout  # longest wait for the next piece of an answer
         self._proc: multiprocessing.process.BaseProcess | None = None
         self._conn: Connection | None = None
         self._lock = threading.Lock()
@@ -159,6 +165,9 @@ class ModelProcess:
         return parent
 
     def _receive(self, conn: Connection) -> tuple[str, Any]:
+        if not conn.poll(self.timeout):
+            self.close()
+            raise LLMError(f"generate: the local model did not answer within {self.timeout:.0f} s; it was stopped")
         try:
             kind, value = conn.recv()
         except (EOFError, OSError):

@@ -52,6 +52,7 @@ class LlamaCppChat(BaseChatModel):
     # llama.cpp's extra buffer types repack weights for the CPU's widest instructions (AMX, AVX-512):
     # faster, but a CPU that advertises AMX and traps on it dies on the first decode. Off unless asked.
     extra_buffers: bool = False
+    timeout: float = 120.0
     worker: Callable[[Connection, dict[str, Any]], None] = serve
 
     _process: ModelProcess | None = PrivateAttr(default=None)
@@ -69,7 +70,7 @@ class LlamaCppChat(BaseChatModel):
             log.info("loading %s in a child process", self.model_path)
             params = {"model_path": self.model_path, "n_ctx": self.n_ctx, "n_threads": self.n_threads,
                       "seed": self.seed, "verbose": False, "use_extra_bufts": self.extra_buffers}  # fmt: skip
-            self._process = ModelProcess(params, self.worker)
+            self._process = ModelProcess(params, self.worker, self.timeout)
         return self._process
 
     def _request(self, messages: list[BaseMessage], stop: list[str] | None) -> dict[str, Any]:
@@ -135,5 +136,6 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
             temperature=settings.llm_temperature,
             max_tokens=settings.llm_max_tokens,
             extra_buffers=settings.llm_extra_buffers,
+            timeout=settings.llm_timeout_s,
         )
     raise LLMError(f"generate: {settings.generator!r} is not an LLM generator")

@@ -68,6 +68,7 @@ class Quote(BaseModel):
     char_end: int
     page_start: int | None = None
     page_end: int | None = None
+    highlight: bool = False
 
 
 class Reference(BaseModel):
@@ -94,7 +95,8 @@ def group_references(citations: list[Citation]) -> list[Reference]:
         about = {"evidence_type": c.evidence_type, "jurisdiction": c.jurisdiction, "warning": c.warning}
         ref = refs.setdefault(c.doc_id, Reference(doc_id=c.doc_id, title=c.title, quotes=[], **about))
         ref.quotes.append(Quote(n=c.n, chunk_id=c.chunk_id, section=c.section, quote=c.quote, char_start=c.char_start,
-                                char_end=c.char_end, page_start=c.page_start, page_end=c.page_end))  # fmt: skip
+                                char_end=c.char_end, page_start=c.page_start, page_end=c.page_end,
+                                highlight=c.highlight))  # fmt: skip
     return list(refs.values())
 
 

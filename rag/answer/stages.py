@@ -149,7 +149,8 @@ class Reader:
         results += self.index.neighbours(results, self.settings.answer_window_top, self.settings.answer_window)
         counted = [i for i, r in enumerate(results) if COUNTED_LIST.search(r.text)]  # "... three fronts.\n 1. ..."
         results += self.index.neighbours(results, 0, LIST_READ_ON, only=counted) if counted else []
-        results += self.index.short_documents(results, 1, self.settings.answer_whole_words, work.query)
+        whole = self.settings.answer_whole_documents
+        results += self.index.short_documents(results, whole, self.settings.answer_whole_words, work.query)
         results += self.definitions(asked, results)
         work.results = results
         work.mode = asked.mode if asked.mode is not Mode.auto else self.modes(asked.question)

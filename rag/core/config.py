@@ -107,6 +107,12 @@ class Settings(BaseSettings):
         description="A document of at most this many words that holds the best passage is read whole "
         "(0: never). On the dev set: key points 0.717 -> 0.741; no effect at sotu scale, whose addresses are longer.",
     )
+    answer_whole_documents: int = Field(
+        1,
+        ge=0,
+        le=10,
+        description="How many of the best passages' documents are read whole (up to answer_whole_words).",
+    )
     answer_window: int = Field(
         0,
         ge=0,

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import REPO
 from ui.client import ApiClient
+from ui.render import ask_prompt, cases_placeholder, highlight
 
 APP = str(REPO / "ui" / "Chat.py")
 DOCS = [{"doc_id": "framework", "title": "Business, Society and Public Services", "authors": ["Atif Shafique"],
@@ -291,3 +292,21 @@ def test_exports_list_the_cases_evidence_types_and_warnings() -> None:
     texts = [p.text for p in Document(io.BytesIO(to_docx([{"question": "q?", "answer": answer}]))).paragraphs]
     assert "Cases" in texts and any(t.startswith("Zero Carbon Hub (case zero-carbon-hub") for t in texts)
     assert any(t.startswith("Warning: Superseded") for t in texts)
+
+
+def test_the_chat_box_speaks_of_the_library_in_use_not_our_seed_corpus() -> None:
+    at = app_with(FakeApi())
+    assert at.chat_input[0].placeholder == "Ask about shared value"
+    assert ask_prompt([{"title": "Card sorting", "topics": ["user research", "content"]},
+                       {"title": "Forms", "topics": ["accessibility", "user research"]}]) == (
+        "Ask about user research, accessibility or content")  # fmt: skip
+    assert ask_prompt([{"title": "Card sorting"}, {"title": "Forms"}]) == "Ask about Card sorting or Forms"
+    assert cases_placeholder([{"name": "Sunderland's back office"}, {"name": "Bogotá"}, {"name": "x"}]) == (
+        "e.g. Sunderland's back office, Bogotá"
+    )
+    assert cases_placeholder([]) == "Search the cases the library names"
+
+
+def test_a_highlighted_quote_is_bold_in_its_source_card() -> None:
+    assert "<mark><b>" in highlight(PASSAGE, QUOTE, answering=True)
+    assert "<b>" not in highlight(PASSAGE, QUOTE)

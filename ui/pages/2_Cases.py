@@ -10,7 +10,7 @@ from typing import Any
 
 import streamlit as st
 
-from ui.render import CASE_FIELDS, case_sentence, first_quote, plain
+from ui.render import CASE_FIELDS, case_sentence, cases_placeholder, first_quote, plain
 from ui.session import client, or_stop
 
 st.set_page_config(page_title="policyrag · Cases", page_icon="📚", layout="wide")
@@ -46,7 +46,8 @@ def show_case(case: dict[str, Any]) -> None:
                 st.rerun()
 
 
-query = st.text_input("Search cases", value=st.query_params.get("q", ""), placeholder="e.g. back office, Bogotá")
+every = or_stop(lambda: client().cases(None))
+query = st.text_input("Search cases", value=st.query_params.get("q", ""), placeholder=cases_placeholder(every))
 cases = or_stop(lambda: client().cases(query or None))
 
 if not cases:
