@@ -137,7 +137,10 @@ def test_a_native_crash_of_the_local_model_is_an_error_and_the_next_call_restart
     assert "".join(str(c.content) for c in chat.stream("hello")) == "hello"
 
 
-def test_the_local_model_loads_with_extra_buffer_types_off_unless_asked(tmp_path: Path) -> None:
+def test_the_local_model_loads_with_extra_buffer_types_off_unless_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("POLICYRAG_LLM_EXTRA_BUFFERS", raising=False)
     gguf = tmp_path / "model.gguf"
     gguf.write_bytes(b"GGUF")
     for asked, expected in ((None, False), (True, True)):
