@@ -98,6 +98,15 @@ class PassageComposer:
         ordered = sorted((c for c in chosen[1:] if c[0].doc_id == lead.doc_id), key=lambda c: c[0].at)
         return [chosen[0], *ordered, *(c for c in chosen[1:] if c[0].doc_id != lead.doc_id)]
 
+    def focus(self, query: str, sources: list[SearchResult], mode: Mode) -> dict[int, str]:
+        """The units this composer would answer with, as an LLM's context: each source number's
+        pieces in reading order (so ``[n]`` resolves as before), links read as their text."""
+        lines: dict[int, list[tuple[int, str]]] = {}
+        for unit, kept in self.choose(self.ranked(query, sources, mode)):
+            for p in ([unit.lead_in] if unit.lead_in else []) + kept:
+                lines.setdefault(p.source, []).append((p.at, f"- {plain(p.text)}" if p.item else plain(p.text)))
+        return {n: "\n".join(t for _, t in sorted(dict.fromkeys(found))) for n, found in sorted(lines.items())}
+
     def draft(self, query: str, sources: list[SearchResult], mode: Mode) -> str:
         ranked = self.ranked(query, sources, mode)
         chosen = self.choose(ranked)

@@ -25,6 +25,7 @@ from rag.core.text import content_tokens
 from rag.index.lexical import tokenize
 
 if TYPE_CHECKING:
+    from rag.answer.compose import PassageComposer
     from rag.answer.selection import SentenceSelector
 
 log = logging.getLogger(__name__)
@@ -148,6 +149,7 @@ class LLMGenerator:
         name: str = "openai",
         selector: SentenceSelector | None = None,
         context_sentences: int = 0,
+        units: PassageComposer | None = None,
     ) -> None:
         self.chat = chat
         self.name = name
@@ -156,6 +158,7 @@ class LLMGenerator:
         self.whole_units = False
         self.selector = selector if context_sentences else None
         self.context_sentences = context_sentences
+        self.units = units  # when set, the context is the units the passages composer would answer with
 
     def messages(
         self, question: str, sources: list[SearchResult], mode: Mode, history: list[dict[str, str]] | None = None
@@ -163,7 +166,9 @@ class LLMGenerator:
         earlier = [t.get("content", "") for t in (history or []) if t.get("role") == "user"][-2:]
         context = "".join(f"Earlier question: {q}\n" for q in earlier if q)
         texts: dict[int, str] = {}
-        if self.selector is not None:
+        if self.units is not None:
+            texts = self.units.focus(condense(question, history), sources, mode)
+        elif self.selector is not None:
             texts = self.selector.focus(condense(question, history), sources, mode, self.context_sentences)
         if texts:  # source numbers stay those of the passages, so citations resolve as before
             blocks = "\n\n".join(source_block(n, sources[n - 1], text) for n, text in texts.items())

@@ -64,7 +64,7 @@ def make_generator(settings: Settings, index: SearchIndex, cases: CaseLibrary | 
     if settings.generator == "extractive":
         return extractive_for(settings, index, cases)
     if settings.generator == "passages":
-        return PassageComposer(index.embeddings, index.lexical, Budget(words=settings.answer_words))
+        return passages_for(settings, index)
     from rag.answer.llm import make_chat_model
 
     return LLMGenerator(
@@ -72,7 +72,13 @@ def make_generator(settings: Settings, index: SearchIndex, cases: CaseLibrary | 
         name=settings.generator,
         selector=selector_for(index),
         context_sentences=settings.llm_context_sentences,
+        units=passages_for(settings, index) if settings.llm_context == "units" else None,
     )
+
+
+def passages_for(settings: Settings, index: SearchIndex) -> PassageComposer:
+    """The passages composer over this index, within the settings' word budget."""
+    return PassageComposer(index.embeddings, index.lexical, Budget(words=settings.answer_words))
 
 
 class AnswerPipeline:

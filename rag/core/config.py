@@ -82,6 +82,11 @@ class Settings(BaseSettings):
         description="An LLM is given the passages' most relevant sentences, this many in all (0: the whole "
         "passages). Fewer prompt tokens answer faster and give a small model less to stray into.",
     )
+    llm_context: Literal["sentences", "units"] = Field(
+        "sentences",
+        description="What an LLM is given: the passages' most relevant sentences (llm_context_sentences of them), "
+        "or the units the passages composer would answer with (a paragraph, a list with its lead-in).",
+    )
     llm_max_unsupported: int = Field(
         3,
         ge=0,

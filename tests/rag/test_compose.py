@@ -134,3 +134,12 @@ def test_passage_answers_on_the_real_corpus_are_grounded(corpus_index: SearchInd
     assert_grounded(answer, CORPUS)
     assert any(c.highlight for c in answer.citations)
     assert len(re.sub(r"\[\d+\]|\*\*", "", answer.answer).split()) <= settings.answer_words + 60  # + source lines
+
+
+def test_an_llm_is_given_the_units_with_source_numbers_that_resolve(embeddings: MiniLMEmbeddings) -> None:
+    sources = [passage("An unrelated opening paragraph about office plants and their care."), passage(GUIDE)]
+    focus = composer(embeddings).focus("How do I run a usability session?", sources, Mode.howto)
+    assert 2 in focus
+    lines = focus[2].splitlines()
+    assert lines[0] == "To run a usability session:" and "- Recruit five people who use the service." in lines
+    assert all(line in GUIDE for line in lines)  # verbatim, so [2] resolves to the passage that holds it
