@@ -1,11 +1,15 @@
 """Case mentions read out of a document's sentences, each field a verbatim slice of the sentence.
 
-A sentence names a case when it says a named initiative, organisation or place did something
-(an action verb: set up, ran, asked, commissioned ...), when it studies one ("the report looks at
-X", "case studies including X", "like X"), when an organisation's initiative is named ("Sunderland
-City Council's 'virtual' back office", "the NHS's £200m fund"), or when a paper numbers its cases
-("the first case"). A name in an agent's place ("set up by X", "funding from X") is who ran or paid
-for a case, not a case; a person's role ("the Mayor of Bogota") is who, and its place is where.
+A sentence names a case when it says a named initiative, organisation or place did something or
+had it done to it (an action verb next to the name: "X and the Y set up", "X, which has launched",
+"funded the X"; not a verb anywhere in the sentence), when it studies one ("the report looks at X",
+"case studies including X"), when it gives one as an example of an undertaking ("initiatives such
+as X", "like the X Programme"), when an organisation's initiative is named ("Sunderland City
+Council's 'virtual' back office", "the NHS's £200m fund"), or when a paper numbers its cases ("the
+first case"). A name in an agent's place ("set up by X", "funding from X") is who ran or paid for a
+case, not a case; a person's role ("the Mayor of Bogota") is who, and its place is where. A name
+after "a"/"an" is a kind of thing, and a tool, a part of an organisation or a publication that a
+sentence only mentions is no case: the library shows fewer cases rather than every capitalised name.
 The sentences that follow on from a case ("Their approach ...", "By doing this ...") add to it.
 Rules, not a model: every field is text the document states, and a field it does not state stays empty.
 """
@@ -13,6 +17,7 @@ Rules, not a model: every field is text the document states, and a field it does
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -34,10 +39,23 @@ from rag.core.chunks import Chunk
 from rag.core.text import BULLET, TABLE_ROW, sentences
 
 POSSESSIVE = re.compile(r"[’']s$")
+# The document studies what follows ("The report looks at X", "case studies including X", "seen in
+# X"), to the sentence's end. Only a verb with a subject says so: "Consider X" and "to consider X"
+# advise a reader, and what "can be found in" X is a thing's place.
 STUDY = re.compile(
-    r"\b(?:looks? at|looking at|considers?(?: the role of)?|case stud(?:y|ies)\b[^.;]*?\bincluding|"
-    r"examples? (?:include|of|is|are)|such as|(?<!sectors )(?<!areas )(?<!fields )(?<!industries )like|e\.g\.|"
-    r"(?:seen|found) in(?: the)?)\s+",
+    r"\b(?:looks at|(?:is|are|was|were|been|am) looking at|considers(?: the role of)?|"
+    r"case stud(?:y|ies)\b[^.;]*?\bincluding|(?<!\bbe )(?<!\bis )(?<!\bare )(?:seen|found) in(?: the)?)\s+",
+    re.IGNORECASE,
+)
+# An example of a kind ("such as X", "like X", "e.g. X") is a case when what it exemplifies, or the
+# name itself, is an undertaking ("initiatives such as X", "a fund, like X", "like the X Programme").
+EXAMPLE = re.compile(
+    r"\b(?:examples? (?:include|of|is|are)|such as|(?<!sectors )(?<!areas )(?<!fields )(?<!industries )like|e\.g\.)"
+    r"\s+",
+    re.IGNORECASE,
+)
+UNDERTAKING = re.compile(
+    r"\b(?:fund|scheme|programme|program|project|initiative|pilot|campaign|partnership)s?\b",
     re.IGNORECASE,
 )
 OBJECT = re.compile(
@@ -71,13 +89,38 @@ PUBLICATION = re.compile(
     r"^(?:[\w’'&-]+\s+){0,3}(?:Book|Report|Review|Paper|Guide|Handbook|Journal|Toolkit|Blog)s?(?:\s+(?:of|on)\b.*)?$"
 )
 ACRONYM_GROUP = re.compile(r"[A-Z]{2,}\s+[a-z]{3,}s\b")  # "FE colleges": a kind of institution, named by its acronym
+KIND = r"approach|scheme|programme|program|project|initiative|fund|model|pilot"  # "the X approach": a name's kind
+# Between a name and the action it is the subject of: its kind ("the X approach"), the names it is
+# coordinated with ("X and the Y set up"), an acronym in brackets or a link's markup, then a relative
+# pronoun ("X, which was set up"), auxiliaries and adverbs ("has recently launched"); a lower-case word
+# of any other kind ends it.
+SUBJECT_GAP = re.compile(
+    rf"(?:\s+(?:{KIND})s?\b)?"
+    r"(?:[\s\[\]*_]|\]\([^)\s]*\)|\([A-Z][\w.&-]*\)|\b[A-Z][\w.’'&-]*|\b(?:of|the)\b|"
+    r"(?:\band\b|&|,)(?=\s+(?:the\s+)?\[?[A-Z]))*"
+    r",?\s*(?:\b(?:which|that|who)\s+)?(?:\b(?:has|have|had|is|are|was|were|been|be|will|also|[a-z]+ly)\s+)*\[?\s*"
+)
+# A name after a preposition ("During the Great Depression, America built") is not the subject.
+AFTER_PREPOSITION = re.compile(
+    r"\b(?:in|on|at|of|for|from|to|with|by|during|over|under|above|below|after|before|since|through|across|into|"
+    r"onto|about|between|among|around|against|near|within|without|toward|towards|upon|via)\s+(?:the\s+)?[\[*_‘“'\"]*$",
+    re.IGNORECASE,
+)
+# Between an action and the name it acts on ("set up the X", "funded X"): an article, a particle, markup.
+OBJECT_GAP = re.compile(r"(?:[\s\[*_‘“'\"]|\b(?:the|its|their|his|her|our|up)\b)*")
+NEAR = 80  # characters from a name to the action it is the subject of
+# "an Interagency Agreement", "another Framework Contract": a kind of thing written in capitals, not one named case.
+INDEFINITE = re.compile(r"\b(?:an?|another|any|each|every)\s+[\[*_‘“'\"]*$", re.IGNORECASE)
+LEAD_IN = re.compile(r"(?:[\s\[*_‘“'\"]|\bthe\b)*")  # "such as the [X": what comes before the example's name
 
 
 def _phrases(text: str) -> Iterable[tuple[int, int, bool]]:
     """Capitalised phrases as ``(start, end, possessive)``; a possessive inside one splits it."""
     for m in PHRASE.finditer(text):
         s, words = m.start(), []
-        for w in re.finditer(r"\S+", m.group(0)):
+        while s > 0 and text[s - 1].isalnum():  # "18F’s": the phrase starts with its word, not inside it
+            s -= 1
+        for w in re.finditer(r"\S+", text[s : m.end()]):
             words.append((s + w.start(), s + w.end()))
             if POSSESSIVE.search(w.group(0)):
                 yield words[0][0], words[-1][1], True
@@ -94,19 +137,45 @@ class Reading:
     studied: list[int]
     ends: list[int]
     acts: bool
+    examples: list[tuple[int, int]] = field(default_factory=list)
     found: list[Found] = field(default_factory=list)
     roles: list[Slice] = field(default_factory=list)
     places: list[Slice] = field(default_factory=list)
 
     def under_study(self, at: int) -> bool:
-        """``at`` follows "the report looks at", "like", "case studies including" in the same sentence."""
+        """``at`` follows "the report looks at", "case studies including" in the same sentence."""
         return any(st <= at and not any(st < x < at for x in self.ends) for st in self.studied)
+
+    def exemplifies(self, s: int, e: int) -> bool:
+        """The name at ``s:e`` is what "such as", "like" or "e.g." gives as its example, and it is an
+        undertaking, or the kind it is an example of is ("initiatives such as X", "a fund, like X")."""
+        for start, end in self.examples:
+            if end <= s and LEAD_IN.fullmatch(self.text, end, s):
+                kind = " ".join(self.text[:start].split()[-3:])
+                return bool(UNDERTAKING.search(self.text, s, e) or UNDERTAKING.search(kind))
+        return False
+
+
+def _acted_on(text: str, s: int, e: int) -> bool:
+    """The sentence says the name at ``s:e`` did something ("X and the Y set up", "X, which has
+    launched") or had it done to it ("funded the X"): an action next to the name, not anywhere in
+    the sentence. "Example" is a noun here ("For example, X"), and "look at X" is said to a reader."""
+    subject = not AFTER_PREPOSITION.search(text, 0, s)
+    for m in ACTION.finditer(text):
+        if m.group(0).lower() in ("example", "look at"):
+            continue
+        if subject and e <= m.start() <= e + NEAR and SUBJECT_GAP.fullmatch(text, e, m.start()):
+            return True
+        if m.end() <= s and OBJECT_GAP.fullmatch(text, m.end(), s):
+            return True
+    return False
 
 
 def _cases(text: str) -> list[Found]:
     """Every case ``text`` (one sentence) names, with who ran it and where, when the sentence says."""
     r = Reading(text, [m.end() for m in STUDY.finditer(text)], [m.start() for m in re.finditer(r"[.!?]\s", text)],
-                bool(ACTION.search(text)))  # fmt: skip
+                any(m.group(0).lower() != "example" for m in ACTION.finditer(text)),
+                [(m.start(), m.end()) for m in EXAMPLE.finditer(text)])  # fmt: skip
     r.found += [Found((m.start(), m.end()), m.start()) for m in ORDINAL.finditer(text)]
     r.found += [Found((m.start(1), m.end(1)), m.start()) for m in QUOTED_NAME.finditer(text)
                 if r.acts and m.group(1) not in GENERIC_NAMES | LEADING]  # fmt: skip
@@ -151,11 +220,12 @@ def _place(r: Reading, s: int, e: int) -> None:
         return
     elif PERSON_AFTER.match(text[ne:]) and not INITIATIVE.search(text[ns:ne]) and words <= 3:
         r.roles.append(found_name)  # who, if the sentence names a case
-    elif PUBLICATION.match(text[ns:ne]):
+    elif PUBLICATION.match(text[ns:ne]) or INDEFINITE.search(text[:ns]):
         return
-    elif (r.under_study(ns) or (r.acts and words >= 2)) and (words >= 2 or ACRONYM_GROUP.match(text, ns)):
-        group = ACRONYM_GROUP.match(text, ns)
-        r.found.append(Found((ns, group.end() if group else ne), ns))
+    elif r.under_study(ns) and (group := ACRONYM_GROUP.match(text, ns)) and words < 2:
+        r.found.append(Found((ns, group.end()), ns))
+    elif words >= 2 and (r.under_study(ns) or r.exemplifies(ns, ne) or _acted_on(text, ns, ne)):
+        r.found.append(Found((ns, ne), ns))
 
 
 def _possessive(text: str, s: int, e: int) -> Found | None:
@@ -167,12 +237,10 @@ def _possessive(text: str, s: int, e: int) -> Found | None:
     o_s, o_e = obj.start(1), obj.end(1)
     if text[o_s].isupper() and (whole := PHRASE.match(text, o_s)):
         o_e = whole.end()  # "Nesta's Open Book of Social Innovation", not "... Innovation over"
-        kind = re.match(r"\s+(?:approach|scheme|programme|project|initiative|fund|model|pilot)\b", text[o_e:])
+        kind = re.match(rf"\s+(?:{KIND})\b", text[o_e:])
         o_e += kind.end() if kind else 0  # "B&Q and RSA's Community Footprint approach"
     o_s, o_e = trim(text, o_s, o_e)
-    if PUBLICATION.match(text[o_s:o_e]):
-        return None
-    if not (INITIATIVE.search(text[o_s:o_e]) or text[o_s].isupper() or text[o_s] in "‘“'"):
+    if PUBLICATION.match(text[o_s:o_e]) or not _undertaking(text[o_s:o_e]):
         return None
     named_itself = text[o_s].isupper() or text[o_s] in "‘“'"  # "Community Footprint", not "£200m fund"
     found = Found((owner[0], o_e), owner[0], who=[owner], aliases=[(o_s, o_e)] if named_itself else [])
@@ -180,6 +248,21 @@ def _possessive(text: str, s: int, e: int) -> Found | None:
     if follow:
         found.what.append(trim(text, o_s, o_e + follow.end()))
     return found
+
+
+def _undertaking(owned: str) -> bool:
+    """What follows an owner's name ("X’s ...") is an undertaking of the owner's: a sum ("£200m fund",
+    "20%"), or a name followed by its kind ("Community Footprint approach", "‘virtual’ back office",
+    "C2 project", "Trusted Tester program"). A name of its own ("GSA’s Privacy Office", "WebAIM’s
+    Accessibility Resources") is a part or a work of the owner; a kind alone ("18F’s approach", "the
+    country's largest banks") names nothing."""
+    words = owned.split()
+    if re.match(r"[£$€]?\d", owned):
+        return bool(INITIATIVE.search(owned))
+    named = owned[0].isupper() or owned[0] in "‘“'\"" or any(c.isdigit() for c in words[0])
+    head = words[-1]
+    kind = UNDERTAKING.fullmatch(head) or (head.islower() and INITIATIVE.fullmatch(head))
+    return named and len(words) > 1 and bool(kind)
 
 
 def _item_head(text: str) -> Slice | None:
@@ -223,7 +306,17 @@ def mentions(chunks: Iterable[Chunk]) -> list[Mention]:
                 numbered += [m for m in made if ORDINAL.fullmatch(m.name)]
             else:
                 _follow_on(chunk, span.text, span.start, last, numbered)
-    return out
+    series = Counter(name.split()[-1] for name in {m.name.lower() for m in numbered})  # "case": first, second
+    return [m for m in out if not _points_back(m, series)]
+
+
+def _points_back(m: Mention, series: Counter[str]) -> bool:
+    """ "In the first example, ..." points at the text before it: an ordinal after a preposition,
+    in a document that counts no second of its kind. "The first case works with ..." is a case."""
+    if not ORDINAL.fullmatch(m.name) or series[m.name.split()[-1].lower()] > 1:
+        return False
+    at = m.sentence.quote.find(m.name)
+    return at >= 0 and bool(AFTER_PREPOSITION.search(m.sentence.quote, 0, at))
 
 
 def _mention(chunk: Chunk, text: str, base: int, f: Found) -> Mention:

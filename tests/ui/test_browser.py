@@ -24,10 +24,10 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disa
         "--disable-component-update", "--disable-sync", "--disable-quic"]  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
+def start_stack(root: Path, **env: str) -> Iterator[tuple[Server, str]]:
+    """The API (with ``env``) and the UI in front of it, until the generator is closed."""
     assert CHROMIUM.exists(), "Debian's chromium is missing: make test installs it (apt-get install chromium)"
-    api = start_server(tmp_path_factory.mktemp("e2e"), POLICYRAG_API_KEYS=READER, POLICYRAG_ADMIN_KEYS=ADMIN)
+    api = start_server(root, POLICYRAG_API_KEYS=READER, POLICYRAG_ADMIN_KEYS=ADMIN, **env)
     port = free_port()
     env = {**api.env, "POLICYRAG_API_URL": api.url, "POLICYRAG_API_KEY": READER}
     log = api.root / "ui.log"
@@ -42,6 +42,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, st
         ui.terminate()
         ui.wait(timeout=30)
         stop(api)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
+    yield from start_stack(tmp_path_factory.mktemp("e2e"))
+
+
+@pytest.fixture(scope="module")
+def passages_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
+    yield from start_stack(tmp_path_factory.mktemp("e2e-passages"), POLICYRAG_GENERATOR="passages")
 
 
 def ask_in_page(page: Any, url: str, question: str) -> Any:
@@ -149,4 +159,24 @@ def test_a_case_opens_from_an_answer_and_a_superseded_source_is_flagged(stack: t
         )
         expect(page.get_by_text("Funding: not stated").first).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "ui-cases.png"), full_page=True)
+        browser.close()
+
+
+def test_the_sentences_that_answer_are_highlighted_in_the_answer_and_its_source_card(
+    passages_stack: tuple[Server, str],
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    _, url = passages_stack
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 1400})
+        answer = ask_in_page(page, url, "Who set up the Zero Carbon Hub?")
+        expect(answer).to_contain_text("National House-Building Council", timeout=60_000)
+        expect(answer.locator("strong").first).to_contain_text("Zero Carbon Hub")  # bold: it answers
+        card = page.get_by_test_id("stExpander").filter(has_text="Business, Society and Public Services").first
+        card.locator("summary").click()
+        expect(card.locator("mark b").first).to_contain_text("National House-Building Council")
+        page.screenshot(path=str(ARTIFACTS / "ui-highlights.png"), full_page=True)
         browser.close()
