@@ -98,7 +98,9 @@ class AnswerPipeline:
         # a generator that may write what the passages do not say gets the extractive one behind it
         self.fallback: Generator | None = None
         if settings.llm_fallback and not self.generator.verbatim:
-            self.fallback = extractive_for(settings, index, self.cases)
+            # the composer the LLM was given the context of answers when none of its draft verifies
+            units = settings.llm_context == "units"
+            self.fallback = passages_for(settings, index) if units else extractive_for(settings, index, self.cases)
         self.verifier = Verifier(index.embeddings, settings.support_threshold, settings.keep_unsupported)
         self.selector = selector_for(index)
         self.modes = ModeClassifier(index.embeddings)
@@ -207,7 +209,7 @@ class AnswerPipeline:
         if verified is not None:
             answer.dropped = verified.dropped
         if work.fallback_dropped is not None:  # the LLM's draft was dropped whole; still visible to evaluation
-            answer.fallback, answer.generator = True, "extractive"
+            answer.fallback, answer.generator = True, self.fallback.name if self.fallback else "extractive"
             answer.dropped = work.fallback_dropped + answer.dropped
         work.timings["total"] = work.elapsed_ms()
         answer.timings_ms = {k: round(v, 1) for k, v in work.timings.items()}

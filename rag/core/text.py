@@ -135,13 +135,14 @@ def display(sentence: str) -> str:
 
 
 LINK = re.compile(r"\[([^\]]+)\]\((?:[^()\s]|\([^()\s]*\))+\)")  # [text](url)
+QUOTED = re.compile(r"^(?:>\s*)+")  # a Markdown blockquote's markers
 EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
 
 
 def plain(sentence: str) -> str:
     """A sentence as rendered Markdown reads: :func:`display`, links as their text, no bold marks.
     An answer shows this; its citation keeps the verbatim text and offsets."""
-    return EMPHASIS.sub(r"\2", LINK.sub(r"\1", display(sentence)))
+    return EMPHASIS.sub(r"\2", LINK.sub(r"\1", QUOTED.sub("", display(sentence))))
 
 
 # Words that name no subject, on top of scikit-learn's English list ("does", "did", "tell" are not in it),

@@ -143,3 +143,12 @@ def test_an_llm_is_given_the_units_with_source_numbers_that_resolve(embeddings: 
     lines = focus[2].splitlines()
     assert lines[0] == "To run a usability session:" and "- Recruit five people who use the service." in lines
     assert all(line in GUIDE for line in lines)  # verbatim, so [2] resolves to the passage that holds it
+
+
+def test_a_quoted_passage_reads_without_its_blockquote_marks(embeddings: MiniLMEmbeddings) -> None:
+    text = "> Teams that test early with five users find most of the problems in a service."
+    sources = [passage(text)]
+    draft = composer(embeddings).draft("How many users find most problems?", sources, Mode.explain)
+    assert draft.lstrip("*").startswith("Teams that test early") and ">" not in draft
+    verified = Verifier(embeddings, 0.5).verify(draft, sources, whole_units=True)
+    assert verified.citations and verified.citations[0].quote == text

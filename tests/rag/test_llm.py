@@ -263,3 +263,13 @@ def test_a_draft_that_has_lost_the_thread_is_stopped(corpus_index: SearchIndex) 
     pipeline.generator.chat = GenericFakeChatModel(messages=iter([AIMessage(reply)]))
     events = list(pipeline.stream(ZCH))
     assert events[-1].answer is not None and events[-1].answer.answer == stopped.answer
+
+
+def test_an_llm_given_units_falls_back_to_the_composer_whose_units_it_was_given(corpus_index: SearchIndex) -> None:
+    pipeline = llm_pipeline(corpus_index, generator="openai", llm_context="units")
+    assert isinstance(pipeline.generator, LLMGenerator) and pipeline.generator.units is not None
+    made_up = "The hub was founded by Greenpeace on the moon in 1980 [1]."
+    pipeline.generator.chat = GenericFakeChatModel(messages=iter([AIMessage(made_up)]))
+    answer = pipeline.ask(ZCH)
+    assert answer.fallback and answer.generator == "passages"
+    assert "Greenpeace" not in answer.answer and "National House-Building Council" in answer.answer
