@@ -60,20 +60,32 @@ def doctor(data: Path, corpus: Path) -> tuple[int, dict[str, Any]]:
     return done.returncode, dict(json.loads(done.stdout))
 
 
-def ingest_killed(data: Path, corpus: Path, *, when_logged: str | None = None, after_s: float | None = None) -> str:
-    """Start an ingest and SIGKILL it when a log line matches or a delay passes; returns its log."""
+def ingest_killed(
+    data: Path, corpus: Path, *, when_logged: str | None = None, after_s: float | None = None, nth: int = 1,
+    then_s: float = 0.0,
+) -> str:  # fmt: skip
+    """Start an ingest and SIGKILL it when a log line matches for the ``nth`` time (``then_s`` later:
+    inside the work that follows it), or when a delay passes; returns its log."""
     proc = subprocess.Popen(
         [str(EXE), "ingest"], env=env_for(data, corpus), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
     )
     lines: list[str] = []
     hit = threading.Event()
+    seen = 0
 
     def read() -> None:
+        nonlocal seen
         assert proc.stderr is not None
         for line in proc.stderr:
             lines.append(line)
-            if when_logged and re.search(when_logged, line):
-                proc.send_signal(signal.SIGKILL)  # from the reader thread: no poll delay
+            if when_logged and re.search(when_logged, line) and not hit.is_set():
+                seen += 1
+                if seen < nth:
+                    continue
+                if then_s:
+                    threading.Timer(then_s, proc.send_signal, (signal.SIGKILL,)).start()
+                else:
+                    proc.send_signal(signal.SIGKILL)  # from the reader thread: no poll delay
                 hit.set()
 
     reader = threading.Thread(target=read, daemon=True)
@@ -99,16 +111,16 @@ def test_kill_9_during_ingest_then_reingest_matches_a_clean_ingest(tmp_path: Pat
     corpus = tmp_path / "corpus"
     assert write_sotu(corpus, SPEECHES, oldest=True) == SPEECHES
 
-    started = time.monotonic()
     clean = ingest(tmp_path / "clean", corpus)
-    clean_s = time.monotonic() - started
     assert clean["files_ingested"] == SPEECHES and not clean["files_skipped"]
 
     crashed = tmp_path / "crashed"
     reports = []
     ingest_killed(crashed, corpus, when_logged=r"ingested \S+: \d+ chunks")  # right after a write
     reports.append(doctor(crashed, corpus))
-    ingest_killed(crashed, corpus, after_s=max(3.0, clean_s * 0.5))  # wherever it is half-way
+    # half-way, inside the next address's work (by progress, not by the clock: a second run can be
+    # twice as fast as the first, and a kill timed on the first then came after the end)
+    ingest_killed(crashed, corpus, when_logged=r"ingested \S+: \d+ chunks", nth=SPEECHES // 2 - 1, then_s=0.4)
     reports.append(doctor(crashed, corpus))
     ingest_killed(crashed, corpus, when_logged=r"lexical index")  # while BM25 is being built
     reports.append(doctor(crashed, corpus))
