@@ -23,6 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from evals.metrics import gold_covered  # noqa: E402
 from rag.answer.compose import Budget, PassageComposer  # noqa: E402
 from rag.answer.pipeline import AnswerPipeline  # noqa: E402
 from rag.answer.rank import WEIGHTS, Ranked, Weights  # noqa: E402
@@ -39,12 +40,6 @@ GRID = {
 FLOORS = [0.6, 0.7, 0.8, 0.9]
 OTHERS = [0.0, 0.7, 0.8, 0.9, 1.01]  # a unit of another document: its share of the lead's score (1.01: never)
 FIRST = 0.5  # the objective: gold recall + FIRST x the rate at which the first piece shown is gold
-
-
-def covered(spans: list[tuple[str, int, int]], gold: dict[str, object]) -> bool:
-    g0, g1 = int(gold["char_start"]), int(gold["char_end"])  # type: ignore[call-overload]
-    inside = sum(max(0, min(b, g1) - max(a, g0)) for d, a, b in spans if d == gold["doc_id"])
-    return inside >= 0.5 * (g1 - g0)
 
 
 def main() -> None:
@@ -82,9 +77,13 @@ def main() -> None:
             chooser = PassageComposer(composer.embeddings, composer.lexical, budget, weights)
             chosen = chooser.choose(order)
             shown = [p for u, kept in chosen for p in ([u.lead_in] if u.lead_in else []) + kept]
-            spans = [(sources[p.source - 1].doc_id, *sources[p.source - 1].locate(p.start, p.end)) for p in shown]
-            recalls.append(sum(covered(spans, g) for g in gold) / len(gold))
-            firsts.append(float(bool(spans) and any(covered(spans[:1], g) for g in gold)))
+            spans = []
+            for p in shown:
+                start, end = sources[p.source - 1].locate(p.start, p.end)
+                spans.append({"doc_id": sources[p.source - 1].doc_id, "char_start": start, "char_end": end})
+            found, total = gold_covered([gold], spans)
+            recalls.append(found / total)
+            firsts.append(float(bool(spans) and any(gold_covered([[g]], spans[:1])[0] for g in gold)))
             words.append(sum(len(p.text.split()) for p in shown))
         return statistics.mean(recalls), statistics.mean(firsts), statistics.median(words)
 

@@ -78,14 +78,13 @@ class PassageComposer:
                 break
             if u.doc_id != lead.doc_id and u.score < self.budget.other * lead.score:
                 continue
-            pieces = u.pieces
             if u.words() <= left:
-                chosen.append((u, pieces))
+                chosen.append((u, u.pieces))
                 left -= u.words()
             elif u is lead:  # the lead is cut at the budget, never dropped
                 kept: list[Piece] = []
                 used = len(u.lead_in.text.split()) if u.lead_in else 0
-                for p in pieces:
+                for p in u.pieces:
                     if kept and used + len(p.text.split()) > left:
                         break
                     kept.append(p)

@@ -33,6 +33,7 @@ from rag.cases.fields import (
     name_in,
     trim,
 )
+from rag.cases.grammar import EXAMPLE, INDEFINITE, KIND, LEAD_IN, ORDINAL, UNDERTAKING, acted_on, points_back
 from rag.cases.model import CaseQuote, Mention
 from rag.cases.names import ACTION, GENERIC_NAMES, QUOTED_NAME
 from rag.core.chunks import Chunk
@@ -45,17 +46,6 @@ POSSESSIVE = re.compile(r"[’']s$")
 STUDY = re.compile(
     r"\b(?:looks at|(?:is|are|was|were|been|am) looking at|considers(?: the role of)?|"
     r"case stud(?:y|ies)\b[^.;]*?\bincluding|(?<!\bbe )(?<!\bis )(?<!\bare )(?:seen|found) in(?: the)?)\s+",
-    re.IGNORECASE,
-)
-# An example of a kind ("such as X", "like X", "e.g. X") is a case when what it exemplifies, or the
-# name itself, is an undertaking ("initiatives such as X", "a fund, like X", "like the X Programme").
-EXAMPLE = re.compile(
-    r"\b(?:examples? (?:include|of|is|are)|such as|(?<!sectors )(?<!areas )(?<!fields )(?<!industries )like|e\.g\.)"
-    r"\s+",
-    re.IGNORECASE,
-)
-UNDERTAKING = re.compile(
-    r"\b(?:fund|scheme|programme|program|project|initiative|pilot|campaign|partnership)s?\b",
     re.IGNORECASE,
 )
 OBJECT = re.compile(
@@ -83,35 +73,11 @@ PERSON_AFTER = re.compile(
 )
 AGENT_BEFORE = re.compile(r"\b(?:by|from)\s+(?:the\s+)?$")
 PLACE_BEFORE = re.compile(r"\b(?:in|across|throughout)\s+(?:this\s+|the\s+)?$")
-ORDINAL = re.compile(r"\b[Tt]he (?:first|second|third|fourth|fifth) (?:case|example|project|scheme|pilot)\b")
 # A publication is where a case is read about, not a case ("Nesta's Open Book of Social Innovation").
 PUBLICATION = re.compile(
     r"^(?:[\w’'&-]+\s+){0,3}(?:Book|Report|Review|Paper|Guide|Handbook|Journal|Toolkit|Blog)s?(?:\s+(?:of|on)\b.*)?$"
 )
 ACRONYM_GROUP = re.compile(r"[A-Z]{2,}\s+[a-z]{3,}s\b")  # "FE colleges": a kind of institution, named by its acronym
-KIND = r"approach|scheme|programme|program|project|initiative|fund|model|pilot"  # "the X approach": a name's kind
-# Between a name and the action it is the subject of: its kind ("the X approach"), the names it is
-# coordinated with ("X and the Y set up"), an acronym in brackets or a link's markup, then a relative
-# pronoun ("X, which was set up"), auxiliaries and adverbs ("has recently launched"); a lower-case word
-# of any other kind ends it.
-SUBJECT_GAP = re.compile(
-    rf"(?:\s+(?:{KIND})s?\b)?"
-    r"(?:[\s\[\]*_]|\]\([^)\s]*\)|\([A-Z][\w.&-]*\)|\b[A-Z][\w.’'&-]*|\b(?:of|the)\b|"
-    r"(?:\band\b|&|,)(?=\s+(?:the\s+)?\[?[A-Z]))*"
-    r",?\s*(?:\b(?:which|that|who)\s+)?(?:\b(?:has|have|had|is|are|was|were|been|be|will|also|[a-z]+ly)\s+)*\[?\s*"
-)
-# A name after a preposition ("During the Great Depression, America built") is not the subject.
-AFTER_PREPOSITION = re.compile(
-    r"\b(?:in|on|at|of|for|from|to|with|by|during|over|under|above|below|after|before|since|through|across|into|"
-    r"onto|about|between|among|around|against|near|within|without|toward|towards|upon|via)\s+(?:the\s+)?[\[*_‘“'\"]*$",
-    re.IGNORECASE,
-)
-# Between an action and the name it acts on ("set up the X", "funded X"): an article, a particle, markup.
-OBJECT_GAP = re.compile(r"(?:[\s\[*_‘“'\"]|\b(?:the|its|their|his|her|our|up)\b)*")
-NEAR = 80  # characters from a name to the action it is the subject of
-# "an Interagency Agreement", "another Framework Contract": a kind of thing written in capitals, not one named case.
-INDEFINITE = re.compile(r"\b(?:an?|another|any|each|every)\s+[\[*_‘“'\"]*$", re.IGNORECASE)
-LEAD_IN = re.compile(r"(?:[\s\[*_‘“'\"]|\bthe\b)*")  # "such as the [X": what comes before the example's name
 
 
 def _phrases(text: str) -> Iterable[tuple[int, int, bool]]:
@@ -154,21 +120,6 @@ class Reading:
                 kind = " ".join(self.text[:start].split()[-3:])
                 return bool(UNDERTAKING.search(self.text, s, e) or UNDERTAKING.search(kind))
         return False
-
-
-def _acted_on(text: str, s: int, e: int) -> bool:
-    """The sentence says the name at ``s:e`` did something ("X and the Y set up", "X, which has
-    launched") or had it done to it ("funded the X"): an action next to the name, not anywhere in
-    the sentence. "Example" is a noun here ("For example, X"), and "look at X" is said to a reader."""
-    subject = not AFTER_PREPOSITION.search(text, 0, s)
-    for m in ACTION.finditer(text):
-        if m.group(0).lower() in ("example", "look at"):
-            continue
-        if subject and e <= m.start() <= e + NEAR and SUBJECT_GAP.fullmatch(text, e, m.start()):
-            return True
-        if m.end() <= s and OBJECT_GAP.fullmatch(text, m.end(), s):
-            return True
-    return False
 
 
 def _cases(text: str) -> list[Found]:
@@ -224,7 +175,7 @@ def _place(r: Reading, s: int, e: int) -> None:
         return
     elif r.under_study(ns) and (group := ACRONYM_GROUP.match(text, ns)) and words < 2:
         r.found.append(Found((ns, group.end()), ns))
-    elif words >= 2 and (r.under_study(ns) or r.exemplifies(ns, ne) or _acted_on(text, ns, ne)):
+    elif words >= 2 and (r.under_study(ns) or r.exemplifies(ns, ne) or acted_on(text, ns, ne)):
         r.found.append(Found((ns, ne), ns))
 
 
@@ -307,16 +258,7 @@ def mentions(chunks: Iterable[Chunk]) -> list[Mention]:
             else:
                 _follow_on(chunk, span.text, span.start, last, numbered)
     series = Counter(name.split()[-1] for name in {m.name.lower() for m in numbered})  # "case": first, second
-    return [m for m in out if not _points_back(m, series)]
-
-
-def _points_back(m: Mention, series: Counter[str]) -> bool:
-    """ "In the first example, ..." points at the text before it: an ordinal after a preposition,
-    in a document that counts no second of its kind. "The first case works with ..." is a case."""
-    if not ORDINAL.fullmatch(m.name) or series[m.name.split()[-1].lower()] > 1:
-        return False
-    at = m.sentence.quote.find(m.name)
-    return at >= 0 and bool(AFTER_PREPOSITION.search(m.sentence.quote, 0, at))
+    return [m for m in out if not points_back(m, series)]
 
 
 def _mention(chunk: Chunk, text: str, base: int, f: Found) -> Mention:
