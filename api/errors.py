@@ -12,10 +12,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ingest.pipeline import IngestError
 from ingest.uploads import BadName, Conflict, TooLarge, Unreadable, Unsupported, UploadError
-from rag.answer.llm import LLMError
 from rag.answer.model import AnswerError
 from rag.answer.pipeline import NoMatchingDocuments
 from rag.index.store import StoreError
+from rag.llm.chat import LLMError
 
 log = logging.getLogger("api")
 # Each kind of refused upload and the HTTP status that says it.

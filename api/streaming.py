@@ -9,8 +9,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from rag.answer.llm import LLMError
 from rag.answer.model import Answer, AnswerEvent, render_markdown
+from rag.llm.chat import LLMError
 
 log = logging.getLogger("api")
 

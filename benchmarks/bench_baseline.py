@@ -33,10 +33,10 @@ from evals.dataset import EvalCase, load_dataset
 from evals.run import run
 from evals.targets import InprocTarget
 from ingest.pipeline import Ingestor
-from rag.answer.llm import default_gguf, make_chat_model
 from rag.compose import compose
 from rag.core.config import Settings
 from rag.index.embeddings import MiniLMEmbeddings
+from rag.llm.chat import default_gguf, make_chat_model
 from rag.local_server import llama_server
 
 REPO = Path(__file__).resolve().parent.parent

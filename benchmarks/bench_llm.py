@@ -26,10 +26,10 @@ from evals.dataset import load_dataset
 from evals.run import run
 from evals.targets import InprocTarget
 from ingest.pipeline import Ingestor
-from rag.answer.gguf import qwen_path
-from rag.answer.llm import default_gguf
 from rag.compose import compose
 from rag.core.config import Settings
+from rag.llm.chat import default_gguf
+from rag.llm.gguf import qwen_path
 from rag.local_server import llama_server
 
 HERE = Path(__file__).resolve().parent

@@ -1,4 +1,4 @@
-"""Fit the passages composer's weights on the tuning half of the development set, and only there.
+"""Fit the extractive composer's weights on the tuning half of the development set, and only there.
 
     python benchmarks/tune_composer.py                    # dev-tune: grid search, prints the best
     python benchmarks/tune_composer.py --split test       # report only: the shipped weights on dev-test
@@ -49,7 +49,7 @@ def main() -> None:
     ap.add_argument("--report", action="store_true", help="score the shipped weights only, no search")
     ap.add_argument("--weights", help="with --report: these weights (JSON) and floor instead of the shipped ones")
     args = ap.parse_args()
-    settings = Settings(generator="passages")
+    settings = Settings()
     index = compose(settings).index
     pipeline = AnswerPipeline(settings, index)
     composer = pipeline.generator
@@ -69,14 +69,14 @@ def main() -> None:
 
     def score(weights: Weights, floor: float, other: float = 0.0) -> tuple[float, float, float]:
         recalls, firsts, words = [], [], []
-        for ranked, sources, gold, _mode in prepared:
+        for ranked, sources, gold, mode in prepared:
             for u in ranked.units:
                 u.score = sum(getattr(weights, k) * v for k, v in u.features.items())
             order = Ranked(sorted(ranked.units, key=lambda u: -u.score), ranked.similarity)
             budget = Budget(floor=floor, other=other)
             chooser = PassageComposer(composer.embeddings, composer.lexical, budget, weights)
-            chosen = chooser.choose(order)
-            shown = [p for u, kept in chosen for p in ([u.lead_in] if u.lead_in else []) + kept]
+            line, chosen = chooser.compose(order, mode)
+            shown = [line] * bool(line) + [p for u, kept in chosen for p in u.lead + kept]
             spans = []
             for p in shown:
                 start, end = sources[p.source - 1].locate(p.start, p.end)

@@ -55,7 +55,7 @@ def run_command(
     judge = None
     if judge_url:
         from evals.judge import Judge
-        from rag.answer.llm import make_chat_model
+        from rag.llm.chat import make_chat_model
 
         judge_settings = settings.model_copy(
             update={"generator": "openai", "llm_base_url": judge_url, "llm_model": judge_model, "llm_temperature": 0.7,

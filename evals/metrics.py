@@ -17,8 +17,10 @@ METRICS = (
     "evidence_precision", "evidence_recall", "not_covered_accuracy", "false_premise_correction",
     "faithfulness", "refusal_accuracy", "false_refusal_rate", "latency_p50_ms", "latency_p95_ms",
 )  # fmt: skip
+# evidence precision is reported, not gated: it rewarded one-sentence answers (gold recall within the
+# word budget, beside the search box, is what the answer is judged on)
 HEADLINE = (
-    "hit@5", "key_point_coverage", "citation_validity", "evidence_precision", "evidence_recall",
+    "hit@5", "key_point_coverage", "citation_validity", "evidence_recall",
     "not_covered_accuracy", "false_premise_correction", "faithfulness", "refusal_accuracy",
 )  # fmt: skip
 

@@ -27,7 +27,6 @@ from evals import searchbox
 from evals.dataset import SPLITS, DatasetError, EvalCase, Kind, dataset_hash, load_dataset
 from evals.judge import Judge, judge_results
 from evals.metrics import (
-    HEADLINE,
     METRICS,
     bootstrap_ci,
     citation_precision,
@@ -47,8 +46,8 @@ from evals.metrics import (
     refusal_correct,
 )
 from evals.targets import SearchBox, Target
-from rag.answer.notes import is_note
-from rag.answer.selection import W as SELECTION_WEIGHTS
+from rag.answer.rank import WEIGHTS as RANK_WEIGHTS
+from rag.answer.sources import is_note
 from rag.answer.verify import SUPPORT_WEIGHTS, Verifier
 from rag.core.config import Settings
 from rag.index.embeddings import embedder
@@ -130,8 +129,7 @@ def aggregate(records: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, 
         values = [r["metrics"][key] for r in records if r["metrics"][key] is not None]
         undetermined[key] = len(records) - len(values)
         metrics[key] = round(statistics.fmean(values), 4) if values else None
-        if key in HEADLINE:
-            ci[key] = bootstrap_ci(values)
+        ci[key] = bootstrap_ci(values)
     latencies = [r["latency_ms"] for r in records]
     p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
     metrics["latency_p50_ms"] = round(p50, 1) if p50 is not None else None
@@ -201,7 +199,7 @@ def manifest(
             "llm": settings.llm_model if settings.generator != "extractive" else None,
         },
         "settings": safe,
-        "weights": {"selection": asdict(SELECTION_WEIGHTS), "support": asdict(SUPPORT_WEIGHTS)},
+        "weights": {"rank": asdict(RANK_WEIGHTS), "support": asdict(SUPPORT_WEIGHTS)},
         "packages": _versions(),
         "python": platform.python_version(),
         "git_commit": _git_commit(),

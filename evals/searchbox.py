@@ -11,7 +11,7 @@ scores them as if they were the answer, with the answer's own metrics where they
 - ``key_point_coverage``: key points whose phrasing appears in the text shown.
 - ``first_on_gold``: the first citation (lowest ``n``), or the top passage, is gold evidence.
 - ``median_words``: words shown, median over the answerable cases; an answer's words leave out
-  the lines the pipeline adds about the library (``is_note``: what it does not say, the sources'
+  the lines the pipeline adds about the library (``is_note``: the sources'
   standing) and its ``[n]`` markers, so they count the answer's own sentences; the references are
   not part of the answer's text.
 
@@ -26,7 +26,7 @@ from typing import Any
 
 from evals.dataset import EvalCase
 from evals.metrics import first_on_gold, gold_covered, key_point_coverage, word_count
-from rag.answer.notes import is_note
+from rag.answer.sources import is_note
 
 K = 3  # the passages a search box shows above the fold
 FIGURES = ("gold_recall", "gold_recall_case_mean", "key_point_coverage", "first_on_gold", "median_words")

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from rag.answer.llm import LLMError
 from rag.answer.model import Answer, AnswerError, Mode, render_markdown
 from rag.answer.pipeline import AnswerPipeline
 from rag.export import to_docx, to_markdown
+from rag.llm.chat import LLMError
 
 HELP = """Ask a question, or:
   /mode [auto|howto|precedent|explain]   show or set the answer style (auto: chosen per question)

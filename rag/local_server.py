@@ -125,14 +125,14 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float, every: f
 
 @contextlib.contextmanager
 def llama_server(gguf: Path, port: int, log: Path, timeout: float = 120, extra_buffers: bool = False) -> Iterator[str]:
-    """A local OpenAI-compatible LLM: llama.cpp's server (``rag.answer.llama_worker``) over ``gguf`` on loopback, for
+    """A local OpenAI-compatible LLM: llama.cpp's server (``rag.llm.worker``) over ``gguf`` on loopback, for
     as long as the block runs; yields its ``/v1`` base URL. Raises ``RuntimeError`` with the tail of
     the server's log when it does not come up. Extra buffer types stay off unless asked for (see
     ``Settings.llm_extra_buffers``): with them, a CPU that advertises AMX and traps on it kills the
     server on its first request."""
     import sys
 
-    command = [sys.executable, "-m", "rag.answer.llama_worker", "--model", str(gguf), "--model_alias", "smollm2",
+    command = [sys.executable, "-m", "rag.llm.worker", "--model", str(gguf), "--model_alias", "smollm2",
                "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--seed", "0",
                "--use_extra_bufts", str(extra_buffers)]  # fmt: skip
     with log.open("wb") as out:

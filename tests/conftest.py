@@ -18,11 +18,11 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from ingest.pipeline import Ingestor
-from rag.answer.llm import default_gguf
 from rag.compose import compose
 from rag.core.config import Settings
 from rag.index.embeddings import MiniLMEmbeddings
 from rag.index.retrieval import SearchIndex
+from rag.llm.chat import default_gguf
 from rag.local_server import ends_with_parent, llama_server, wait_ready
 
 # Property tests explore new inputs on a developer's machine; CI replays a fixed sequence so a red

@@ -2,11 +2,14 @@
 
 It reads the retrieved passages as units (``rag.answer.units``), scores them against the question
 (``rag.answer.rank``), leads with the best, and adds the next best while each still scores a good
-share of the lead's and the answer stays within the budget. A unit keeps its reading order; a
+share of the lead's and the answer stays within the budget. When the lead unit's sentence closest
+to the question is not its first, the answer opens with that sentence, then gives it in its unit
+(a search engine's snippet, then the passage). A unit keeps its reading order; a
 list keeps its lead-in and its own items only (never items of different lists), and leads a how-to
 answer as its steps. Inside each unit the sentences that bear most on the question are set in bold
 (and flagged ``highlight`` on their citations). Every sentence carries ``[n]`` for the passage
-that holds it, so the one verifier every generator goes through cites it verbatim.
+that holds it, so the one verifier every generator goes through cites it verbatim. A precedent
+answer groups its units by the case of the case library they name, each group led by the case's name.
 """
 
 from __future__ import annotations
@@ -14,17 +17,26 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 from rag.answer.generation import condense
 from rag.answer.model import Mode
 from rag.answer.rank import WEIGHTS, Ranked, Weights, rank
-from rag.answer.units import Piece, Unit, units
+from rag.answer.units import Piece, Unit, card_units, units
+from rag.cases.model import CaseRecord
 from rag.core.models import SearchResult
-from rag.core.text import plain
+from rag.core.text import BULLET, content_tokens, plain
+from rag.index.cards import CARD_SECTION, asked_fields
 from rag.index.embeddings import MiniLMEmbeddings
 from rag.index.lexical import LexicalIndex
 
 NUMBERED = re.compile(r"^\s*\d{1,2}[.)]\s+")
+
+
+class Cases(Protocol):
+    """The case library as the composer reads it (``rag.cases.library.CaseLibrary``)."""
+
+    def cited(self, spans: list[tuple[str, int, int]]) -> list[CaseRecord]: ...
 
 
 @dataclass(frozen=True)
@@ -33,24 +45,25 @@ class Budget:
     floor: float = 0.6  # a further unit joins only at this share of the lead's score (fitted on dev-tune)
     other: float = 0.9  # ... and a unit of another document than the lead's at this share (fitted on dev-tune)
     highlight: float = 0.9  # a piece is highlighted at this share of the answer's best piece similarity
+    lead_line: bool = True  # open with the lead unit's sentence closest to the question
 
 
 class PassageComposer:
     """Answers with the author's units: lead + support within ``budget``, highlighted."""
 
-    name = "passages"
+    name = "extractive"
     verbatim = True
-    notes = False  # better silent than wrong: no "does not say" or premise notes until they hold on any library
     whole_units = True
 
     def __init__(
         self, embeddings: MiniLMEmbeddings, lexical: LexicalIndex, budget: Budget | None = None,
-        weights: Weights = WEIGHTS,
+        weights: Weights = WEIGHTS, cases: Cases | None = None,
     ) -> None:  # fmt: skip
         self.embeddings = embeddings
         self.lexical = lexical
         self.budget = budget or Budget()
         self.weights = weights
+        self.cases = cases
 
     def condense(self, question: str, history: list[dict[str, str]] | None) -> str:
         return condense(question, history)
@@ -63,16 +76,43 @@ class PassageComposer:
     def ranked(self, query: str, sources: list[SearchResult], mode: Mode) -> Ranked:
         """Every unit of ``sources`` scored against ``query``, best first."""
         primary = sum(1 for r in sources if r.score > 0) or len(sources)
-        found = units(sources, primary)
+        # a line introducing what the passages do not hold says nothing alone
+        fields = asked_fields(query)
+        cards = card_units(sources, fields)
+        if cards and fields:  # who wrote it, when, what kind: the documents' cards say, their passages do not
+            # "which are blogs?" asks for every card whose stated value the question names; else the best card
+            asked = content_tokens(query)
+            named = [
+                u for u in cards if asked & content_tokens(" ".join(p.text for p in u.pieces).replace(u.title, ""))
+            ]
+            ranked = rank(query, named or cards, self.embeddings, self.lexical.idf, False, self.weights)
+            ranked.units = ranked.units if named else ranked.units[:1]
+            return ranked
+        found = [u for u in units(sources, primary) if not all(p.text.rstrip().endswith(":") for p in u.all_pieces)]
+        found += cards
         return rank(query, found, self.embeddings, self.lexical.idf, mode is Mode.howto, self.weights)
 
-    def choose(self, ranked: Ranked) -> list[tuple[Unit, list[Piece]]]:
-        """The lead unit and the supporting ones, each with the pieces kept, in answer order."""
+    def lead_line(self, ranked: Ranked, mode: Mode = Mode.explain) -> Piece | None:
+        """The lead unit's sentence closest to the question, when it is not the unit's first: the
+        answer opens with it (as a search engine's snippet does), then gives it in its unit. A line
+        that introduces what follows (it ends with a colon) is never the answer."""
+        if not ranked.units or not self.budget.lead_line:
+            return None
+        pieces = ranked.units[0].all_pieces
+        said = [p for p in pieces if not p.text.rstrip().endswith(":")]
+        best = max(said, key=lambda p: ranked.similarity[(p.source, p.start)], default=None)
+        return None if best is None or best is pieces[0] else best
+
+    def choose(self, ranked: Ranked, words: int | None = None) -> list[tuple[Unit, list[Piece]]]:
+        """The lead unit and the supporting ones, each with the pieces kept, in answer order,
+        within ``words`` (the budget's by default)."""
         if not ranked.units:
             return []
         lead = ranked.units[0]
+        if lead.section == CARD_SECTION:  # the documents' cards the question asks of (ranked)
+            return [(u, u.pieces) for u in ranked.units]
         chosen: list[tuple[Unit, list[Piece]]] = []
-        left = self.budget.words
+        left = self.budget.words if words is None else words
         for u in ranked.units:
             if u is not lead and u.score < self.budget.floor * lead.score:
                 break
@@ -83,7 +123,7 @@ class PassageComposer:
                 left -= u.words()
             elif u is lead:  # the lead is cut at the budget, never dropped
                 kept: list[Piece] = []
-                used = len(u.lead_in.text.split()) if u.lead_in else 0
+                used = sum(len(p.text.split()) for p in u.lead)
                 for p in u.pieces:
                     if kept and used + len(p.text.split()) > left:
                         break
@@ -102,35 +142,68 @@ class PassageComposer:
         pieces in reading order (so ``[n]`` resolves as before), links read as their text."""
         lines: dict[int, list[tuple[int, str]]] = {}
         for unit, kept in self.choose(self.ranked(query, sources, mode)):
-            for p in ([unit.lead_in] if unit.lead_in else []) + kept:
+            for p in unit.lead + kept:
                 lines.setdefault(p.source, []).append((p.at, f"- {plain(p.text)}" if p.item else plain(p.text)))
         return {n: "\n".join(t for _, t in sorted(dict.fromkeys(found))) for n, found in sorted(lines.items())}
 
+    def compose(self, ranked: Ranked, mode: Mode) -> tuple[Piece | None, list[tuple[Unit, list[Piece]]]]:
+        """The answer's opening line (if any) and its units, within the budget together."""
+        line = self.lead_line(ranked, mode)
+        return line, self.choose(ranked, self.budget.words - (len(line.text.split()) if line else 0))
+
     def draft(self, query: str, sources: list[SearchResult], mode: Mode) -> str:
         ranked = self.ranked(query, sources, mode)
-        chosen = self.choose(ranked)
+        line, chosen = self.compose(ranked, mode)
         if not chosen:
             return ""
-        shown = [p for u, kept in chosen for p in ([u.lead_in] if u.lead_in else []) + kept]
+        shown = [p for u, kept in chosen for p in u.lead + kept]
         best = max(ranked.similarity[(p.source, p.start)] for p in shown)
         bold = {
             (p.source, p.start) for p in shown if ranked.similarity[(p.source, p.start)] >= self.budget.highlight * best
         }
+        blocks = [_said(line, bold | {(line.source, line.start)})] if line else []
+        if mode is Mode.precedent and self.cases is not None:
+            return "\n\n".join([*blocks, self._by_case(chosen, sources, bold)])
         steps = mode is Mode.howto and chosen[0][0].kind == "list"
-        blocks = []
         for i, (u, kept) in enumerate(chosen):
             blocks.append(self._render(u, kept, bold, numbered=steps and i == 0))
         return "\n\n".join(blocks)
 
+    def _by_case(
+        self, chosen: list[tuple[Unit, list[Piece]]], sources: list[SearchResult], bold: set[tuple[int, int]]
+    ) -> str:
+        """One entry per case the chosen units name (``- **Name**: its units``), in the order of its
+        best unit; a unit belongs to the case its highlighted sentences name, else the first it
+        names. Units that name no case of the library follow as they are."""
+        assert self.cases is not None
+        groups: dict[str, list[str]] = {}
+        rest = []
+        for u, kept in chosen:
+            shown = sorted(u.lead + kept, key=lambda p: (p.source, p.start) not in bold)  # highlighted first
+            named = next(
+                (found[0] for p in shown if (found := self.cases.cited([(u.doc_id, *sources[p.source - 1].locate(
+                    p.start, p.end))]))), None,
+            )  # fmt: skip
+            text = self._render(u, kept, bold, numbered=False)
+            if named is None:
+                rest.append(text)
+                continue
+            lines = groups.setdefault(named.name, [])
+            body = text.splitlines()
+            body[0] = BULLET.sub("", body[0], count=1)  # an item that leads an entry is the entry
+            lines += [f"- **{named.name}**: {body[0]}" if not lines else f"   {body[0]}"]
+            lines += [f"   {line}" for line in body[1:]]
+        entries = "\n".join(line for lines in groups.values() for line in lines)
+        return "\n\n".join([entries] * bool(entries) + rest)
+
     @staticmethod
     def _render(unit: Unit, kept: list[Piece], bold: set[tuple[int, int]], numbered: bool) -> str:
         def said(p: Piece) -> str:
-            text = plain(p.text)
-            return f"**{text}** [{p.source}]" if (p.source, p.start) in bold else f"{text} [{p.source}]"
+            return _said(p, bold)
 
         if unit.kind == "paragraph":
-            return " ".join(said(p) for p in kept)
-        lines = [said(unit.lead_in)] if unit.lead_in else []
+            return " ".join(said(p) for p in unit.lead + kept)
+        lines = [" ".join(said(p) for p in unit.lead)] if unit.lead else []
         top = min((p.indent for p in kept if p.item), default=0)
         n = 0
         for p in kept:
@@ -144,3 +217,9 @@ class PassageComposer:
             else:
                 lines.append(said(p))
         return "\n".join(lines)
+
+
+def _said(p: Piece, bold: set[tuple[int, int]]) -> str:
+    """A piece as the reader sees it (links as their text), in bold when highlighted, with its ``[n]``."""
+    text = plain(p.text)
+    return f"**{text}** [{p.source}]" if (p.source, p.start) in bold else f"{text} [{p.source}]"

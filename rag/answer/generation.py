@@ -1,7 +1,7 @@
 """Generators turn a question and numbered passages into a draft with ``[n]`` source markers.
 
 Every generator's draft goes through :mod:`rag.answer.verify`, which decides what survives; generators
-only propose. The extractive generator needs no LLM: it selects verbatim sentences.
+only propose. The extractive composer (``rag.answer.compose``) needs no LLM: it quotes the author's units.
 """
 
 from __future__ import annotations
@@ -17,16 +17,15 @@ from typing import TYPE_CHECKING, Protocol
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from rag.answer.llm import LLMError
 from rag.answer.model import Mode
-from rag.answer.notes import is_note
+from rag.answer.sources import is_note
 from rag.core.models import SearchResult
-from rag.core.text import content_tokens
+from rag.core.text import content_tokens, fold, names_in
 from rag.index.lexical import tokenize
+from rag.llm.chat import LLMError
 
 if TYPE_CHECKING:
     from rag.answer.compose import PassageComposer
-    from rag.answer.selection import SentenceSelector
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +37,9 @@ FOLLOW_UP = re.compile(
 
 
 def condense(question: str, history: list[dict[str, str]] | None) -> str:
-    """A standalone search query for a follow-up: carry the previous question's key terms, and the
-    names the last answer gave (what "the last one" or "it" most often points at).
+    """A standalone search query for a follow-up: carry the previous question's key terms (only what
+    it asked, when the follow-up names a subject of its own), and the names the last answer gave
+    (what "the last one" or "it" most often points at).
 
     "And who paid for it?" after "Who set up the Zero Carbon Hub?" searches for
     "And who paid for it? Zero Carbon Hub set".
@@ -51,6 +51,9 @@ def condense(question: str, history: list[dict[str, str]] | None) -> str:
         return question
     stems = set(tokenize([question])[0])
     carried = [w for w in re.findall(r"[\w’'-]+", previous) if (t := tokenize([w])[0]) and t[0] not in stems]
+    if names_in(question):  # "What about Sunderland?": a subject of its own; carry what was asked, not of whom
+        of_whom = {t for name in names_in(previous) for t in name}
+        return " ".join([question, *(w for w in carried if not content_tokens(fold(w)) & of_whom)])
     answer = next((t.get("content", "") for t in reversed(history) if t.get("role") == "assistant"), "")
     answer = "\n".join(line for line in answer.splitlines() if not is_note(line))  # our own lines name no subject
     named = re.findall(
@@ -74,7 +77,6 @@ class Generator(Protocol):
 
     name: str
     verbatim: bool  # drafts only the passages' own sentences: no fallback or early stop needed
-    notes: bool  # the coverage and premise checks run for it, and their notes frame its answer
     whole_units: bool  # drafts whole units of the author's text: a short sentence of one is not a fragment
 
     def condense(self, question: str, history: list[dict[str, str]] | None) -> str:
@@ -147,18 +149,13 @@ class LLMGenerator:
         self,
         chat: BaseChatModel,
         name: str = "openai",
-        selector: SentenceSelector | None = None,
-        context_sentences: int = 0,
         units: PassageComposer | None = None,
     ) -> None:
         self.chat = chat
         self.name = name
         self.verbatim = False
-        self.notes = True
         self.whole_units = False
-        self.selector = selector if context_sentences else None
-        self.context_sentences = context_sentences
-        self.units = units  # when set, the context is the units the passages composer would answer with
+        self.units = units  # when set, the context is the units the extractive composer would answer with
 
     def messages(
         self, question: str, sources: list[SearchResult], mode: Mode, history: list[dict[str, str]] | None = None
@@ -168,8 +165,6 @@ class LLMGenerator:
         texts: dict[int, str] = {}
         if self.units is not None:
             texts = self.units.focus(condense(question, history), sources, mode)
-        elif self.selector is not None:
-            texts = self.selector.focus(condense(question, history), sources, mode, self.context_sentences)
         if texts:  # source numbers stay those of the passages, so citations resolve as before
             blocks = "\n\n".join(source_block(n, sources[n - 1], text) for n, text in texts.items())
         else:

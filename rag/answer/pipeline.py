@@ -17,14 +17,10 @@ from typing import Any, TypedDict, Unpack
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag.answer.compose import Budget, PassageComposer
-from rag.answer.coverage import still_missing
-from rag.answer.extractive import ExtractiveGenerator
 from rag.answer.generation import Generator, LLMGenerator
 from rag.answer.model import Answer, AnswerEvent, CaseLink, Mode
 from rag.answer.modes import ModeClassifier
-from rag.answer.notes import notes, refusal_message
-from rag.answer.selection import SentenceSelector
-from rag.answer.sources import describe
+from rag.answer.sources import describe, refusal_message
 from rag.answer.stages import Asked as Asked
 from rag.answer.stages import NoMatchingDocuments, Reader, Work, best_similarity
 from rag.answer.verify import Verified, Verifier
@@ -49,36 +45,21 @@ class AskOptions(TypedDict, total=False):
     k: int | None
 
 
-def selector_for(index: SearchIndex) -> SentenceSelector:
-    """Sentence selection over this index (its IDF and centroid read at call time, so they follow refreshes)."""
-    return SentenceSelector(index.embeddings, idf=lambda token: index.lexical.idf(token), centroid=index.centroid)
-
-
-def extractive_for(settings: Settings, index: SearchIndex, cases: CaseLibrary | None = None) -> ExtractiveGenerator:
-    """The extractive composer over this index (precedent answers led by the case library's cases)."""
-    return ExtractiveGenerator(selector_for(index), max_sentences=settings.answer_max_sentences, cases=cases)
-
-
 def make_generator(settings: Settings, index: SearchIndex, cases: CaseLibrary | None = None) -> Generator:
-    """The generator the settings name; LLM ones get their chat model (nothing loads until first use)."""
+    """The generator the settings name; LLM ones get their chat model (nothing loads until first use)
+    and the extractive composer's units as their context."""
+    composer = extractive_for(settings, index, cases)
     if settings.generator == "extractive":
-        return extractive_for(settings, index, cases)
-    if settings.generator == "passages":
-        return passages_for(settings, index)
-    from rag.answer.llm import make_chat_model
+        return composer
+    from rag.llm.chat import make_chat_model
 
-    return LLMGenerator(
-        make_chat_model(settings),
-        name=settings.generator,
-        selector=selector_for(index),
-        context_sentences=settings.llm_context_sentences,
-        units=passages_for(settings, index) if settings.llm_context == "units" else None,
-    )
+    return LLMGenerator(make_chat_model(settings), name=settings.generator, units=composer)
 
 
-def passages_for(settings: Settings, index: SearchIndex) -> PassageComposer:
-    """The passages composer over this index, within the settings' word budget."""
-    return PassageComposer(index.embeddings, index.lexical, Budget(words=settings.answer_words))
+def extractive_for(settings: Settings, index: SearchIndex, cases: CaseLibrary | None = None) -> PassageComposer:
+    """The extractive composer over this index, within the settings' word budget (precedent
+    answers grouped by the case library's cases)."""
+    return PassageComposer(index.embeddings, index.lexical, Budget(words=settings.answer_words), cases=cases)
 
 
 class AnswerPipeline:
@@ -98,13 +79,10 @@ class AnswerPipeline:
         # a generator that may write what the passages do not say gets the extractive one behind it
         self.fallback: Generator | None = None
         if settings.llm_fallback and not self.generator.verbatim:
-            # the composer the LLM was given the context of answers when none of its draft verifies
-            units = settings.llm_context == "units"
-            self.fallback = passages_for(settings, index) if units else extractive_for(settings, index, self.cases)
+            self.fallback = extractive_for(settings, index, self.cases)
         self.verifier = Verifier(index.embeddings, settings.support_threshold, settings.keep_unsupported)
-        self.selector = selector_for(index)
         self.modes = ModeClassifier(index.embeddings)
-        self.reader = Reader(settings, index, self.generator, self.selector, self.modes, self.cases)
+        self.reader = Reader(settings, index, self.generator, self.modes, self.cases)
         self.chain: Runnable[dict[str, Any], Answer] = RunnableLambda(self._invoke, name="policyrag")
 
     def ask(self, question: str, **options: Unpack[AskOptions]) -> Answer:
@@ -139,11 +117,10 @@ class AnswerPipeline:
         work.timings["generate"] = work.timings["verify"] = 0.0
         verified: Verified | None = None
         if work.evidence:  # decided once, in the retrieve stage
-            lead, _ = notes(work.coverage)
-            verified = yield from _led(self._verified_deltas(work, self.generator), lead)
+            verified = yield from self._verified_deltas(work, self.generator)
             if self.fallback is not None and not verified.citations:
                 work.fallback_dropped = verified.dropped
-                verified = yield from _led(self._verified_deltas(work, self.fallback), lead)
+                verified = yield from self._verified_deltas(work, self.fallback)
         answer = self._finish(work, verified)
         if answer.refused:
             yield AnswerEvent(event="delta", text=answer.answer)
@@ -192,18 +169,12 @@ class AnswerPipeline:
         if verified is None or not verified.citations:
             answer.refused = True
             answer.refusal_reason = "weak_retrieval" if verified is None else "no_supported_sentence"
-            near = verified is not None
-            answer.answer = refusal_message(work.question, work.results, near, work.coverage.not_stated)
-            answer.not_stated = work.coverage.not_stated if near else []
+            answer.answer = refusal_message(work.question, work.results, near=verified is not None)
         else:
-            quotes = [c.quote for c in verified.citations]
-            work.coverage.not_stated = still_missing(work.question, work.coverage.not_stated, quotes)
-            lead, tail = notes(work.coverage, [(c.doc_id, c.char_start, c.char_end) for c in verified.citations])
-            work.tail = tail + describe(verified.citations, self.index.documents())
-            answer.answer = lead + verified.text + work.tail
+            work.tail = describe(verified.citations, self.index.documents())
+            answer.answer = verified.text + work.tail
             answer.citations = verified.citations
             answer.unsupported = verified.unsupported
-            answer.not_stated, answer.premise = work.coverage.not_stated, work.coverage.premise
             spans = [(c.doc_id, c.char_start, c.char_end) for c in verified.citations]
             answer.cases = [CaseLink(id=r.id, name=r.name) for r in self.cases.cited(spans)]
         if verified is not None:
@@ -215,20 +186,6 @@ class AnswerPipeline:
         answer.timings_ms = {k: round(v, 1) for k, v in work.timings.items()}
         observe_answer(answer, work.started_ns, record=self.settings.metrics_enabled)
         return answer
-
-
-def _led(events: cabc.Generator[AnswerEvent, None, Verified], lead: str) -> cabc.Generator[AnswerEvent, None, Verified]:
-    """The deltas of ``events``, with ``lead`` sent just before the first of them (so a draft that
-    verifies to nothing, then a refusal, never shows it)."""
-    while True:
-        try:
-            event = next(events)
-        except StopIteration as done:
-            return done.value
-        if lead and event.event == "delta":
-            yield AnswerEvent(event="delta", text=lead)
-            lead = ""
-        yield event
 
 
 def _answer_of(events: Iterator[AnswerEvent]) -> Answer:

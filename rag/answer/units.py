@@ -18,6 +18,7 @@ from rag.core.text import BULLET, TABLE_ROW, TABLE_RULE, Span, sentences
 BLOCK = re.compile(r"\n[ \t]*\n")
 MARK_ONLY = re.compile(r"^\s*(?:[•\-–—*·▪]|\d{1,2}[.)])\s*$")  # a bullet the sentence splitter cut from its item
 HEADING_LINE = re.compile(r"^\s*#{1,6}\s")
+STANDS = 5  # a lead-in line of fewer words than this ("This requires:") is read with the sentence before it
 
 
 @dataclass(frozen=True)
@@ -42,18 +43,19 @@ class Unit:
     title: str
     section: str
     pieces: list[Piece]
-    lead_in: Piece | None = None  # a list's line that introduces it ("To run a session:")
+    lead: list[Piece] = field(default_factory=list)  # a list's line that introduces it ("To run a session:"),
+    # after the sentence before it when the line alone does not stand ("This requires:"); a table's header
     rank: int = 0  # the best retrieval position among the passages it was read from (0 = top hit)
     score: float = 0.0
     features: dict[str, float] = field(default_factory=dict)
 
     @property
     def at(self) -> int:
-        return (self.lead_in or self.pieces[0]).at
+        return (self.lead or self.pieces)[0].at
 
     @property
     def all_pieces(self) -> list[Piece]:
-        return ([self.lead_in] if self.lead_in else []) + self.pieces
+        return self.lead + self.pieces
 
     @property
     def text(self) -> str:
@@ -137,8 +139,8 @@ def _kind(block: str) -> str:
 
 def units(sources: list[SearchResult], primary: int) -> list[Unit]:
     """The units of ``sources`` (the first ``primary`` of them are search hits, the rest what was read
-    around them), in document and reading order. A paragraph ending in a colon that a list follows
-    is that list's lead-in; a table keeps its header row as lead-in."""
+    around them), in document and reading order. A paragraph's last sentence that ends in a colon is
+    the lead-in of the list or paragraph that follows; a table keeps its header row as lead-in."""
     out: list[Unit] = []
     for stretch in _stretches(sources, primary):
         blocks, pos = [], 0
@@ -149,7 +151,9 @@ def units(sources: list[SearchResult], primary: int) -> list[Unit]:
         previous: Unit | None = None
         for a, b in blocks:
             block = stretch.text[a:b]
-            if not block.strip() or (HEADING_LINE.match(block) and "\n" not in block.strip()):
+            if not block.strip():
+                continue  # a block of blanks (non-breaking spaces) parts nothing
+            if HEADING_LINE.match(block) and "\n" not in block.strip():
                 previous = None
                 continue
             kind = _kind(block)
@@ -164,21 +168,41 @@ def units(sources: list[SearchResult], primary: int) -> list[Unit]:
             first = sources[pieces[0].source - 1]
             unit = Unit(kind, stretch.doc_id, first.title, first.section, pieces, rank=stretch.rank)
             if kind == "table" and len(pieces) > 1:
-                unit.lead_in, unit.pieces = pieces[0], pieces[1:]
-            elif kind == "list" and previous is not None and previous.kind == "paragraph":
-                lead = previous.pieces[-1]
-                if lead.text.rstrip().endswith(":"):
-                    unit.lead_in = lead
-                    previous.pieces.pop()
+                unit.lead, unit.pieces = pieces[:1], pieces[1:]
+            elif kind == "list" and previous is not None and previous.kind == "paragraph" and not previous.lead:
+                if previous.pieces[-1].text.rstrip().endswith(":"):  # a line that introduces what follows
+                    unit.lead, previous.pieces = _lead(previous.pieces)
                     if not previous.pieces:
                         out.remove(previous)
             elif kind == "paragraph" and any(p.item for p in pieces):  # a lead-in line with its list, no blank line
                 split = next(i for i, p in enumerate(pieces) if p.item)
                 if split and pieces[split - 1].text.rstrip().endswith(":"):
-                    unit.kind, unit.lead_in, unit.pieces = "list", pieces[split - 1], pieces[split:]
-                    if split > 1:
-                        out.append(Unit("paragraph", stretch.doc_id, first.title, first.section, pieces[: split - 1],
+                    unit.lead, before = _lead(pieces[:split])
+                    unit.kind, unit.pieces = "list", pieces[split:]
+                    if before:
+                        out.append(Unit("paragraph", stretch.doc_id, first.title, first.section, before,
                                         rank=stretch.rank))  # fmt: skip
             out.append(unit)
             previous = unit
+    return out
+
+
+def _lead(paragraph: list[Piece]) -> tuple[list[Piece], list[Piece]]:
+    """A list's lead-in out of the paragraph that ends with it: its last sentence, and the one
+    before when that line alone does not stand; and what is left of the paragraph."""
+    cut = len(paragraph) - (2 if len(paragraph) > 1 and len(paragraph[-1].text.split()) < STANDS else 1)
+    return paragraph[cut:], paragraph[:cut]
+
+
+def card_units(sources: list[SearchResult], fields: set[str]) -> list[Unit]:
+    """A document's card (retrieved only for a question about the documents themselves: who wrote
+    one, which are blogs) as a unit of its sentences, those stating ``fields`` (all when empty)."""
+    out = []
+    for i, r in enumerate(sources):
+        if r.chunk is None or not r.is_card:
+            continue
+        spans = [s for s in r.chunk.card_spans if not fields or s.field in fields]
+        pieces = [Piece(r.text[s.start : s.end], i + 1, s.start, s.end, s.file_start) for s in spans]
+        if pieces:
+            out.append(Unit("paragraph", r.doc_id, r.title, r.section, pieces, rank=i))
     return out

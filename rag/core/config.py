@@ -47,11 +47,12 @@ class Settings(BaseSettings):
     )
     per_doc_cap: int = Field(3, ge=1, description="At most this many chunks per document in a result list.")
 
-    generator: Literal["extractive", "passages", "openai", "local"] = Field(
+    generator: Literal["extractive", "openai", "local"] = Field(
         "extractive",
-        description="extractive needs no LLM; passages (no LLM) answers with the author's units, a paragraph or a "
-        "list with its lead-in, within answer_words; openai talks to any OpenAI-compatible server; "
-        "local runs a GGUF model (SmolLM2 by default; the local extra) in a child process.",
+        description="extractive needs no LLM: it answers with the author's units (a paragraph, a list with its "
+        "lead-in) within answer_words; openai talks to any OpenAI-compatible server; local runs a GGUF model "
+        "(SmolLM2 by default; the local extra) in a child process. An LLM is given the units the extractive "
+        "composer would answer with.",
     )
     llm_base_url: str = Field(
         "http://127.0.0.1:8080/v1", description="OpenAI-compatible endpoint (llama.cpp, vLLM, Ollama's /v1, OpenAI)."
@@ -75,18 +76,6 @@ class Settings(BaseSettings):
         True,
         description="When no sentence of an LLM draft survives verification, answer extractively, not refuse.",
     )
-    llm_context_sentences: int = Field(
-        12,
-        ge=0,
-        le=120,
-        description="An LLM is given the passages' most relevant sentences, this many in all (0: the whole "
-        "passages). Fewer prompt tokens answer faster and give a small model less to stray into.",
-    )
-    llm_context: Literal["sentences", "units"] = Field(
-        "sentences",
-        description="What an LLM is given: the passages' most relevant sentences (llm_context_sentences of them), "
-        "or the units the passages composer would answer with (a paragraph, a list with its lead-in).",
-    )
     llm_max_unsupported: int = Field(
         3,
         ge=0,
@@ -99,9 +88,8 @@ class Settings(BaseSettings):
         "'policyrag' (for a chat front end that insists on its own).",
     )
     answer_k: int = Field(6, ge=1, le=20, description="Passages handed to the generator.")
-    answer_max_sentences: int = Field(5, ge=1, le=12)
     answer_words: int = Field(
-        200, ge=40, le=2000, description="The passages composer's word budget: the longest answer it writes."
+        200, ge=40, le=2000, description="The extractive composer's word budget: the longest answer it writes."
     )
     answer_window_top: int = Field(
         2, ge=0, le=20, description="The best passages whose neighbours in their document are read with them."

@@ -55,7 +55,7 @@ class Observed(Protocol):
 log = logging.getLogger(__name__)
 
 # The answer's stages, in the order they run; generate and verify interleave sentence by sentence.
-STAGES = ("retrieve", "coverage", "generate", "verify")
+STAGES = ("retrieve", "gate", "generate", "verify")
 INTERLEAVED = {"generate", "verify"}
 # Seconds: from a cached BM25 hit (~1 ms) to a slow local LLM draft (a minute).
 STAGE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)

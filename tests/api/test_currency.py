@@ -30,6 +30,7 @@ The Zero Carbon Hub was set up by the National House-Building Council to make ne
 Councils should ask the Hub for its guidance before they plan new homes.
 """
 QUESTION = "Who set up the Zero Carbon Hub?"
+ONLY_OLD = "What role does the report give FE colleges in local growth?"  # the superseded document's alone
 
 
 @pytest.fixture(scope="module")
@@ -42,15 +43,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     stop(server)
 
 
-def ask(server: Server, **filters: object) -> dict:  # type: ignore[type-arg]
+def ask(server: Server, question: str = QUESTION, **filters: object) -> dict:  # type: ignore[type-arg]
     with server.client() as c:
-        r = c.post("/v1/ask", json={"question": QUESTION, "filters": filters or None})
+        r = c.post("/v1/ask", json={"question": question, "filters": filters or None})
     assert r.status_code == 200, r.text
     return r.json()
 
 
 def test_an_answer_citing_a_superseded_document_warns_and_names_the_newer_one(server: Server) -> None:
-    answer = ask(server)
+    answer = ask(server, ONLY_OLD)
     old = [c for c in answer["citations"] if c["doc_id"] == OLD]
     assert old, answer["answer"]
     assert all(c["currency"] == "superseded" and NEW in c["warning"] for c in old)

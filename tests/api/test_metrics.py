@@ -48,7 +48,7 @@ def test_one_ask_moves_the_request_counter_stage_histograms_and_refusals(api: Se
 
     assert moved("policyrag_http_requests_total", method="POST", route="/v1/ask", status="200") == 1
     assert moved("policyrag_http_request_duration_seconds_count", method="POST", route="/v1/ask", status="200") == 1
-    for stage in ("retrieve", "coverage", "generate", "verify", "total"):
+    for stage in ("retrieve", "gate", "generate", "verify", "total"):
         assert moved("policyrag_stage_duration_seconds_count", stage=stage) == 1, stage
     assert moved("policyrag_refusals_total", reason=reason) == 1
     assert moved("policyrag_answers_total", mode=r.json()["mode"], generator="extractive") == 1

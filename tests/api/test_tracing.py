@@ -21,7 +21,7 @@ from rag.index.retrieval import SearchIndex
 from tests.api.conftest import Server, start_server, stop
 from tests.api.test_app import services
 
-STAGES = ["retrieve", "coverage", "generate", "verify"]
+STAGES = ["retrieve", "gate", "generate", "verify"]
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 
 

@@ -10,8 +10,8 @@ import pytest
 from evals.judge import Judge
 from evals.run import run
 from evals.targets import InprocTarget
-from rag.answer.llm import make_chat_model
 from rag.index.retrieval import SearchIndex
+from rag.llm.chat import make_chat_model
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 

@@ -14,6 +14,7 @@ from evals.compare import compare, table
 from evals.dataset import EvalCase, assign_splits, load_dataset
 from evals.metrics import METRICS, first_on_gold, gold_covered, gold_recall, word_count
 from evals.searchbox import answer_body, score_case, summarize
+from rag.answer.sources import WEAK_NOTE
 from tests.conftest import REPO
 
 
@@ -51,8 +52,8 @@ def test_first_citation_on_gold() -> None:
 def test_words_shown_leave_out_markers_list_marks_and_the_pipelines_own_lines() -> None:
     assert word_count("1. **Set up** a hub [1].\n- Fund it [2].") == 6
     assert word_count("The council’s co-production hub [3]") == 4  # an apostrophe or a hyphen joins a word
-    text = "The hub was set up by the NHBC [1].\nThe library does not say who paid for it."
-    assert answer_body(text) == "The hub was set up by the NHBC [1]."
+    text = f"The hub was set up by the NHBC [1].\n\n{WEAK_NOTE}"
+    assert answer_body(text).strip() == "The hub was set up by the NHBC [1]."
     assert word_count(answer_body(text)) == 8
 
 
@@ -65,7 +66,7 @@ def _case(**fields: Any) -> EvalCase:
 def test_a_case_is_scored_for_the_answer_and_for_the_search_box() -> None:
     case = _case()
     answer = {
-        "answer": "It was set up by the NHBC [1] with DCLG money [2].\nThe library does not say when it opened.",
+        "answer": f"It was set up by the NHBC [1] with DCLG money [2].\n\n{WEAK_NOTE}",
         "refused": False,
         "query": "Who set up the hub? NHBC",
         "citations": [  # listed out of order: the first citation is n = 1, the off-gold one
@@ -83,7 +84,7 @@ def test_a_case_is_scored_for_the_answer_and_for_the_search_box() -> None:
     assert scored["query"] == "Who set up the hub? NHBC"
     a, s = scored["answer"], scored["search"]
     assert (a["gold_covered"], a["gold_spans"], a["key_point_coverage"], a["first_on_gold"]) == (1, 1, 1.0, 0.0)
-    assert a["words"] == 10  # the note line is not counted
+    assert a["words"] == 10  # the line about the sources is not counted
     assert [p["chunk_id"] for p in scored["passages"]] == ["k1", "k2", "k3"]  # the top three only
     assert s["gold_covered"] == 1  # 30 + 60 of its 100 characters, from the first and third passages
     assert s["key_point_coverage"] == 0.5  # "DCLG" is only in the fourth passage, which is not shown

@@ -1,4 +1,4 @@
-"""The passages composer on generic constructs: a list under its lead-in, a paragraph, a table, a
+"""The extractive composer on generic constructs: a list under its lead-in, a paragraph, a table, a
 list cut by a passage boundary, links and highlights; then over the real corpus, grounded."""
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def test_units_are_the_authors_paragraphs_and_lists_with_their_lead_ins() -> Non
     found = units([passage(GUIDE)], primary=1)
     assert [u.kind for u in found] == ["paragraph", "list", "paragraph", "list"]
     steps = found[1]
-    assert steps.lead_in is not None and steps.lead_in.text == "To run a usability session:"
+    assert [p.text for p in steps.lead] == ["To run a usability session:"]
     assert steps.pieces[0].text == "- Recruit five people who use the service."
     assert len(steps.pieces) == 4 and all(p.item for p in steps.pieces)
     assert len(found[0].pieces) == 2  # both sentences of the paragraph, in reading order
@@ -71,14 +71,27 @@ def test_units_are_the_authors_paragraphs_and_lists_with_their_lead_ins() -> Non
 def test_a_list_cut_by_a_passage_boundary_is_whole_again() -> None:
     cut = GUIDE.index("- Watch")
     first, second = passage(GUIDE[: cut + 10], start=0), passage(GUIDE[cut - 40 :], start=cut - 40, score=0.0)
-    steps = next(u for u in units([first, second], primary=1) if u.lead_in is not None)
+    steps = next(u for u in units([first, second], primary=1) if u.lead)
     assert len(steps.pieces) == 4
     assert {p.source for p in steps.pieces} == {1, 2}  # each item cited from a passage that holds it whole
 
 
+def test_a_lead_in_too_short_to_stand_comes_with_the_sentence_before_it() -> None:
+    text = "Councils can open their data to local firms. This requires:\n\n- A data register.\n- A named owner.\n"
+    (steps,) = units([passage(text)], primary=1)
+    assert [p.text for p in steps.lead] == ["Councils can open their data to local firms.", "This requires:"]
+    assert len(steps.pieces) == 2
+
+
+def test_a_blank_block_does_not_part_a_lead_in_from_its_list() -> None:
+    text = "Its key features include:\n\n\u00a0\n\n- Distributed networks.\n- Blurred boundaries.\n"
+    (features,) = units([passage(text)], primary=1)
+    assert features.kind == "list" and [p.text for p in features.lead] == ["Its key features include:"]
+
+
 def test_a_table_keeps_its_header_row() -> None:
     (table,) = units([passage(TABLE)], primary=1)
-    assert table.kind == "table" and table.lead_in is not None and "What it requires" in table.lead_in.text
+    assert table.kind == "table" and len(table.lead) == 1 and "What it requires" in table.lead[0].text
     assert len(table.pieces) == 2
 
 
@@ -86,14 +99,16 @@ def test_a_howto_answer_is_one_authors_list_in_its_order_with_its_lead_in(embedd
     sources = [passage(GUIDE)]
     draft = composer(embeddings).draft("How do I run a usability test with users?", sources, Mode.howto)
     lines = draft.splitlines()
-    assert lines[0].startswith(("To run a usability session:", "**To run a usability session:"))
-    steps = [re.sub(r"\*\*|\s*\[\d+\]", "", ln) for ln in lines[1:5]]
+    at = next(i for i, ln in enumerate(lines) if ln.lstrip("*").startswith("To run a usability session:"))
+    steps = [re.sub(r"\*\*|\s*\[\d+\]", "", ln) for ln in lines[at + 1 : at + 5]]
     assert steps == ["1. Recruit five people who use the service.", "2. Write tasks that match what they need to do.",
                      "3. Watch each person try the tasks without helping them.",
                      "4. Write up what went wrong and fix it first."]  # fmt: skip
     assert "Consent forms" not in draft  # never items of another list
     verified = Verifier(embeddings, 0.5).verify(draft, sources, whole_units=True)
-    assert not verified.dropped and len(verified.citations) == draft.count("[")
+    assert not verified.dropped and {int(n) for n in re.findall(r"\[(\d+)\]", verified.text)} == {
+        c.n for c in verified.citations
+    }
 
 
 def test_the_answer_stays_within_its_word_budget_and_the_lead_is_cut_not_dropped(
@@ -103,6 +118,44 @@ def test_the_answer_stays_within_its_word_budget_and_the_lead_is_cut_not_dropped
     words = len(re.sub(r"\[\d+\]|\*\*", "", draft).split())
     assert 0 < words <= 40 + 8  # whole pieces: the last one kept may end past the budget by its own length
     assert "Recruit five people" in draft
+
+
+def test_the_answer_opens_with_the_sentence_that_answers_when_its_unit_does_not(
+    embeddings: MiniLMEmbeddings,
+) -> None:
+    text = (
+        "Our team met in the spring to plan the year. Usability sessions cost very little to run: a room and "
+        "five users. Notes from the day are kept in the shared drive."
+    )
+    sources = [passage(text)]
+    draft = composer(embeddings).draft("How much does a usability session cost to run?", sources, Mode.explain)
+    first, rest = draft.split("\n\n", 1)
+    assert first.startswith("**Usability sessions cost very little") and rest.startswith("Our team met")
+    verified = Verifier(embeddings, 0.5).verify(draft, sources, whole_units=True)
+    assert not verified.dropped and verified.citations[0].quote.startswith("Usability sessions cost")
+
+
+def test_a_precedent_answer_is_grouped_by_the_case_each_unit_names(embeddings: MiniLMEmbeddings) -> None:
+    from rag.cases.model import CaseRecord
+
+    text = (
+        "Leeds ran a repair cafe in its libraries for a year. Volunteers fixed 400 items.\n\n"
+        "Bristol ran a tool library from a former shop. Members borrowed drills and ladders."
+    )
+
+    class TwoCases:  # a case library naming Leeds' and Bristol's (unit tests only)
+        def cited(self, spans: list[tuple[str, int, int]]) -> list[CaseRecord]:
+            out = []
+            for _, start, end in spans:
+                said = text[start:end]
+                out += [CaseRecord(id=n.lower(), name=f"{n} scheme") for n in ("Leeds", "Bristol") if n in said]
+            return out
+
+    c = PassageComposer(embeddings, FlatIdf(), Budget(), cases=TwoCases())  # type: ignore[arg-type]
+    draft = c.draft("Where has a council run a repair or lending scheme?", [passage(text)], Mode.precedent)
+    entries = re.findall(r"^- \*\*(.+?)\*\*: (.*)$", draft, flags=re.M)
+    assert sorted(name for name, _ in entries) == ["Bristol scheme", "Leeds scheme"], draft
+    assert all(name.split()[0] in said for name, said in entries)
 
 
 def test_links_read_as_their_text_and_the_citation_keeps_the_markdown(embeddings: MiniLMEmbeddings) -> None:
@@ -128,9 +181,9 @@ def test_the_sentences_that_answer_are_highlighted(embeddings: MiniLMEmbeddings)
     ["How can I give civil servants time to innovate?", "Who set up the Zero Carbon Hub?"],
 )
 def test_passage_answers_on_the_real_corpus_are_grounded(corpus_index: SearchIndex, question: str) -> None:
-    settings = Settings(data_dir=corpus_index.settings.data_dir, corpus_dir=CORPUS, generator="passages")
+    settings = Settings(data_dir=corpus_index.settings.data_dir, corpus_dir=CORPUS)
     answer = AnswerPipeline(settings, corpus_index).ask(question)
-    assert not answer.refused and answer.generator == "passages"
+    assert not answer.refused and answer.generator == "extractive"
     assert_grounded(answer, CORPUS)
     assert any(c.highlight for c in answer.citations)
     assert len(re.sub(r"\[\d+\]|\*\*", "", answer.answer).split()) <= settings.answer_words + 60  # + source lines

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer.gguf import QWEN_PARTS, ModelError, assemble_qwen, part_path, qwen_parts
+from rag.llm.gguf import QWEN_PARTS, ModelError, assemble_qwen, part_path, qwen_parts
 
 
 def _parts(root: Path, sizes: list[int]) -> list[Path]:

@@ -1,7 +1,7 @@
 """Chat models for the LLM generators: any OpenAI-compatible server, or a local GGUF (SmolLM2 by default).
 
 Both are LangChain ``BaseChatModel`` objects, so they stream, trace and swap like any other. The
-local model runs in a child process (``rag.answer.llama_worker``): a native fault in llama.cpp is
+local model runs in a child process (``rag.llm.worker``): a native fault in llama.cpp is
 reported as an error instead of killing the caller. Nothing here loads a model or opens a
 connection until the first call.
 """
@@ -21,9 +21,9 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import PrivateAttr
 
-from rag.answer.llama_worker import LLMError as LLMError
-from rag.answer.llama_worker import ModelProcess, serve
 from rag.core.config import Settings
+from rag.llm.worker import LLMError as LLMError
+from rag.llm.worker import ModelProcess, serve
 
 log = logging.getLogger(__name__)
 
