@@ -25,7 +25,7 @@ from rag.answer.rank import WEIGHTS, Ranked, Weights, rank
 from rag.answer.units import Piece, Unit, card_units, units
 from rag.cases.model import CaseRecord
 from rag.core.models import SearchResult
-from rag.core.text import BULLET, content_tokens, plain
+from rag.core.text import BULLET, content_tokens, plain, sentences
 from rag.index.cards import CARD_SECTION, asked_fields
 from rag.index.embeddings import MiniLMEmbeddings
 from rag.index.lexical import LexicalIndex
@@ -222,4 +222,6 @@ class PassageComposer:
 def _said(p: Piece, bold: set[tuple[int, int]]) -> str:
     """A piece as the reader sees it (links as their text), in bold when highlighted, with its ``[n]``."""
     text = plain(p.text)
-    return f"**{text}** [{p.source}]" if (p.source, p.start) in bold else f"{text} [{p.source}]"
+    if (p.source, p.start) in bold:  # each sentence on its own, as the verifier reads them
+        text = " ".join(f"**{s.text}**" for s in sentences(text)) or text
+    return f"{text} [{p.source}]"

@@ -198,6 +198,20 @@ def test_an_llm_is_given_the_units_with_source_numbers_that_resolve(embeddings: 
     assert all(line in GUIDE for line in lines)  # verbatim, so [2] resolves to the passage that holds it
 
 
+def test_a_highlighted_item_of_several_sentences_keeps_every_sentence(embeddings: MiniLMEmbeddings) -> None:
+    text = (
+        "To vote on features:\n"
+        "- Give each person five stickers to place on the features that matter most. Votes can be private. "
+        "Allow extra minutes to count them.\n- Count the votes.\n"
+    )
+    sources = [passage(text)]
+    draft = composer(embeddings).draft("How do we vote on which features matter most?", sources, Mode.howto)
+    assert "**Give each person" in draft  # the item that answers is highlighted
+    verified = Verifier(embeddings, Settings().support_threshold).verify(draft, sources, whole_units=True)
+    assert not verified.dropped, verified.dropped
+    assert "Allow extra minutes to count them." in verified.text and verified.text.count("**") % 2 == 0
+
+
 def test_a_quoted_passage_reads_without_its_blockquote_marks(embeddings: MiniLMEmbeddings) -> None:
     text = "> Teams that test early with five users find most of the problems in a service."
     sources = [passage(text)]
