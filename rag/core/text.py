@@ -140,9 +140,10 @@ EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
 
 
 def plain(sentence: str) -> str:
-    """A sentence as rendered Markdown reads: :func:`display`, links as their text, no bold marks.
-    An answer shows this; its citation keeps the verbatim text and offsets."""
-    return EMPHASIS.sub(r"\2", LINK.sub(r"\1", QUOTED.sub("", display(sentence))))
+    """A sentence as rendered Markdown reads: :func:`display`, links as their text, no bold marks
+    (paired or left alone). An answer shows this; its citation keeps the verbatim text and offsets."""
+    # a bold mark left alone: the sentence splitter cut a bold span the author ran over two sentences
+    return EMPHASIS.sub(r"\2", LINK.sub(r"\1", QUOTED.sub("", display(sentence)))).replace("**", "")
 
 
 # Words that name no subject, on top of scikit-learn's English list ("does", "did", "tell" are not in it),

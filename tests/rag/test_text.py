@@ -22,3 +22,13 @@ def test_list_items_and_finished_lines_still_split() -> None:
         "– secondments into skunkworks",
         "Done",
     ]
+
+
+def test_plain_reads_links_as_text_and_drops_bold_marks_even_when_a_sentence_cut_left_one_alone() -> None:
+    from rag.core.text import plain
+
+    assert plain("See the [guide](https://example.org/g) for **more**.") == "See the guide for more."
+    assert (
+        plain("**Keep in mind some activities need no clearance.") == "Keep in mind some activities need no clearance."
+    )
+    assert plain("Direct observation is one of them.**") == "Direct observation is one of them."
