@@ -61,7 +61,7 @@ def main() -> None:
         work = pipeline.reader.retrieve(
             Work(pipeline._asked(case["question"], {"history": case.get("history")}, False))
         )
-        sources = work.answering
+        sources = work.results
         ranked = composer.ranked(composer.condense(case["question"], case.get("history")), sources, work.mode)
         gold = [g for group in case["gold"] for g in group]
         prepared.append((ranked, sources, gold, work.mode))
@@ -69,13 +69,13 @@ def main() -> None:
 
     def score(weights: Weights, floor: float, other: float = 0.0) -> tuple[float, float, float]:
         recalls, firsts, words = [], [], []
-        for ranked, sources, gold, mode in prepared:
+        for ranked, sources, gold, _mode in prepared:
             for u in ranked.units:
                 u.score = sum(getattr(weights, k) * v for k, v in u.features.items())
             order = Ranked(sorted(ranked.units, key=lambda u: -u.score), ranked.similarity)
             budget = Budget(floor=floor, other=other)
             chooser = PassageComposer(composer.embeddings, composer.lexical, budget, weights)
-            line, chosen = chooser.compose(order, mode)
+            line, chosen = chooser.compose(order)
             shown = [line] * bool(line) + [p for u, kept in chosen for p in u.lead + kept]
             spans = []
             for p in shown:

@@ -45,7 +45,6 @@ class Budget:
     floor: float = 0.6  # a further unit joins only at this share of the lead's score (fitted on dev-tune)
     other: float = 0.9  # ... and a unit of another document than the lead's at this share (fitted on dev-tune)
     highlight: float = 0.9  # a piece is highlighted at this share of the answer's best piece similarity
-    lead_line: bool = True  # open with the lead unit's sentence closest to the question
 
 
 class PassageComposer:
@@ -75,28 +74,28 @@ class PassageComposer:
 
     def ranked(self, query: str, sources: list[SearchResult], mode: Mode) -> Ranked:
         """Every unit of ``sources`` scored against ``query``, best first."""
-        primary = sum(1 for r in sources if r.score > 0) or len(sources)
-        # a line introducing what the passages do not hold says nothing alone
         fields = asked_fields(query)
         cards = card_units(sources, fields)
         if cards and fields:  # who wrote it, when, what kind: the documents' cards say, their passages do not
-            # "which are blogs?" asks for every card whose stated value the question names; else the best card
-            asked = content_tokens(query)
-            named = [
-                u for u in cards if asked & content_tokens(" ".join(p.text for p in u.pieces).replace(u.title, ""))
-            ]
-            ranked = rank(query, named or cards, self.embeddings, self.lexical.idf, False, self.weights)
-            ranked.units = ranked.units if named else ranked.units[:1]
-            return ranked
+            return self._cards(query, cards)
+        primary = sum(1 for r in sources if r.score > 0) or len(sources)
+        # a line introducing what the passages do not hold says nothing alone
         found = [u for u in units(sources, primary) if not all(p.text.rstrip().endswith(":") for p in u.all_pieces)]
-        found += cards
-        return rank(query, found, self.embeddings, self.lexical.idf, mode is Mode.howto, self.weights)
+        return rank(query, found + cards, self.embeddings, self.lexical.idf, mode is Mode.howto, self.weights)
 
-    def lead_line(self, ranked: Ranked, mode: Mode = Mode.explain) -> Piece | None:
+    def _cards(self, query: str, cards: list[Unit]) -> Ranked:
+        """ "Which are blogs?" asks for every card whose stated value the question names; else the best card."""
+        asked = content_tokens(query)
+        named = [u for u in cards if asked & content_tokens(" ".join(p.text for p in u.pieces).replace(u.title, ""))]
+        ranked = rank(query, named or cards, self.embeddings, self.lexical.idf, False, self.weights)
+        ranked.units = ranked.units if named else ranked.units[:1]
+        return ranked
+
+    def lead_line(self, ranked: Ranked) -> Piece | None:
         """The lead unit's sentence closest to the question, when it is not the unit's first: the
         answer opens with it (as a search engine's snippet does), then gives it in its unit. A line
         that introduces what follows (it ends with a colon) is never the answer."""
-        if not ranked.units or not self.budget.lead_line:
+        if not ranked.units:
             return None
         pieces = ranked.units[0].all_pieces
         said = [p for p in pieces if not p.text.rstrip().endswith(":")]
@@ -146,14 +145,14 @@ class PassageComposer:
                 lines.setdefault(p.source, []).append((p.at, f"- {plain(p.text)}" if p.item else plain(p.text)))
         return {n: "\n".join(t for _, t in sorted(dict.fromkeys(found))) for n, found in sorted(lines.items())}
 
-    def compose(self, ranked: Ranked, mode: Mode) -> tuple[Piece | None, list[tuple[Unit, list[Piece]]]]:
+    def compose(self, ranked: Ranked) -> tuple[Piece | None, list[tuple[Unit, list[Piece]]]]:
         """The answer's opening line (if any) and its units, within the budget together."""
-        line = self.lead_line(ranked, mode)
+        line = self.lead_line(ranked)
         return line, self.choose(ranked, self.budget.words - (len(line.text.split()) if line else 0))
 
     def draft(self, query: str, sources: list[SearchResult], mode: Mode) -> str:
         ranked = self.ranked(query, sources, mode)
-        line, chosen = self.compose(ranked, mode)
+        line, chosen = self.compose(ranked)
         if not chosen:
             return ""
         shown = [p for u, kept in chosen for p in u.lead + kept]

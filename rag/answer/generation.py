@@ -42,7 +42,7 @@ def condense(question: str, history: list[dict[str, str]] | None) -> str:
     (what "the last one" or "it" most often points at).
 
     "And who paid for it?" after "Who set up the Zero Carbon Hub?" searches for
-    "And who paid for it? Zero Carbon Hub set".
+    "And who paid for it? set up Zero Carbon Hub".
     """
     if not history:
         return question

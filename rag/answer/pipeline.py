@@ -135,8 +135,8 @@ class AnswerPipeline:
         the model has lost the thread, and more of it would cost time and be dropped too.
         """
         timings = work.timings
-        session = self.verifier.session(work.answering, whole_units=generator.whole_units)
-        pieces = generator.stream(work.question, work.answering, work.mode, work.history)
+        session = self.verifier.session(work.results, whole_units=generator.whole_units)
+        pieces = generator.stream(work.question, work.results, work.mode, work.history)
         limit = 0 if generator.verbatim else self.settings.llm_max_unsupported
         while True:
             t = time.perf_counter()

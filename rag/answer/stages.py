@@ -82,11 +82,6 @@ class Work:
     tail: str = ""  # the lines the answer ends with (its sources' standing)
 
     @property
-    def answering(self) -> list[SearchResult]:
-        """The passages the answer is drafted and verified from."""
-        return self.results
-
-    @property
     def question(self) -> str:
         return self.asked.question
 
