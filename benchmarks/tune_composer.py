@@ -74,7 +74,7 @@ def main() -> None:
                 u.score = sum(getattr(weights, k) * v for k, v in u.features.items())
             order = Ranked(sorted(ranked.units, key=lambda u: -u.score), ranked.similarity)
             budget = Budget(floor=floor, other=other)
-            chooser = PassageComposer(composer.embeddings, composer.lexical, budget, weights)
+            chooser = PassageComposer(composer.vectors, composer.idf, budget, weights)
             line, chosen = chooser.compose(order)
             shown = [line] * bool(line) + [p for u, kept in chosen for p in u.lead + kept]
             spans = []

@@ -53,13 +53,19 @@ def ingest_command(
     with exit_on_stage_error(err):
         if show_bar:
             with Progress(
-                TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
+                TextColumn("ingesting {task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=err,
             ) as bar:
                 task = bar.add_task("files", total=None)
                 report = Ingestor(settings, compose(settings).index).run(
                     paths,
                     rebuild=rebuild,
-                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                    progress=lambda done, total, stage: bar.update(
+                        task, completed=done, total=total, description=stage
+                    ),
                     lock_timeout=wait,
                 )
         else:
@@ -73,7 +79,8 @@ def ingest_command(
             f"{report.files_seen} files: {report.files_ingested} ingested, {report.files_unchanged} unchanged, "
             f"{report.files_removed} removed, {len(report.files_skipped)} skipped. "
             f"Chunks: +{report.chunks_added} -{report.chunks_removed} = {report.chunks_total}; "
-            f"{report.embeddings_computed} embeddings in {report.seconds:.1f} s."
+            f"{report.embeddings_computed} embeddings, {report.sentences_encoded} sentence vectors "
+            f"in {report.seconds:.1f} s."
             + (f" Cases: {report.cases_total} (policyrag cases)." if report.cases_total is not None else "")
         )
         for skipped in report.files_skipped:

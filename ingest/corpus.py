@@ -32,6 +32,7 @@ class IngestReport:
     chunks_removed: int = 0
     chunks_total: int = 0
     embeddings_computed: int = 0
+    sentences_encoded: int = 0  # sentence vectors the answer composer reads, computed now (unchanged kept)
     cases_total: int | None = None  # the case library's records after this ingest (None: it did not move)
     seconds: float = 0.0
 

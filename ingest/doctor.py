@@ -21,6 +21,7 @@ import numpy as np
 from ingest.corpus import IngestReport, discover, document_hash, sidecar_bytes, source_path, stored_path
 from ingest.lock import writer_lock
 from ingest.pipeline import Ingestor
+from ingest.sentences import fingerprint as sentences_fingerprint
 from rag.core.chunks import Chunk
 from rag.core.config import Settings
 from rag.index.lexical import LexicalIndex, fingerprint
@@ -31,7 +32,7 @@ logger = logging.getLogger(__name__)
 VECTOR_SAMPLE = 400  # chunks looked up in the vector index by their own embedding
 # The corpus and the index differ, which the next ingest settles; every other kind means the
 # index disagrees with itself.
-PENDING = frozenset({"not_indexed", "changed_file", "missing_file"})
+PENDING = frozenset({"not_indexed", "changed_file", "missing_file", "stale_sentence_vectors"})
 
 
 @dataclass
@@ -125,6 +126,7 @@ class Doctor:
         self._check_corpus(docs, report)
         self._check_vectors(entries, report)
         self._check_lexical(entries, report)
+        self._check_sentences(docs, report)
         self._check_leftovers(report)
         return report
 
@@ -204,6 +206,20 @@ class Doctor:
                 )
             )
 
+    def _check_sentences(self, docs: dict[str, list[Chunk]], report: DoctorReport) -> None:
+        """A document whose stored sentence vectors are missing or older than its passages answers
+        as well, but encodes its sentences at ask time until the next ingest stores them."""
+        model = self.index.embeddings.model_id
+        stale = [
+            d
+            for d, chunks in docs.items()
+            if self.index.sentences.fingerprint(d) != sentences_fingerprint(model, chunks)
+        ]
+        for doc_id in sorted(stale):
+            report.findings.append(
+                Finding("stale_sentence_vectors", doc_id, "its sentence vectors are missing or older than its passages")
+            )
+
     def _leftovers(self) -> list[Path]:
         data, uploads = self.settings.data_dir, self.settings.uploads_dir
         found: list[Path] = []
@@ -211,6 +227,7 @@ class Doctor:
             found += sorted(data.glob(".lexical-*"))
             found += sorted(data.glob(self.settings.lexical_path.name + ".old"))
             found += sorted(data.glob("index.generation.*.tmp"))
+            found += sorted(self.settings.sentences_path.glob("*.tmp"))
         if uploads.is_dir():
             found += sorted(uploads.glob(".*.part"))
         return found

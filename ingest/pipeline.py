@@ -1,4 +1,5 @@
-"""The ingest stage: discover → load → chunk → embed (only new passages) → write → refresh BM25.
+"""The ingest stage: discover → load → chunk → embed (only new passages) → write → refresh BM25 →
+encode the new passages' sentences for the answer composer.
 
 Incremental by construction: each chunk in Chroma carries its file's hash and its document's chunk
 count, so the manifest is read from the store itself and cannot drift from it. A changed file
@@ -20,12 +21,15 @@ from pathlib import Path
 from ingest.corpus import DocState, IngestReport, discover, file_hash, index_state, source_path
 from ingest.lock import IngestError, writer_lock
 from ingest.prepare import Pending, Preparer
+from ingest.sentences import store_sentence_vectors
 from rag.cases.library import CaseLibrary
 from rag.core.config import Settings
 from rag.core.observability import observe_ingest
 from rag.index.retrieval import SearchIndex
 
 __all__ = ["IngestError", "IngestReport", "Ingestor", "file_hash"]
+
+Progress = Callable[[int, int, str], None]  # (done, total, stage): files read, then sentences encoded
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +48,7 @@ class Ingestor:
         self,
         paths: Iterable[Path] | None = None,
         rebuild: bool = False,
-        progress: Callable[[int, int], None] | None = None,
+        progress: Progress | None = None,
         lock_timeout: float = 30.0,
         purpose: str = "ingest",
     ) -> IngestReport:
@@ -55,7 +59,7 @@ class Ingestor:
         self,
         paths: Iterable[Path] | None = None,
         rebuild: bool = False,
-        progress: Callable[[int, int], None] | None = None,
+        progress: Progress | None = None,
     ) -> IngestReport:
         """The ingest itself, for a caller that already holds :meth:`writer_lock`."""
         return self._run(list(paths) if paths else [self.settings.corpus_dir], rebuild, progress)
@@ -79,6 +83,7 @@ class Ingestor:
             self.index.store.delete(sorted(doc.ids))
             self.index.refresh()
             self.index.mark_changed()
+            store_sentence_vectors(self.index)  # its file goes
             self.cases.records()  # the case library moves with the index
             logger.info("removed %s (%d chunks) on request", doc_id, len(doc.ids))
             return len(doc.ids)
@@ -90,7 +95,7 @@ class Ingestor:
             yield
 
     # -- stages ----------------------------------------------------------------------------------
-    def _run(self, roots: list[Path], rebuild: bool, progress: Callable[[int, int], None] | None) -> IngestReport:
+    def _run(self, roots: list[Path], rebuild: bool, progress: Progress | None) -> IngestReport:
         started = time.perf_counter()
         report = IngestReport()
         store = self.index.store
@@ -112,7 +117,7 @@ class Ingestor:
                     self._write(pending, report)
                     changed, pending = True, []
             if progress:
-                progress(i, len(files))
+                progress(i, len(files), "files")
         if pending:
             self._write(pending, report)
             changed = True
@@ -123,6 +128,10 @@ class Ingestor:
             self.index.mark_changed()
         if changed or rebuild or not self.settings.cases_path.exists():
             report.cases_total = len(self.cases.records())  # re-reads only the documents that changed
+        # every time, not only on change: a crash part-way through this stage is finished here
+        report.sentences_encoded = store_sentence_vectors(
+            self.index, (lambda done, total: progress(done, total, "sentences")) if progress else None
+        )
         report.chunks_total = store.count()
         report.seconds = round(time.perf_counter() - started, 3)
         if self.settings.metrics_enabled:

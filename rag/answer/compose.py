@@ -15,20 +15,18 @@ answer groups its units by the case of the case library they name, each group le
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
 from rag.answer.generation import condense
 from rag.answer.model import Mode
-from rag.answer.rank import WEIGHTS, Ranked, Weights, rank
+from rag.answer.rank import WEIGHTS, Ranked, TextVectors, Weights, rank
 from rag.answer.units import Piece, Unit, card_units, units
 from rag.cases.model import CaseRecord
 from rag.core.models import SearchResult
 from rag.core.text import BULLET, content_tokens, plain, sentences
 from rag.index.cards import CARD_SECTION, asked_fields
-from rag.index.embeddings import MiniLMEmbeddings
-from rag.index.lexical import LexicalIndex
 
 NUMBERED = re.compile(r"^\s*\d{1,2}[.)]\s+")
 
@@ -55,11 +53,11 @@ class PassageComposer:
     whole_units = True
 
     def __init__(
-        self, embeddings: MiniLMEmbeddings, lexical: LexicalIndex, budget: Budget | None = None,
+        self, vectors: TextVectors, idf: Callable[[str], float], budget: Budget | None = None,
         weights: Weights = WEIGHTS, cases: Cases | None = None,
     ) -> None:  # fmt: skip
-        self.embeddings = embeddings
-        self.lexical = lexical
+        self.vectors = vectors
+        self.idf = idf  # the library's BM25 IDF of a stemmed word, as it is now
         self.budget = budget or Budget()
         self.weights = weights
         self.cases = cases
@@ -81,13 +79,13 @@ class PassageComposer:
         primary = sum(1 for r in sources if r.score > 0) or len(sources)
         # a line introducing what the passages do not hold says nothing alone
         found = [u for u in units(sources, primary) if not all(p.text.rstrip().endswith(":") for p in u.all_pieces)]
-        return rank(query, found + cards, self.embeddings, self.lexical.idf, mode is Mode.howto, self.weights)
+        return rank(query, found + cards, self.vectors, self.idf, mode is Mode.howto, self.weights)
 
     def _cards(self, query: str, cards: list[Unit]) -> Ranked:
         """ "Which are blogs?" asks for every card whose stated value the question names; else the best card."""
         asked = content_tokens(query)
         named = [u for u in cards if asked & content_tokens(" ".join(p.text for p in u.pieces).replace(u.title, ""))]
-        ranked = rank(query, named or cards, self.embeddings, self.lexical.idf, False, self.weights)
+        ranked = rank(query, named or cards, self.vectors, self.idf, False, self.weights)
         ranked.units = ranked.units if named else ranked.units[:1]
         return ranked
 

@@ -59,7 +59,9 @@ def make_generator(settings: Settings, index: SearchIndex, cases: CaseLibrary | 
 def extractive_for(settings: Settings, index: SearchIndex, cases: CaseLibrary | None = None) -> PassageComposer:
     """The extractive composer over this index, within the settings' word budget (precedent
     answers grouped by the case library's cases)."""
-    return PassageComposer(index.embeddings, index.lexical, Budget(words=settings.answer_words), cases=cases)
+    return PassageComposer(
+        index.sentences, lambda token: index.lexical.idf(token), Budget(words=settings.answer_words), cases=cases
+    )
 
 
 class AnswerPipeline:

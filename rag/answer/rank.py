@@ -11,13 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from rag.answer.units import Unit
 from rag.core.text import display
-from rag.index.embeddings import MiniLMEmbeddings
 from rag.index.lexical import tokenize
+
+
+class TextVectors(Protocol):
+    """Where the ranker gets its vectors (``rag.index.sentences.SentenceVectors``: stored at ingest
+    for a document's texts, encoded otherwise)."""
+
+    def embed(self, texts: list[str], docs: list[str | None]) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -46,10 +53,16 @@ def _heading(unit: Unit) -> str:
     return f"{unit.title}: {unit.section}" if unit.section else unit.title
 
 
+def texts_of(units: list[Unit]) -> list[str]:
+    """What :func:`rank` encodes for ``units`` besides the question: each piece as displayed, and
+    each section heading (what ingest encodes ahead, per document)."""
+    return list(dict.fromkeys([*(display(p.text) for u in units for p in u.all_pieces), *map(_heading, units)]))
+
+
 def rank(
     question: str,
     units: list[Unit],
-    embeddings: MiniLMEmbeddings,
+    vectors: TextVectors,
     idf: Callable[[str], float],
     howto: bool = False,
     weights: Weights = WEIGHTS,
@@ -57,12 +70,13 @@ def rank(
     """Score every unit (``unit.score``, ``unit.features``), best first."""
     if not units:
         return Ranked([], {})
-    pieces = [p for u in units for p in u.all_pieces]
-    headings = list(dict.fromkeys(_heading(u) for u in units))
-    texts = [question, *(display(p.text) for p in pieces), *headings]
-    vecs = embeddings.embed_cached(texts)
+    pieces = [(u.doc_id, p) for u in units for p in u.all_pieces]
+    headings = list(dict.fromkeys((u.doc_id, _heading(u)) for u in units))
+    texts = [question, *(display(p.text) for _, p in pieces), *(h for _, h in headings)]
+    docs: list[str | None] = [None, *(d for d, _ in pieces), *(d for d, _ in headings)]
+    vecs = vectors.embed(texts, docs)
     sims = np.clip(vecs[1:] @ vecs[0], 0.0, 1.0)
-    similarity = {(p.source, p.start): float(s) for p, s in zip(pieces, sims[: len(pieces)], strict=True)}
+    similarity = {(p.source, p.start): float(s) for (_, p), s in zip(pieces, sims[: len(pieces)], strict=True)}
     heading_sim = dict(zip(headings, sims[len(pieces) :].tolist(), strict=True))
     asked = set(tokenize([question])[0])
     weight = {t: idf(t) for t in asked}
@@ -74,7 +88,7 @@ def rank(
             "best": own[0],
             "top2": float(np.mean(own[:2])),
             "words": sum(w for t, w in weight.items() if t in held) / total,
-            "heading": float(heading_sim[_heading(u)]),
+            "heading": float(heading_sim[(u.doc_id, _heading(u))]),
             "rank": 1.0 / (1 + u.rank),
             "list_howto": float(howto and u.kind == "list"),
         }

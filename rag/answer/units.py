@@ -19,6 +19,7 @@ BLOCK = re.compile(r"\n[ \t]*\n")
 MARK_ONLY = re.compile(r"^\s*(?:[•\-–—*·▪]|\d{1,2}[.)])\s*$")  # a bullet the sentence splitter cut from its item
 HEADING_LINE = re.compile(r"^\s*#{1,6}\s")
 STANDS = 5  # a lead-in line of fewer words than this ("This requires:") is read with the sentence before it
+READING = 1  # the version of how units are read: a change here re-encodes the stored sentence vectors
 
 
 @dataclass(frozen=True)
@@ -206,3 +207,12 @@ def card_units(sources: list[SearchResult], fields: set[str]) -> list[Unit]:
         if pieces:
             out.append(Unit("paragraph", r.doc_id, r.title, r.section, pieces, rank=i))
     return out
+
+
+def document_units(passages: list[SearchResult]) -> list[Unit]:
+    """Every unit the composer may read from one document's passages and card: the document read
+    whole, and each passage read alone (a stretch that starts or ends at it cuts its blocks there).
+    What ingest encodes ahead of any question."""
+    whole = units(passages, len(passages))
+    alone = [u for r in passages if not r.is_card for u in units([r], 1)]
+    return whole + alone + card_units(passages, set())

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     )
     embedding_batch_size: int = Field(32, ge=1, le=1024)
     query_cache_size: int = Field(4096, ge=0, description="Query and sentence embeddings kept in memory.")
+    sentence_cache_docs: int = Field(
+        128, ge=0, description="Documents whose stored sentence vectors (computed at ingest) are kept in memory."
+    )
 
     chunk_max_words: int = Field(
         150, ge=20, description="MiniLM truncates at 256 word pieces (~190 words); smaller chunks embed sharper."
@@ -233,6 +236,10 @@ class Settings(BaseSettings):
     @property
     def lexical_path(self) -> Path:
         return self.data_dir / "lexical"
+
+    @property
+    def sentences_path(self) -> Path:
+        return self.data_dir / "sentences"
 
     @property
     def cases_path(self) -> Path:

@@ -84,6 +84,7 @@ class Metrics:
     ingest_chunks: Counter
     ingest_embeddings: Counter
     ingest_skipped: Counter
+    sentence_vectors: Counter
 
 
 @lru_cache(maxsize=1)
@@ -117,6 +118,12 @@ def metrics() -> Metrics:
         ingest_chunks=Counter("policyrag_ingest_chunks", "Chunks written or removed.", ["change"]),
         ingest_embeddings=Counter("policyrag_ingest_embeddings", "Embeddings computed (reused chunks excluded)."),
         ingest_skipped=Counter("policyrag_ingest_skipped_files", "Files reported and skipped.", ["reason"]),
+        sentence_vectors=Counter(
+            "policyrag_sentence_vectors",
+            "Sentence vectors of the library's text: stored at ingest, read at ask time, or encoded at ask time "
+            "(no stored file had them).",
+            ["event"],
+        ),
     )
 
 
@@ -253,5 +260,7 @@ def observe_ingest(report: Any) -> None:
         m.ingest_chunks.labels("removed").inc(report.chunks_removed)
     if report.embeddings_computed:
         m.ingest_embeddings.inc(report.embeddings_computed)
+    if report.sentences_encoded:
+        m.sentence_vectors.labels("stored").inc(report.sentences_encoded)
     for skipped in report.files_skipped:
         m.ingest_skipped.labels(skipped["kind"]).inc()

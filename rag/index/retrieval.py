@@ -18,6 +18,7 @@ from rag.index.embeddings import MiniLMEmbeddings
 from rag.index.filters import chroma_where, matches
 from rag.index.freshness import ChangeMarker
 from rag.index.lexical import LexicalIndex, fingerprint
+from rag.index.sentences import SentenceVectors
 from rag.index.store import ChunkStore
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,9 @@ class SearchIndex:
         self.store = store
         self.marker = marker
         self._lexical: LexicalIndex | None = None
+        self.sentences = SentenceVectors(
+            settings.sentences_path, embeddings, settings.sentence_cache_docs, settings.metrics_enabled
+        )
         self._documents: tuple[LexicalIndex, dict[str, IndexedDocument]] | None = None
         self._centroid: tuple[str, np.ndarray | None] | None = None
         self._lock = threading.Lock()

@@ -128,7 +128,8 @@ def test_kill_9_during_ingest_then_reingest_matches_a_clean_ingest(tmp_path: Pat
     for _, report in reports:
         assert not report["up_to_date"]
         assert {f["kind"] for f in report["findings"]} <= {
-            "not_indexed", "partial_document", "stale_lexical", "leftover_file", "orphan_chunk", "missing_vectors"
+            "not_indexed", "partial_document", "stale_lexical", "leftover_file", "orphan_chunk", "missing_vectors",
+            "stale_sentence_vectors",
         }  # fmt: skip
 
     final = ingest(crashed, corpus)

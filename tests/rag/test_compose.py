@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
 from rag.answer.compose import Budget, PassageComposer
@@ -41,12 +42,19 @@ TABLE = """| Stage | What it requires |
 """
 
 
-class FlatIdf:
+def flat_idf(token: str) -> float:
     """A lexical stand-in: every word equally rare (unit tests only)."""
+    return 1.0
 
-    @staticmethod
-    def idf(token: str) -> float:
-        return 1.0
+
+class Encoded:
+    """No stored vectors: every text encoded, as on a node whose ingest has not run (unit tests only)."""
+
+    def __init__(self, embeddings: MiniLMEmbeddings) -> None:
+        self.embeddings = embeddings
+
+    def embed(self, texts: list[str], docs: list[str | None]) -> np.ndarray:
+        return self.embeddings.embed_cached(texts)
 
 
 def passage(text: str, doc: str = "guide", start: int = 0, score: float = 1.0, cid: str = "") -> SearchResult:
@@ -55,7 +63,7 @@ def passage(text: str, doc: str = "guide", start: int = 0, score: float = 1.0, c
 
 
 def composer(embeddings: MiniLMEmbeddings, words: int = 200) -> PassageComposer:
-    return PassageComposer(embeddings, FlatIdf(), Budget(words=words))  # type: ignore[arg-type]
+    return PassageComposer(Encoded(embeddings), flat_idf, Budget(words=words))
 
 
 def test_units_are_the_authors_paragraphs_and_lists_with_their_lead_ins() -> None:
@@ -151,7 +159,7 @@ def test_a_precedent_answer_is_grouped_by_the_case_each_unit_names(embeddings: M
                 out += [CaseRecord(id=n.lower(), name=f"{n} scheme") for n in ("Leeds", "Bristol") if n in said]
             return out
 
-    c = PassageComposer(embeddings, FlatIdf(), Budget(), cases=TwoCases())  # type: ignore[arg-type]
+    c = PassageComposer(Encoded(embeddings), flat_idf, Budget(), cases=TwoCases())
     draft = c.draft("Where has a council run a repair or lending scheme?", [passage(text)], Mode.precedent)
     entries = re.findall(r"^- \*\*(.+?)\*\*: (.*)$", draft, flags=re.M)
     assert sorted(name for name, _ in entries) == ["Bristol scheme", "Leeds scheme"], draft

@@ -1,0 +1,91 @@
+"""Sentence vectors computed at ingest, read at ask time: real corpus, real model, real Chroma."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from collections.abc import Callable
+
+import pytest
+
+from ingest.pipeline import Ingestor
+from rag.answer.pipeline import AnswerPipeline
+from rag.core.config import Settings
+from rag.index.retrieval import SearchIndex
+from tests.conftest import REPO
+
+OPEN_BOOK = "open-book-social-innovation-notes"
+ZCH = "business-society-public-services"
+
+
+@pytest.fixture
+def ingested(
+    make_settings: Callable[..., Settings], index_for: Callable[[Settings], SearchIndex]
+) -> tuple[Settings, SearchIndex]:
+    settings = make_settings()
+    index = index_for(settings)
+    report = Ingestor(settings, index).run()
+    assert report.files_ingested == 5 and report.sentences_encoded > 0
+    return settings, index
+
+
+def dev_questions() -> list[dict[str, object]]:
+    lines = (REPO / "evals" / "datasets" / "dev.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def test_answers_read_the_stored_vectors_and_are_the_same_without_them(ingested: tuple[Settings, SearchIndex]) -> None:
+    settings, index = ingested
+    pipeline = AnswerPipeline(settings, index)
+    questions = dev_questions()
+
+    def answers() -> list[str]:
+        return [pipeline.ask(str(q["question"]), history=q.get("history")).answer for q in questions]  # type: ignore[arg-type]
+
+    stored = answers()
+    assert index.sentences.read > 1000 and index.sentences.encoded == 0, "every sentence the answers scored was stored"
+    shutil.rmtree(settings.sentences_path)  # a node whose ingest never ran: everything encoded at ask time
+    assert answers() == stored
+    assert index.sentences.encoded > 0
+
+
+def test_an_edit_encodes_only_the_new_sentences_of_the_edited_document(ingested: tuple[Settings, SearchIndex]) -> None:
+    settings, index = ingested
+    files = {f.name: f.stat().st_mtime_ns for f in settings.sentences_path.iterdir()}
+    path = settings.corpus_dir / f"{OPEN_BOOK}.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("community pledgebanks", "crowdmatch pools"), "utf-8")
+
+    report = Ingestor(settings, index).run()
+    assert 1 <= report.sentences_encoded <= 4, "the edited sentence (and its cuts at passage ends), nothing else"
+    after = {f.name: f.stat().st_mtime_ns for f in settings.sentences_path.iterdir()}
+    edited = index.sentences.file(OPEN_BOOK).name
+    assert after[edited] != files[edited]
+    assert {n: t for n, t in after.items() if n != edited} == {n: t for n, t in files.items() if n != edited}
+
+    answer = AnswerPipeline(settings, index).ask("What are crowdmatch pools?")
+    assert "crowdmatch" in answer.answer and index.sentences.encoded == 0
+    assert Ingestor(settings, index).run().sentences_encoded == 0  # and a no-op ingest encodes nothing
+
+
+def test_a_removed_document_loses_its_vectors(ingested: tuple[Settings, SearchIndex]) -> None:
+    settings, index = ingested
+    assert index.sentences.file(ZCH).exists()
+    (settings.corpus_dir / f"{ZCH}.md").unlink()
+    Ingestor(settings, index).run()
+    assert not index.sentences.file(ZCH).exists()
+    assert len(list(settings.sentences_path.iterdir())) == 4
+
+
+def test_a_damaged_vector_file_costs_time_not_the_answer(
+    ingested: tuple[Settings, SearchIndex], caplog: pytest.LogCaptureFixture
+) -> None:
+    settings, index = ingested
+    question = "Who set up the Zero Carbon Hub?"
+    before = AnswerPipeline(settings, index).ask(question).answer
+    index.sentences.file(ZCH).write_bytes(b"not a vector file")
+    with caplog.at_level(logging.WARNING, logger="rag.index.sentences"):
+        assert AnswerPipeline(settings, index).ask(question).answer == before
+    assert index.sentences.encoded > 0 and "cannot read" in caplog.text
+    assert Ingestor(settings, index).run().sentences_encoded > 0  # the next ingest writes it again
+    assert index.sentences.load(ZCH) is not None
