@@ -131,8 +131,13 @@ class Verifier:
         parts = MARKER_GROUP.split(body)
         for i in range(0, len(parts), 2):
             markers = [int(n) for n in MARKER.findall(parts[i + 1])] if i + 1 < len(parts) else []
-            for span in sentences(parts[i]):
-                claim = re.sub(r"\s+([.,;:!?])", r"\1", " ".join(span.text.split()))
+            part = parts[i]
+            # bold marks are not words: split as if they were blanks ("**Mr. Speaker" is one
+            # sentence, not "**Mr." and another), then give each sentence back its marks
+            for span in sentences(part.replace("**", "  ")):
+                start = span.start - 2 if part[max(0, span.start - 2) : span.start] == "**" else span.start
+                end = span.end + 2 if part[span.end : span.end + 2] == "**" else span.end
+                claim = re.sub(r"\s+([.,;:!?])", r"\1", " ".join(part[start:end].split()))
                 if claim:
                     claims.append((claim, markers))
         return claims

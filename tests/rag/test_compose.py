@@ -227,3 +227,13 @@ def test_a_quoted_passage_reads_without_its_blockquote_marks(embeddings: MiniLME
     assert draft.lstrip("*").startswith("Teams that test early") and ">" not in draft
     verified = Verifier(embeddings, 0.5).verify(draft, sources, whole_units=True)
     assert verified.citations and verified.citations[0].quote == text
+
+
+def test_a_highlighted_sentence_opening_with_an_abbreviation_stays_one_sentence(embeddings: MiniLMEmbeddings) -> None:
+    text = "Mr. Speaker, Members of the Assembly: I thank you for the invitation to speak. The budget comes next."
+    sources = [passage(text)]
+    draft = composer(embeddings).draft("Whom did the speaker thank for the invitation?", sources, Mode.explain)
+    assert draft.startswith("**Mr. Speaker")  # the bold mark before "Mr." makes no sentence end of it
+    verified = Verifier(embeddings, Settings().support_threshold).verify(draft, sources, whole_units=True)
+    assert not verified.dropped, verified.dropped
+    assert verified.text.startswith("**Mr. Speaker, Members of the Assembly: I thank you") and "[1]" in verified.text
