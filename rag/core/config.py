@@ -28,6 +28,19 @@ class Settings(BaseSettings):
     )
     embedding_batch_size: int = Field(32, ge=1, le=1024)
     query_cache_size: int = Field(4096, ge=0, description="Query and sentence embeddings kept in memory.")
+    query_batch_max: int = Field(
+        64,
+        ge=0,
+        le=1024,
+        description="Concurrent requests' queries encoded in one model call, at most (0 or 1: each alone).",
+    )
+    query_batch_window_ms: float = Field(
+        0.0,
+        ge=0,
+        le=50,
+        description="How long a batch waits for more queries before encoding (0: it takes "
+        "whatever is waiting; under load, the queries that arrive during one encode form the next batch).",
+    )
     sentence_cache_docs: int = Field(
         128, ge=0, description="Documents whose stored sentence vectors (computed at ingest) are kept in memory."
     )

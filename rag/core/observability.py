@@ -85,6 +85,8 @@ class Metrics:
     ingest_embeddings: Counter
     ingest_skipped: Counter
     sentence_vectors: Counter
+    query_batches: Counter
+    query_batched: Counter
 
 
 @lru_cache(maxsize=1)
@@ -123,6 +125,10 @@ def metrics() -> Metrics:
             "Sentence vectors of the library's text: stored at ingest, read at ask time, or encoded at ask time "
             "(no stored file had them).",
             ["event"],
+        ),
+        query_batches=Counter("policyrag_query_batches", "Model calls that encoded search queries."),
+        query_batched=Counter(
+            "policyrag_query_batched", "Search queries those calls encoded (÷ batches: the mean batch size)."
         ),
     )
 

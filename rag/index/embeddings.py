@@ -24,6 +24,8 @@ from chromadb.api.types import Documents, EmbeddingFunction, Space
 from chromadb.api.types import Embeddings as ChromaEmbeddings
 from langchain_core.embeddings import Embeddings
 
+from rag.index.batcher import QueryBatcher
+
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
@@ -67,6 +69,9 @@ class MiniLMEmbeddings(Embeddings):
         model_path: Path | None = None,
         batch_size: int = 32,
         query_cache_size: int = 4096,
+        query_batch_max: int = 64,
+        query_batch_window_s: float = 0.0,
+        record: bool = False,
     ) -> None:
         self.model_path = Path(model_path) if model_path else None
         self.batch_size = batch_size
@@ -77,6 +82,10 @@ class MiniLMEmbeddings(Embeddings):
         self._tokens: OrderedDict[str, tuple[np.ndarray, TokenVectors]] = OrderedDict()
         self._caches = threading.Lock()  # API workers' threads share the caches: look up and evict under it
         self.documents_embedded = 0
+        # concurrent requests' queries share one model call (``rag.index.batcher``); 0 turns it off
+        self.batcher = (
+            QueryBatcher(self.encode, query_batch_max, query_batch_window_s, record) if query_batch_max > 1 else None
+        )
 
     @property
     def model_id(self) -> str:
@@ -217,7 +226,7 @@ class MiniLMEmbeddings(Embeddings):
         cached = self._lookup(self._cache, [text]).get(text)
         if cached is not None:
             return cast("list[float]", cached)
-        vector = self.encode([text])[0].tolist()
+        vector = (self.batcher.embed(text) if self.batcher else self.encode([text])[0]).tolist()
         self._remember(text, vector)
         return vector
 
@@ -254,4 +263,11 @@ class ChromaEmbeddingFunction(EmbeddingFunction[Documents]):
 
 def embedder(settings: Settings) -> MiniLMEmbeddings:
     """The embedding model the settings name (loaded on first use): the one factory for it."""
-    return MiniLMEmbeddings(settings.embedding_model_path, settings.embedding_batch_size, settings.query_cache_size)
+    return MiniLMEmbeddings(
+        settings.embedding_model_path,
+        settings.embedding_batch_size,
+        settings.query_cache_size,
+        settings.query_batch_max,
+        settings.query_batch_window_ms / 1000,
+        settings.metrics_enabled,
+    )
