@@ -19,6 +19,7 @@ from rag.core.config import Settings, get_settings
 
 if TYPE_CHECKING:
     from rag.answer.model import Answer, Mode
+    from rag.core.models import SearchResult
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="policyrag: answers from policy literature, with citations."
@@ -57,17 +58,23 @@ def search_command(
     query: Annotated[str, typer.Argument(help="What to look for.")],
     k: Annotated[int, typer.Option("--k", min=1, max=100, help="Number of passages.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    in_process: Annotated[
+        bool, typer.Option("--in-process", help="Search in this process even when a local server is running.")
+    ] = False,
 ) -> None:
-    """Hybrid (dense + BM25) search over the ingested library."""
-    from rag.compose import compose
-    from rag.index.store import StoreError
+    """Hybrid (dense + BM25) search over the ingested library.
+
+    When a `policyrag serve` on the same data dir is running, it searches (already warm); otherwise
+    this process loads the model and indexes and searches itself."""
+    from rag import local_server
 
     settings = get_settings()
     if not query.strip():
         raise fail("the query is empty")
     try:
-        results = compose(settings).index.search(query, k)
-    except StoreError as exc:
+        url = None if in_process else local_server.running(settings)
+        results = local_server.search(url, settings, query, k) if url else _search_in_process(settings, query, k)
+    except local_server.RemoteError as exc:
         raise fail(str(exc)) from exc
     if as_json:
         payload = {"results": [r.model_dump(include=SEARCH_FIELDS) for r in results]}
@@ -84,6 +91,16 @@ def search_command(
         out.print(f"[bold]{rank}. {r.title}[/]{where}  [dim]({span})[/]", highlight=False)
         snippet = " ".join(r.text.split())
         out.print(f"   {snippet[:400]}{'…' if len(snippet) > 400 else ''}\n", highlight=False)
+
+
+def _search_in_process(settings: Settings, query: str, k: int) -> list[SearchResult]:
+    from rag.compose import compose
+    from rag.index.store import StoreError
+
+    try:
+        return compose(settings).index.search(query, k)
+    except StoreError as exc:
+        raise fail(str(exc)) from exc
 
 
 app.command("search")(search_command)

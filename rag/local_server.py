@@ -1,8 +1,9 @@
 """A ``policyrag serve`` running on this machine, found through the data dir it serves.
 
 The server writes ``<data_dir>/server.json`` (its URL and pid) when it starts and removes it when
-it stops. A one-shot ``policyrag ask`` that finds a live one asks it over HTTP: the model and
-indexes are already loaded there, so the answer takes the server's own time instead of a cold start.
+it stops. A one-shot ``policyrag ask`` or ``policyrag search`` that finds a live one asks it over
+HTTP: the model and indexes are already loaded there, so it takes the server's own time instead of a
+cold start.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 from rag.answer.model import Answer
 from rag.core.config import Settings
+from rag.core.models import SearchResult
 
 log = logging.getLogger(__name__)
 FILE = "server.json"
@@ -76,20 +78,31 @@ def running(settings: Settings, timeout: float = 0.5) -> str | None:
     return url if ok else None
 
 
-def ask(url: str, settings: Settings, body: dict[str, Any], timeout: float = 120.0) -> Answer:
-    """``POST /v1/ask`` on the local server; an error it answers with is raised as its message."""
+def _post(url: str, path: str, settings: Settings, body: dict[str, Any], timeout: float) -> Any:
+    """``POST`` to the local server with a reader key; an error it answers with is raised as its message."""
     import httpx
 
     keys = sorted(settings.reader_key_set)
     headers = {"Authorization": f"Bearer {keys[0]}"} if keys else {}
-    r = httpx.post(f"{url}/v1/ask", json=body, headers=headers, timeout=timeout)
+    r = httpx.post(f"{url}{path}", json=body, headers=headers, timeout=timeout)
     if r.status_code != 200:
         try:
             message = r.json()["error"]["message"]
         except (ValueError, KeyError, TypeError):
             message = r.text[:200]
         raise RemoteError(f"the local server at {url} answered {r.status_code}: {message}")
-    return Answer.model_validate(r.json())
+    return r.json()
+
+
+def ask(url: str, settings: Settings, body: dict[str, Any], timeout: float = 120.0) -> Answer:
+    """``POST /v1/ask`` on the local server."""
+    return Answer.model_validate(_post(url, "/v1/ask", settings, body, timeout))
+
+
+def search(url: str, settings: Settings, query: str, k: int, timeout: float = 60.0) -> list[SearchResult]:
+    """``POST /v1/search`` on the local server: its hits as search results."""
+    found = _post(url, "/v1/search", settings, {"query": query, "k": k}, timeout)
+    return [SearchResult.model_validate(hit) for hit in found["results"]]
 
 
 class RemoteError(RuntimeError):

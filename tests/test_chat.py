@@ -83,7 +83,7 @@ def test_ask_takes_the_history_from_a_file(library: Path, tmp_path: Path) -> Non
 
 
 @pytest.mark.server
-def test_a_one_shot_ask_uses_a_running_local_server(library: Path, tmp_path: Path) -> None:
+def test_a_one_shot_ask_and_search_use_a_running_local_server(library: Path, tmp_path: Path) -> None:
     env = {**os.environ, "POLICYRAG_DATA_DIR": str(library / "data"), "POLICYRAG_CORPUS_DIR": str(CORPUS),
            "POLICYRAG_LOG_LEVEL": "INFO"}  # fmt: skip
     exe = str(Path(sys.executable).with_name("policyrag"))
@@ -99,6 +99,11 @@ def test_a_one_shot_ask_uses_a_running_local_server(library: Path, tmp_path: Pat
         a, b = json.loads(remote.stdout), json.loads(local.stdout)
         assert (a["answer"], a["citations"]) == (b["answer"], b["citations"])
         assert log.read_text().count("POST /v1/ask 200") == 1  # the one-shot ask went to the server, once
+        query = ["search", "--json", "seed corn funding for the hub"]
+        remote, local = run(query, library, CORPUS), run([*query, "--in-process"], library, CORPUS)
+        assert remote.returncode == local.returncode == 0, remote.stderr + local.stderr
+        assert json.loads(remote.stdout) == json.loads(local.stdout) and json.loads(remote.stdout)["results"]
+        assert log.read_text().count("POST /v1/search 200") == 1  # and so did the search
     finally:
         server.terminate()
         server.wait(timeout=30)
