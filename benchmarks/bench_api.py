@@ -57,9 +57,13 @@ def measure_api(
     load_seconds: float,
     clients: int = 16,
     port: int = 8765,
+    pythonpath: Path | None = None,
 ) -> dict[str, Any]:
+    """Sequential and loaded latency of a server on ``data_dir``; ``pythonpath``: serve the code of
+    that tree instead of this one (an older revision, measured beside this one)."""
     env = {
         **os.environ,
+        **({"PYTHONPATH": str(pythonpath)} if pythonpath else {}),
         "POLICYRAG_DATA_DIR": str(data_dir),
         "POLICYRAG_CORPUS_DIR": str(corpus_dir),
         "POLICYRAG_LOG_LEVEL": "WARNING",

@@ -10,17 +10,24 @@ it keeps between runs (ingested on the first run, not timed):
 2. baseline: policyrag against a plain LangChain RAG on the seed corpus and the dev set
    (``bench_baseline.py``), without an LLM unless ``--llm``.
 
-    python benchmarks/bench_ask.py [--data DIR] [--llm] [--out benchmarks/RESULTS-ask.md]
+    python benchmarks/bench_ask.py [--data DIR] [--llm] [--baseline REV ...] [--out benchmarks/RESULTS-ask.md]
+
+With ``--baseline REV`` (repeatable), the API part is measured again, right after, on the code of
+that git revision (a temporary worktree put first on the server's PYTHONPATH), on the same data dir
+and queries: the columns of one table, measured in one run.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -41,6 +48,24 @@ from rag.core.config import Settings
 HERE = Path(__file__).resolve().parent
 
 
+def _load(r: dict[str, Any]) -> str:
+    return (f"{r['requests_per_s']} req/s, p50 {r['p50_ms']} / p95 {r['p95_ms']} ms, {r['ok']} ok, "
+            f"errors {r['errors'] or 0}")  # fmt: skip
+
+
+API_ROWS: list[tuple[str, Callable[[dict[str, Any]], str], str]] = [
+    ("`/v1/search` p50 / p95, new queries", lambda a: f"{a['search_p50']:.1f} / {a['search_p95']:.1f} ms", ""),
+    ("`/v1/ask` extractive p50 / p95", lambda a: f"**{a['ask_p50']:.0f}** / {a['ask_p95']:.0f} ms", "p50 ≤ 250 ms"),
+    ("`/v1/search`, 16 clients", lambda a: _load(a["load_search"]), "≥ 200 req/s, p95 < 150 ms"),
+    ("`/v1/ask` extractive, 16 clients", lambda a: _load(a["load_ask"]), "≥ 40 req/s, 0 errors"),
+    (
+        "memory when ready → after load",
+        lambda a: f"{a['rss_ready_kb'] >> 10} → {a['rss_after_load_kb'] >> 10} MiB",
+        "≤ 1.3 ×",
+    ),
+]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     default = Path(tempfile.gettempdir()) / "policyrag-bench-sotu"
@@ -49,6 +74,7 @@ def main() -> int:
     parser.add_argument("--load-seconds", type=float, default=60.0)
     parser.add_argument("--llm", action="store_true", help="add the baseline rows with SmolLM2 (minutes more)")
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS-ask.md")
+    parser.add_argument("--baseline", action="append", default=[], help="a git revision to measure beside this code")
     args = parser.parse_args()
 
     corpus, data = args.data / "corpus", args.data / "data"
@@ -71,13 +97,26 @@ def main() -> int:
     api_queries, load_queries = spans[args.queries : 2 * args.queries], spans[2 * args.queries :]
     questions = [f"What did the address say about {q}?" for q in api_queries[:50]]
     api = measure_api(data, corpus, api_queries, questions, load_queries, args.load_seconds)
+    runs = {f"{git_commit()} (this code)": api}
+    for rev in args.baseline:
+        with tempfile.TemporaryDirectory(prefix="bench-base-") as tmp:
+            tree = Path(tmp) / "tree"
+            subprocess.run(["git", "-C", str(HERE.parent), "worktree", "add", "--detach", str(tree), rev],
+                           check=True, capture_output=True)  # fmt: skip
+            try:
+                runs[rev] = measure_api(data, corpus, api_queries, questions, load_queries, args.load_seconds,
+                                        pythonpath=tree)  # fmt: skip
+            finally:
+                subprocess.run(["git", "-C", str(HERE.parent), "worktree", "remove", "--force", str(tree)],
+                               check=False, capture_output=True)  # fmt: skip
     rows, facts = compare_baseline(with_llm=args.llm)
     la = api["load_ask"]
     lines = [
         "# Answer speed and quality (quick bench)",
         "",
         f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} at commit {git_commit()} with "
-        f"`python benchmarks/bench_ask.py{' --llm' if args.llm else ''}`, nothing else running.",
+        f"`python benchmarks/bench_ask.py{' --llm' if args.llm else ''}"
+        f"{''.join(f' --baseline {r}' for r in args.baseline)}`, nothing else running.",
         "",
         f"Machine: {machine()}.",
         "",
@@ -87,12 +126,14 @@ def main() -> int:
         f"questions the server has not seen, one at a time, after three warm-up asks; then "
         f"{la['clients']} closed-loop clients for {args.load_seconds:.0f} s.",
         "",
-        "| measure | value | target |",
-        "| --- | --- | --- |",
-        f"| `/v1/search` p50 / p95, new queries | {api['search_p50']:.1f} / {api['search_p95']:.1f} ms | |",
-        f"| `/v1/ask` extractive p50 / p95 | **{api['ask_p50']:.0f}** / {api['ask_p95']:.0f} ms | p50 ≤ 250 ms |",
-        f"| `/v1/ask`, {la['clients']} clients | {la['requests_per_s']} req/s, p50 {la['p50_ms']} / p95 "
-        f"{la['p95_ms']} ms, {la['ok']} ok, errors {la['errors'] or 0} | 0 errors |",
+        "| measure | " + " | ".join(runs) + " | target |",
+        "| --- | " + " | ".join("---" for _ in runs) + " | --- |",
+        *(
+            f"| {name} | " + " | ".join(cell(r) for r in runs.values()) + f" | {target} |"
+            for name, cell, target in API_ROWS
+        ),
+        "",
+        "Memory is the server's resident set (VmRSS) when ready and after both load runs.",
         "",
         "## Against a plain LangChain baseline",
         "",
