@@ -87,6 +87,8 @@ class Metrics:
     sentence_vectors: Counter
     query_batches: Counter
     query_batched: Counter
+    cache_entries: Gauge
+    cache_limit: Gauge
 
 
 @lru_cache(maxsize=1)
@@ -127,6 +129,19 @@ def metrics() -> Metrics:
             ["event"],
         ),
         query_batches=Counter("policyrag_query_batches", "Model calls that encoded search queries."),
+        cache_entries=Gauge(
+            "policyrag_cache_entries",
+            "Entries held by an in-memory cache: queries (query and sentence vectors), sentence_docs (documents' "
+            "stored sentence vectors).",
+            ["cache"],
+            multiprocess_mode="livesum",
+        ),
+        cache_limit=Gauge(
+            "policyrag_cache_limit",
+            "The most entries a cache holds (its setting; summed over workers, as the entries are).",
+            ["cache"],
+            multiprocess_mode="livesum",
+        ),
         query_batched=Counter(
             "policyrag_query_batched", "Search queries those calls encoded (÷ batches: the mean batch size)."
         ),

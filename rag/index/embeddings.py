@@ -15,7 +15,6 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -24,6 +23,7 @@ from chromadb.api.types import Documents, EmbeddingFunction, Space
 from chromadb.api.types import Embeddings as ChromaEmbeddings
 from langchain_core.embeddings import Embeddings
 
+from rag.core.observability import metrics
 from rag.index.batcher import QueryBatcher
 
 if TYPE_CHECKING:
@@ -36,16 +36,6 @@ MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 
 class EmbeddingError(RuntimeError):
     """Raised by the embed stage when the model cannot be loaded."""
-
-
-@dataclass(frozen=True)
-class TokenVectors:
-    """A text's contextual word-piece vectors (unit rows, float16) and the pieces they stand for,
-    without the special tokens: what a word-level soft match reads ("judge whether it works" meets
-    "success should be measured" where no word is shared)."""
-
-    vectors: np.ndarray
-    pieces: tuple[str, ...]
 
 
 def default_model_path() -> Path:
@@ -78,11 +68,13 @@ class MiniLMEmbeddings(Embeddings):
         self.query_cache_size = query_cache_size
         self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
-        self._cache: OrderedDict[str, list[float]] = OrderedDict()
-        self._tokens: OrderedDict[str, tuple[np.ndarray, TokenVectors]] = OrderedDict()
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()  # float32 rows: an eighth of a list of floats
         self._caches = threading.Lock()  # API workers' threads share the caches: look up and evict under it
         self.documents_embedded = 0
         # concurrent requests' queries share one model call (``rag.index.batcher``); 0 turns it off
+        self.record = record  # cache sizes in /metrics
+        if record:
+            metrics().cache_limit.labels("queries").set(query_cache_size)
         self.batcher = (
             QueryBatcher(self.encode, query_batch_max, query_batch_window_s, record) if query_batch_max > 1 else None
         )
@@ -163,28 +155,10 @@ class MiniLMEmbeddings(Embeddings):
         found: dict[str, Any] = self._lookup(self._cache, texts)
         missing = list(dict.fromkeys(t for t in texts if t not in found))
         if missing:
-            for text, vec in zip(missing, self.encode(missing), strict=True):
-                found[text] = vec
-                self._remember(text, vec.tolist())
+            for text, row in zip(missing, self.encode(missing), strict=True):
+                found[text] = vec = np.array(row, dtype=np.float32)  # a copy: a view would keep the whole batch
+                self._remember(text, vec)
         return np.asarray([found[t] for t in texts], dtype=np.float32).reshape(len(texts), -1)
-
-    def embed_with_tokens(self, texts: list[str]) -> tuple[np.ndarray, list[TokenVectors]]:
-        """Sentence vectors and word-piece vectors of short texts, from one forward pass per batch
-        of misses, through an LRU cache a quarter the size of the query cache (a text's pieces
-        weigh some 50 times its vector)."""
-        found = self._lookup(self._tokens, texts)
-        missing = list(dict.fromkeys(t for t in texts if t not in found))
-        if missing:
-            outputs = cast(
-                "list[dict[str, Any]]",
-                self.model.encode(missing, batch_size=self.batch_size, output_value=None, show_progress_bar=False),
-            )
-            self.documents_embedded += len(missing)
-            made = {text: self._with_tokens(out) for text, out in zip(missing, outputs, strict=True)}
-            found.update(made)
-            self._store(self._tokens, made, self.query_cache_size // 4)
-        vectors = np.asarray([found[t][0] for t in texts], dtype=np.float32).reshape(len(texts), -1)
-        return vectors, [found[t][1] for t in texts]
 
     def _lookup(self, cache: OrderedDict[str, Any], texts: list[str]) -> dict[str, Any]:
         """The cached entries of ``texts``, each marked as just used."""
@@ -207,28 +181,18 @@ class MiniLMEmbeddings(Embeddings):
             while len(cache) > size:
                 cache.popitem(last=False)
 
-    def _with_tokens(self, out: dict[str, Any]) -> tuple[np.ndarray, TokenVectors]:
-        """One text's unit sentence vector and its word pieces, padding and special tokens dropped."""
-        special = set(self.model.tokenizer.all_special_ids)
-        mask = out["attention_mask"].bool()
-        ids = out["input_ids"][mask].tolist()
-        keep = [i for i, piece in enumerate(ids) if piece not in special]
-        rows = out["token_embeddings"][mask].float().numpy()[keep]
-        rows = rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
-        vec = out["sentence_embedding"].float().numpy()
-        pieces = tuple(self.model.tokenizer.convert_ids_to_tokens([ids[i] for i in keep]))
-        return vec / max(float(np.linalg.norm(vec)), 1e-12), TokenVectors(rows.astype(np.float16), pieces)
-
-    def _remember(self, text: str, vector: list[float]) -> None:
+    def _remember(self, text: str, vector: np.ndarray) -> None:
         self._store(self._cache, {text: vector}, self.query_cache_size)
+        if self.record:
+            metrics().cache_entries.labels("queries").set(len(self._cache))
 
     def embed_query(self, text: str) -> list[float]:
         cached = self._lookup(self._cache, [text]).get(text)
         if cached is not None:
-            return cast("list[float]", cached)
-        vector = (self.batcher.embed(text) if self.batcher else self.encode([text])[0]).tolist()
+            return cast("list[float]", cached.tolist())
+        vector = np.array(self.batcher.embed(text) if self.batcher else self.encode([text])[0], dtype=np.float32)
         self._remember(text, vector)
-        return vector
+        return cast("list[float]", vector.tolist())
 
 
 class ChromaEmbeddingFunction(EmbeddingFunction[Documents]):

@@ -55,7 +55,9 @@ class SentenceVectors:
         self.path = path
         self.embeddings = embeddings
         self.cache_docs = cache_docs
-        self.record = record  # count reads and encodes in /metrics
+        self.record = record  # count reads and encodes, and the documents held, in /metrics
+        if record:
+            metrics().cache_limit.labels("sentence_docs").set(cache_docs)
         self._loaded: OrderedDict[str, tuple[tuple[int, int], DocVectors]] = OrderedDict()
         self._lock = threading.Lock()
         self.read = 0  # texts whose vector was read from a file (for /metrics)
@@ -107,6 +109,9 @@ class SentenceVectors:
             self._loaded.move_to_end(doc_id)
             while len(self._loaded) > self.cache_docs:
                 self._loaded.popitem(last=False)
+            held = len(self._loaded)
+        if self.record:
+            metrics().cache_entries.labels("sentence_docs").set(held)
         return stored
 
     def cached_docs(self) -> int:

@@ -58,6 +58,24 @@ def test_one_ask_moves_the_request_counter_stage_histograms_and_refusals(api: Se
     assert ("policyrag_admission_active", ()) in after and value(after, "policyrag_admission_active") == 0
 
 
+def test_an_answer_reads_the_sentence_vectors_ingest_stored_and_the_caches_show_their_size(api: Server) -> None:
+    before = scrape(api)
+    with api.client() as c:
+        r = c.post("/v1/ask", json={"question": "What did the Mayor of Bogota ask residents for? (metrics)"})
+    assert r.status_code == 200 and not r.json()["refused"], r.text
+    after = scrape(api)
+    read = value(after, "policyrag_sentence_vectors_total", event="read")
+    assert read - value(before, "policyrag_sentence_vectors_total", event="read") > 0
+    assert value(after, "policyrag_sentence_vectors_total", event="encoded") == 0  # ingest had stored them all
+    assert value(after, "policyrag_query_batched_total") >= value(after, "policyrag_query_batches_total") >= 1
+    for cache in ("queries", "sentence_docs"):
+        entries, limit = (
+            value(after, "policyrag_cache_entries", cache=cache),
+            value(after, "policyrag_cache_limit", cache=cache),
+        )
+        assert 1 <= entries <= limit, cache
+
+
 def test_an_upload_moves_the_ingest_counters_and_a_404_is_one_label(api: Server) -> None:
     before = scrape(api)
     with api.client(ADMIN) as admin:
