@@ -6,8 +6,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
-
 from ingest.pipeline import Ingestor
 from rag.compose import compose
 from rag.core.config import Settings
@@ -23,17 +21,6 @@ def doc_chunks(index: SearchIndex) -> dict[str, set[str]]:
     for chunk in index.store.iter_all():
         out.setdefault(chunk.doc_id, set()).add(chunk.chunk_id)
     return out
-
-
-@pytest.fixture
-def ingested(
-    make_settings: Callable[..., Settings], index_for: Callable[[Settings], SearchIndex]
-) -> tuple[Settings, SearchIndex]:
-    settings = make_settings()
-    index = index_for(settings)
-    first = Ingestor(settings, index).run()
-    assert first.files_ingested == 5 and first.embeddings_computed == first.chunks_total > 0
-    return settings, index
 
 
 def test_unchanged_reingest_computes_no_embeddings_and_never_loads_the_model(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from collections.abc import Callable
 
 import pytest
 
@@ -17,17 +16,6 @@ from tests.conftest import REPO
 
 OPEN_BOOK = "open-book-social-innovation-notes"
 ZCH = "business-society-public-services"
-
-
-@pytest.fixture
-def ingested(
-    make_settings: Callable[..., Settings], index_for: Callable[[Settings], SearchIndex]
-) -> tuple[Settings, SearchIndex]:
-    settings = make_settings()
-    index = index_for(settings)
-    report = Ingestor(settings, index).run()
-    assert report.files_ingested == 5 and report.sentences_encoded > 0
-    return settings, index
 
 
 def dev_questions() -> list[dict[str, object]]:
