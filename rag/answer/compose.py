@@ -3,8 +3,9 @@
 It reads the retrieved passages as units (``rag.answer.units``), scores them against the question
 (``rag.answer.rank``), leads with the best, and adds the next best while each still scores a good
 share of the lead's and the answer stays within the budget. When the lead unit's sentence closest
-to the question is not its first, the answer opens with that sentence, then gives it in its unit
-(a search engine's snippet, then the passage). A unit keeps its reading order; a
+to the question is not its first, the answer opens with that sentence, then gives its unit (a
+search engine's snippet, then the passage): a paragraph without the sentence already said, a list
+whole, the sentence in its place among the steps. A unit keeps its reading order; a
 list keeps its lead-in and its own items only (never items of different lists), and leads a how-to
 answer as its steps. Inside each unit the sentences that bear most on the question are set in bold
 (and flagged ``highlight`` on their citations). Every sentence carries ``[n]`` for the passage
@@ -163,6 +164,8 @@ class PassageComposer:
             return "\n\n".join([*blocks, self._by_case(chosen, sources, bold)])
         steps = mode is Mode.howto and chosen[0][0].kind == "list"
         for i, (u, kept) in enumerate(chosen):
+            if i == 0 and line is not None and u.kind == "paragraph":
+                kept = [p for p in kept if p is not line] or kept  # said once, as the opening line
             blocks.append(self._render(u, kept, bold, numbered=steps and i == 0))
         return "\n\n".join(blocks)
 

@@ -128,7 +128,7 @@ def test_the_answer_stays_within_its_word_budget_and_the_lead_is_cut_not_dropped
     assert "Recruit five people" in draft
 
 
-def test_the_answer_opens_with_the_sentence_that_answers_when_its_unit_does_not(
+def test_the_answer_opens_with_the_sentence_that_answers_and_its_paragraph_does_not_repeat_it(
     embeddings: MiniLMEmbeddings,
 ) -> None:
     text = (
@@ -139,6 +139,7 @@ def test_the_answer_opens_with_the_sentence_that_answers_when_its_unit_does_not(
     draft = composer(embeddings).draft("How much does a usability session cost to run?", sources, Mode.explain)
     first, rest = draft.split("\n\n", 1)
     assert first.startswith("**Usability sessions cost very little") and rest.startswith("Our team met")
+    assert "Usability sessions" not in rest and "Notes from the day" in rest  # said once; the paragraph goes on
     verified = Verifier(embeddings, 0.5).verify(draft, sources, whole_units=True)
     assert not verified.dropped and verified.citations[0].quote.startswith("Usability sessions cost")
 
