@@ -7,14 +7,16 @@ BIN    := $(VENV)/bin
 PEERS  ?= .venv-peers
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 DEV_STAMP := $(STAMP)-dev
+DOCS_STAMP := $(STAMP)-docs
 SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: install install-dev run test lint bench bench-ask qwen clean
+.PHONY: install install-dev run test lint docs bench bench-ask qwen clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "policyrag needs Python 3.11, found " + sys.version'
@@ -73,7 +75,13 @@ $(DEV_STAMP): $(STAMP)
 	command -v soffice >/dev/null || pkgs="$$pkgs libreoffice-writer-nogui fonts-dejavu-core"; \
 	test -z "$$pkgs" || ($(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$pkgs)
-	touch $(DEV_STAMP)
+	touch $(DEV_STAMP) $(DOCS_STAMP)
+
+# The documentation site's tools alone (the docs extra: MkDocs, Material; the dev extra has them too),
+# so `make docs` needs no llama.cpp build.
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[docs]'
+	touch $(DOCS_STAMP)
 
 install: $(STAMP)
 
@@ -91,7 +99,13 @@ lint: install-dev
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+# The documentation site (docs/, mkdocs.yml) into site/, offline, in seconds. --strict: a broken link or
+# anchor, or a page missing from the nav, fails the build (and so `make test`).
+docs: $(DOCS_STAMP)
+	$(BIN)/mkdocs build --strict
+	@echo "==> the site is in site/ (open site/index.html); serve it with live reload: $(BIN)/mkdocs serve"
+
+test: lint docs
 	$(BIN)/python -m pytest
 
 bench: install-dev
@@ -116,4 +130,4 @@ qwen: install
 	$(BIN)/policyrag model qwen
 
 clean:
-	rm -rf data .pytest_cache .mypy_cache .ruff_cache $(PEERS)
+	rm -rf data site .pytest_cache .mypy_cache .ruff_cache $(PEERS)

