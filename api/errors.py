@@ -14,8 +14,9 @@ from ingest.pipeline import IngestError
 from ingest.uploads import BadName, Conflict, TooLarge, Unreadable, Unsupported, UploadError
 from rag.answer.model import AnswerError
 from rag.answer.pipeline import NoMatchingDocuments
-from rag.index.store import StoreError
+from rag.index.store import StoreError, StoreUnavailable
 from rag.llm.chat import LLMError
+from rag.persist.db import DatabaseUnavailable
 
 log = logging.getLogger("api")
 # Each kind of refused upload and the HTTP status that says it.
@@ -35,12 +36,18 @@ class ApiError(Exception):
 
 
 def error_response(
-    request: Request, status: int, type_: str, message: str, details: list[dict[str, Any]] | None = None
+    request: Request,
+    status: int,
+    type_: str,
+    message: str,
+    details: list[dict[str, Any]] | None = None,
+    retry_after: int | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {"type": type_, "message": message, "request_id": getattr(request.state, "request_id", None)}
     if details:
         body["details"] = details
-    return JSONResponse({"error": body}, status_code=status)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -95,8 +102,18 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StoreError)
     async def store_down(request: Request, exc: StoreError) -> JSONResponse:
+        if isinstance(exc, StoreUnavailable):  # away for now (a Chroma server restarting): retry
+            log.warning("vector store unreachable: %s", exc)
+            message = f"the vector store cannot be reached just now; retry in {exc.retry_after_s} s"
+            return error_response(request, 503, "vector_store_unavailable", message, retry_after=exc.retry_after_s)
         log.error("store failed: %s", exc)
-        return error_response(request, 503, "index_unavailable", str(exc))
+        return error_response(request, 503, "index_unavailable", str(exc), retry_after=30)
+
+    @app.exception_handler(DatabaseUnavailable)
+    async def database_down(request: Request, exc: DatabaseUnavailable) -> JSONResponse:
+        log.warning("%s", exc)
+        message = f"the database cannot be reached just now; nothing was written; retry in {exc.retry_after_s} s"
+        return error_response(request, 503, "database_unavailable", message, retry_after=exc.retry_after_s)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from rag.answer.model import Answer, AnswerEvent, render_markdown
+from rag.index.store import StoreUnavailable
 from rag.llm.chat import LLMError
 
 log = logging.getLogger("api")
@@ -33,6 +34,10 @@ def answer_events(events: Iterator[AnswerEvent]) -> Iterator[str]:
                 yield sse("answer", e.answer.model_dump(mode="json"))
     except LLMError as exc:
         yield sse("error", {"type": "generator_unavailable", "message": str(exc)})
+    except StoreUnavailable as exc:
+        log.warning("stream: %s", exc)
+        yield sse("error", {"type": "vector_store_unavailable", "retry_after": exc.retry_after_s,
+                            "message": "the vector store cannot be reached just now; retry shortly"})  # fmt: skip
     except Exception:
         log.exception("stream failed")
         yield sse("error", {"type": "internal_error", "message": "the answer stream failed; it has been logged"})

@@ -123,8 +123,10 @@ class Ingestor:
             changed = True
 
         changed |= self._remove_missing(roots, state, claimed, report)
-        if changed or rebuild or not (self.settings.lexical_path / "chunks.json").exists():
-            self.index.refresh()
+        # always: a writer killed between its writes and telling the readers (above) left the
+        # collection ahead of this node's mirror; finding that here tells them now
+        moved = self.index.refresh()
+        if changed or rebuild or moved:
             self.index.mark_changed()
         if changed or rebuild or not self.settings.cases_path.exists():
             report.cases_total = len(self.cases.records())  # re-reads only the documents that changed
@@ -156,6 +158,8 @@ class Ingestor:
             report.chunks_added += len(p.chunks) - len(p.reused)
             report.chunks_removed += len(p.stale)
             logger.info("ingested %s: %d chunks (%d new)", p.doc_id, len(p.chunks), len(p.chunks) - len(p.reused))
+        if self.settings.chroma_url:  # the other nodes see each batch as it lands: what this ingest
+            self.index.mark_changed()  # reports as ingested is searchable even if it dies before its end
 
     def _remove_missing(
         self, roots: list[Path], state: dict[str, DocState], claimed: dict[str, Path], report: IngestReport

@@ -6,7 +6,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -23,7 +22,8 @@ from rag.core.config import Settings
 from rag.index.embeddings import MiniLMEmbeddings
 from rag.index.retrieval import SearchIndex
 from rag.llm.chat import default_gguf
-from rag.local_server import ends_with_parent, llama_server, wait_ready
+from rag.local_server import llama_server, wait_ready
+from tests.servers import ChromaServer, Postgres
 
 # Property tests explore new inputs on a developer's machine; CI replays a fixed sequence so a red
 # build is reproducible (a failure prints the example and the seed either way).
@@ -103,68 +103,26 @@ def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Chroma server (``chroma run`` from the chromadb package) on a free loopback port."""
-    root = tmp_path_factory.mktemp("chroma-server")
-    port = free_port()
-    log = root / "chroma.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "chroma"), "run", "--path", str(root / "db"),
-             "--host", "127.0.0.1", "--port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
-            preexec_fn=ends_with_parent,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    server = ChromaServer(tmp_path_factory.mktemp("chroma-server"), free_port())
     try:
-        wait_until_up(f"{url}/api/v2/heartbeat", proc, log, "the Chroma server")
-        yield url
+        server.start()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield server.url
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
-def _as_postgres(cmd: list[str]) -> list[str]:
-    """PostgreSQL refuses to run as root; CI runs as root, so drop to Debian's postgres user."""
-    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+        server.stop()
 
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A real PostgreSQL (Debian's ``postgresql``, installed by ``make install-dev``) in a temp dir."""
-    import tempfile
-
-    bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
-    assert bins, "PostgreSQL is not installed: make install-dev installs Debian's postgresql"
-    bin_dir = bins[-1].parent
-    root = Path(tempfile.mkdtemp(prefix="policyrag-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres", "postgres")
-    data, port = root / "data", free_port()
-    subprocess.run(
-        _as_postgres([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]),
-        check=True, capture_output=True,
-    )  # fmt: skip
-    # The server itself (not pg_ctl, which detaches it) as our child, ended with this process even
-    # when the test run is killed outright; runuser passes the SIGTERM on to it.
-    with (root / "pg.log").open("wb") as log:
-        proc = subprocess.Popen(
-            _as_postgres([str(bin_dir / "postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port),
-                          "-k", str(root)]),
-            stdout=log, stderr=subprocess.STDOUT, preexec_fn=ends_with_parent,
-        )  # fmt: skip
     try:
-        ready = [str(bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-t", "1"]
-        for _ in range(120):
-            if subprocess.run(ready, capture_output=True, check=False).returncode == 0:
-                break
-            if proc.poll() is not None:
-                pytest.fail(f"PostgreSQL did not start:\n{(root / 'pg.log').read_text(errors='replace')[-3000:]}")
-        else:
-            pytest.fail("PostgreSQL did not become ready in 120 s")
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        pg = Postgres(free_port())
+        pg.start()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield pg.url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        shutil.rmtree(root, ignore_errors=True)
+        pg.remove()

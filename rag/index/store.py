@@ -6,12 +6,14 @@ its document's chunk count, so the ingest manifest and the lexical index are der
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterator, Sequence
-from typing import Any, cast
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, ParamSpec, TypeVar, cast
 from urllib.parse import urlparse
 
 import chromadb
+import httpx
 import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
@@ -38,6 +40,39 @@ class StoreError(RuntimeError):
     """Raised by the store stage: the index cannot be opened or read."""
 
 
+class StoreUnavailable(StoreError):
+    """The vector store cannot be reached (a Chroma server down, restarting or not answering): the
+    same request should work again later, so callers say so (HTTP 503 with Retry-After) instead of
+    failing as if the index were broken."""
+
+    retry_after_s = 5
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+# What a Chroma server that is down, restarting or unreachable raises through its HTTP client
+UNREACHABLE = (httpx.TransportError, ConnectionError, TimeoutError)
+
+
+def reaching(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Name the store in a transport failure of ``what`` (``StoreUnavailable``) rather than letting
+    an HTTP client's ConnectError reach the API as an unexpected error."""
+
+    def wrap(fn: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(fn)
+        def call(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return fn(*args, **kwargs)
+            except UNREACHABLE as exc:
+                store = args[0]
+                where = getattr(getattr(store, "settings", None), "chroma_url", None) or "the vector store"
+                raise StoreUnavailable(f"store: the vector store at {where} cannot be reached ({what}): {exc}") from exc
+
+        return call
+
+    return wrap
+
+
 def make_client(settings: Settings) -> ClientAPI:
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     try:
@@ -57,6 +92,8 @@ def make_client(settings: Settings) -> ClientAPI:
         return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
     except StoreError:
         raise
+    except UNREACHABLE as exc:
+        raise StoreUnavailable(f"store: the vector store at {settings.chroma_url} cannot be reached: {exc}") from exc
     except Exception as exc:
         where = settings.chroma_url or settings.chroma_path
         raise StoreError(f"store: cannot open Chroma at {where}: {exc}") from exc
@@ -114,6 +151,7 @@ class ChunkStore:
         self._written_often = True
 
     # -- change marker shared by every node on a Chroma server --------------------------------------
+    @reaching("reading the change token")
     def generation(self) -> str:
         """The writer's last change token, read fresh from the server (one round trip)."""
         fresh = self.client.get_collection(
@@ -121,9 +159,11 @@ class ChunkStore:
         )
         return str((fresh.metadata or {}).get(GENERATION_KEY, ""))
 
+    @reaching("writing the change token")
     def set_generation(self, token: str) -> None:
         self.collection.modify(metadata={GENERATION_KEY: token})
 
+    @reaching("recreating the collection")
     def reset(self) -> None:
         """Drop and recreate the collection (``ingest --rebuild``)."""
         try:
@@ -132,9 +172,11 @@ class ChunkStore:
             logger.debug("collection %s did not exist", self.settings.collection)
         self._collection = self._open()
 
+    @reaching("counting chunks")
     def count(self) -> int:
         return self.collection.count()
 
+    @reaching("writing chunks")
     def upsert(self, chunks: Sequence[Chunk], embeddings: Any) -> None:
         self._write_often()
         for start in range(0, len(chunks), PAGE):
@@ -146,12 +188,14 @@ class ChunkStore:
                 metadatas=[c.to_metadata() for c in page],
             )
 
+    @reaching("updating metadata")
     def update_metadata(self, chunks: Sequence[Chunk]) -> None:
         """Rewrite stored chunks' metadata (same ids, same text): a document renamed or moved."""
         for start in range(0, len(chunks), PAGE):
             page = chunks[start : start + PAGE]
             self.collection.update(ids=[c.chunk_id for c in page], metadatas=[c.to_metadata() for c in page])
 
+    @reaching("deleting chunks")
     def delete(self, ids: Sequence[str]) -> None:
         for start in range(0, len(ids), PAGE):
             self.collection.delete(ids=list(ids[start : start + PAGE]))
@@ -162,7 +206,7 @@ class ChunkStore:
         include: list[Any] = ["metadatas", "documents"] if include_documents else ["metadatas"]
         offset = 0
         while True:
-            page = self.collection.get(include=include, limit=PAGE, offset=offset)
+            page = self._page(include, offset)
             ids = page["ids"]
             if not ids:
                 return
@@ -171,6 +215,11 @@ class ChunkStore:
             for cid, meta, doc in zip(ids, metas, docs, strict=True):
                 yield Chunk.from_record(cid, meta or {}, doc)
             offset += len(ids)
+
+    @reaching("reading vectors")
+    @reaching("reading chunks")
+    def _page(self, include: list[Any], offset: int) -> Any:
+        return self.collection.get(include=include, limit=PAGE, offset=offset)
 
     def centroid(self) -> np.ndarray | None:
         """The unit mean of every chunk vector: what the collection is about on average. A sentence
@@ -188,6 +237,7 @@ class ChunkStore:
             return None
         return total / np.linalg.norm(total)
 
+    @reaching("reading chunks")
     def get(self, ids: Sequence[str]) -> dict[str, Chunk]:
         out: dict[str, Chunk] = {}
         for start in range(0, len(ids), PAGE):
@@ -199,6 +249,7 @@ class ChunkStore:
             )
         return out
 
+    @reaching("querying")
     def query(self, embedding: Sequence[float], k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
         """Dense nearest neighbours as ``(id, cosine similarity)``; ids only, as fetching metadata
         here costs more than the search itself on large collections."""

@@ -31,6 +31,13 @@ class Base(DeclarativeBase):
     pass
 
 
+class DatabaseUnavailable(RuntimeError):
+    """The shared database cannot be reached (PostgreSQL stopped or restarting): a write should be
+    tried again later, so the API answers 503 with Retry-After; nothing is written."""
+
+    retry_after_s = 5
+
+
 def engine_for(settings: Settings) -> Engine:
     """One engine per URL and process, tables created on first use (never at import)."""
     url = settings.sql_url
@@ -71,10 +78,10 @@ class WriterLease:
     renewed by a heartbeat; a holder killed with ``kill -9`` stops renewing and loses it after
     ``ttl`` seconds, so a crash never locks the library for good."""
 
-    def __init__(self, settings: Settings, name: str = "index", ttl: float = 60.0) -> None:
+    def __init__(self, settings: Settings, name: str = "index", ttl: float | None = None) -> None:
         self.settings = settings
         self.name = name
-        self.ttl = ttl
+        self.ttl = settings.writer_lease_ttl_s if ttl is None else ttl
         self.token = uuid.uuid4().hex
         self._stop = threading.Event()
         self._beat: threading.Thread | None = None

@@ -14,10 +14,11 @@ from typing import Any, Literal, TextIO
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import JSON, DateTime, Integer, String, Text, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from rag.core.config import Settings
-from rag.persist.db import Base, engine_for
+from rag.persist.db import Base, DatabaseUnavailable, engine_for
 
 
 class FeedbackRow(Base):
@@ -65,10 +66,13 @@ class FeedbackStore:
             citations=feedback.citations,
             request_id=request_id,
         )
-        with Session(self.engine) as session, session.begin():
-            session.add(row)
-            session.flush()
-            return int(row.id)
+        try:
+            with Session(self.engine) as session, session.begin():
+                session.add(row)
+                session.flush()
+                return int(row.id)
+        except (OperationalError, InterfaceError) as exc:  # the server is away, not the row at fault
+            raise DatabaseUnavailable(f"feedback: the database cannot be reached: {exc.orig or exc}") from exc
 
     def all(self) -> list[dict[str, Any]]:
         with Session(self.engine) as session:

@@ -1,0 +1,72 @@
+"""Run the fault suite (``pytest -m faults``) and write what each fault cost to RESULTS-faults.md.
+
+    python benchmarks/bench_faults.py            # or: make bench-faults
+
+Each fault test of tests/faults/ appends its figures (requests sent, failed by status and error
+type, p95 latency while the part was away, seconds from the part's return to every node serving,
+documents lost or duplicated) to the file named by POLICYRAG_FAULTS_REPORT; this script sets it,
+runs the suite once, and writes the table with the machine and the method.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+OUT = REPO / "benchmarks" / "RESULTS-faults.md"
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        rows_path = Path(tmp) / "faults.jsonl"
+        env = {**os.environ, "POLICYRAG_FAULTS_REPORT": str(rows_path), "HF_HUB_OFFLINE": "1"}
+        started = time.monotonic()
+        run = subprocess.run(
+            [sys.executable, "-m", "pytest", "-m", "faults", "-q", "-p", "no:cacheprovider", "tests/faults"],
+            cwd=REPO, env=env, check=False,
+        )  # fmt: skip
+        took = time.monotonic() - started
+        rows = [json.loads(line) for line in rows_path.read_text().splitlines()] if rows_path.exists() else []
+    head = [
+        "# Faults across nodes",
+        "",
+        f"Measured {datetime.now(UTC):%Y-%m-%d} by `make bench-faults` (benchmarks/bench_faults.py), which runs "
+        f"`pytest -m faults` once: the suite passed: {'yes' if run.returncode == 0 else 'NO'}; it took {took:.0f} s.",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}. Everything on loopback on this one machine: a real Chroma "
+        "server (`chroma run`), a real PostgreSQL, two `policyrag serve` nodes (uvicorn), the ingesting node's "
+        "CLI, and the client threads.",
+        "",
+        "Method (tests/faults/test_nodes.py): closed-loop clients alternate `/v1/ask` and `/v1/search` over both "
+        "nodes with a 30 s client timeout; *failed* counts non-200 answers by status and error type; *p95 during* is "
+        "over requests started between the part going away and every node being ready again; *recover* is seconds "
+        "from the part's return to both nodes answering `/readyz` 200 (for the lease: from the kill to node B's "
+        "finished ingest, model load included); *lost* and *duplicated* compare, per document on the Chroma server, "
+        "chunks stored with the chunk count the document states, after the interrupted work is run again.",
+        "",
+        "| fault | requests sent | failed (status, type) | p95 during (ms) | recover (s) | lost | duplicated | notes |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    keys = {"fault", "sent", "failed", "p95_ms_during", "recover_s", "lost", "duplicated"}
+    lines = []
+    for r in rows:
+        failed = ", ".join(f"{n} × {k}" for k, n in r["failed"].items()) or "none"
+        notes = "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in r.items() if k not in keys)
+        p95 = "" if r["p95_ms_during"] is None else r["p95_ms_during"]
+        lines.append(f"| {r['fault']} | {r['sent']} | {failed} | {p95} | {r['recover_s']} | {r['lost']} | "
+                     f"{r['duplicated']} | {notes} |")  # fmt: skip
+    OUT.write_text("\n".join([*head, *lines, ""]), encoding="utf-8")
+    sys.stderr.write(f"wrote {OUT}\n")
+    return run.returncode
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
