@@ -24,6 +24,7 @@ from api.schemas import DocumentInfo, DocumentList, SearchHit, SearchResponse, T
 from rag.answer.model import Answer, AnswerError, Mode
 from rag.core.config import Settings
 from rag.core.models import SearchFilters
+from rag.index.store import StoreUnavailable
 
 log = logging.getLogger("api.mcp")
 
@@ -174,6 +175,8 @@ def _call(fn: Callable[[], Any]) -> Any:
         return fn()
     except (AnswerError, ValueError) as exc:
         raise ToolError(str(exc)) from exc
+    except StoreUnavailable as exc:  # say what is away and that a retry will do, not an internal error
+        raise ToolError(f"the vector store cannot be reached just now; retry in {exc.retry_after_s} s") from exc
 
 
 # -- HTTP: mounted in the API ------------------------------------------------------------------------
