@@ -17,7 +17,8 @@ pytestmark = pytest.mark.slow
 
 INGEST_KEYS = {
     "files_seen", "files_ingested", "files_unchanged", "files_removed", "files_skipped", "warnings",
-    "chunks_added", "chunks_removed", "chunks_total", "embeddings_computed", "cases_total", "seconds",
+    "chunks_added", "chunks_removed", "chunks_total", "embeddings_computed", "cases_total", "sentences_encoded",
+    "seconds",
 }  # fmt: skip
 
 

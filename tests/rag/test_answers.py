@@ -143,43 +143,30 @@ def test_sentence_embeddings_are_encoded_once_even_without_a_cache(corpus_index:
     assert vecs.shape == (3, 384) and (vecs[0] == vecs[2]).all()
 
 
-def test_word_pieces_come_with_the_sentence_vector_from_one_pass(corpus_index: SearchIndex) -> None:
+def test_the_embedding_cache_holds_under_concurrent_questions(corpus_index: SearchIndex) -> None:
+    """API workers share one embedder: lookups and evictions of its small LRU cache from many
+    threads at once must neither raise nor mix up vectors."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import numpy as np
 
     from rag.index.embeddings import MiniLMEmbeddings
 
-    fresh = MiniLMEmbeddings(query_cache_size=8)
-    fresh._model = corpus_index.embeddings.model
-    text = "Success should be measured by the impact of interventions."
-    vecs, pieces = fresh.embed_with_tokens([text, "shared spaces", text])
-    assert fresh.documents_embedded == 2  # unique texts, one pass
-    assert float(vecs[0] @ fresh.embed_cached([text])[0]) > 0.9999  # the same sentence vector
-    assert pieces[0].pieces[:4] == ("success", "should", "be", "measured")  # no [CLS], no padding
-    assert pieces[0].pieces[-1] == "." and pieces[0].vectors.shape == (len(pieces[0].pieces), 384)
-    assert np.allclose(np.linalg.norm(pieces[0].vectors.astype(np.float32), axis=1), 1.0, atol=1e-2)
-
-
-def test_the_embedding_caches_hold_under_concurrent_questions(corpus_index: SearchIndex) -> None:
-    """API workers share one embedder: lookups and evictions of its small LRU caches from many
-    threads at once must neither raise nor mix up vectors."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from rag.index.embeddings import MiniLMEmbeddings
-
-    shared = MiniLMEmbeddings(query_cache_size=8)  # two texts' word pieces, eight vectors
+    shared = MiniLMEmbeddings(query_cache_size=4)  # fewer rows than texts: evictions all the time
     shared._model = corpus_index.embeddings.model
     texts = [f"Question {n} about shared spaces" for n in range(6)]
-    alone = {t: shared.embed_with_tokens([t])[0][0] for t in texts}
+    alone = {t: corpus_index.embeddings.encode([t])[0] for t in texts}
 
     def ask(n: int) -> bool:
-        t = texts[n % len(texts)]
-        vecs, pieces = shared.embed_with_tokens([t, texts[(n + 1) % len(texts)]])
-        same = float(vecs[0] @ alone[t]) > 0.999 and pieces[0].pieces[:2] == ("question", str(n % len(texts)))
-        return same and float(shared.embed_cached([t])[0] @ alone[t]) > 0.999
+        t, u = texts[n % len(texts)], texts[(n + 1) % len(texts)]
+        vecs = shared.embed_cached([t, u])
+        query = np.asarray(shared.embed_query(t), dtype=np.float32)
+        same = float(vecs[0] @ alone[t]) > 0.999 and float(vecs[1] @ alone[u]) > 0.999
+        return same and float(query @ alone[t]) > 0.999
 
     with ThreadPoolExecutor(4) as pool:
         assert all(pool.map(ask, range(48)))
-    assert len(shared._tokens) <= 2 and len(shared._cache) <= 8
+    assert len(shared._cache) <= 4
 
 
 def test_an_unknown_generator_is_refused_by_settings() -> None:
