@@ -41,6 +41,17 @@ class Page:
     skipped: str = ""  # why the page's text could not be read
 
 
+def _white(color: Any) -> bool:
+    """A fill colour a reader cannot tell from the white page (gray 1, RGB 1 1 1, CMYK 0 0 0 0): text
+    drawn in it is not the document's content (see ``ingest.hidden``)."""
+    if not isinstance(color, list | tuple) or not color:
+        return False
+    values = [float(v) for v in color if isinstance(v, int | float)]
+    if len(values) != len(color):
+        return False
+    return all(v >= 0.97 for v in values) if len(values) in (1, 3) else len(values) == 4 and max(values) <= 0.03
+
+
 def page_lines(page: Any, number: int, ocr: bool = True) -> Page:
     """The page's text lines in reading order, with size and weight; a scanned page's by OCR
     (unless ``ocr`` is off: the file has used its OCR budget)."""
@@ -55,6 +66,7 @@ def page_lines(page: Any, number: int, ocr: bool = True) -> Page:
                          for text, x0, x1, top, bottom, size, par in ocr_lines(page, reader)]  # fmt: skip
             out.ocr_seconds = time.perf_counter() - started
         return out
+    page = page.filter(lambda obj: not (obj.get("object_type") == "char" and _white(obj.get("non_stroking_color"))))
     tables = _tables(page)
     boxes = [box for box, _ in tables]
     text_only = page.filter(lambda obj: not any(_inside(obj, box) for box in boxes)) if boxes else page

@@ -28,10 +28,25 @@ def _footnotes(document: Any) -> dict[str, str]:
     return {}
 
 
+def _unseen(run: Any) -> bool:
+    """A run (``w:r``) Word does not show: hidden (``w:vanish``) or white text (``w:color`` FFFFFF)
+    with no shading of its own (the page is white)."""
+    props = run.find(f"{W}rPr") if run is not None else None
+    if props is None:
+        return False
+    vanish = props.find(f"{W}vanish")
+    if vanish is not None and vanish.get(f"{W}val", "true") not in ("0", "false"):
+        return True
+    color = props.find(f"{W}color")
+    return color is not None and str(color.get(f"{W}val", "")).upper() == "FFFFFF" and props.find(f"{W}shd") is None
+
+
 def _text(paragraph: Any, notes: dict[str, str], cited: list[str]) -> str:
     """The paragraph's text with "(note N)" where it refers to a footnote."""
     out: list[str] = []
     for el in paragraph._p.iter(f"{W}t", f"{W}tab", f"{W}br", f"{W}footnoteReference"):
+        if _unseen(el.getparent()):
+            continue  # a run marked hidden or coloured white: a reader of the document does not see it
         if el.tag == f"{W}t":
             out.append(el.text or "")
         elif el.tag == f"{W}footnoteReference":
