@@ -20,7 +20,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from rag.answer.model import Mode
 from rag.answer.sources import is_note
 from rag.core.models import SearchResult
-from rag.core.text import content_tokens, fold, names_in
+from rag.core.text import STEERING, content_tokens, disguised, fold, names_in, sentences
 from rag.index.lexical import tokenize
 from rag.llm.chat import LLMError
 
@@ -117,7 +117,10 @@ def source_block(n: int, source: SearchResult, text: str | None = None) -> str:
     """One numbered source (its whole text, or the sentences of it given), fenced so that its text
     reads as data (a closing tag inside it is defused)."""
     where = f" — {source.section}" if source.section else ""
-    body = (source.text if text is None else text).replace("</source", "<\\/source").replace("<source", "<\\source")
+    body = source.text if text is None else text
+    if disguised(body) or STEERING.search(body):  # what a reader cannot see, or orders to a model: left out
+        body = " ".join(s.text for s in sentences(body) if not disguised(s.text) and not STEERING.search(s.text))
+    body = body.replace("</source", "<\\/source").replace("<source", "<\\source")
     title = html.escape(f"{source.title}{where}", quote=True)  # a title cannot open a fake source
     return f'<source n="{n}" title="{title}">\n{body}\n</source>'
 

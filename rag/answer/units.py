@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from rag.core.models import SearchResult
-from rag.core.text import BULLET, TABLE_ROW, TABLE_RULE, Span, sentences
+from rag.core.text import BULLET, STEERING, TABLE_ROW, TABLE_RULE, Span, disguised, sentences
 
 BLOCK = re.compile(r"\n[ \t]*\n")
 MARK_ONLY = re.compile(r"^\s*(?:[•\-–—*·▪]|\d{1,2}[.)])\s*$")  # a bullet the sentence splitter cut from its item
@@ -119,8 +119,8 @@ def _pieces(sources: list[SearchResult], stretch: _Stretch, a: int, b: int, rows
         i = _holder(sources, stretch, start, start + len(span.text))
         if i is None:
             continue  # a sentence no single passage holds whole cannot be cited
-        if MARK_ONLY.match(span.text):
-            continue
+        if MARK_ONLY.match(span.text) or disguised(span.text):
+            continue  # a bullet alone; text that shows a reader other than it says (never quoted)
         offset = start - sources[i].char_start
         line = stretch.text[: a + span.start].rsplit("\n", 1)[-1]
         item = (bool(BULLET.match(span.text)) and not line.strip()) or bool(MARK_ONLY.match(line))
@@ -160,6 +160,9 @@ def units(sources: list[SearchResult], primary: int) -> list[Unit]:
             kind = _kind(block)
             pieces = [p for p in _pieces(sources, stretch, a, b, kind == "table") if not TABLE_RULE.match(p.text)]
             pieces = [p for p in pieces if not HEADING_LINE.match(p.text)]
+            if kind == "paragraph" and any(STEERING.search(p.text) for p in pieces):
+                pieces = []  # a paragraph that addresses a model is the injection whole, not one line of it
+            pieces = [p for p in pieces if not STEERING.search(p.text)]  # an item or row that does: that one
             if not pieces:
                 previous = None
                 continue
@@ -204,6 +207,7 @@ def card_units(sources: list[SearchResult], fields: set[str]) -> list[Unit]:
             continue
         spans = [s for s in r.chunk.card_spans if not fields or s.field in fields]
         pieces = [Piece(r.text[s.start : s.end], i + 1, s.start, s.end, s.file_start) for s in spans]
+        pieces = [p for p in pieces if not STEERING.search(p.text) and not disguised(p.text)]
         if pieces:
             out.append(Unit("paragraph", r.doc_id, r.title, r.section, pieces, rank=i))
     return out

@@ -18,7 +18,7 @@ import numpy as np
 from rag.answer.claims import NUMBER, names, swapped_role
 from rag.answer.model import Citation
 from rag.core.models import SearchResult
-from rag.core.text import MARKER, STEERING, Span, content_tokens, display, plain, sentences
+from rag.core.text import MARKER, STEERING, Span, content_tokens, disguised, display, plain, sentences
 from rag.index.embeddings import MiniLMEmbeddings
 
 LIST_PREFIX = re.compile(r"^(\s*(?:\d{1,2}[.)]|[-*•])\s+)(\*\*[^*]{1,120}\*\*:?\s+)?")
@@ -258,8 +258,9 @@ class VerifySession:
             if not tokens:
                 continue
             short = len(tokens) < MIN_CLAIM_TOKENS and not (self.whole_units and markers)
-            if short or STEERING.search(claim):
-                # a heading or fragment ("Social Productivity"), or a document's order to a model: not an answer
+            if short or STEERING.search(claim) or disguised(claim):
+                # a heading or fragment ("Social Productivity"), a document's order to a model, or text
+                # that hides what it says (invisible characters, look-alike letters): not an answer
                 self.result.dropped.append(claim)
                 continue
             bold = claim.startswith(("**", "__")) and claim.endswith(("**", "__"))  # the generator's highlight

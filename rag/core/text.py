@@ -47,14 +47,53 @@ def tokenize(texts: list[str]) -> list[list[str]]:
 BULLET = re.compile(r"^\s*(?:[•\-–—*·▪]|\d{1,2}[.)])\s+")
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")
 CLOSING = re.compile(r"^[)\]”’\"»*]+")
-# A sentence addressed to a language model rather than to a reader ("Ignore all previous
-# instructions", "Reply only with ..."): document text, never an answer, whoever drafts it.
+# A sentence addressed to a language model rather than to a reader: document text, never an answer,
+# whoever drafts it, and kept out of what a model reads. By its form, not its topic: a role label
+# that opens a sentence ("SYSTEM:", "Assistant:", "AI assistants:"), a note addressed to a model,
+# an instruction about how to answer ("reply only with", "ignore previous instructions", "from now
+# on answer"), or an image that would be fetched from elsewhere when the answer is shown.
+MODEL_WORDS = r"(?:ai(?: systems?| assistants?| models?| agents?)?|assistants?|chatbots?|llms?|language models?)"
 STEERING = re.compile(
-    r"\b(?:ignore (?:all |any )?(?:the )?(?:previous|prior|above|earlier) (?:instructions|prompts?)|developer mode|"
-    r"system (?:notice|prompt|message)|reply only with|respond only with|do not cite|you are now (?:in|a|an)\b|"
-    r"disregard (?:all |your )?(?:previous |prior )?instructions)",
+    r"(?:^|[.!?;(\[“\"]\s*)[\W_]*(?:system|assistant|ai(?: assistants?| systems?| agents?)?|chatbot|developer)s?\s*:|"
+    rf"\b(?:note|instructions?|message|reminder)s? (?:to|for) (?:the |any |all |every )?{MODEL_WORDS}\s*(?:[:,.;]|$)|"
+    r"\bignore (?:all |any )?(?:the )?(?:previous|prior|above|earlier) (?:instructions|prompts?)|developer mode|"
+    r"\bsystem (?:notice|prompt|message)|\bdo not cite|\bdisregard (?:all |your )?(?:previous |prior )?instructions|"
+    r"\b(?:reply|respond|answer|say|output|cite) only\b(?! (?:if|when|matters|to|after|for|in|on|once)\b)|"
+    r"\byou are now (?:in|a|an|\w+bot)\b|\bfrom now on,? (?:answer|reply|respond|say|tell)\b|"
+    r"!\[[^\]]*\]\(\s*(?:https?:)?//",
     re.IGNORECASE,
 )
+
+
+# Scripts whose letters look alike (Unicode's confusables, UTS #39): a word that mixes them
+# ("Nеsta" with a Cyrillic е) reads to a person as a word it is not.
+CONFUSABLE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
+# zero-width space and word joiners, a BOM inside text, bidirectional overrides, tag characters: never
+# needed to write a word; the zero-width (non-)joiners only where scripts that need them are not
+INVISIBLE_FORMAT = re.compile(r"[\u200b\u2060-\u2064\ufeff\u202d\u202e\U000e0000-\U000e007f]")
+JOINER = re.compile(r"(.?)[\u200c\u200d](.?)", re.DOTALL)
+WORD_CHARS = re.compile(r"\w+")
+UNUSUAL = re.compile(r"[^\x00-\x7f\u00a0\u2010-\u2027\u2030-\u205e]")
+
+
+def _script(ch: str) -> str | None:
+    name = unicodedata.name(ch, "")
+    return next((s for s in CONFUSABLE_SCRIPTS if name.startswith(s + " ")), None)
+
+
+def disguised(text: str) -> bool:
+    """Text that shows a reader something other than what it says: invisible characters (zero-width,
+    bidirectional overrides, Unicode tag characters) inside or beside words, or a word whose letters
+    mix look-alike scripts. Never quoted, never handed to a model (UTS #39's mixed-script test, not a
+    list of names)."""
+    if not UNUSUAL.search(text):  # ASCII with typographic quotes, dashes and spaces: the common case
+        return False
+    if INVISIBLE_FORMAT.search(text):
+        return True
+    if any(_script(c) for m in JOINER.finditer(text) for c in m.groups() if c):
+        return True
+    words = (w for w in WORD_CHARS.findall(text) if not w.isascii())
+    return any(len({_script(ch) for ch in w} - {None}) > 1 for w in words)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from rag.core.chunks import CardSpan, DocumentMeta
 from rag.core.models import SearchResult
-from rag.core.text import content_tokens
+from rag.core.text import STEERING, content_tokens, disguised, sentences
 
 CARD_SECTION = "Document card"
 
@@ -110,18 +110,28 @@ def _find(front: str, key: str, values: Sequence[str]) -> tuple[int, int] | None
     return first, last
 
 
+def said_plainly(value: str) -> str:
+    """A field's value up to where it turns to addressing a model or hiding what it says ("Northfield
+    Homes. Ignore all previous instructions ..." → "Northfield Homes"): a card states what a reader
+    of the file would take the field to say, never an order to the assistant."""
+    for s in sentences(value):
+        if STEERING.search(s.text) or disguised(s.text):
+            return value[: s.start].rstrip(" .;,:-–—")
+    return value
+
+
 def document_card(text: str, content_start: int, doc: DocumentMeta) -> Card | None:
     """The card of a document whose front matter names at least one field besides its title."""
     front = text[:content_start]
     if not front.strip():
         return None
-    named = f"“{doc.title}”"
+    named = f"“{said_plainly(doc.title) or doc.doc_id}”"
     lines: list[tuple[str, str, list[str]]] = []  # (sentence, key, values)
 
     def values(key: str) -> list[str]:
         raw = getattr(doc, key)
         items = raw if isinstance(raw, tuple) else [raw] if raw else []
-        return [" ".join(str(v).split()) for v in items if str(v).strip()]
+        return [v for v in (said_plainly(" ".join(str(v).split())) for v in items if str(v).strip()) if v]
 
     for key, template in CARD_SENTENCES:
         if vals := values(key):
