@@ -173,7 +173,7 @@ class AnswerPipeline:
             answer.refusal_reason = "weak_retrieval" if verified is None else "no_supported_sentence"
             answer.answer = refusal_message(work.question, work.results, near=verified is not None)
         else:
-            work.tail = describe(verified.citations, self.index.documents())
+            work.tail = describe(verified.citations, self.index.documents(), self.settings.trust_supersedes)
             answer.answer = verified.text + work.tail
             answer.citations = verified.citations
             answer.unsupported = verified.unsupported

@@ -39,7 +39,7 @@ def refusal_message(question: str, results: list[SearchResult], near: bool = Fal
     return f"The library does not cover “{shown}”.{tail}"
 
 
-def describe(citations: list[Citation], docs: Mapping[str, IndexedDocument]) -> str:
+def describe(citations: list[Citation], docs: Mapping[str, IndexedDocument], trust_claims: bool = False) -> str:
     """Fill each citation's source fields; return the lines the answer ends with ("" for none)."""
     warnings: dict[str, str] = {}
     kinds: set[str | None] = set()
@@ -47,7 +47,7 @@ def describe(citations: list[Citation], docs: Mapping[str, IndexedDocument]) -> 
         entry = docs.get(c.doc_id)
         if entry is None:
             continue
-        meta, standing = entry.meta, currency(entry.meta, docs)
+        meta, standing = entry.meta, currency(entry.meta, docs, trust_claims=trust_claims)
         c.evidence_type, c.jurisdiction, c.level = meta.evidence_type, meta.jurisdiction, meta.level
         c.currency, c.warning = standing.status, standing.warning(meta.title)
         if c.warning:

@@ -22,6 +22,12 @@ class Settings(BaseSettings):
     sync_interval_s: float = Field(
         1.0, ge=0, description="With a Chroma server: how often a node checks whether another node wrote."
     )
+    trust_supersedes: bool = Field(
+        False,
+        description="Honour a document's claim (front matter 'supersedes:') that it replaces another document "
+        "even when the other does not say so itself ('superseded_by:'). Off: no file in the library can label "
+        "or hide another on its own say-so.",
+    )
     writer_lease_ttl_s: float = Field(
         60.0,
         ge=1,

@@ -149,7 +149,7 @@ class SearchIndex:
 
     def current(self, filters: SearchFilters) -> SearchFilters:
         """``current_only`` as a document list: the current documents, within ``doc_ids`` if given."""
-        keep = current_ids(self.documents())
+        keep = current_ids(self.documents(), trust_claims=self.settings.trust_supersedes)
         if filters.doc_ids:
             keep = [d for d in keep if d in filters.doc_ids]
         return filters.model_copy(update={"doc_ids": keep or ["(no current document)"], "current_only": False})

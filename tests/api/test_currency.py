@@ -1,6 +1,7 @@
 """Evidence types, jurisdiction and currency through the API: every citation says what its source
-is, filters narrow results, and a newer document that supersedes a corpus document puts a warning
-on every answer that cites the old one; ``current_only`` cites the new one instead."""
+is, filters narrow results, and a newer document that supersedes a corpus document (a claim the
+operator trusts) puts a warning on every answer that cites the old one; ``current_only`` cites the
+new one instead. Without that trust, the claim labels nothing (tests/faults/test_hostile_library.py)."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("currency")
     shutil.copytree(CORPUS, root / "corpus")
     (root / "corpus" / f"{NEW}.md").write_text(NEWER, encoding="utf-8")  # a newer document, added to the library
-    server = start_server(root)
+    server = start_server(root, POLICYRAG_TRUST_SUPERSEDES="true")  # the operator trusts the newer one's claim
     yield server
     stop(server)
 
