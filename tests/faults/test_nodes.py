@@ -12,7 +12,6 @@ them into benchmarks/RESULTS-faults.md).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -29,8 +28,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ingest.doctor import Doctor
+from rag.compose import compose
+from rag.core.config import Settings
+from rag.index.embeddings import MiniLMEmbeddings
 from tests.api.conftest import Server, start_server, stop
 from tests.conftest import CORPUS, free_port
+from tests.faults.reporting import report as save
 from tests.servers import ChromaServer, Postgres
 
 pytestmark = [pytest.mark.faults, pytest.mark.server, pytest.mark.slow]
@@ -163,28 +167,27 @@ def status(node: Server, path: str) -> tuple[int, dict, str | None]:
     return r.status_code, r.json(), r.headers.get("retry-after")
 
 
-def doctor(env: dict[str, str]) -> dict:
-    out = subprocess.run([EXE, "doctor", "--json"], env=env, capture_output=True, text=True, check=False)
-    return dict(json.loads(out.stdout))
+def settings_of(env: dict[str, str]) -> Settings:
+    return Settings(**{k.removeprefix("POLICYRAG_").lower(): v for k, v in env.items() if k.startswith("POLICYRAG_")})
 
 
-def chunk_counts(env: dict[str, str]) -> dict[str, tuple[int, int]]:
+def doctor(env: dict[str, str], embeddings: MiniLMEmbeddings) -> dict:
+    settings = settings_of(env)
+    return Doctor(settings, compose(settings, embeddings).index).check().to_dict()
+
+
+def chunk_counts(env: dict[str, str], embeddings: MiniLMEmbeddings) -> dict[str, tuple[int, int]]:
     """Per document on the Chroma server: (chunks stored, chunk count its metadata states)."""
-    code = (
-        "import json\nfrom collections import Counter\nfrom rag.compose import compose\nfrom rag.core.config import "
-        "Settings\nstore = compose(Settings()).index.store\nn, said = Counter(), {}\nfor c in store.iter_all():\n"
-        "    n[c.doc.doc_id] += 1; said[c.doc.doc_id] = c.doc.chunk_count\n"
-        "print(json.dumps({d: [n[d], said[d]] for d in n}))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    return {d: (a, b) for d, (a, b) in json.loads(out.stdout.strip().splitlines()[-1]).items()}
+    n: Counter[str] = Counter()
+    said: dict[str, int] = {}
+    for c in compose(settings_of(env), embeddings).index.store.iter_all():
+        n[c.doc.doc_id] += 1
+        said[c.doc.doc_id] = c.doc.chunk_count
+    return {d: (n[d], said[d]) for d in n}
 
 
 def report(name: str, rows: dict[str, object]) -> None:
-    path = os.environ.get("POLICYRAG_FAULTS_REPORT")
-    if path:
-        with open(path, "a", encoding="utf-8") as out:
-            out.write(json.dumps({"fault": name, **rows}) + "\n")
+    save({"fault": name, **rows})
 
 
 def p95(shots: list[Shot]) -> float:
@@ -200,7 +203,9 @@ def wait_for_first_write(proc: subprocess.Popen[str], log: Path, timeout: float 
         time.sleep(0.05)
 
 
-def test_the_chroma_server_killed_and_restarted_under_load(cluster: Cluster, tmp_path: Path) -> None:
+def test_the_chroma_server_killed_and_restarted_under_load(
+    cluster: Cluster, tmp_path: Path, embeddings: MiniLMEmbeddings
+) -> None:
     corpus = Path(cluster.writer["POLICYRAG_CORPUS_DIR"])
     added = new_documents(corpus, "restart", 16)
     log = tmp_path / "ingest.log"
@@ -247,10 +252,10 @@ def test_the_chroma_server_killed_and_restarted_under_load(cluster: Cluster, tmp
         listed = {d["doc_id"] for d in http.get("/v1/documents").json()["documents"]}
     assert said & set(added) <= listed
     subprocess.run([EXE, "ingest"], env=cluster.writer, check=True, capture_output=True)
-    counts = chunk_counts(cluster.writer)
+    counts = chunk_counts(cluster.writer, embeddings)
     assert set(added) <= set(counts)
     assert all(stored == stated for stored, stated in counts.values()), counts  # none half-written, none twice
-    found = doctor(cluster.writer)
+    found = doctor(cluster.writer, embeddings)
     assert found["up_to_date"], found["findings"]
     lost = len(set(added) - set(counts))
     report("Chroma server SIGKILL, restarted after 5 s (8 clients, 2 nodes, an ingest running)", {
@@ -293,7 +298,7 @@ def test_postgres_stopped_and_started_again(cluster: Cluster) -> None:
     })  # fmt: skip
 
 
-def test_a_writer_killed_holding_the_lease(cluster: Cluster, tmp_path: Path) -> None:
+def test_a_writer_killed_holding_the_lease(cluster: Cluster, tmp_path: Path, embeddings: MiniLMEmbeddings) -> None:
     corpus = Path(cluster.writer["POLICYRAG_CORPUS_DIR"])
     added = new_documents(corpus, "lease", 12)
     log = tmp_path / "ingest-a.log"
@@ -311,10 +316,10 @@ def test_a_writer_killed_holding_the_lease(cluster: Cluster, tmp_path: Path) -> 
     wrote = time.monotonic() - killed
     assert out.returncode == 0, out.stdout + out.stderr
     assert wrote < LEASE_TTL_S + 30, wrote  # the lease ran out; B did not wait for a human
-    counts = chunk_counts(node_b)
+    counts = chunk_counts(node_b, embeddings)
     assert set(added) <= set(counts)
     assert all(stored == stated for stored, stated in counts.values()), counts
-    found = doctor(node_b)
+    found = doctor(node_b, embeddings)
     assert found["up_to_date"], found["findings"]
     report(f"A writer SIGKILLed mid-ingest holding the lease (TTL {LEASE_TTL_S} s); node B ingests", {
         "sent": 0, "failed": {}, "p95_ms_during": None, "recover_s": round(wrote, 2), "lost": 0,
