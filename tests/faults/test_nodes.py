@@ -308,6 +308,15 @@ def test_a_writer_killed_holding_the_lease(cluster: Cluster, tmp_path: Path, emb
     node_a.send_signal(signal.SIGKILL)
     node_a.wait()
     killed = time.monotonic()
+    # A write cut inside a document leaves some of its chunks: the state a kill mid-upsert leaves,
+    # made here for certain (the kill above lands between whole-document batches)
+    store = compose(settings_of(cluster.writer), embeddings).index.store
+    written = sorted({c.chunk_id: c.doc.doc_id for c in store.iter_all() if c.doc.doc_id in added}.items())
+    half = next(doc for _, doc in written)
+    cut = [cid for cid, doc in written if doc == half]
+    store.delete(cut[: len(cut) // 2])
+    assert any(f["kind"] == "partial_document" and f["subject"] == half
+               for f in doctor(cluster.writer, embeddings)["findings"])  # fmt: skip
     # node B: its own data dir and a copy of the same corpus (shared storage, as a department mounts it)
     shutil.copytree(corpus, tmp_path / "b-corpus")
     node_b = {**cluster.writer, "POLICYRAG_DATA_DIR": str(tmp_path / "b-data"),
@@ -321,7 +330,8 @@ def test_a_writer_killed_holding_the_lease(cluster: Cluster, tmp_path: Path, emb
     assert all(stored == stated for stored, stated in counts.values()), counts
     found = doctor(node_b, embeddings)
     assert found["up_to_date"], found["findings"]
-    report(f"A writer SIGKILLed mid-ingest holding the lease (TTL {LEASE_TTL_S} s); node B ingests", {
+    what = f"A writer SIGKILLed mid-ingest holding the lease (TTL {LEASE_TTL_S} s), a document half-written; B ingests"
+    report(what, {
         "sent": 0, "failed": {}, "p95_ms_during": None, "recover_s": round(wrote, 2), "lost": 0,
         "duplicated": sum(stored > stated for stored, stated in counts.values()),
     })  # fmt: skip
