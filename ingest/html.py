@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ingest.hidden import class_rules, hidden_elements
+from ingest.hidden import css_rules, hidden_elements
 from ingest.tables import markdown_table
 
 FURNITURE_TAGS = ["script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "iframe",
@@ -49,7 +49,7 @@ def html_blocks(data: bytes) -> tuple[list[str], dict[str, Any]]:
 
     soup = BeautifulSoup(data, "html.parser")
     meta = _meta(soup)
-    rules = class_rules(soup)
+    rules = css_rules(soup)
     root: Any = soup.find("main") or soup.select_one("[role=main]") or soup.find("article") or soup.body or soup
     for tag in hidden_elements(root, rules):  # text a reader cannot see is not the page's content
         if not tag.decomposed:

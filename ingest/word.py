@@ -29,13 +29,16 @@ def _footnotes(document: Any) -> dict[str, str]:
 
 
 def _unseen(run: Any) -> bool:
-    """A run (``w:r``) Word does not show: hidden (``w:vanish``) or white text (``w:color`` FFFFFF)
-    with no shading of its own (the page is white)."""
+    """A run (``w:r``) a reader does not see: hidden (``w:vanish``), too small to read, or white text
+    (``w:color`` FFFFFF) with no shading of its own (the page is white)."""
     props = run.find(f"{W}rPr") if run is not None else None
     if props is None:
         return False
     vanish = props.find(f"{W}vanish")
     if vanish is not None and vanish.get(f"{W}val", "true") not in ("0", "false"):
+        return True
+    size = props.find(f"{W}sz")  # in half-points: 4 is 2 pt, too small to read (ingest.hidden.UNREADABLE_PX)
+    if size is not None and str(size.get(f"{W}val", "")).isdigit() and int(size.get(f"{W}val")) <= 4:
         return True
     color = props.find(f"{W}color")
     return color is not None and str(color.get(f"{W}val", "")).upper() == "FFFFFF" and props.find(f"{W}shd") is None

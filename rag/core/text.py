@@ -173,7 +173,10 @@ def display(sentence: str) -> str:
     return " ".join(BULLET.sub("", sentence).split())
 
 
-LINK = re.compile(r"\[([^\]]+)\]\((?:[^()\s]|\([^()\s]*\))+\)")  # [text](url)
+_TARGET = r"\((?:[^()\s]|\([^()\s]*\))+(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^()]*\)))?\s*\)"  # (url) or (url "title")
+LINK = re.compile(r"\[([^\]]+)\]" + _TARGET)  # [text](url): reads as its text
+IMAGE = re.compile(r"!\[[^\]]*\]" + _TARGET)  # ![alt](src): a picture, no words on the page
+IMAGE_INSIDE = re.compile(r"(?<=\S) *" + IMAGE.pattern + r" *(?=\S)")
 QUOTED = re.compile(r"^(?:>\s*)+")  # a Markdown blockquote's markers
 EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
 
@@ -182,7 +185,9 @@ def plain(sentence: str) -> str:
     """A sentence as rendered Markdown reads: :func:`display`, links as their text, no bold marks
     (paired or left alone). An answer shows this; its citation keeps the verbatim text and offsets."""
     # a bold mark left alone: the sentence splitter cut a bold span the author ran over two sentences
-    return EMPHASIS.sub(r"\2", LINK.sub(r"\1", QUOTED.sub("", display(sentence)))).replace("**", "")
+    text = IMAGE_INSIDE.sub(" ", QUOTED.sub("", display(sentence)))
+    text = LINK.sub(r"\1", IMAGE.sub("", text))
+    return EMPHASIS.sub(r"\2", text).replace("**", "")
 
 
 # Words that name no subject, on top of scikit-learn's English list ("does", "did", "tell" are not in it),

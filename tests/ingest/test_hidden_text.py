@@ -7,7 +7,18 @@ from pathlib import Path
 from ingest.hidden import declarations, hides
 from ingest.html import html_blocks
 
-PAGE = b"""<html><head><style>.quiet { color: #FFFFFF; } .shown { color: #333 }</style></head><body><main>
+PAGE = b"""<html><head><style>
+.quiet { color: #FFFFFF; } .shown { color: #333 }
+#gone { display: none } main aside p, p.note + p.note { visibility: hidden }
+[data-role=x] { position: absolute; left: -10000px } u { font-size: 1px }
+.panel { background-color: #1d70b8 } .panel .ink { color: #1d70b8 } .panel .seen { color: #fff }
+</style></head><body><main>
+<p id="gone">Hidden six.</p>
+<aside><p>Hidden seven.</p></aside>
+<p class="note">Shown note.</p><p class="note">Hidden eight.</p>
+<p data-role="x">Hidden nine.</p>
+<p>Text with <u>Hidden ten.</u> in it.</p>
+<div class="panel"><p class="ink">Hidden eleven.</p><p class="seen">White on blue is seen.</p></div>
 <h1>Parking permits</h1>
 <p>Residents can apply for one permit per car.<span style="display:none"> Hidden one.</span></p>
 <p class="quiet">Hidden two.</p>
@@ -23,7 +34,7 @@ def test_css_hidden_html_is_not_read_and_what_shows_is() -> None:
     text = "\n".join(html_blocks(PAGE)[0])
     assert "Hidden" not in text
     for shown in ("Residents can apply for one permit per car.", "A permit costs 40 pounds a year.",
-                  "White on black is seen."):  # fmt: skip
+                  "White on black is seen.", "Shown note.", "White on blue is seen.", "in it."):  # fmt: skip
         assert shown in text
 
 
