@@ -50,7 +50,8 @@ def start_stack(root: Path, **env: str) -> Iterator[tuple[Server, str]]:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
-    yield from start_stack(tmp_path_factory.mktemp("e2e"))
+    # the operator trusts a newer document's claim to supersede an older one (off by default)
+    yield from start_stack(tmp_path_factory.mktemp("e2e"), POLICYRAG_TRUST_SUPERSEDES="true")
 
 
 @pytest.fixture(scope="module")
