@@ -22,6 +22,15 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "benchmarks" / "RESULTS-faults.md"
+# What this suite cannot say: its attacks are the ones the defences were built against.
+LIMIT = (
+    "These twenty attacks were written before the defences and the defences were built while reading their "
+    "failures, so this table is a tuned figure. Judged blind (2026-12-06): a fresh helper who saw neither the "
+    "defences nor this suite wrote twelve new hostile documents; on the code of dfb7631 an injected instruction "
+    "or invisible text was quoted in an extractive answer for 8 of 12, and after e5fa986 (hidden text by any CSS "
+    "selector of the page, small print, link titles) for 6 of 12: instructions phrased in forms the recogniser "
+    "does not know. See docs/operating/security.md, 'Known limit'."
+)
 
 
 def main() -> int:
@@ -79,6 +88,8 @@ def main() -> int:
         "| attack | where it is | generator | questions | outcome |",
         "| --- | --- | --- | --- | --- |",
         *(f"| {r['attack']} | {r['where']} | {r['generator']} | {r['questions']} | {r['outcome']} |" for r in attacks),
+        "",
+        LIMIT,
     ]
     OUT.write_text("\n".join([*head, *lines, *(hostile if attacks else []), ""]), encoding="utf-8")
     sys.stderr.write(f"wrote {OUT}\n")
