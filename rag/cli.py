@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -18,8 +19,10 @@ from rag.core.chunks import page_label
 from rag.core.config import Settings, get_settings
 
 if TYPE_CHECKING:
-    from rag.answer.model import Answer, Mode
-    from rag.core.models import SearchResult
+    from rag.answer.model import Mode
+    from rag.compose import Components
+
+T = TypeVar("T")
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="policyrag: answers from policy literature, with citations."
@@ -73,7 +76,8 @@ def search_command(
         raise fail("the query is empty")
     try:
         url = None if in_process else local_server.running(settings)
-        results = local_server.search(url, settings, query, k) if url else _search_in_process(settings, query, k)
+        found = local_server.search(url, settings, query, k) if url else None
+        results = found if found is not None else _in_process(settings, lambda c: c.index.search(query, k))
     except local_server.RemoteError as exc:
         raise fail(str(exc)) from exc
     if as_json:
@@ -93,13 +97,15 @@ def search_command(
         out.print(f"   {snippet[:400]}{'…' if len(snippet) > 400 else ''}\n", highlight=False)
 
 
-def _search_in_process(settings: Settings, query: str, k: int) -> list[SearchResult]:
+def _in_process(settings: Settings, run: Callable[[Components], T]) -> T:
+    """``run`` on this process's own components (no server): a store or LLM failure is one red line."""
     from rag.compose import compose
     from rag.index.store import StoreError
+    from rag.llm.chat import LLMError
 
     try:
-        return compose(settings).index.search(query, k)
-    except StoreError as exc:
+        return run(compose(settings))
+    except (StoreError, LLMError) as exc:
         raise fail(str(exc)) from exc
 
 
@@ -184,17 +190,6 @@ def _mode(value: str) -> Mode:
         raise fail(f"--mode must be one of {', '.join(m.value for m in Mode)}") from exc
 
 
-def _ask_in_process(settings: Settings, question: str, mode: Mode, history: list[dict[str, str]] | None) -> Answer:
-    from rag.compose import compose
-    from rag.index.store import StoreError
-    from rag.llm.chat import LLMError
-
-    try:
-        return compose(settings).pipeline.ask(question, mode=mode, history=history)
-    except (StoreError, LLMError) as exc:
-        raise fail(str(exc)) from exc
-
-
 def ask_command(
     question: Annotated[str, typer.Argument(help="A question about the library.")],
     mode: Annotated[str, typer.Option("--mode", help="auto | howto | precedent | explain")] = "auto",
@@ -229,7 +224,7 @@ def ask_command(
             body = {"question": question, "mode": chosen.value, "history": turns}
             answer = local_server.ask(url, settings, body)
         else:
-            answer = _ask_in_process(settings, question, chosen, turns)
+            answer = _in_process(settings, lambda c: c.pipeline.ask(question, mode=chosen, history=turns))
     except (AnswerError, local_server.RemoteError) as exc:
         raise fail(str(exc)) from exc
     if as_json:
