@@ -19,7 +19,7 @@ from rag.index.filters import chroma_where, matches
 from rag.index.freshness import ChangeMarker
 from rag.index.lexical import LexicalIndex, fingerprint
 from rag.index.sentences import SentenceVectors
-from rag.index.store import ChunkStore, StoreUnavailable
+from rag.index.store import ChunkStore
 
 logger = logging.getLogger(__name__)
 
@@ -31,11 +31,6 @@ def rrf(rankings: list[list[str]], k: int, weights: list[float] | None = None) -
         for rank, cid in enumerate(ranking, start=1):
             fused[cid] += weight / (k + rank)
     return fused
-
-
-# The token a reader holds after it lost the vector store: whatever was written meanwhile (a writer
-# may have died between its writes and moving the token), the first read after it comes back reloads.
-AWAY = "(the vector store was away)"
 
 
 class SearchIndex:
@@ -112,15 +107,12 @@ class SearchIndex:
         the in-memory BM25 side is re-derived from it. Waits for searches in flight to finish
         first. Returns whether anything was reloaded.
         """
-        try:
-            current = self.marker.current()
-        except StoreUnavailable:
-            self._generation = AWAY
-            raise
-        if current == self._generation:
+        current = self.marker.current()
+        # a store that was away may hold writes whose token never moved (their writer died with it)
+        if current == self._generation and not self.store.lost:
             return False
         with self._idle:
-            if current == self._generation:
+            if current == self._generation and not self.store.lost:
                 return False
             if self._lexical is None:  # nothing loaded yet: the first load will be current
                 self._generation = current
@@ -197,9 +189,6 @@ class SearchIndex:
             self._active += 1
         try:
             return self._search(query, k, filters, cards)
-        except StoreUnavailable:
-            self._generation = AWAY
-            raise
         finally:
             with self._idle:
                 self._active -= 1

@@ -65,6 +65,7 @@ def reaching(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
                 return fn(*args, **kwargs)
             except UNREACHABLE as exc:
                 store = args[0]
+                store.lost = True  # type: ignore[attr-defined]
                 where = getattr(getattr(store, "settings", None), "chroma_url", None) or "the vector store"
                 raise StoreUnavailable(f"store: the vector store at {where} cannot be reached ({what}): {exc}") from exc
 
@@ -108,6 +109,7 @@ class ChunkStore:
         self._client = client
         self._collection: Collection | None = None
         self._written_often = False
+        self.lost = False  # it could not be reached since it was last (re)opened: readers reload on return
 
     @property
     def client(self) -> ClientAPI:
@@ -125,6 +127,7 @@ class ChunkStore:
     def reopen(self) -> None:
         """Open the collection afresh on next use: embedded Chroma keeps its vector index in memory
         per process and does not see another process's writes until it is reopened."""
+        self.lost = False
         if self._client is not None and not self.settings.chroma_url:
             from chromadb.api.client import SharedSystemClient
 
