@@ -7,6 +7,7 @@ its document's chunk count, so the ingest manifest and the lexical index are der
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ParamSpec, TypeVar, cast
@@ -22,6 +23,7 @@ from langchain_core.embeddings import Embeddings
 
 from rag.core.chunks import Chunk
 from rag.core.config import Settings
+from rag.index.batcher import Batcher
 from rag.index.embeddings import ChromaEmbeddingFunction
 
 logger = logging.getLogger(__name__)
@@ -110,6 +112,8 @@ class ChunkStore:
         self._collection: Collection | None = None
         self._written_often = False
         self.lost = False  # it could not be reached since it was last (re)opened: readers reload on return
+        # concurrent searches' nearest-neighbour queries share one call (``rag.index.batcher``)
+        self._queries = Batcher(self._query_batch, settings.query_batch_max) if settings.query_batch_max > 1 else None
 
     @property
     def client(self) -> ClientAPI:
@@ -252,18 +256,37 @@ class ChunkStore:
             )
         return out
 
-    @reaching("querying")
     def query(self, embedding: Sequence[float], k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
         """Dense nearest neighbours as ``(id, cosine similarity)``; ids only, as fetching metadata
         here costs more than the search itself on large collections."""
-        if k <= 0:
-            return []
+        if self._queries is None or k <= 0:
+            return self.query_many([embedding], k, where)[0]
+        return self._queries.submit((tuple(embedding), k, json.dumps(where, sort_keys=True) if where else ""))
+
+    def _query_batch(self, items: list[tuple[tuple[float, ...], int, str]]) -> list[list[tuple[str, float]]]:
+        """The neighbours of each ``(vector, k, where as JSON)``: one call per ``(k, where)``."""
+        groups: dict[tuple[int, str], list[int]] = {}
+        for i, (_, k, where) in enumerate(items):
+            groups.setdefault((k, where), []).append(i)
+        out: list[list[tuple[str, float]]] = [[] for _ in items]
+        for (k, where), at in groups.items():
+            found = self.query_many([items[i][0] for i in at], k, json.loads(where) if where else None)
+            for i, hits in zip(at, found, strict=True):
+                out[i] = hits
+        return out
+
+    @reaching("querying")
+    def query_many(
+        self, embeddings: Sequence[Sequence[float]], k: int, where: dict[str, Any] | None = None
+    ) -> list[list[tuple[str, float]]]:
+        """:meth:`query` for several vectors in one call (one trip through Chroma's bindings)."""
+        if k <= 0 or not embeddings:
+            return [[] for _ in embeddings]
         res = self.collection.query(
-            query_embeddings=np.asarray([embedding], dtype=np.float32),
-            n_results=k,
-            where=where,
-            include=["distances"],
+            query_embeddings=np.asarray(embeddings, dtype=np.float32), n_results=k, where=where, include=["distances"]
         )
-        ids = res["ids"][0]
-        distances = (res["distances"] or [[]])[0]
-        return [(cid, 1.0 - float(d)) for cid, d in zip(ids, distances, strict=True)]
+        distances = res["distances"] or [[] for _ in res["ids"]]
+        return [
+            [(cid, 1.0 - float(d)) for cid, d in zip(ids, dist, strict=True)]
+            for ids, dist in zip(res["ids"], distances, strict=True)
+        ]
