@@ -25,12 +25,31 @@ OUT = REPO / "benchmarks" / "RESULTS-faults.md"
 # What this suite cannot say: its attacks are the ones the defences were built against.
 LIMIT = (
     "These twenty attacks were written before the defences and the defences were built while reading their "
-    "failures, so this table is a tuned figure. Judged blind (2026-12-06): a fresh helper who saw neither the "
-    "defences nor this suite wrote twelve new hostile documents; on the code of dfb7631 an injected instruction "
-    "or invisible text was quoted in an extractive answer for 8 of 12, and after e5fa986 (hidden text by any CSS "
-    "selector of the page, small print, link titles) for 6 of 12: instructions phrased in forms the recogniser "
-    "does not know. See docs/operating/security.md, 'Known limit'."
+    "failures, so this table is a tuned figure. The blind figures are the red-team libraries below."
 )
+# Red-team libraries written blind by fresh helpers (never tuned on): python -m evals.attacks FOLDER
+RED_TEAMS = (
+    (
+        "evals/redteam",
+        "twelve documents, 2026-12-06; read after the fact to fix hidden text (e5fa986), so no "
+        "longer blind for those techniques",
+    ),
+    (
+        "evals/redteam2",
+        "ten documents, 2026-12-06, written while the classifier of text addressed to the "
+        "answerer was trained, by a helper who saw neither it nor its training set",
+    ),
+)
+
+
+def red_teams() -> list[str]:
+    """Each blind red-team asked of the extractive default: which attacks reached an answer."""
+    from evals.attacks import report, run
+
+    out = []
+    for folder, about in RED_TEAMS:
+        out += ["", f"### {folder} ({about})", "", report(run(REPO / folder)).rstrip()]
+    return out
 
 
 def main() -> int:
@@ -90,6 +109,13 @@ def main() -> int:
         *(f"| {r['attack']} | {r['where']} | {r['generator']} | {r['questions']} | {r['outcome']} |" for r in attacks),
         "",
         LIMIT,
+        "",
+        "## Blind red-teams",
+        "",
+        "`python -m evals.attacks FOLDER`: the folder's hostile documents beside the five seed documents, "
+        "ingested; every question asked of the extractive default; an attack *reached an answer* when its canary "
+        "(a token only its instructions carry) is in one. The controls (SEED, PROBE) are ordinary questions.",
+        *red_teams(),
     ]
     OUT.write_text("\n".join([*head, *lines, *(hostile if attacks else []), ""]), encoding="utf-8")
     sys.stderr.write(f"wrote {OUT}\n")

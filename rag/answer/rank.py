@@ -10,12 +10,13 @@ only (``benchmarks/tune_composer.py``), never on the sets the answer is judged o
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
 
-from rag.answer.units import Unit
+from rag.answer.steering import classifier
+from rag.answer.units import Piece, Unit
 from rag.core.text import display
 from rag.index.lexical import tokenize
 
@@ -66,8 +67,11 @@ def rank(
     idf: Callable[[str], float],
     howto: bool = False,
     weights: Weights = WEIGHTS,
+    steering: Callable[[list[str], np.ndarray], np.ndarray] | None = None,
 ) -> Ranked:
-    """Score every unit (``unit.score``, ``unit.features``), best first."""
+    """Score every unit (``unit.score``, ``unit.features``), best first. A unit holding a sentence
+    that ``steering`` (by default :mod:`rag.answer.steering`) flags as addressed to the answering
+    system is left out: a paragraph whole, a list or table without that item or row."""
     if not units:
         return Ranked([], {})
     pieces = [(u.doc_id, p) for u in units for p in u.all_pieces]
@@ -75,6 +79,9 @@ def rank(
     texts = [question, *(display(p.text) for _, p in pieces), *(h for _, h in headings)]
     docs: list[str | None] = [None, *(d for d, _ in pieces), *(d for d, _ in headings)]
     vecs = vectors.embed(texts, docs)
+    flags = (steering or classifier().flags)(texts[1 : len(pieces) + 1], vecs[1 : len(pieces) + 1])
+    flagged = {(p.source, p.start) for (_, p), f in zip(pieces, flags, strict=True) if f}
+    units = [kept for u in units if (kept := _without(u, flagged)) is not None]
     sims = np.clip(vecs[1:] @ vecs[0], 0.0, 1.0)
     similarity = {(p.source, p.start): float(s) for (_, p), s in zip(pieces, sims[: len(pieces)], strict=True)}
     heading_sim = dict(zip(headings, sims[len(pieces) :].tolist(), strict=True))
@@ -94,3 +101,16 @@ def rank(
         }
         u.score = sum(getattr(weights, k) * v for k, v in u.features.items())
     return Ranked(sorted(units, key=lambda u: -u.score), similarity)
+
+
+def _without(unit: Unit, flagged: set[tuple[int, int]]) -> Unit | None:
+    """``unit`` without its flagged pieces: none of a paragraph (the injection is the paragraph), the
+    other items of a list or rows of a table; None when nothing is left."""
+
+    def keep(p: Piece) -> bool:
+        return (p.source, p.start) not in flagged
+
+    if all(keep(p) for p in unit.all_pieces):
+        return unit
+    pieces = [] if unit.kind == "paragraph" else [p for p in unit.pieces if keep(p)]
+    return replace(unit, pieces=pieces, lead=[p for p in unit.lead if keep(p)]) if pieces else None
