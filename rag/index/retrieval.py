@@ -80,8 +80,9 @@ class SearchIndex:
         return cached[1]
 
     def warm_up(self) -> None:
-        self.embeddings.embed_query("warm up")
+        """Load what the first search would (the model, the BM25 mirror, Chroma's vector index)."""
         self.sync()
+        self.store.query(self.embeddings.embed_query("warm up"), 1)
         _ = self.lexical
 
     def refresh(self) -> bool:
