@@ -53,7 +53,7 @@ def store_sentence_vectors(index: SearchIndex, progress: Callable[[int, int], No
     for doc_id, fp, chunks in stale:
         texts = texts_of(document_units([SearchResult.of(c) for c in chunks]))
         old = vectors.load(doc_id)
-        kept = {t: v for t in texts if old is not None and (v := old.get(t)) is not None}
+        kept = {t: v for t, v in zip(texts, old.read(texts) if old else [], strict=False) if v is not None}
         work.append((doc_id, fp, texts, kept))
     total = sum(len(texts) - len(kept) for _, _, texts, kept in work)
     done = 0

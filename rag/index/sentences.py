@@ -15,8 +15,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import struct
 import tempfile
 import threading
+import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,15 +39,41 @@ def text_key(text: str) -> bytes:
 
 @dataclass(frozen=True)
 class DocVectors:
-    """One document's stored vectors: ``vectors[rows[text_key(t)]]`` is the vector of ``t``."""
+    """One document's stored vectors, read row by row: the keys are held in memory, a vector is
+    read from the file when asked for (the OS keeps the file's pages cached, not this process), so
+    a process that has read many documents holds their keys, not their vectors."""
 
     fingerprint: str
     rows: dict[bytes, int]
-    vectors: np.ndarray
+    file: Path
+    stamp: tuple[int, int, int]  # (inode, mtime_ns, size) of the file its keys were read from: a save is a new file
+    offset: int  # where the vector matrix's data starts in the file
+    dtype: np.dtype
+    dim: int
 
     def get(self, text: str) -> np.ndarray | None:
-        row = self.rows.get(text_key(text))
-        return None if row is None else self.vectors[row]
+        return self.read([text])[0]
+
+    def read(self, texts: list[str]) -> list[np.ndarray | None]:
+        """The stored vector of each of ``texts`` (None: not stored, or the file changed since its
+        keys were read, so its rows may mean other texts)."""
+        rows = [self.rows.get(text_key(t)) for t in texts]
+        out: list[np.ndarray | None] = [None] * len(texts)
+        if all(r is None for r in rows):
+            return out
+        size = self.dim * self.dtype.itemsize
+        try:
+            with self.file.open("rb") as fh:
+                st = os.fstat(fh.fileno())
+                if _stamp(st) != self.stamp:
+                    return out
+                for i, row in sorted(enumerate(rows), key=lambda x: x[1] if x[1] is not None else -1):
+                    if row is not None:
+                        fh.seek(self.offset + row * size)
+                        out[i] = np.frombuffer(fh.read(size), dtype=self.dtype).astype(np.float32)
+        except (OSError, ValueError):
+            return [None] * len(texts)
+        return out
 
 
 class SentenceVectors:
@@ -58,7 +86,7 @@ class SentenceVectors:
         self.record = record  # count reads and encodes, and the documents held, in /metrics
         if record:
             metrics().cache_limit.labels("sentence_docs").set(cache_docs)
-        self._loaded: OrderedDict[str, tuple[tuple[int, int], DocVectors]] = OrderedDict()
+        self._loaded: OrderedDict[str, tuple[tuple[int, int, int], DocVectors]] = OrderedDict()
         self._lock = threading.Lock()
         self.read = 0  # texts whose vector was read from a file (for /metrics)
         self.encoded = 0  # texts encoded at ask time (no file had them)
@@ -71,10 +99,14 @@ class SentenceVectors:
             return np.zeros((0, 0), dtype=np.float32)
         found: list[np.ndarray | None] = [None] * len(texts)
         loaded = {d: self.load(d) for d in dict.fromkeys(d for d in docs if d is not None)}
-        for i, (text, doc) in enumerate(zip(texts, docs, strict=True)):
-            stored = loaded.get(doc) if doc is not None else None
-            if stored is not None:
-                found[i] = stored.get(text)
+        by_doc: dict[str, list[int]] = {}
+        for i, doc in enumerate(docs):
+            if doc is not None:
+                by_doc.setdefault(doc, []).append(i)
+        for doc, at in by_doc.items():
+            if (stored := loaded[doc]) is not None:
+                for i, vec in zip(at, stored.read([texts[i] for i in at]), strict=True):
+                    found[i] = vec
         missing = [i for i, v in enumerate(found) if v is None]
         read, encoded = len(texts) - len(missing), sum(1 for i in missing if docs[i] is not None)
         self.read += read
@@ -95,7 +127,7 @@ class SentenceVectors:
             st = file.stat()
         except OSError:
             return None
-        stamp = (st.st_mtime_ns, st.st_size)
+        stamp = _stamp(st)
         with self._lock:
             hit = self._loaded.get(doc_id)
             if hit is not None and hit[0] == stamp:
@@ -158,14 +190,36 @@ class SentenceVectors:
 
     @staticmethod
     def _read(file: Path) -> DocVectors | None:
+        """The fingerprint and keys of a vector file, and where its vectors start: they are read
+        row by row when asked for (``np.savez`` stores each array uncompressed, so its data is one
+        contiguous stretch of the file)."""
         try:
-            with np.load(file, allow_pickle=False) as data:
-                blob = np.asarray(data["keys"], dtype=np.uint8).tobytes()
-                vectors = np.asarray(data["vectors"], dtype=np.float32)
-                fingerprint = str(data["fingerprint"])
-        except (OSError, ValueError, KeyError) as exc:
+            with file.open("rb") as fh:
+                st = os.fstat(fh.fileno())
+                with np.load(fh, allow_pickle=False) as data:
+                    blob = np.asarray(data["keys"], dtype=np.uint8).tobytes()
+                    fingerprint = str(data["fingerprint"])
+                    info = data.zip.getinfo("vectors.npy")
+                if info.compress_type != zipfile.ZIP_STORED:
+                    raise ValueError("the vectors are compressed")
+                fh.seek(info.header_offset + 26)
+                name_len, extra_len = struct.unpack("<HH", fh.read(4))
+                fh.seek(info.header_offset + 30 + name_len + extra_len)
+                version = np.lib.format.read_magic(fh)
+                fmt = np.lib.format
+                shape, fortran, dtype = (
+                    fmt.read_array_header_1_0(fh) if version == (1, 0) else fmt.read_array_header_2_0(fh)
+                )
+                if fortran or len(shape) != 2 or shape[0] * KEY_BYTES != len(blob):
+                    raise ValueError(f"unexpected vector matrix {shape}")
+                offset = fh.tell()
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
             if file.exists():
                 logger.warning("sentence vectors: cannot read %s (%s); its texts are encoded at ask time", file, exc)
             return None
         rows = {blob[i : i + KEY_BYTES]: n for n, i in enumerate(range(0, len(blob), KEY_BYTES))}
-        return DocVectors(fingerprint, rows, vectors)
+        return DocVectors(fingerprint, rows, file, _stamp(st), offset, np.dtype(dtype), shape[1])
+
+
+def _stamp(st: os.stat_result) -> tuple[int, int, int]:
+    return (st.st_ino, st.st_mtime_ns, st.st_size)

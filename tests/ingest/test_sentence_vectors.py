@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -77,3 +78,30 @@ def test_a_damaged_vector_file_costs_time_not_the_answer(
     assert index.sentences.encoded > 0 and "cannot read" in caplog.text
     assert Ingestor(settings, index).run().sentences_encoded > 0  # the next ingest writes it again
     assert index.sentences.load(ZCH) is not None
+
+
+def test_a_vector_file_is_read_row_by_row_and_a_replaced_file_is_never_misread(tmp_path: Path) -> None:
+    """What ask time reads from a document's file is the vector ingest saved for that text; when
+    the file is replaced after its keys were read, its rows are not trusted (encoded instead)."""
+    import numpy as np
+
+    from rag.index.sentences import SentenceVectors
+
+    rng = np.random.default_rng(0)
+    texts = [f"sentence number {i}" for i in range(300)]
+    matrix = rng.standard_normal((300, 384)).astype(np.float32)
+    store = SentenceVectors(tmp_path, embeddings=None, cache_docs=4)  # type: ignore[arg-type]
+    store.save("doc", "fp1", texts, matrix)
+    held = store.load("doc")
+    assert held is not None and held.fingerprint == "fp1"
+    picked = [texts[7], "not stored", texts[299], texts[0]]
+    got = held.read(picked)
+    assert got[1] is None
+    assert np.array_equal(got[0], matrix[7]) and np.array_equal(got[2], matrix[299])
+    assert np.array_equal(got[3], matrix[0])
+    assert not any(isinstance(v, np.ndarray) and v.size > 384 for v in vars(held).values()), "no matrix held"
+
+    store.save("doc", "fp2", texts[::-1], matrix)  # the same texts, other rows: an edit re-ordered them
+    assert held.read([texts[7]]) == [None], "rows of the old keys are not read from the new file"
+    again = store.load("doc")
+    assert again is not None and np.array_equal(again.read([texts[7]])[0], matrix[292])
