@@ -22,6 +22,7 @@ from typing import Any
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.memory import IdleTrim
 from rag.core.config import Settings
 from rag.core.observability import metrics
 
@@ -124,6 +125,7 @@ class AdmissionMiddleware:
         keys = settings.reader_key_set
         self.rate = KeyRateLimit(settings.rate_limit, keys) if keys and settings.rate_limit else None
         self.rate_spec = settings.rate_limit
+        self.trim = IdleTrim(settings.memory_trim_idle_s)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not str(scope.get("path", "")).startswith(GATED):
@@ -136,18 +138,22 @@ class AdmissionMiddleware:
                 self._rejected("rate_limited")
                 await json_error(scope, send, 429, "rate_limited", message, wait)
                 return
-        refused = await self.gate.enter()
-        if refused is not None:
-            retry = self.gate.retry_after()
-            log.warning("503 %s %s: %s", scope.get("method"), scope.get("path"), refused)
-            self._rejected("overloaded")
-            await json_error(scope, send, 503, "overloaded", f"{refused}; retry in {retry} s", retry)
-            return
-        started = time.perf_counter()
+        self.trim.enter()
         try:
-            await self._bounded(scope, receive, send)
+            refused = await self.gate.enter()
+            if refused is not None:
+                retry = self.gate.retry_after()
+                log.warning("503 %s %s: %s", scope.get("method"), scope.get("path"), refused)
+                self._rejected("overloaded")
+                await json_error(scope, send, 503, "overloaded", f"{refused}; retry in {retry} s", retry)
+                return
+            started = time.perf_counter()
+            try:
+                await self._bounded(scope, receive, send)
+            finally:
+                await self.gate.leave(time.perf_counter() - started)
         finally:
-            await self.gate.leave(time.perf_counter() - started)
+            self.trim.leave()  # the last request out: freed heap goes back to the system once idle
 
     def _rejected(self, reason: str) -> None:
         if self.record:

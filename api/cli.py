@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import shutil
 import tempfile
@@ -12,8 +10,6 @@ from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-
-M_ARENA_MAX = -8  # glibc's mallopt parameter for the arena limit
 
 
 def serve_command(
@@ -25,6 +21,7 @@ def serve_command(
     import uvicorn
 
     from api.logs import log_config
+    from api.memory import cap_malloc_arenas
     from rag.core.config import get_settings
     from rag.local_server import announced
 
@@ -42,20 +39,6 @@ def serve_command(
             access_log=False,  # the app logs each request with its id and timing
             proxy_headers=False,
         )
-
-
-def cap_malloc_arenas(arenas: int) -> None:
-    """At most ``arenas`` glibc malloc arenas in this process (set before its request threads start)
-    and in the workers it spawns (through the environment, which glibc reads at their start). A
-    no-op on a C library without ``mallopt`` or when ``arenas`` is 0."""
-    if arenas <= 0:
-        return
-    os.environ.setdefault("MALLOC_ARENA_MAX", str(arenas))
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(M_ARENA_MAX, int(os.environ["MALLOC_ARENA_MAX"]))
-    except (OSError, AttributeError, ValueError):  # not glibc: its own allocator, nothing to cap
-        pass
 
 
 @contextmanager

