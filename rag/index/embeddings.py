@@ -25,6 +25,7 @@ from langchain_core.embeddings import Embeddings
 
 from rag.core.observability import metrics
 from rag.index.batcher import QueryBatcher
+from rag.index.traced import TracedEncoder
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -62,11 +63,14 @@ class MiniLMEmbeddings(Embeddings):
         query_batch_max: int = 64,
         query_batch_window_s: float = 0.0,
         record: bool = False,
+        traced: bool = True,
     ) -> None:
         self.model_path = Path(model_path) if model_path else None
         self.batch_size = batch_size
         self.query_cache_size = query_cache_size
         self._model: SentenceTransformer | None = None
+        self._traced: TracedEncoder | None = None
+        self.traced = traced  # encode through the transformer traced to TorchScript when it matches
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()  # float32 rows: an eighth of a list of floats
         self._caches = threading.Lock()  # API workers' threads share the caches: look up and evict under it
@@ -109,6 +113,8 @@ class MiniLMEmbeddings(Embeddings):
         except Exception as exc:
             raise EmbeddingError(f"embed: cannot load model from {path}: {exc}") from exc
         model.eval()  # once, so the single-text path below need not
+        if self.traced:
+            self._traced = TracedEncoder.of(model)
         return model
 
     def _encode_one(self, text: str) -> np.ndarray:
@@ -128,10 +134,14 @@ class MiniLMEmbeddings(Embeddings):
         """Batch-encode; sentence-transformers sorts by length internally, so padding stays small."""
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
+        model = self.model  # loaded (and traced) on first use
+        if self._traced is not None:
+            self.documents_embedded += len(texts)
+            return self._encode_traced(self._traced, texts)
         if len(texts) == 1:
             self.documents_embedded += 1
             return np.asarray(self._encode_one(texts[0]), dtype=np.float32)
-        vectors = self.model.encode(
+        vectors = model.encode(
             texts,
             batch_size=self.batch_size,
             normalize_embeddings=True,
@@ -140,6 +150,19 @@ class MiniLMEmbeddings(Embeddings):
         )
         self.documents_embedded += len(texts)
         return np.asarray(vectors, dtype=np.float32)
+
+    def _encode_traced(self, traced: TracedEncoder, texts: list[str]) -> np.ndarray:
+        """In batches of similar length (longest first, as sentence-transformers does), so padding
+        stays small; rows back in the order given."""
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = np.zeros((len(texts), 384), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            at = order[start : start + self.batch_size]
+            vectors = traced([texts[i] for i in at])
+            if out.shape[1] != vectors.shape[1]:
+                out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+            out[at] = vectors
+        return out
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.encode(list(texts)).tolist()
@@ -234,4 +257,5 @@ def embedder(settings: Settings) -> MiniLMEmbeddings:
         settings.query_batch_max,
         settings.query_batch_window_ms / 1000,
         settings.metrics_enabled,
+        settings.embedding_traced,
     )
