@@ -35,6 +35,7 @@ def build_services(settings: Settings) -> Services:
     """Load the model, open the store and build the BM25 index once, for every request to share."""
     built = compose(settings)
     built.index.warm_up()
+    built.pipeline.warm_up()
     return Services(
         settings=settings,
         index=built.index,

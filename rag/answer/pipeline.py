@@ -23,6 +23,7 @@ from rag.answer.modes import ModeClassifier
 from rag.answer.sources import describe, refusal_message
 from rag.answer.stages import Asked as Asked
 from rag.answer.stages import NoMatchingDocuments, Reader, Work, best_similarity
+from rag.answer.steering import classifier, words
 from rag.answer.verify import Verified, Verifier
 from rag.cases.library import CaseLibrary
 from rag.core.config import Settings
@@ -86,6 +87,12 @@ class AnswerPipeline:
         self.modes = ModeClassifier(index.embeddings)
         self.reader = Reader(settings, index, self.generator, self.modes, self.cases)
         self.chain: Runnable[dict[str, Any], Answer] = RunnableLambda(self._invoke, name="policyrag")
+
+    def warm_up(self) -> None:
+        """Load what the first answer would beyond search (the classifier of text addressed to the
+        answerer, and scikit-learn under it: about a second), so no user's question pays for it."""
+        words(["warm up"])
+        classifier()
 
     def ask(self, question: str, **options: Unpack[AskOptions]) -> Answer:
         return _answer_of(self._run(self._asked(question, options, streaming=False)))

@@ -25,10 +25,14 @@ WORDS = (4, 60)  # the sentence lengths it was trained on; a shorter line ("This
 
 def words(texts: list[str]) -> Any:
     """The hashed words and word pairs of ``texts`` (present or not, each row of unit length)."""
-    from sklearn.feature_extraction.text import HashingVectorizer
+    return _hashing().transform(texts)
 
-    hashing = HashingVectorizer(ngram_range=(1, 2), n_features=HASHED, alternate_sign=False, binary=True, norm="l2")
-    return hashing.transform(texts)
+
+@cache
+def _hashing() -> Any:
+    from sklearn.feature_extraction.text import HashingVectorizer  # stateless: made once per process
+
+    return HashingVectorizer(ngram_range=(1, 2), n_features=HASHED, alternate_sign=False, binary=True, norm="l2")
 
 
 class SteeringClassifier:
