@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 
-from api.deps import bearer, require_admin
+from api.deps import bearer, check_admin
 from api.errors import ApiError
 from rag.core.config import Settings
 from rag.core.observability import exposition
@@ -21,6 +21,6 @@ async def metrics(request: Request) -> Response:
         raise ApiError(404, "not_found", "metrics are off (POLICYRAG_METRICS_ENABLED=false)")
     if not settings.metrics_public:
         credentials: HTTPAuthorizationCredentials | None = await bearer(request)
-        require_admin(settings, credentials)
+        check_admin(settings, credentials)
     body, content_type = exposition()
     return Response(body, media_type=content_type)
