@@ -41,9 +41,9 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(32, ge=1, le=1024, description="Texts encoded per model call at ingest.")
     embedding_traced: bool = Field(
         True,
-        description="Run the embedding model's transformer traced to TorchScript (checked at load against the "
-        "model's own vectors; the model's own path when it differs): the same vectors, with a query's Python "
-        "overhead and GIL time cut.",
+        description="Once warmed up (the API, evaluation runs), run the embedding model's transformer traced to "
+        "TorchScript (checked against the model's own vectors; the model's own path when it differs): the same "
+        "vectors, with a query's Python overhead and GIL time cut.",
     )
     query_cache_size: int = Field(4096, ge=0, description="Query and sentence embeddings kept in memory.")
     query_batch_max: int = Field(

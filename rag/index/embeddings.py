@@ -70,7 +70,7 @@ class MiniLMEmbeddings(Embeddings):
         self.query_cache_size = query_cache_size
         self._model: SentenceTransformer | None = None
         self._traced: TracedEncoder | None = None
-        self.traced = traced  # encode through the transformer traced to TorchScript when it matches
+        self.traced = traced  # after warm_up, encode through the transformer traced to TorchScript
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()  # float32 rows: an eighth of a list of floats
         self._caches = threading.Lock()  # API workers' threads share the caches: look up and evict under it
@@ -113,9 +113,16 @@ class MiniLMEmbeddings(Embeddings):
         except Exception as exc:
             raise EmbeddingError(f"embed: cannot load model from {path}: {exc}") from exc
         model.eval()  # once, so the single-text path below need not
-        if self.traced:
-            self._traced = TracedEncoder.of(model)
         return model
+
+    def warm_up(self) -> None:
+        """Load the model and, with ``traced``, trace its transformer (about a second): for a
+        process that will encode many queries, such as the API; a one-shot command skips it."""
+        model = self.model
+        if self.traced and self._traced is None:
+            with self._lock:
+                if self._traced is None:
+                    self._traced = TracedEncoder.of(model)
 
     def _encode_one(self, text: str) -> np.ndarray:
         """One text straight through the modules: ``model.encode`` spends ~2 ms per call on
@@ -134,7 +141,7 @@ class MiniLMEmbeddings(Embeddings):
         """Batch-encode; sentence-transformers sorts by length internally, so padding stays small."""
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
-        model = self.model  # loaded (and traced) on first use
+        model = self.model  # loaded on first use
         if self._traced is not None:
             self.documents_embedded += len(texts)
             return self._encode_traced(self._traced, texts)

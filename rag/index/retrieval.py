@@ -80,8 +80,10 @@ class SearchIndex:
         return cached[1]
 
     def warm_up(self) -> None:
-        """Load what the first search would (the model, the BM25 mirror, Chroma's vector index)."""
+        """Load what the first search would (the model, the BM25 mirror, Chroma's vector index), and
+        trace the model for the many queries to come."""
         self.sync()
+        self.embeddings.warm_up()
         self.store.query(self.embeddings.embed_query("warm up"), 1)
         _ = self.lexical
 

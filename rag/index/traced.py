@@ -3,10 +3,11 @@
 ``SentenceTransformer.forward`` walks a few hundred Python module calls per text (six BERT
 layers, each wrapped by transformers' keyword and deprecation decorators), all of it holding the
 GIL: for a query, a third of its cost, and under concurrent load the thing every request queues
-on. Traced once when the model loads, the same graph runs in C++ without the GIL. Tokenizing and
-mean pooling stay as the model defines them, and the traced encoder is used only when the model
-is exactly a transformer, mean pooling and (optionally) normalisation, and only if its vectors
-match the model's own on a check at load; otherwise the model's own path is kept.
+on. Traced once when a long-lived process warms up (the API, an evaluation run; about a second,
+which a one-shot command does not spend), the same graph runs in C++ without the GIL. Tokenizing
+and mean pooling stay as the model defines them, and the traced encoder is used only when the
+model is exactly a transformer, mean pooling and (optionally) normalisation, and only if its
+vectors match the model's own on a check when traced; otherwise the model's own path is kept.
 """
 
 from __future__ import annotations
