@@ -21,7 +21,9 @@ from rag.core.models import SearchResult
 from rag.core.text import MARKER, STEERING, Span, content_tokens, disguised, display, plain, sentences
 from rag.index.embeddings import MiniLMEmbeddings
 
-LIST_PREFIX = re.compile(r"^(\s*(?:\d{1,2}[.)]|[-*•])\s+)(\*\*[^*]{1,120}\*\*:?\s+)?")
+# an item's marker, and a bold label that ends in a colon ("- **Name**: ..."): not claims. A bold
+# sentence with no colon is a highlighted claim, checked and cited like any other.
+LIST_PREFIX = re.compile(r"^(\s*(?:\d{1,2}[.)]|[-*•])\s+)(\*\*[^*]{1,120}(?::\*\*|\*\*:)\s+)?")
 MIN_CLAIM_TOKENS = 3
 MARKER_GROUP = re.compile(r"((?:\s*\[\d{1,3}\])+)")
 

@@ -223,6 +223,24 @@ def test_a_highlighted_item_of_several_sentences_keeps_every_sentence(embeddings
     assert "Allow extra minutes to count them." in verified.text and verified.text.count("**") % 2 == 0
 
 
+def test_a_highlighted_item_of_one_sentence_keeps_its_place_and_its_citation(embeddings: MiniLMEmbeddings) -> None:
+    text = (
+        "1. List every page of the website.\n2. Take a screenshot of each page.\n"
+        "3. Arrange the screenshots into a diagram of how the pages relate.\n"
+    )
+    sources = [passage(text)]
+    composed = composer(embeddings)
+    verified = Verifier(embeddings, Settings().support_threshold).verify(
+        "1. **List every page of the website.** [1]\n2. Take a screenshot of each page. [1]\n", sources,
+        whole_units=True,
+    )
+    assert verified.text.splitlines()[0].startswith("1. **List every page of the website.** [")
+    assert [c.quote for c in verified.citations][0] == "1. List every page of the website."
+    draft = composed.draft("Which pages should I list first for a site map?", sources, Mode.howto)
+    verified = Verifier(embeddings, Settings().support_threshold).verify(draft, sources, whole_units=True)
+    assert not verified.dropped and "List every page of the website." in verified.text
+
+
 def test_a_quoted_passage_reads_without_its_blockquote_marks(embeddings: MiniLMEmbeddings) -> None:
     text = "> Teams that test early with five users find most of the problems in a service."
     sources = [passage(text)]
