@@ -235,7 +235,7 @@ def test_a_highlighted_item_of_one_sentence_keeps_its_place_and_its_citation(emb
         whole_units=True,
     )
     assert verified.text.splitlines()[0].startswith("1. **List every page of the website.** [")
-    assert [c.quote for c in verified.citations][0] == "1. List every page of the website."
+    assert verified.citations[0].quote == "1. List every page of the website."
     draft = composed.draft("Which pages should I list first for a site map?", sources, Mode.howto)
     verified = Verifier(embeddings, Settings().support_threshold).verify(draft, sources, whole_units=True)
     assert not verified.dropped and "List every page of the website." in verified.text
