@@ -231,7 +231,8 @@ def test_a_highlighted_item_of_one_sentence_keeps_its_place_and_its_citation(emb
     sources = [passage(text)]
     composed = composer(embeddings)
     verified = Verifier(embeddings, Settings().support_threshold).verify(
-        "1. **List every page of the website.** [1]\n2. Take a screenshot of each page. [1]\n", sources,
+        "1. **List every page of the website.** [1]\n2. Take a screenshot of each page. [1]\n",
+        sources,
         whole_units=True,
     )
     assert verified.text.splitlines()[0].startswith("1. **List every page of the website.** [")
