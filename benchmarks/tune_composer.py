@@ -75,8 +75,8 @@ def main() -> None:
             order = Ranked(sorted(ranked.units, key=lambda u: -u.score), ranked.similarity)
             budget = Budget(floor=floor, other=other)
             chooser = PassageComposer(composer.vectors, composer.idf, budget, weights)
-            line, chosen = chooser.compose(order)
-            shown = [line] * bool(line) + [p for u, kept in chosen for p in u.lead + kept]
+            chosen = chooser.choose(order)
+            shown = [p for u, kept in chosen for p in u.lead + kept]
             spans = []
             for p in shown:
                 start, end = sources[p.source - 1].locate(p.start, p.end)

@@ -2,12 +2,12 @@
 
 It reads the retrieved passages as units (``rag.answer.units``), scores them against the question
 (``rag.answer.rank``), leads with the best, and adds the next best while each still scores a good
-share of the lead's and the answer stays within the budget. When the lead unit's sentence closest
-to the question is not its first, the answer opens with that sentence, then gives its unit (a
-search engine's snippet, then the passage): a paragraph without the sentence already said, a list
-whole, the sentence in its place among the steps. A unit keeps its reading order; a
-list keeps its lead-in and its own items only (never items of different lists), and leads a how-to
-answer as its steps. Inside each unit the sentences that bear most on the question are set in bold
+share of the lead's and the answer stays within the budget. Nothing is said twice and nothing is
+lifted out of its unit: a reader blind to the design preferred answers without an opening line
+copied from the lead unit (11 to 4 of 18, govguides and dev-test), which read as repeats or as
+sentences starting mid-thought. A unit keeps its reading order; a list keeps its lead-in and its own items
+only (never items of different lists), and leads a how-to answer as its steps. Inside each unit
+the sentences that bear most on the question are set in bold
 (and flagged ``highlight`` on their citations). Every sentence carries ``[n]`` for the passage
 that holds it, so the one verifier every generator goes through cites it verbatim. A precedent
 answer groups its units by the case of the case library they name, each group led by the case's name.
@@ -90,17 +90,6 @@ class PassageComposer:
         ranked.units = ranked.units if named else ranked.units[:1]
         return ranked
 
-    def lead_line(self, ranked: Ranked) -> Piece | None:
-        """The lead unit's sentence closest to the question, when it is not the unit's first: the
-        answer opens with it (as a search engine's snippet does), then gives it in its unit. A line
-        that introduces what follows (it ends with a colon) is never the answer."""
-        if not ranked.units:
-            return None
-        pieces = ranked.units[0].all_pieces
-        said = [p for p in pieces if not p.text.rstrip().endswith(":")]
-        best = max(said, key=lambda p: ranked.similarity[(p.source, p.start)], default=None)
-        return None if best is None or best is pieces[0] else best
-
     def choose(self, ranked: Ranked, words: int | None = None) -> list[tuple[Unit, list[Piece]]]:
         """The lead unit and the supporting ones, each with the pieces kept, in answer order,
         within ``words`` (the budget's by default)."""
@@ -144,30 +133,22 @@ class PassageComposer:
                 lines.setdefault(p.source, []).append((p.at, f"- {plain(p.text)}" if p.item else plain(p.text)))
         return {n: "\n".join(t for _, t in sorted(dict.fromkeys(found))) for n, found in sorted(lines.items())}
 
-    def compose(self, ranked: Ranked) -> tuple[Piece | None, list[tuple[Unit, list[Piece]]]]:
-        """The answer's opening line (if any) and its units, within the budget together."""
-        line = self.lead_line(ranked)
-        return line, self.choose(ranked, self.budget.words - (len(line.text.split()) if line else 0))
-
     def draft(self, query: str, sources: list[SearchResult], mode: Mode) -> str:
         ranked = self.ranked(query, sources, mode)
-        line, chosen = self.compose(ranked)
+        chosen = self.choose(ranked)
         if not chosen:
             return ""
-        shown = [p for u, kept in chosen for p in u.lead + kept]
-        best = max(ranked.similarity[(p.source, p.start)] for p in shown)
+        # a line that introduces what follows (it ends with a colon) names the answer, it is not it
+        said = [p for u, kept in chosen for p in u.lead + kept if not p.text.rstrip().endswith(":")]
+        said = said or [p for u, kept in chosen for p in u.lead + kept]
+        best = max(ranked.similarity[(p.source, p.start)] for p in said)
         bold = {
-            (p.source, p.start) for p in shown if ranked.similarity[(p.source, p.start)] >= self.budget.highlight * best
+            (p.source, p.start) for p in said if ranked.similarity[(p.source, p.start)] >= self.budget.highlight * best
         }
-        blocks = [_said(line, bold | {(line.source, line.start)})] if line else []
         if mode is Mode.precedent and self.cases is not None:
-            return "\n\n".join([*blocks, self._by_case(chosen, sources, bold)])
+            return self._by_case(chosen, sources, bold)
         steps = mode is Mode.howto and chosen[0][0].kind == "list"
-        for i, (u, kept) in enumerate(chosen):
-            if i == 0 and line is not None and u.kind == "paragraph":
-                kept = [p for p in kept if p is not line] or kept  # said once, as the opening line
-            blocks.append(self._render(u, kept, bold, numbered=steps and i == 0))
-        return "\n\n".join(blocks)
+        return "\n\n".join(self._render(u, kept, bold, numbered=steps and i == 0) for i, (u, kept) in enumerate(chosen))
 
     def _by_case(
         self, chosen: list[tuple[Unit, list[Piece]]], sources: list[SearchResult], bold: set[tuple[int, int]]
