@@ -120,9 +120,10 @@ class PassageComposer:
                 left -= used
             if left <= 0:
                 break
-        # the lead first, then the rest of its document in reading order, then the others by score
-        ordered = sorted((c for c in chosen[1:] if c[0].doc_id == lead.doc_id), key=lambda c: c[0].at)
-        return [chosen[0], *ordered, *(c for c in chosen[1:] if c[0].doc_id != lead.doc_id)]
+        # the lead first, then its document read on from it (what follows the lead, then what came
+        # before), each in reading order, then the others by score: a lead-in reads into its text
+        same = sorted((c for c in chosen[1:] if c[0].doc_id == lead.doc_id), key=lambda c: (c[0].at < lead.at, c[0].at))
+        return [chosen[0], *same, *(c for c in chosen[1:] if c[0].doc_id != lead.doc_id)]
 
     def focus(self, query: str, sources: list[SearchResult], mode: Mode) -> dict[int, str]:
         """The units this composer would answer with, as an LLM's context: each source number's

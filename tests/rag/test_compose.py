@@ -146,6 +146,21 @@ def test_the_lead_paragraph_reads_in_the_authors_order_says_nothing_twice_and_bo
     assert next(c.quote for c in verified.citations if c.highlight).startswith("Usability sessions cost")
 
 
+def test_the_lead_reads_on_into_what_follows_it_before_what_came_before(embeddings: MiniLMEmbeddings) -> None:
+    text = (
+        "Surveys of the public may need a clearance before they are sent.\n\n"
+        "Some research activities do not need a clearance at all. This includes\n\n"
+        "- Requests for public comment need no clearance.\n- Sessions with fewer than ten people need no clearance.\n"
+    )
+    draft = composer(embeddings).draft(
+        "Which research activities do not need a clearance?", [passage(text)], Mode.explain
+    )
+    blocks = [re.sub(r"\*\*|\s*\[\d+\]", "", b) for b in draft.split("\n\n")]
+    assert blocks[0].startswith("Some research activities do not need a clearance")  # the lead
+    assert blocks[1].startswith("- Requests for public comment")  # then what it introduces
+    assert blocks[2].startswith("Surveys of the public")  # then what came before it
+
+
 def test_a_precedent_answer_is_grouped_by_the_case_each_unit_names(embeddings: MiniLMEmbeddings) -> None:
     from rag.cases.model import CaseRecord
 
