@@ -179,15 +179,18 @@ IMAGE = re.compile(r"!\[[^\]]*\]" + _TARGET)  # ![alt](src): a picture, no words
 IMAGE_INSIDE = re.compile(r"(?<=\S) *" + IMAGE.pattern + r" *(?=\S)")
 QUOTED = re.compile(r"^(?:>\s*)+")  # a Markdown blockquote's markers
 EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
+STAR = re.compile(r"(?<!\w)\*|\*(?!\w)")  # an italic mark (list bullets are gone by then)
 
 
 def plain(sentence: str) -> str:
-    """A sentence as rendered Markdown reads: :func:`display`, links as their text, no bold marks
-    (paired or left alone). An answer shows this; its citation keeps the verbatim text and offsets."""
-    # a bold mark left alone: the sentence splitter cut a bold span the author ran over two sentences
+    """A sentence as rendered Markdown reads: :func:`display`, links as their text, no bold or
+    italic marks (paired or left alone). An answer shows this; its citation keeps the verbatim
+    text and offsets."""
+    # a mark left alone: the sentence splitter cut a span the author ran over two sentences
     text = IMAGE_INSIDE.sub(" ", QUOTED.sub("", display(sentence)))
     text = LINK.sub(r"\1", IMAGE.sub("", text))
-    return EMPHASIS.sub(r"\2", text).replace("**", "")
+    text = EMPHASIS.sub(r"\2", text).replace("**", "")
+    return " ".join(STAR.sub("", text).split())  # an asterisk between two letters stays (a footnote's is dropped)
 
 
 # Words that name no subject, on top of scikit-learn's English list ("does", "did", "tell" are not in it),

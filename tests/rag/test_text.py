@@ -32,3 +32,5 @@ def test_plain_reads_links_as_text_and_drops_bold_marks_even_when_a_sentence_cut
         plain("**Keep in mind some activities need no clearance.") == "Keep in mind some activities need no clearance."
     )
     assert plain("Direct observation is one of them.**") == "Direct observation is one of them."
+    assert plain("They may write their own plan. *") == "They may write their own plan."  # italics cut apart
+    assert plain("We strongly advise against *this*.*") == "We strongly advise against this."
