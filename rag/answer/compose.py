@@ -5,10 +5,10 @@ It reads the retrieved passages as units (``rag.answer.units``), scores them aga
 share of the lead's and the answer stays within the budget. Nothing is said twice and nothing is
 lifted out of its unit: a reader blind to the design preferred answers without an opening line
 copied from the lead unit (11 to 4 of 18, govguides and dev-test), which read as repeats or as
-sentences starting mid-thought. A unit keeps its reading order; a list keeps its lead-in and its own items
-only (never items of different lists), and leads a how-to answer as its steps. Inside each unit
-the sentences that bear most on the question are set in bold
-(and flagged ``highlight`` on their citations). Every sentence carries ``[n]`` for the passage
+sentences starting mid-thought. A unit keeps its reading order; a list keeps its lead-in and its
+own items only (never items of different lists), and leads a how-to answer as its steps. Inside
+each unit the sentences that bear most on the question are set in bold (and flagged
+``highlight`` on their citations). Every sentence carries ``[n]`` for the passage
 that holds it, so the one verifier every generator goes through cites it verbatim. A precedent
 answer groups its units by the case of the case library they name, each group led by the case's name.
 """
@@ -79,7 +79,7 @@ class PassageComposer:
             return self._cards(query, cards)
         primary = sum(1 for r in sources if r.score > 0) or len(sources)
         # a line introducing what the passages do not hold says nothing alone
-        found = [u for u in units(sources, primary) if not all(p.text.rstrip().endswith(":") for p in u.all_pieces)]
+        found = [u for u in units(sources, primary) if not all(p.introduces for p in u.all_pieces)]
         return rank(query, found + cards, self.vectors, self.idf, mode is Mode.howto, self.weights)
 
     def _cards(self, query: str, cards: list[Unit]) -> Ranked:
@@ -90,16 +90,16 @@ class PassageComposer:
         ranked.units = ranked.units if named else ranked.units[:1]
         return ranked
 
-    def choose(self, ranked: Ranked, words: int | None = None) -> list[tuple[Unit, list[Piece]]]:
+    def choose(self, ranked: Ranked) -> list[tuple[Unit, list[Piece]]]:
         """The lead unit and the supporting ones, each with the pieces kept, in answer order,
-        within ``words`` (the budget's by default)."""
+        within the budget's words."""
         if not ranked.units:
             return []
         lead = ranked.units[0]
         if lead.section == CARD_SECTION:  # the documents' cards the question asks of (ranked)
             return [(u, u.pieces) for u in ranked.units]
         chosen: list[tuple[Unit, list[Piece]]] = []
-        left = self.budget.words if words is None else words
+        left = self.budget.words
         for u in ranked.units:
             if u is not lead and u.score < self.budget.floor * lead.score:
                 break
@@ -139,8 +139,8 @@ class PassageComposer:
         chosen = self.choose(ranked)
         if not chosen:
             return ""
-        # a line that introduces what follows (it ends with a colon) names the answer, it is not it
-        said = [p for u, kept in chosen for p in u.lead + kept if not p.text.rstrip().endswith(":")]
+        # a line that introduces what follows names the answer, it is not it
+        said = [p for u, kept in chosen for p in u.lead + kept if not p.introduces]
         said = said or [p for u, kept in chosen for p in u.lead + kept]
         best = max(ranked.similarity[(p.source, p.start)] for p in said)
         bold = {

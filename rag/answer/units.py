@@ -34,6 +34,11 @@ class Piece:
     item: bool = False  # it starts a list item (its line starts with a bullet or a number)
     indent: int = 0  # spaces before the item's bullet (a nested item is indented)
 
+    @property
+    def introduces(self) -> bool:
+        """A line that introduces what follows ("To run a session:"): it ends with a colon."""
+        return self.text.rstrip().endswith(":")
+
 
 @dataclass
 class Unit:
@@ -174,13 +179,13 @@ def units(sources: list[SearchResult], primary: int) -> list[Unit]:
             if kind == "table" and len(pieces) > 1:
                 unit.lead, unit.pieces = pieces[:1], pieces[1:]
             elif kind == "list" and previous is not None and previous.kind == "paragraph" and not previous.lead:
-                if previous.pieces[-1].text.rstrip().endswith(":"):  # a line that introduces what follows
+                if previous.pieces[-1].introduces:
                     unit.lead, previous.pieces = _lead(previous.pieces)
                     if not previous.pieces:
                         out.remove(previous)
             elif kind == "paragraph" and any(p.item for p in pieces):  # a lead-in line with its list, no blank line
                 split = next(i for i, p in enumerate(pieces) if p.item)
-                if split and pieces[split - 1].text.rstrip().endswith(":"):
+                if split and pieces[split - 1].introduces:
                     unit.lead, before = _lead(pieces[:split])
                     unit.kind, unit.pieces = "list", pieces[split:]
                     if before:
