@@ -20,9 +20,10 @@ from rag.answer.compose import Budget, PassageComposer
 from rag.answer.generation import Generator, LLMGenerator
 from rag.answer.model import Answer, AnswerEvent, CaseLink, Mode
 from rag.answer.modes import ModeClassifier
+from rag.answer.refusal import best_similarity
 from rag.answer.sources import describe, refusal_message
 from rag.answer.stages import Asked as Asked
-from rag.answer.stages import NoMatchingDocuments, Reader, Work, best_similarity
+from rag.answer.stages import NoMatchingDocuments, Reader, Work
 from rag.answer.steering import classifier, words
 from rag.answer.verify import Verified, Verifier
 from rag.cases.library import CaseLibrary
@@ -90,9 +91,11 @@ class AnswerPipeline:
 
     def warm_up(self) -> None:
         """Load what the first answer would beyond search (the classifier of text addressed to the
-        answerer, and scikit-learn under it: about a second), so no user's question pays for it."""
+        answerer, and scikit-learn under it: about a second) and the library's refusal threshold
+        (a search per probe), so no user's question pays for it."""
         words(["warm up"])
         classifier()
+        self.reader.gate()
 
     def ask(self, question: str, **options: Unpack[AskOptions]) -> Answer:
         return _answer_of(self._run(self._asked(question, options, streaming=False)))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from rag.answer.generation import Generator
 from rag.answer.model import AnswerError, Mode, Retrieved
 from rag.answer.modes import ModeClassifier
+from rag.answer.refusal import RefusalThreshold, best_similarity
 from rag.cases.library import CaseLibrary
 from rag.core.config import Settings
 from rag.core.models import SearchFilters, SearchResult
@@ -105,6 +106,11 @@ class Reader:
     generator: Generator
     modes: ModeClassifier
     cases: CaseLibrary | None = None  # what the library states of each case it names
+    threshold: RefusalThreshold | None = None  # the gate's cut (made from settings and index when not given)
+
+    def __post_init__(self) -> None:
+        if self.threshold is None:
+            self.threshold = RefusalThreshold(self.settings, self.index)
 
     def retrieve(self, work: Work) -> Work:
         """The hits, then what the answer may read beyond them: the best hits' neighbouring
@@ -126,6 +132,11 @@ class Reader:
         work.timings["gate"] = (time.perf_counter() - t) * 1000
         return work
 
+    def gate(self) -> float:
+        """The refusal gate's threshold for the library as it is now."""
+        assert self.threshold is not None
+        return self.threshold()
+
     def has_evidence(self, work: Work) -> bool:
         """Is any passage close enough to the question to try answering? (calibrated refusal) A
         question that names something (capitalised words: "the Big Lottery Fund") is covered when
@@ -138,13 +149,6 @@ class Reader:
         if names:  # a name the library uses is as good as a near passage; one it does not use, a refusal
             held = [content_tokens(fold(f"{r.title} {r.text}")) for r in results]
             return any(name <= tokens for name in names for tokens in held)
-        if best_similarity(results) >= self.settings.refusal_threshold or answers_about_documents(
-            work.question, results
-        ):
+        if best_similarity(results) >= self.gate() or answers_about_documents(work.question, results):
             return True
         return bool(self.cases is not None and self.cases.mentioned(work.question, {r.chunk_id for r in results}))
-
-
-def best_similarity(results: list[SearchResult]) -> float:
-    """The closest passage's dense similarity to the question: the refusal gate's signal."""
-    return max((r.dense_score or 0.0 for r in results), default=0.0)

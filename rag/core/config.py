@@ -144,12 +144,20 @@ class Settings(BaseSettings):
         description="Neighbouring passages read on each side (0: none). Off by default: on the dev set 1 lifts "
         "evidence recall 0.639 → 0.648, but at sotu scale it costs extractive ask p50 207 → 345 ms.",
     )
-    refusal_threshold: float = Field(
-        0.257,
+    refusal_threshold: float | None = Field(
+        None,
         ge=0,
         le=1,
-        description="Refuse when no retrieved passage is this similar to the question "
-        "(calibrated on the dev set: evals/calibration/REFUSAL.md).",
+        description="Refuse when no retrieved passage is this similar to the question. Unset (the default): "
+        "calibrated on the library in use (rag/answer/refusal.py); a number fixes it, e.g. one "
+        "`python -m evals.calibrate` chose on your own labelled questions.",
+    )
+    refusal_quantile: float = Field(
+        1.0,
+        ge=0.5,
+        le=1,
+        description="With no fixed threshold: answer only a question nearer to the library than this share "
+        "of everyday questions come (rag/answer/probes.txt); 1: nearer than any of them.",
     )
     support_threshold: float = Field(
         0.786,

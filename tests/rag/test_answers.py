@@ -216,12 +216,11 @@ def test_verifying_a_draft_piece_by_piece_gives_the_same_answer(corpus_index: Se
 
 
 def test_default_thresholds_are_the_calibrated_ones() -> None:
-    """Re-running a calibration without updating the default (or the reverse) fails here."""
-    calibration = REPO / "evals" / "calibration"
-    refusal = json.loads((calibration / "refusal.json").read_text(encoding="utf-8"))
-    support = json.loads((calibration / "support.json").read_text(encoding="utf-8"))
+    """Re-running the support calibration without updating the default (or the reverse) fails
+    here; the refusal threshold has no fixed default: each library gets its own (test_refusal)."""
+    support = json.loads((REPO / "evals" / "calibration" / "support.json").read_text(encoding="utf-8"))
     settings = Settings()
-    assert settings.refusal_threshold == refusal["threshold"]
+    assert settings.refusal_threshold is None
     assert settings.support_threshold == support["threshold"]
 
 
