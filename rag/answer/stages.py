@@ -106,11 +106,10 @@ class Reader:
     generator: Generator
     modes: ModeClassifier
     cases: CaseLibrary | None = None  # what the library states of each case it names
-    threshold: RefusalThreshold | None = None  # the gate's cut (made from settings and index when not given)
+    gate: RefusalThreshold = field(init=False)  # the gate's cut for the library as it is now
 
     def __post_init__(self) -> None:
-        if self.threshold is None:
-            self.threshold = RefusalThreshold(self.settings, self.index)
+        self.gate = RefusalThreshold(self.settings, self.index)
 
     def retrieve(self, work: Work) -> Work:
         """The hits, then what the answer may read beyond them: the best hits' neighbouring
@@ -131,11 +130,6 @@ class Reader:
         work.evidence = self.has_evidence(work)
         work.timings["gate"] = (time.perf_counter() - t) * 1000
         return work
-
-    def gate(self) -> float:
-        """The refusal gate's threshold for the library as it is now."""
-        assert self.threshold is not None
-        return self.threshold()
 
     def has_evidence(self, work: Work) -> bool:
         """Is any passage close enough to the question to try answering? (calibrated refusal) A
