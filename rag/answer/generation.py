@@ -135,10 +135,7 @@ def clean_piece(text: str) -> str:
 
 def split_closed(line: str) -> int:
     """Where a partial line can be cut safely: after the last ``]`` that more text follows."""
-    cut = 0
-    for m in re.finditer(r"\][.,;:!?]*(?=\s+[^\s\[])", line):
-        cut = m.end()
-    return cut
+    return max((m.end() for m in re.finditer(r"\][.,;:!?]*(?=\s+[^\s\[])", line)), default=0)
 
 
 class LLMGenerator:
@@ -148,12 +145,7 @@ class LLMGenerator:
     attaches or checks a source for every sentence and drops what no passage supports.
     """
 
-    def __init__(
-        self,
-        chat: BaseChatModel,
-        name: str = "openai",
-        units: PassageComposer | None = None,
-    ) -> None:
+    def __init__(self, chat: BaseChatModel, name: str = "openai", units: PassageComposer | None = None) -> None:
         self.chat = chat
         self.name = name
         self.verbatim = False

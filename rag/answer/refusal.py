@@ -1,11 +1,8 @@
-"""The refusal gate's threshold, read off the library in use rather than fixed on one library.
-
-Broad guidance sits nearer to any question than five essays do, so one absolute cut refuses
-covered questions on one library and answers off-topic ones on another (0.257, chosen on our five
-documents, answered 20 of 60 off-topic questions on a 154-page service manual). So everyday
-questions (``probes.txt``) are searched as a question would be, and a question is answered only
-when its closest passage is nearer than ``refusal_quantile`` of theirs. Worked out again when the
-index reloads (the library changed): one search per probe.
+"""The refusal gate's threshold, read off the library in use: one absolute cut refuses covered
+questions on one library and answers off-topic ones on another (0.257, chosen on our five
+documents, answered 20 of 60 off-topic questions on a 154-page service manual). Everyday questions
+(``probes.txt``) are searched as a question would be; a question is answered only when its closest
+passage is nearer than ``refusal_quantile`` of theirs. Redone when the index reloads.
 """
 
 from __future__ import annotations

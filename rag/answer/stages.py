@@ -143,6 +143,7 @@ class Reader:
         if names:  # a name the library uses is as good as a near passage; one it does not use, a refusal
             held = [content_tokens(fold(f"{r.title} {r.text}")) for r in results]
             return any(name <= tokens for name in names for tokens in held)
-        if best_similarity(results) >= self.gate() or answers_about_documents(work.question, results):
-            return True
-        return bool(self.cases is not None and self.cases.mentioned(work.question, {r.chunk_id for r in results}))
+        return (
+            best_similarity(results) >= self.gate() or answers_about_documents(work.question, results)
+            or bool(self.cases is not None and self.cases.mentioned(work.question, {r.chunk_id for r in results}))
+        )  # fmt: skip

@@ -10,7 +10,7 @@ whole, so verification can cite it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rag.core.models import SearchResult
 from rag.core.text import BULLET, STEERING, TABLE_ROW, TABLE_RULE, Span, disguised, sentences
@@ -146,7 +146,8 @@ def _kind(block: str) -> str:
 def units(sources: list[SearchResult], primary: int) -> list[Unit]:
     """The units of ``sources`` (the first ``primary`` of them are search hits, the rest what was read
     around them), in document and reading order. A paragraph's last sentence that ends in a colon is
-    the lead-in of the list or paragraph that follows; a table keeps its header row as lead-in."""
+    the lead-in of the list or paragraph that follows; a table keeps its header row as lead-in; a
+    glossary's entries are units of their own."""
     out: list[Unit] = []
     for stretch in _stretches(sources, primary):
         blocks, pos = [], 0
@@ -193,7 +194,21 @@ def units(sources: list[SearchResult], primary: int) -> list[Unit]:
                                         rank=stretch.rank))  # fmt: skip
             out.append(unit)
             previous = unit
-    return out
+    return [entry for unit in out for entry in _entries(unit)]
+
+
+LABELLED = re.compile(r"^\s*[•\-–—*·▪]\s+\*\*(?:[^*]+\*\*\s*[-–—:]|[^*]+:\*\*)")  # "- **Term** - …", "- **Term:** …"
+
+
+def _entries(unit: Unit) -> list[Unit]:
+    """A bulleted list whose items each open with a bold label ("- **Term** - what it is") is a
+    glossary: each entry stands alone and a question asks of one, so each is a unit of its own. A
+    numbered list is a sequence and stays whole."""
+    items = [p for p in unit.pieces if p.item]
+    if unit.kind != "list" or len(items) < 2 or sum(bool(LABELLED.match(p.text)) for p in items) < 0.8 * len(items):
+        return [unit]
+    starts = [i for i, p in enumerate(unit.pieces) if p.item or not i]  # with an entry's further sentences
+    return [replace(unit, pieces=unit.pieces[a:b], lead=[]) for a, b in zip(starts, [*starts[1:], None], strict=True)]
 
 
 def _lead(paragraph: list[Piece]) -> tuple[list[Piece], list[Piece]]:

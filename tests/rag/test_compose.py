@@ -105,6 +105,31 @@ def test_a_table_keeps_its_header_row() -> None:
     assert len(table.pieces) == 2
 
 
+GLOSSARY = """Terms we use:
+
+- **Sprint** - A fixed period, often two weeks, in which the team builds and reviews work.
+- **Backlog** - The ordered list of work the team has not started. The product owner keeps it in order.
+- **Retrospective:** A meeting at the end of a sprint where the team decides what to change.
+"""
+
+
+def test_a_glossarys_entries_are_units_of_their_own_and_a_numbered_list_stays_whole() -> None:
+    entries = units([passage(GLOSSARY)], primary=1)
+    listed = [u for u in entries if u.kind == "list"]
+    assert [u.text.split("**")[1] for u in listed] == ["Sprint", "Backlog", "Retrospective:"]
+    assert "keeps it in order" in listed[1].text  # an entry keeps its further sentence
+    numbered = GLOSSARY.replace("- **Sprint**", "1. **Sprint**").replace("- **Backlog**", "2. **Backlog**")
+    numbered = numbered.replace("- **Retrospective:**", "3. **Retrospective:**")
+    (steps,) = (u for u in units([passage(numbered)], primary=1) if u.kind == "list")
+    assert len(steps.pieces) == 3 and [p.text for p in steps.lead] == ["Terms we use:"]
+
+
+def test_a_definition_question_is_answered_by_its_glossary_entry(embeddings: MiniLMEmbeddings) -> None:
+    draft = composer(embeddings).draft("What is a backlog?", [passage(GLOSSARY)], Mode.explain)
+    first = draft.split("\n\n")[0]
+    assert "ordered list of work" in first and "fixed period" not in first
+
+
 def test_a_howto_answer_is_one_authors_list_in_its_order_with_its_lead_in(embeddings: MiniLMEmbeddings) -> None:
     sources = [passage(GUIDE)]
     draft = composer(embeddings).draft("How do I run a usability test with users?", sources, Mode.howto)
