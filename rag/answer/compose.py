@@ -2,15 +2,13 @@
 
 It reads the retrieved passages as units (``rag.answer.units``), scores them against the question
 (``rag.answer.rank``), leads with the best, and adds the next best while each still scores a good
-share of the lead's and the answer stays within the budget. Nothing is said twice and nothing is
-lifted out of its unit: a reader blind to the design preferred answers without an opening line
-copied from the lead unit (11 to 4 of 18, govguides and dev-test), which read as repeats or as
-sentences starting mid-thought. A unit keeps its reading order; a list keeps its lead-in and its
-own items only (never items of different lists), and leads a how-to answer as its steps. Inside
-each unit the sentences that bear most on the question are set in bold (and flagged
-``highlight`` on their citations). Every sentence carries ``[n]`` for the passage
-that holds it, so the one verifier every generator goes through cites it verbatim. A precedent
-answer groups its units by the case of the case library they name, each group led by the case's name.
+share of the lead's and the answer stays within the budget. Nothing is said twice or lifted out of
+its unit (a blind reader preferred that to an opening line copied from the lead unit, 11 to 4). A
+unit keeps its reading order; a list keeps its lead-in and its own items only (never items of
+different lists), and leads a how-to answer as its steps. Inside each unit the sentences that bear
+most on the question are set in bold (and flagged ``highlight`` on their citations). Every sentence
+carries ``[n]`` for the passage that holds it, so the one verifier every generator goes through
+cites it verbatim. A precedent answer groups its units by the case of the case library they name.
 """
 
 from __future__ import annotations

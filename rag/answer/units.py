@@ -13,11 +13,13 @@ import re
 from dataclasses import dataclass, field, replace
 
 from rag.core.models import SearchResult
-from rag.core.text import BULLET, STEERING, TABLE_ROW, TABLE_RULE, Span, disguised, sentences
+from rag.core.text import BULLET, LINK, STEERING, TABLE_ROW, TABLE_RULE, Span, disguised, sentences
 
 BLOCK = re.compile(r"\n[ \t]*\n")
 MARK_ONLY = re.compile(r"^\s*(?:[•\-–—*·▪]|\d{1,2}[.)])\s*$")  # a bullet the sentence splitter cut from its item
 HEADING_LINE = re.compile(r"^\s*#{1,6}\s")
+# only a link, perhaps after a label ("**Next:** [Title](url)", "- [Reading](url)"): a way elsewhere, saying nothing
+NAVIGATION = re.compile(rf"^\s*(?:[•\-–—*·▪]\s+)?(?:\*\*[^*]{{1,30}}\*\*\s*|[^\[\]*]{{1,30}}:\s*)?{LINK.pattern}\s*$")
 STANDS = 5  # a lead-in line of fewer words than this ("This requires:") is read with the sentence before it
 READING = 1  # the version of how units are read: a change here re-encodes the stored sentence vectors
 
@@ -165,7 +167,7 @@ def units(sources: list[SearchResult], primary: int) -> list[Unit]:
                 continue
             kind = _kind(block)
             pieces = [p for p in _pieces(sources, stretch, a, b, kind == "table") if not TABLE_RULE.match(p.text)]
-            pieces = [p for p in pieces if not HEADING_LINE.match(p.text)]
+            pieces = [p for p in pieces if not HEADING_LINE.match(p.text) and not NAVIGATION.match(p.text)]
             if kind == "paragraph" and any(STEERING.search(p.text) for p in pieces):
                 pieces = []  # a paragraph that addresses a model is the injection whole, not one line of it
             pieces = [p for p in pieces if not STEERING.search(p.text)]  # an item or row that does: that one
@@ -201,9 +203,8 @@ LABELLED = re.compile(r"^\s*[•\-–—*·▪]\s+\*\*(?:[^*]+\*\*\s*[-–—:]|
 
 
 def _entries(unit: Unit) -> list[Unit]:
-    """A bulleted list whose items each open with a bold label ("- **Term** - what it is") is a
-    glossary: each entry stands alone and a question asks of one, so each is a unit of its own. A
-    numbered list is a sequence and stays whole."""
+    """A bulleted list whose items each open with a bold label ("- **Term** - what it is") is a glossary:
+    each entry stands alone and a question asks of one, so is a unit. A numbered list stays whole."""
     items = [p for p in unit.pieces if p.item]
     if unit.kind != "list" or len(items) < 2 or sum(bool(LABELLED.match(p.text)) for p in items) < 0.8 * len(items):
         return [unit]

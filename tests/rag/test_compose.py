@@ -130,6 +130,14 @@ def test_a_definition_question_is_answered_by_its_glossary_entry(embeddings: Min
     assert "ordered list of work" in first and "fixed period" not in first
 
 
+def test_a_line_that_only_links_to_another_page_is_not_a_unit() -> None:
+    text = ("Check each form with a screen reader before release. See [the forms guide](https://x.gov/forms) too.\n\n"
+            "**Next:** [Testing with users](https://x.gov/testing)\n\n"
+            "- [Reading list](https://x.gov/reading)\n- [Form patterns](#patterns)\n")  # fmt: skip
+    (only,) = units([passage(text)], primary=1)
+    assert only.kind == "paragraph" and "See [the forms guide]" in only.text
+
+
 def test_a_howto_answer_is_one_authors_list_in_its_order_with_its_lead_in(embeddings: MiniLMEmbeddings) -> None:
     sources = [passage(GUIDE)]
     draft = composer(embeddings).draft("How do I run a usability test with users?", sources, Mode.howto)
