@@ -152,12 +152,12 @@ class Settings(BaseSettings):
         "calibrated on the library in use (rag/answer/refusal.py); a number fixes it, e.g. one "
         "`python -m evals.calibrate` chose on your own labelled questions.",
     )
-    refusal_quantile: float = Field(
-        1.0,
-        ge=0.5,
-        le=1,
-        description="With no fixed threshold: answer only a question nearer to the library than this share "
-        "of everyday questions come (rag/answer/probes.txt); 1: nearer than any of them.",
+    refusal_spread: float = Field(
+        5.0,
+        ge=0,
+        le=20,
+        description="With no fixed threshold: answer only a question nearer to the library than everyday "
+        "questions (rag/answer/probes.txt) typically come, by this many of their median absolute deviations.",
     )
     support_threshold: float = Field(
         0.786,
