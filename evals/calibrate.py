@@ -7,6 +7,8 @@ best dense similarity, chooses the threshold with the fewest errors (false refus
 answers; ties go to the widest margin), and writes evals/calibration/refusal.json and
 evals/calibration/REFUSAL.md. Deterministic: same corpus and code, same output.
 ``--print-only`` reports without writing (e.g. the dev metrics of ``POLICYRAG_GENERATOR=openai``).
+The product does not use this threshold by default (each library gets its own,
+``rag.answer.refusal``); it is for fixing one with ``POLICYRAG_REFUSAL_THRESHOLD``.
 """
 
 from __future__ import annotations

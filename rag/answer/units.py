@@ -13,13 +13,13 @@ import re
 from dataclasses import dataclass, field, replace
 
 from rag.core.models import SearchResult
-from rag.core.text import BULLET, LINK, STEERING, TABLE_ROW, TABLE_RULE, Span, disguised, sentences
+from rag.core.text import BULLET, LINK, MARK, STEERING, TABLE_ROW, TABLE_RULE, Span, disguised, sentences
 
 BLOCK = re.compile(r"\n[ \t]*\n")
-MARK_ONLY = re.compile(r"^\s*(?:[•\-–—*·▪]|\d{1,2}[.)])\s*$")  # a bullet the sentence splitter cut from its item
+MARK_ONLY = re.compile(rf"^\s*(?:{MARK}|\d{{1,2}}[.)])\s*$")  # a bullet the sentence splitter cut from its item
 HEADING_LINE = re.compile(r"^\s*#{1,6}\s")
 # only a link, perhaps after a label ("**Next:** [Title](url)", "- [Reading](url)"): a way elsewhere, saying nothing
-NAVIGATION = re.compile(rf"^\s*(?:[•\-–—*·▪]\s+)?(?:\*\*[^*]{{1,30}}\*\*\s*|[^\[\]*]{{1,30}}:\s*)?{LINK.pattern}\s*$")
+NAVIGATION = re.compile(rf"^\s*(?:{MARK}\s+)?(?:\*\*[^*]{{1,30}}\*\*\s*|[^\[\]*]{{1,30}}:\s*)?{LINK.pattern}\s*$")
 STANDS = 5  # a lead-in line of fewer words than this ("This requires:") is read with the sentence before it
 READING = 1  # the version of how units are read: a change here re-encodes the stored sentence vectors
 
@@ -199,7 +199,7 @@ def units(sources: list[SearchResult], primary: int) -> list[Unit]:
     return [entry for unit in out for entry in _entries(unit)]
 
 
-LABELLED = re.compile(r"^\s*[•\-–—*·▪]\s+\*\*(?:[^*]+\*\*\s*[-–—:]|[^*]+:\*\*)")  # "- **Term** - …", "- **Term:** …"
+LABELLED = re.compile(rf"^\s*{MARK}\s+\*\*(?:[^*]+\*\*\s*[-–—:]|[^*]+:\*\*)")  # "- **Term** - …", "- **Term:** …"
 
 
 def _entries(unit: Unit) -> list[Unit]:

@@ -44,7 +44,8 @@ def tokenize(texts: list[str]) -> list[list[str]]:
     return [list(t) for t in out]
 
 
-BULLET = re.compile(r"^\s*(?:[•\-–—*·▪]|\d{1,2}[.)])\s+")
+MARK = r"[•\-–—*·▪]"  # a bullet's mark (a number is the other way to open an item)
+BULLET = re.compile(rf"^\s*(?:{MARK}|\d{{1,2}}[.)])\s+")
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")
 CLOSING = re.compile(r"^[)\]”’\"»*]+")
 # A sentence addressed to a language model rather than to a reader: document text, never an answer,
