@@ -19,8 +19,9 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from rag.answer.model import Mode
 from rag.answer.sources import is_note
+from rag.core.language import names_in
 from rag.core.models import SearchResult
-from rag.core.text import STEERING, content_tokens, disguised, fold, names_in, sentences
+from rag.core.text import STEERING, content_tokens, disguised, fold, sentences
 from rag.index.lexical import tokenize
 from rag.llm.chat import LLMError
 

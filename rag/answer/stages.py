@@ -17,8 +17,9 @@ from rag.answer.modes import ModeClassifier
 from rag.answer.refusal import RefusalThreshold, best_similarity
 from rag.cases.library import CaseLibrary
 from rag.core.config import Settings
+from rag.core.language import names_in
 from rag.core.models import SearchFilters, SearchResult
-from rag.core.text import content_tokens, fold, names_in
+from rag.core.text import content_tokens, fold
 from rag.index.cards import ASKS_METADATA, answers_about_documents
 from rag.index.filters import matches
 from rag.index.retrieval import SearchIndex

@@ -252,25 +252,3 @@ def titled(question: str, titles: dict[str, str]) -> str | None:
     shared = {d: phrases(t) & asked for d, t in titles.items()}
     own = {d for d, ps in shared.items() if any(sum(p in qs for qs in shared.values()) == 1 for p in ps)}
     return next(iter(own)) if len(own) == 1 else None
-
-
-# a name: capitalised words, joined by "of", "and" or "&" ("Bank of England", "Marks & Spencer")
-NAME_PHRASE = re.compile(r"\b[A-Z][\w’'&.-]*[^\W_](?:\s+(?:of\s+|and\s+|&\s+)?[A-Z][\w’'&.-]*[^\W_])*")
-SENTENCE_START = re.compile(r"(?:^|[.!?]\s+)$")
-
-
-def names_in(question: str) -> list[frozenset[str]]:
-    """The capitalised names a question uses, each as its content tokens (folded, stemmed). A
-    sentence's first word counts only when it is clearly a name (an acronym), not "What",
-    "What's" or "Disregard"."""
-    out = []
-    for m in NAME_PHRASE.finditer(question):
-        name = m.group(0)
-        if SENTENCE_START.search(question[: m.start()]):
-            first, _, rest = name.partition(" ")
-            if not (first.isupper() and len(first) > 1):
-                name = rest.strip()
-        tokens = frozenset(content_tokens(fold(re.sub(r"[’']s$", "", name.strip("’'")))))
-        if tokens:
-            out.append(tokens)
-    return out

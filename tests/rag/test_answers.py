@@ -253,6 +253,13 @@ def test_a_case_the_library_names_is_answered_even_when_the_passage_reads_far_fr
     assert_grounded(answer, pipeline.settings.corpus_dir)
 
 
+def test_a_capitalised_word_that_names_nothing_does_not_refuse_a_covered_question(pipeline: AnswerPipeline) -> None:
+    """ "OK" is in capitals but names nothing: the question is answered as it would be without it."""
+    answer = pipeline.ask("OK, so what does creating shared value mean?")
+    assert not answer.refused and answer.citations
+    assert_grounded(answer, pipeline.settings.corpus_dir)
+
+
 def test_follow_up_uses_the_previous_question(pipeline: AnswerPipeline) -> None:
     history = [
         {"role": "user", "content": "Who set up the Zero Carbon Hub?"},

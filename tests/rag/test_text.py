@@ -34,3 +34,18 @@ def test_plain_reads_links_as_text_and_drops_bold_marks_even_when_a_sentence_cut
     assert plain("Direct observation is one of them.**") == "Direct observation is one of them."
     assert plain("They may write their own plan. *") == "They may write their own plan."  # italics cut apart
     assert plain("We strongly advise against *this*.*") == "We strongly advise against this."
+
+
+def test_a_name_is_a_proper_noun_or_entity_not_any_capitalised_word() -> None:
+    """Capitals alone made "OK" and "PM" names the library never uses, and the refusal gate turned
+    the question away; spaCy's tagger tells an interjection or a job title from a name."""
+    from rag.core.language import names_in
+
+    assert names_in("OK, so how do we pick that person?") == []
+    assert names_in("Is it OK if links stand out only by colour?") == []
+    assert names_in("What did the Big Lottery Fund do in Bogotá?") == [
+        frozenset({"big", "lotteri", "fund"}),
+        frozenset({"bogota"}),
+    ]
+    assert names_in("How do I pay tax in the UK?") == [frozenset({"uk"})]
+    assert names_in("What is co-production?") == []  # a sentence's first word is no name
