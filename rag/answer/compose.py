@@ -13,7 +13,7 @@ cites it verbatim. A precedent answer groups its units by the case of the case l
 
 from __future__ import annotations
 
-import re
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -21,13 +21,11 @@ from typing import Protocol
 from rag.answer.generation import condense
 from rag.answer.model import Mode
 from rag.answer.rank import WEIGHTS, Ranked, TextVectors, Weights, rank
-from rag.answer.units import Piece, Unit, card_units, units
+from rag.answer.units import NUMBERED, Piece, Unit, card_units, units
 from rag.cases.model import CaseRecord
 from rag.core.models import SearchResult
 from rag.core.text import BULLET, content_tokens, plain, sentences
 from rag.index.cards import CARD_SECTION, asked_fields
-
-NUMBERED = re.compile(r"^\s*\d{1,2}[.)]\s+")
 
 
 class Cases(Protocol):
@@ -77,7 +75,7 @@ class PassageComposer:
             return self._cards(query, cards)
         primary = sum(1 for r in sources if r.score > 0) or len(sources)
         # a line introducing what the passages do not hold says nothing alone
-        found = [u for u in units(sources, primary) if not all(p.introduces for p in u.all_pieces)]
+        found = [u for u in units(sources, primary, self.budget.words) if not all(p.introduces for p in u.all_pieces)]
         return rank(query, found + cards, self.vectors, self.idf, mode is Mode.howto, self.weights)
 
     def _cards(self, query: str, cards: list[Unit]) -> Ranked:
@@ -146,7 +144,7 @@ class PassageComposer:
         }
         if mode is Mode.precedent and self.cases is not None:
             return self._by_case(chosen, sources, bold)
-        steps = mode is Mode.howto and chosen[0][0].kind == "list"
+        steps = mode is Mode.howto and sum(p.item for p in chosen[0][1]) > 1  # one item is no list of steps
         return "\n\n".join(self._render(u, kept, bold, numbered=steps and i == 0) for i, (u, kept) in enumerate(chosen))
 
     def _by_case(
@@ -178,9 +176,7 @@ class PassageComposer:
 
     @staticmethod
     def _render(unit: Unit, kept: list[Piece], bold: set[tuple[int, int]], numbered: bool) -> str:
-        def said(p: Piece) -> str:
-            return _said(p, bold)
-
+        said = functools.partial(_said, bold=bold)
         if unit.kind == "paragraph":
             return " ".join(said(p) for p in unit.lead + kept)
         lines = [" ".join(said(p) for p in unit.lead)] if unit.lead else []

@@ -42,9 +42,7 @@ class Citation(BaseModel):
     currency: str | None = Field(None, description="current, superseded, past_review or undated")
     warning: str | None = Field(None, description="Why the source may be out of date, naming the newer document.")
     passage: str = Field("", description="The whole retrieved passage the quote sits in (for source cards).")
-    highlight: bool = Field(
-        False, description="The quote is one of the sentences that bear most on the question (shown in bold)."
-    )
+    highlight: bool = Field(False, description="One of the sentences that bear most on the question (in bold).")
 
     @classmethod
     def quoting(cls, n: int, src: SearchResult, span: Span, score: float, highlight: bool = False) -> Citation:

@@ -133,12 +133,10 @@ class Reader:
         return work
 
     def has_evidence(self, work: Work) -> bool:
-        """Is any passage close enough to the question to try answering? (calibrated refusal) A
-        question that names something (capitalised words: "the Big Lottery Fund") is covered when
-        a passage names it too, and not covered when none does, however near the rest reads; else
-        the closest passage's similarity decides; a question about the documents
-        themselves (who wrote, when) is answered from their cards; a case of the case library the
-        question names counts when a passage mentions it."""
+        """Is any passage close enough to try answering? A question that names something ("the Big
+        Lottery Fund") is covered when a passage names it too, else not, however near the rest reads;
+        else the closest passage's similarity decides (calibrated), or the documents' cards for a
+        question about the documents, or the case library for a case a passage mentions."""
         results = work.results
         names = names_in(work.question)
         if names:  # a name the library uses is as good as a near passage; one it does not use, a refusal

@@ -16,6 +16,7 @@ from rag.core.models import SearchResult
 from rag.core.text import BULLET, LINK, MARK, STEERING, TABLE_ROW, TABLE_RULE, Span, disguised, sentences
 
 BLOCK = re.compile(r"\n[ \t]*\n")
+NUMBERED = re.compile(r"^\s*\d{1,2}[.)]\s+")  # an item of a numbered list
 MARK_ONLY = re.compile(rf"^\s*(?:{MARK}|\d{{1,2}}[.)])\s*$")  # a bullet the sentence splitter cut from its item
 HEADING_LINE = re.compile(r"^\s*#{1,6}\s")
 # only a link, perhaps after a label ("**Next:** [Title](url)", "- [Reading](url)"): a way elsewhere, saying nothing
@@ -145,11 +146,11 @@ def _kind(block: str) -> str:
     return "paragraph"
 
 
-def units(sources: list[SearchResult], primary: int) -> list[Unit]:
+def units(sources: list[SearchResult], primary: int, longest: int = 200) -> list[Unit]:
     """The units of ``sources`` (the first ``primary`` of them are search hits, the rest what was read
     around them), in document and reading order. A paragraph's last sentence that ends in a colon is
-    the lead-in of the list or paragraph that follows; a table keeps its header row as lead-in; a
-    glossary's entries are units of their own."""
+    the lead-in of the list or paragraph that follows; a table keeps its header row as lead-in; the
+    entries of a glossary, or of a bulleted list of more than ``longest`` words, are units of their own."""
     out: list[Unit] = []
     for stretch in _stretches(sources, primary):
         blocks, pos = [], 0
@@ -196,17 +197,22 @@ def units(sources: list[SearchResult], primary: int) -> list[Unit]:
                                         rank=stretch.rank))  # fmt: skip
             out.append(unit)
             previous = unit
-    return [entry for unit in out for entry in _entries(unit)]
+    return [entry for unit in out for entry in _entries(unit, longest)]
 
 
 LABELLED = re.compile(rf"^\s*{MARK}\s+\*\*(?:[^*]+\*\*\s*[-–—:]|[^*]+:\*\*)")  # "- **Term** - …", "- **Term:** …"
 
 
-def _entries(unit: Unit) -> list[Unit]:
-    """A bulleted list whose items each open with a bold label ("- **Term** - what it is") is a glossary:
-    each entry stands alone and a question asks of one, so is a unit. A numbered list stays whole."""
+def _entries(unit: Unit, longest: int) -> list[Unit]:
+    """Each entry of a glossary (a bulleted list whose items open with a bold label: "- **Term** -
+    what it is") is a unit, as is each item of a bulleted list with no lead-in longer than an answer
+    (shown whole it would be cut; one item matching a 40-item list of words to avoid led with the
+    list). Steps stay whole: a numbered list, a list under its lead-in."""
     items = [p for p in unit.pieces if p.item]
-    if unit.kind != "list" or len(items) < 2 or sum(bool(LABELLED.match(p.text)) for p in items) < 0.8 * len(items):
+    glossary = sum(bool(LABELLED.match(p.text)) for p in items) >= 0.8 * len(items)
+    if unit.kind != "list" or len(items) < 2 or NUMBERED.match(items[0].text):
+        return [unit]
+    if not glossary and (unit.lead or unit.words() <= longest):
         return [unit]
     starts = [i for i, p in enumerate(unit.pieces) if p.item or not i]  # with an entry's further sentences
     return [replace(unit, pieces=unit.pieces[a:b], lead=[]) for a, b in zip(starts, [*starts[1:], None], strict=True)]

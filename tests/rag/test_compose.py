@@ -124,6 +124,22 @@ def test_a_glossarys_entries_are_units_of_their_own_and_a_numbered_list_stays_wh
     assert len(steps.pieces) == 3 and [p.text for p in steps.lead] == ["Terms we use:"]
 
 
+def test_a_bulleted_list_longer_than_an_answer_is_read_as_its_items_and_a_numbered_one_stays_whole(
+    embeddings: MiniLMEmbeddings,
+) -> None:
+    """Shown whole, a long list could only be cut at the budget, and a question asks of a few points."""
+    verbs = ["advance", "collaborate", "deploy", "empower", "facilitate", "foster", "impact", "initiate", "key",
+             "leverage", "liaise", "overarching", "progress", "promote", "robust", "streamline", "strengthen",
+             "tackle", "transform", "utilize", "holistic", "incentivize", "synergy", "going forward"]  # fmt: skip
+    words = "".join(f"- {w} (say what you will actually do, in a plain word)\n" for w in verbs)
+    entries = units([passage(words)], primary=1, longest=60)
+    assert [len(u.pieces) for u in entries] == [1] * len(verbs)
+    (steps,) = units([passage(words.replace("- ", "1. "))], primary=1, longest=60)
+    assert len(steps.pieces) == len(verbs)
+    draft = composer(embeddings, words=60).draft("Can I write leverage in a letter?", [passage(words)], Mode.explain)
+    assert draft.replace("**", "").startswith("- leverage (say") and "advance" not in draft
+
+
 def test_a_definition_question_is_answered_by_its_glossary_entry(embeddings: MiniLMEmbeddings) -> None:
     draft = composer(embeddings).draft("What is a backlog?", [passage(GLOSSARY)], Mode.explain)
     first = draft.split("\n\n")[0]
