@@ -2,7 +2,7 @@
 
 A unit's score is a weighted sum of five signals, each about 0-1: the best sentence's and the top
 two sentences' embedding similarity to the question, the share of the question's word weight (BM25
-IDF) the unit holds, its section heading's similarity to the question, and how high search ranked
+IDF) the unit holds, its own heading's similarity to the question, and how high search ranked
 the passage it was read from. The weights are fitted on the tuning half of the development set
 only (``benchmarks/tune_composer.py``), never on the sets the answer is judged on.
 """
@@ -51,12 +51,12 @@ class Ranked:
 
 
 def _heading(unit: Unit) -> str:
-    return f"{unit.title}: {unit.section}" if unit.section else unit.title
+    """The title and the unit's own heading: the whole path of headings dilutes the one that names it."""
+    return f"{unit.title}: {unit.section.rsplit(' > ', 1)[-1]}" if unit.section else unit.title
 
 
 def texts_of(units: list[Unit]) -> list[str]:
-    """What :func:`rank` encodes for ``units`` besides the question: each piece as displayed, and
-    each section heading (what ingest encodes ahead, per document)."""
+    """What :func:`rank` encodes for ``units`` besides the question (ingest encodes it ahead, per document)."""
     return list(dict.fromkeys([*(display(p.text) for u in units for p in u.all_pieces), *map(_heading, units)]))
 
 

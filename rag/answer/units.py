@@ -22,7 +22,7 @@ HEADING_LINE = re.compile(r"^\s*#{1,6}\s")
 # only a link, perhaps after a label ("**Next:** [Title](url)", "- [Reading](url)"): a way elsewhere, saying nothing
 NAVIGATION = re.compile(rf"^\s*(?:{MARK}\s+)?(?:\*\*[^*]{{1,30}}\*\*\s*|[^\[\]*]{{1,30}}:\s*)?{LINK.pattern}\s*$")
 STANDS = 5  # a lead-in line of fewer words than this ("This requires:") is read with the sentence before it
-READING = 1  # the version of how units are read: a change here re-encodes the stored sentence vectors
+READING = 2  # the version of how units are read: a change here re-encodes the stored sentence vectors
 
 
 @dataclass(frozen=True)

@@ -140,6 +140,20 @@ def test_a_bulleted_list_longer_than_an_answer_is_read_as_its_items_and_a_number
     assert draft.replace("**", "").startswith("- leverage (say") and "advance" not in draft
 
 
+def test_a_unit_is_known_by_its_own_heading_not_the_path_above_it(embeddings: MiniLMEmbeddings) -> None:
+    """Two units alike but for their headings: the one whose own heading is the question's subject
+    leads, though the other's path of headings shares words with it and search ranked it first."""
+    text = "Ask the team lead, who keeps the list up to date."
+    sections = ["Signing in to tools > Passwords and shared logins > Desks, chairs and office moves",
+                "Office services > Desks, chairs and office moves > When colleagues must share one login"]  # fmt: skip
+    sources = [SearchResult(chunk_id=f"c{i}", doc_id="guide", title="Team handbook", section=section, text=text,
+                            score=1.0, char_start=100 * i, char_end=100 * i + len(text))
+               for i, section in enumerate(sections)]  # fmt: skip
+    question = "Several of us have to use one colleague's login for a tool. What should we do?"
+    ranked = rank(question, units(sources, primary=2), Encoded(embeddings), flat_idf)
+    assert ranked.units[0].section == sections[1]
+
+
 def test_a_definition_question_is_answered_by_its_glossary_entry(embeddings: MiniLMEmbeddings) -> None:
     draft = composer(embeddings).draft("What is a backlog?", [passage(GLOSSARY)], Mode.explain)
     first = draft.split("\n\n")[0]
