@@ -48,8 +48,7 @@ class AskOptions(TypedDict, total=False):
 
 
 def make_generator(settings: Settings, index: SearchIndex, cases: CaseLibrary | None = None) -> Generator:
-    """The generator the settings name; LLM ones get their chat model (nothing loads until first use)
-    and the extractive composer's units as their context."""
+    """The generator the settings name; an LLM one gets its chat model and the composer's units."""
     composer = extractive_for(settings, index, cases)
     if settings.generator == "extractive":
         return composer
@@ -59,8 +58,7 @@ def make_generator(settings: Settings, index: SearchIndex, cases: CaseLibrary | 
 
 
 def extractive_for(settings: Settings, index: SearchIndex, cases: CaseLibrary | None = None) -> PassageComposer:
-    """The extractive composer over this index, within the settings' word budget (precedent
-    answers grouped by the case library's cases)."""
+    """The extractive composer over this index, within the settings' word budget."""
     return PassageComposer(
         index.sentences, lambda token: index.lexical.idf(token), Budget(words=settings.answer_words), cases=cases
     )

@@ -19,8 +19,10 @@ BLOCK = re.compile(r"\n[ \t]*\n")
 NUMBERED = re.compile(r"^\s*\d{1,2}[.)]\s+")  # an item of a numbered list
 MARK_ONLY = re.compile(rf"^\s*(?:{MARK}|\d{{1,2}}[.)])\s*$")  # a bullet the sentence splitter cut from its item
 HEADING_LINE = re.compile(r"^\s*#{1,6}\s")
-# only a link, perhaps after a label ("**Next:** [Title](url)", "- [Reading](url)"): a way elsewhere, saying nothing
-NAVIGATION = re.compile(rf"^\s*(?:{MARK}\s+)?(?:\*\*[^*]{{1,30}}\*\*\s*|[^\[\]*]{{1,30}}:\s*)?{LINK.pattern}\s*$")
+# only a link, perhaps after a label ("**Next:** [Title](url)", "- [Reading](url)"), or only where links go
+# ("[ref]: https://…", Markdown's link definitions): a way elsewhere, saying nothing
+NAVIGATION = re.compile(rf"^\s*(?:{MARK}\s+)?(?:\*\*[^*]{{1,30}}\*\*\s*|[^\[\]*]{{1,30}}:\s*)?{LINK.pattern}\s*$"
+                        r"|^(?:\s*\[[^\]]+\]:\s*\S+(?:\s+(?:\"[^\"]*\"|'[^']*'))?)+\s*$")  # fmt: skip
 STANDS = 5  # a lead-in line of fewer words than this ("This requires:") is read with the sentence before it
 READING = 2  # the version of how units are read: a change here re-encodes the stored sentence vectors
 

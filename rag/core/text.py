@@ -175,7 +175,7 @@ def display(sentence: str) -> str:
 
 
 _TARGET = r"\((?:[^()\s]|\([^()\s]*\))+(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^()]*\)))?\s*\)"  # (url) or (url "title")
-LINK = re.compile(r"\[([^\]]+)\]" + _TARGET)  # [text](url): reads as its text
+LINK = re.compile(r"\[([^\]]+)\](?:" + _TARGET + r"|\[[^\]]*\])")  # [text](url), [text][ref], [text][]: its text
 IMAGE = re.compile(r"!\[[^\]]*\]" + _TARGET)  # ![alt](src): a picture, no words on the page
 IMAGE_INSIDE = re.compile(r"(?<=\S) *" + IMAGE.pattern + r" *(?=\S)")
 QUOTED = re.compile(r"^(?:>\s*)+")  # a Markdown blockquote's markers

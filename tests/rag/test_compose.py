@@ -256,6 +256,22 @@ def test_links_read_as_their_text_and_the_citation_keeps_the_markdown(embeddings
     assert verified.citations and verified.citations[0].quote == text
 
 
+def test_reference_style_links_read_as_their_text_and_their_definitions_are_no_answer(
+    embeddings: MiniLMEmbeddings,
+) -> None:
+    """Markdown's other link form: ``[text][ref]`` or ``[text][]`` in the text, ``[ref]: url`` lines below."""
+    text = ("To take a page down, follow the [removal instructions][remove] and tell the [content team][].\n\n"
+            "[remove]: https://example.org/remove\n[content team]: https://example.org/team \"Team\"\n")  # fmt: skip
+    sources = [passage(text)]
+    (only,) = units(sources, primary=1)
+    assert "https://" not in only.text
+    draft = composer(embeddings).draft("How do I take a page down from the site?", sources, Mode.explain)
+    assert "removal instructions and tell the content team." in draft.replace("**", "")
+    assert "][" not in draft and "https://" not in draft
+    verified = Verifier(embeddings, 0.5).verify(draft, sources, whole_units=True)
+    assert verified.citations and verified.citations[0].quote == text.split("\n")[0]
+
+
 def test_the_sentences_that_answer_are_highlighted(embeddings: MiniLMEmbeddings) -> None:
     sources = [passage(GUIDE)]
     draft = composer(embeddings).draft("Is usability testing expensive?", sources, Mode.explain)
