@@ -24,7 +24,7 @@ HEADING_LINE = re.compile(r"^\s*#{1,6}\s")
 NAVIGATION = re.compile(rf"^\s*(?:{MARK}\s+)?(?:\*\*[^*]{{1,30}}\*\*\s*|[^\[\]*]{{1,30}}:\s*)?{LINK.pattern}\s*$"
                         r"|^(?:\s*\[[^\]]+\]:\s*\S+(?:\s+(?:\"[^\"]*\"|'[^']*'))?)+\s*$")  # fmt: skip
 STANDS = 5  # a lead-in line of fewer words than this ("This requires:") is read with the sentence before it
-READING = 2  # the version of how units are read: a change here re-encodes the stored sentence vectors
+READING = 3  # the version of how units are read: a change here re-encodes the stored sentence vectors
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ def tokenize(texts: list[str]) -> list[list[str]]:
 MARK = r"[•\-–—*·▪]"  # a bullet's mark (a number is the other way to open an item)
 BULLET = re.compile(rf"^\s*(?:{MARK}|\d{{1,2}}[.)])\s+")
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")
-CLOSING = re.compile(r"^[)\]”’\"»*]+")
+CLOSING = re.compile(r"^[)\]”’\"»*]+(?=\s|$)")  # marks that close the sentence before (followed by a space)
 # A sentence addressed to a language model rather than to a reader: document text, never an answer,
 # whoever drafts it, and kept out of what a model reads. By its form, not its topic: a role label
 # that opens a sentence ("SYSTEM:", "Assistant:", "AI assistants:"), a note addressed to a model,
@@ -126,7 +126,8 @@ def sentences(text: str) -> list[Span]:
                 continue
             s = start + first + lead
             closing = CLOSING.match(body)
-            if closing and out and first == 0:  # "...their policy?" + ")" is one sentence
+            bullet = BULLET.match(body) and text[s - 1 : s] in ("\n", "")  # "* item" opens a line: no closer
+            if closing and out and first == 0 and not bullet:  # "...their policy?" + ")" is one sentence
                 prev = out.pop()
                 end = s + closing.end()
                 out.append(Span(text[prev.start : end], prev.start, end))
