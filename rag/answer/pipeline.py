@@ -28,6 +28,7 @@ from rag.answer.steering import classifier, words
 from rag.answer.verify import Verified, Verifier
 from rag.cases.library import CaseLibrary
 from rag.core.config import Settings
+from rag.core.language import names_in
 from rag.core.models import SearchFilters
 from rag.core.observability import observe_answer
 from rag.index.retrieval import SearchIndex
@@ -88,10 +89,10 @@ class AnswerPipeline:
         self.chain: Runnable[dict[str, Any], Answer] = RunnableLambda(self._invoke, name="policyrag")
 
     def warm_up(self) -> None:
-        """Load what the first answer would beyond search (the classifier of text addressed to the
-        answerer, and scikit-learn under it: about a second) and the library's refusal threshold
-        (a search per probe), so no user's question pays for it."""
+        """Load what the first answer needs beyond search (the steering classifier, spaCy's tagger, the
+        library's refusal threshold: a search per probe), so no user's question pays for it."""
         words(["warm up"])
+        names_in("Warm Up")
         classifier()
         self.reader.gate()
 

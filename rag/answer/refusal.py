@@ -2,9 +2,8 @@
 five documents, let 28 of 60 off-topic questions past the gate on a 154-page service manual). A
 question is answered only when its closest passage is nearer than everyday questions'
 (``probes.txt``) typically are: their median plus ``refusal_spread`` median absolute deviations;
-not the nearest probe, as a library may cover one (the Berlin Wall, in State of the Union
-addresses). Redone when the index reloads.
-"""
+not the nearest probe, which a library may cover (the Berlin Wall, in State of the Union
+addresses). Redone when the index reloads."""
 
 from __future__ import annotations
 
