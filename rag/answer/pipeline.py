@@ -28,7 +28,7 @@ from rag.answer.steering import classifier, words
 from rag.answer.verify import Verified, Verifier
 from rag.cases.library import CaseLibrary
 from rag.core.config import Settings
-from rag.core.language import names_in
+from rag.core.language import proper_words
 from rag.core.models import SearchFilters
 from rag.core.observability import observe_answer
 from rag.index.retrieval import SearchIndex
@@ -92,7 +92,7 @@ class AnswerPipeline:
         """Load what the first answer needs beyond search (the steering classifier, spaCy's tagger, the
         library's refusal threshold: a search per probe), so no user's question pays for it."""
         words(["warm up"])
-        names_in("Warm Up")
+        proper_words("")
         classifier()
         self.reader.gate()
 

@@ -152,7 +152,7 @@ def units(sources: list[SearchResult], primary: int, longest: int = 200) -> list
     """The units of ``sources`` (the first ``primary`` of them are search hits, the rest what was read
     around them), in document and reading order. A paragraph's last sentence that ends in a colon is
     the lead-in of the list or paragraph that follows; a table keeps its header row as lead-in; the
-    entries of a glossary, or of a bulleted list of more than ``longest`` words, are units of their own."""
+    entries of a glossary, or of a bulleted list with no lead-in of over ``longest`` words, are units."""
     out: list[Unit] = []
     for stretch in _stretches(sources, primary):
         blocks, pos = [], 0

@@ -126,7 +126,7 @@ def sentences(text: str) -> list[Span]:
                 continue
             s = start + first + lead
             closing = CLOSING.match(body)
-            bullet = BULLET.match(body) and text[s - 1 : s] in ("\n", "")  # "* item" opens a line: no closer
+            bullet = BULLET.match(body) and not text[text.rfind("\n", 0, s) + 1 : s].strip()  # "* item" opens a line
             if closing and out and first == 0 and not bullet:  # "...their policy?" + ")" is one sentence
                 prev = out.pop()
                 end = s + closing.end()

@@ -53,10 +53,14 @@ def test_a_name_is_a_proper_noun_or_entity_not_any_capitalised_word() -> None:
 
 def test_a_star_bullet_opens_its_own_item_and_is_not_taken_for_a_closing_mark() -> None:
     """A ``*`` after a sentence may close bold ("**Done.**"); one that opens a line is an item's bullet."""
-    text = "## See also\n\n* [Storing code](code.html)\n* Working with Git\n\n**Keep it short.** Then stop."
+    text = (
+        "## See also\n\n* [Storing code](code.html)\n  * [Git](git.html)\n* Working with Git\n\n"
+        "**Keep it short.** Then stop."
+    )
     assert [s.text for s in sentences(text)] == [
         "## See also",
         "* [Storing code](code.html)",
+        "* [Git](git.html)",
         "* Working with Git",
         "**Keep it short.**",
         "Then stop.",
