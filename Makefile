@@ -115,6 +115,7 @@ bench: install-dev
 	$(BIN)/python benchmarks/bench_metrics.py
 	$(BIN)/python benchmarks/bench_pdf.py
 	$(BIN)/python benchmarks/bench_llm.py
+	$(BIN)/python benchmarks/bench_llm.py --corpus evals/corpora/govguides --dataset evals/datasets/govguides-fresh.jsonl --limit 4
 
 # What an answer change moves (ask speed at sotu scale, the baseline table), on a data dir kept between runs.
 bench-ask: install-dev

@@ -1,13 +1,19 @@
-"""The generators a user can configure, side by side on the development set: the extractive
-default, SmolLM2-135M (the test peer) and Qwen2.5-Coder-1.5B-Instruct (the stronger option, when
-``make qwen`` has joined it).
+"""The generators a user can configure, side by side on a library and its questions: the
+extractive default, SmolLM2-135M (the test peer) and Qwen2.5-Coder-1.5B-Instruct (the stronger
+option, when ``make qwen`` has joined it).
 
-Method: the seed corpus ingested into a fresh data dir; each LLM behind llama-cpp-python's
-OpenAI-compatible server on loopback (``--n_ctx 4096``, seed 0, temperature 0), answered through
-the ``openai`` generator, so every draft passes the same verifier and the same extractive
-fallback; then ``evals.run`` over the development set, in process, one question at a time.
-Writes benchmarks/RESULTS-llm.md. ``--limit N`` takes the first N cases of each kind (a quicker,
-stratified subset; the table says so).
+    python benchmarks/bench_llm.py                      # the seed corpus and dev.jsonl
+    python benchmarks/bench_llm.py --corpus evals/corpora/govguides \
+        --dataset evals/datasets/govguides-fresh.jsonl --limit 4   # the second library, 4 of each kind
+
+Method: the library ingested into a data dir (a fresh one unless ``--data-dir`` names one to reuse);
+each LLM behind llama-cpp-python's OpenAI-compatible server on loopback (``--n_ctx 4096``, seed 0,
+temperature 0), answered through the ``openai`` generator with the units the extractive composer
+would answer with as its context, so every draft passes the same verifier and the same extractive
+fallback; then ``evals.run`` over the questions, in process, one at a time, which also scores the
+top 3 search passages of each question as if they were the answer (the search box). Writes
+benchmarks/RESULTS-llm.md for dev.jsonl, RESULTS-llm-<dataset>.md for any other set.
+``--limit N`` takes the first N cases of each kind (a quicker, stratified subset; the table says so).
 """
 
 from __future__ import annotations
@@ -35,8 +41,7 @@ from rag.local_server import llama_server
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 DEV = REPO / "evals" / "datasets" / "dev.jsonl"
-COLUMNS = ("key_point_coverage", "evidence_precision", "evidence_recall", "not_covered_accuracy",
-           "false_premise_correction", "refusal_accuracy", "citation_validity", "faithfulness")  # fmt: skip
+COLUMNS = ("key_point_coverage", "refusal_accuracy", "citation_validity", "faithfulness")
 
 
 def commit() -> str:
@@ -50,13 +55,14 @@ def commit() -> str:
     return head.stdout.strip() + ("+" if dirty.stdout.strip() else "") or "unknown"
 
 
-def subset(limit: int | None, out: Path) -> Path:
-    """The development set, or its first ``limit`` cases of each kind."""
+def subset(dataset: Path, limit: int | None, out: Path) -> Path:
+    """``dataset``, or its first ``limit`` cases of each kind."""
     if not limit:
-        return DEV
+        return dataset
     taken: dict[str, int] = {}
     lines = []
-    for line, case in zip(DEV.read_text(encoding="utf-8").splitlines(), load_dataset(DEV), strict=True):
+    rows = [line for line in dataset.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for line, case in zip(rows, load_dataset(dataset), strict=True):
         if taken.get(case.kind.value, 0) < limit:
             taken[case.kind.value] = taken.get(case.kind.value, 0) + 1
             lines.append(line)
@@ -66,9 +72,14 @@ def subset(limit: int | None, out: Path) -> Path:
 
 def row(name: str, results: dict[str, Any], seconds: float) -> dict[str, Any]:
     cases = results["cases"]
+    box = results["search_box"]
     return {
         "generator": name,
         **{k: results["metrics"][k] for k in COLUMNS},
+        "gold_recall": box["answer"]["gold_recall"],
+        "search_recall": box["search"]["gold_recall"],
+        "first_on_gold": box["answer"]["first_on_gold"],
+        "median_words": box["answer"]["median_words"],
         "passed": sum(c["passed"] for c in cases),
         "cases": len(cases),
         "p50_ms": results["metrics"]["latency_p50_ms"],
@@ -81,12 +92,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=0, help="first N cases of each kind (0: the whole set)")
     parser.add_argument("--port", type=int, default=8767)
+    parser.add_argument("--corpus", type=Path, default=REPO / "corpus", help="the library's folder")
+    parser.add_argument("--dataset", type=Path, default=DEV, help="its questions (JSONL)")
+    parser.add_argument("--data-dir", type=Path, help="ingest into (and reuse) this data dir, not a fresh one")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-llm-"))
-    settings = Settings(data_dir=work / "data", corpus_dir=REPO / "corpus")
+    settings = Settings(data_dir=args.data_dir or work / "data", corpus_dir=args.corpus)
     index = compose(settings).index
     Ingestor(settings, index).run()
-    dataset = subset(args.limit, work / "dev-subset.jsonl")
+    dataset = subset(args.dataset, args.limit, work / args.dataset.name)
 
     rows = []
     t0 = time.perf_counter()
@@ -110,31 +124,33 @@ def main() -> None:
 
     n = rows[0]["cases"]
     lines = [
-        "# Generators a user can configure, on the development set",
+        f"# Generators a user can configure, on {args.dataset.name}",
         "",
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}. Set: `{dataset.name}`, {n} cases"
+        f"{platform.python_version()}. Library: `{args.corpus.name}`. Set: `{args.dataset.name}`, {n} cases"
         + (f" (the first {args.limit} of each kind)." if args.limit else "."),
-        " ".join(__doc__.split("\n\n")[1].split()),
+        " ".join(__doc__.split("\n\n")[2].split()),
         f"Commit: {commit()}.",
         "",
-        "| generator | key points | evidence precision | evidence recall | not-covered | false premise "
-        "| refusal | citation validity | faithfulness | cases passing | ask p50 / p95 (ms) | wall (s) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| generator | gold recall (search box) | key points | 1st citation on gold | median words | refusal "
+        "| citation validity | faithfulness | cases passing | ask p50 / p95 (ms) | wall (s) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
 
     def f(v: Any) -> str:
         return "n/a" if v is None else f"{v:.3f}"
 
     for r in rows:
-        figures = " | ".join(f(r[k]) for k in COLUMNS)
+        recall = f"{f(r['gold_recall'])} ({f(r['search_recall'])})"
+        figures = " | ".join(f(r[k]) for k in COLUMNS[1:])
         timing = f"{r['p50_ms']:.0f} / {r['p95_ms']:.0f} | {r['wall_s']:.0f}"
-        lines.append(f"| {r['generator']} | {figures} | {r['passed']} / {r['cases']} | {timing} |")
+        lines.append(f"| {r['generator']} | {recall} | {f(r['key_point_coverage'])} | {f(r['first_on_gold'])} "
+                     f"| {r['median_words']:.0f} | {figures} | {r['passed']} / {r['cases']} | {timing} |")  # fmt: skip
     if skipped:
         lines += ["", "Left out (not installed here): " + "; ".join(skipped) + "."]
     each = ", ".join(f"{r['generator']} {r['wall_s'] / max(r['cases'], 1):.1f} s" for r in rows)
     lines += ["", f"Mean wall time per question: {each}."]
-    out = HERE / "RESULTS-llm.md"
+    out = HERE / ("RESULTS-llm.md" if args.dataset.resolve() == DEV else f"RESULTS-llm-{args.dataset.stem}.md")
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 
