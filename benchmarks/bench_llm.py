@@ -148,6 +148,11 @@ def main() -> None:
                      f"| {r['median_words']:.0f} | {figures} | {r['passed']} / {r['cases']} | {timing} |")  # fmt: skip
     if skipped:
         lines += ["", "Left out (not installed here): " + "; ".join(skipped) + "."]
+    lines += [
+        "",
+        "The search box searches with the query each answer searched with: an LLM condenses a follow-up "
+        "with its history itself, so on follow-up questions the search-box figure differs between rows.",
+    ]
     each = ", ".join(f"{r['generator']} {r['wall_s'] / max(r['cases'], 1):.1f} s" for r in rows)
     lines += ["", f"Mean wall time per question: {each}."]
     out = HERE / ("RESULTS-llm.md" if args.dataset.resolve() == DEV else f"RESULTS-llm-{args.dataset.stem}.md")
