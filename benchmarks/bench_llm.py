@@ -72,14 +72,17 @@ def subset(dataset: Path, limit: int | None, out: Path) -> Path:
 
 def row(name: str, results: dict[str, Any], seconds: float) -> dict[str, Any]:
     cases = results["cases"]
-    box = results["search_box"]
+    answer, search = (
+        results["search_box"]["answer"] or {},
+        results["search_box"]["search"] or {},
+    )  # None: no answerable case
     return {
         "generator": name,
         **{k: results["metrics"][k] for k in COLUMNS},
-        "gold_recall": box["answer"]["gold_recall"],
-        "search_recall": box["search"]["gold_recall"],
-        "first_on_gold": box["answer"]["first_on_gold"],
-        "median_words": box["answer"]["median_words"],
+        "gold_recall": answer.get("gold_recall"),
+        "search_recall": search.get("gold_recall"),
+        "first_on_gold": answer.get("first_on_gold"),
+        "median_words": answer.get("median_words"),
         "passed": sum(c["passed"] for c in cases),
         "cases": len(cases),
         "p50_ms": results["metrics"]["latency_p50_ms"],
@@ -144,8 +147,9 @@ def main() -> None:
         recall = f"{f(r['gold_recall'])} ({f(r['search_recall'])})"
         figures = " | ".join(f(r[k]) for k in COLUMNS[1:])
         timing = f"{r['p50_ms']:.0f} / {r['p95_ms']:.0f} | {r['wall_s']:.0f}"
+        words = "n/a" if r["median_words"] is None else f"{r['median_words']:g}"
         lines.append(f"| {r['generator']} | {recall} | {f(r['key_point_coverage'])} | {f(r['first_on_gold'])} "
-                     f"| {r['median_words']:.0f} | {figures} | {r['passed']} / {r['cases']} | {timing} |")  # fmt: skip
+                     f"| {words} | {figures} | {r['passed']} / {r['cases']} | {timing} |")  # fmt: skip
     if skipped:
         lines += ["", "Left out (not installed here): " + "; ".join(skipped) + "."]
     lines += [
