@@ -13,11 +13,11 @@ import re
 from dataclasses import dataclass, field, replace
 
 from rag.core.models import SearchResult
-from rag.core.text import BULLET, LINK, MARK, STEERING, TABLE_ROW, TABLE_RULE, Span, disguised, sentences
+from rag.core.text import BULLET, LINK, MARK, NUMBER, STEERING, TABLE_ROW, TABLE_RULE, Span, disguised, sentences
 
 BLOCK = re.compile(r"\n[ \t]*\n")
-NUMBERED = re.compile(r"^\s*\d{1,2}[.)]\s+")  # an item of a numbered list
-MARK_ONLY = re.compile(rf"^\s*(?:{MARK}|\d{{1,2}}[.)])\s*$")  # a bullet the sentence splitter cut from its item
+NUMBERED = re.compile(rf"^\s*{NUMBER}\s+")  # an item of a numbered list
+MARK_ONLY = re.compile(rf"^\s*(?:{MARK}|{NUMBER})\s*$")  # a bullet the sentence splitter cut from its item
 HEADING_LINE = re.compile(r"^\s*#{1,6}\s")
 # only a link, perhaps after a label ("**Next:** [Title](url)", "- [Reading](url)"), or only where links go
 # ("[ref]: https://…", Markdown's link definitions): a way elsewhere, saying nothing

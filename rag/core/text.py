@@ -44,8 +44,9 @@ def tokenize(texts: list[str]) -> list[list[str]]:
     return [list(t) for t in out]
 
 
-MARK = r"[•\-–—*·▪]"  # a bullet's mark (a number is the other way to open an item)
-BULLET = re.compile(rf"^\s*(?:{MARK}|\d{{1,2}}[.)])\s+")
+MARK = r"[•\-–—*·▪]"  # a bullet's mark
+NUMBER = r"\d{1,2}[.)]"  # the other way to open an item: "1." or "1)"
+BULLET = re.compile(rf"^\s*(?:{MARK}|{NUMBER})\s+")
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")
 CLOSING = re.compile(r"^[)\]”’\"»*]+(?=\s|$)")  # marks that close the sentence before (followed by a space)
 # A sentence addressed to a language model rather than to a reader: document text, never an answer,
