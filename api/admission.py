@@ -1,7 +1,10 @@
 """Back-pressure and per-key rate limits, in front of every ``/v1`` route and ``/mcp``.
 
 A worker runs at most ``max_concurrent_requests`` requests at once; up to ``max_queued_requests``
-more wait their turn for at most ``queue_timeout_s``. Anything beyond that is answered at once
+more wait their turn for at most ``queue_timeout_s``. Answers also pass a smaller gate of their own,
+``max_concurrent_answers``, before that one: composing an answer is CPU-bound Python, so sixteen at
+once on two cores answer no faster than four and hold four times the working memory, while a
+search is mostly waiting on the batched encoder and gains from company. Anything beyond that is answered at once
 with 503 and ``Retry-After``, so an overloaded node sheds load in microseconds instead of piling
 up threads, memory and client timeouts. With API keys on, each key may make ``rate_limit``
 requests (e.g. ``120/minute``) per node; the next gets 429 and ``Retry-After``.
@@ -28,6 +31,7 @@ from rag.core.observability import metrics
 
 log = logging.getLogger("api")
 GATED = ("/v1/", "/mcp")
+ANSWERS = ("/v1/ask", "/v1/chat/completions")
 
 
 class Admission:
@@ -69,9 +73,11 @@ class Admission:
             self._gauges()
             return None
 
-    async def leave(self, held_s: float) -> None:
+    async def leave(self, held_s: float | None) -> None:
+        """Give the slot back; ``held_s``, how long it served (None: it served nothing)."""
         assert self._cond is not None
-        self._service_s = 0.9 * self._service_s + 0.1 * held_s
+        if held_s is not None:
+            self._service_s = 0.9 * self._service_s + 0.1 * held_s
         async with self._cond:
             self.active -= 1
             self._gauges()
@@ -122,6 +128,8 @@ class AdmissionMiddleware:
         self.gate = Admission(
             settings.max_concurrent_requests, settings.max_queued_requests, settings.queue_timeout_s, self.record
         )
+        queue, timeout = settings.max_queued_requests, settings.queue_timeout_s
+        self.answers = Admission(settings.max_concurrent_answers, queue, timeout)
         keys = settings.reader_key_set
         self.rate = KeyRateLimit(settings.rate_limit, keys) if keys and settings.rate_limit else None
         self.rate_spec = settings.rate_limit
@@ -139,20 +147,29 @@ class AdmissionMiddleware:
                 await json_error(scope, send, 429, "rate_limited", message, wait)
                 return
         self.trim.enter()
+        # an answer waits for its own gate first, so answers queued there hold none of the shared slots
+        gates = [self.answers, self.gate] if str(scope["path"]).rstrip("/") in ANSWERS else [self.gate]
+        held: list[Admission] = []
         try:
-            refused = await self.gate.enter()
-            if refused is not None:
-                retry = self.gate.retry_after()
-                log.warning("503 %s %s: %s", scope.get("method"), scope.get("path"), refused)
-                self._rejected("overloaded")
-                await json_error(scope, send, 503, "overloaded", f"{refused}; retry in {retry} s", retry)
-                return
+            for gate in gates:
+                refused = await gate.enter()
+                if refused is not None:
+                    retry = gate.retry_after()
+                    log.warning("503 %s %s: %s", scope.get("method"), scope.get("path"), refused)
+                    self._rejected("overloaded")
+                    await json_error(scope, send, 503, "overloaded", f"{refused}; retry in {retry} s", retry)
+                    return
+                held.append(gate)
             started = time.perf_counter()
             try:
                 await self._bounded(scope, receive, send)
             finally:
-                await self.gate.leave(time.perf_counter() - started)
+                for gate in reversed(held):
+                    await gate.leave(time.perf_counter() - started)
+                held.clear()
         finally:
+            for gate in reversed(held):  # turned away at a later gate: give back the earlier one
+                await gate.leave(None)
             self.trim.leave()  # the last request out: freed heap goes back to the system once idle
 
     def _rejected(self, reason: str) -> None:

@@ -120,3 +120,42 @@ def test_each_api_key_has_its_own_rate_limit(tmp_path: Path) -> None:
         assert READER not in server.log.read_text()
     finally:
         stop(server)
+
+
+def test_answers_wait_at_their_own_gate_and_leave_the_shared_slots_to_searches() -> None:
+    """With one answer slot taken, a second answer waits at the answer gate, and a search
+    arriving after it still runs at once: waiting answers hold none of the shared slots."""
+    from starlette.types import Receive, Scope, Send
+
+    from api.admission import AdmissionMiddleware
+    from rag.core.config import Settings
+
+    async def scenario() -> list[str]:
+        release = asyncio.Event()
+        started: list[str] = []
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            started.append(scope["path"])
+            if scope["path"] == "/v1/ask":
+                await release.wait()
+
+        settings = Settings(max_concurrent_requests=2, max_concurrent_answers=1, max_queued_requests=4)
+        gate = AdmissionMiddleware(app, settings)
+
+        async def call(path: str) -> None:
+            scope = {"type": "http", "path": path, "method": "POST", "headers": []}
+            await gate(scope, None, None)  # type: ignore[arg-type]
+
+        first = asyncio.create_task(call("/v1/ask"))
+        await asyncio.sleep(0.01)
+        second = asyncio.create_task(call("/v1/ask"))
+        await asyncio.sleep(0.01)
+        assert gate.answers.waiting == 1 and gate.gate.active == 1  # the second waits, holding no shared slot
+        await asyncio.wait_for(call("/v1/search"), 1)  # runs beside the first answer
+        assert started == ["/v1/ask", "/v1/search"]
+        release.set()
+        await asyncio.wait_for(asyncio.gather(first, second), 1)
+        assert gate.answers.active == 0 and gate.gate.active == 0
+        return started
+
+    assert asyncio.run(scenario()) == ["/v1/ask", "/v1/search", "/v1/ask"]
