@@ -37,11 +37,11 @@ ANSWERS = ("/v1/ask", "/v1/chat/completions")
 class Admission:
     """A counting gate with a bounded waiting room (one per worker process)."""
 
-    def __init__(self, limit: int, queue: int, timeout_s: float, record: bool = False) -> None:
+    def __init__(self, limit: int, queue: int, timeout_s: float, record: str = "") -> None:
         self.limit, self.queue, self.timeout_s = limit, queue, timeout_s
         self.active = 0
         self.waiting = 0
-        self.record = record  # mirror active and waiting in the Prometheus gauges
+        self.record = record  # mirror active and waiting in these Prometheus gauges ("admission", "answers")
         self._cond: asyncio.Condition | None = None  # made on first use, inside the server's loop
         self._service_s = 0.1  # moving average of how long a request holds its slot
 
@@ -86,8 +86,8 @@ class Admission:
     def _gauges(self) -> None:
         if self.record:
             m = metrics()
-            m.admission_active.set(self.active)
-            m.admission_waiting.set(self.waiting)
+            getattr(m, f"{self.record}_active").set(self.active)
+            getattr(m, f"{self.record}_waiting").set(self.waiting)
 
 
 class KeyRateLimit:
@@ -126,10 +126,13 @@ class AdmissionMiddleware:
         self.max_file_mb = settings.max_file_mb
         self.record = settings.metrics_enabled
         self.gate = Admission(
-            settings.max_concurrent_requests, settings.max_queued_requests, settings.queue_timeout_s, self.record
+            settings.max_concurrent_requests,
+            settings.max_queued_requests,
+            settings.queue_timeout_s,
+            "admission" if self.record else "",
         )
         queue, timeout = settings.max_queued_requests, settings.queue_timeout_s
-        self.answers = Admission(settings.max_concurrent_answers, queue, timeout)
+        self.answers = Admission(settings.max_concurrent_answers, queue, timeout, "answers" if self.record else "")
         keys = settings.reader_key_set
         self.rate = KeyRateLimit(settings.rate_limit, keys) if keys and settings.rate_limit else None
         self.rate_spec = settings.rate_limit

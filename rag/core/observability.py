@@ -79,6 +79,8 @@ class Metrics:
     dropped: Counter
     admission_waiting: Gauge
     admission_active: Gauge
+    answers_waiting: Gauge
+    answers_active: Gauge
     rejected: Counter
     ingest_documents: Counter
     ingest_chunks: Counter
@@ -117,6 +119,10 @@ def metrics() -> Metrics:
             "policyrag_admission_waiting", "Requests waiting for a slot.", multiprocess_mode="livesum"
         ),
         admission_active=Gauge("policyrag_admission_active", "Requests running.", multiprocess_mode="livesum"),
+        answers_waiting=Gauge(
+            "policyrag_answers_waiting", "Answers waiting at their own gate.", multiprocess_mode="livesum"
+        ),
+        answers_active=Gauge("policyrag_answers_active", "Answers being composed.", multiprocess_mode="livesum"),
         rejected=Counter("policyrag_admission_rejected", "Requests turned away at the door.", ["reason"]),
         ingest_documents=Counter("policyrag_ingest_documents", "Documents seen by ingest.", ["outcome"]),
         ingest_chunks=Counter("policyrag_ingest_chunks", "Chunks written or removed.", ["change"]),

@@ -56,6 +56,7 @@ def test_one_ask_moves_the_request_counter_stage_histograms_and_refusals(api: Se
     assert value(after, "policyrag_http_requests_total", method="GET", route="/metrics", status="200") >= 1
     # nothing else runs while /metrics (outside the gate) is scraped: the gauge is there, at zero
     assert ("policyrag_admission_active", ()) in after and value(after, "policyrag_admission_active") == 0
+    assert ("policyrag_answers_active", ()) in after and value(after, "policyrag_answers_active") == 0
 
 
 def test_an_answer_reads_the_sentence_vectors_ingest_stored_and_the_caches_show_their_size(api: Server) -> None:
