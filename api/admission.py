@@ -1,13 +1,14 @@
 """Back-pressure and per-key rate limits, in front of every ``/v1`` route and ``/mcp``.
 
 A worker runs at most ``max_concurrent_requests`` requests at once; up to ``max_queued_requests``
-more wait their turn for at most ``queue_timeout_s``. Answers also pass a smaller gate of their own,
-``max_concurrent_answers``, before that one: composing an answer is CPU-bound Python, so sixteen at
-once on two cores answer no faster than four and hold four times the working memory, while a
-search is mostly waiting on the batched encoder and gains from company. Anything beyond that is answered at once
+more wait their turn for at most ``queue_timeout_s``. Anything beyond that is answered at once
 with 503 and ``Retry-After``, so an overloaded node sheds load in microseconds instead of piling
 up threads, memory and client timeouts. With API keys on, each key may make ``rate_limit``
 requests (e.g. ``120/minute``) per node; the next gets 429 and ``Retry-After``.
+
+Answers first pass a smaller gate of their own, ``max_concurrent_answers``: composing an answer is
+CPU-bound Python, so sixteen at once on two cores answer no faster than four and hold more working
+memory, while a search mostly waits on the batched encoder and gains from company.
 
 A pure ASGI middleware, so a streamed answer keeps its slot until its last byte is sent.
 """
@@ -125,13 +126,8 @@ class AdmissionMiddleware:
         self.upload_limit = settings.max_file_bytes + MULTIPART_OVERHEAD
         self.max_file_mb = settings.max_file_mb
         self.record = settings.metrics_enabled
-        self.gate = Admission(
-            settings.max_concurrent_requests,
-            settings.max_queued_requests,
-            settings.queue_timeout_s,
-            "admission" if self.record else "",
-        )
         queue, timeout = settings.max_queued_requests, settings.queue_timeout_s
+        self.gate = Admission(settings.max_concurrent_requests, queue, timeout, "admission" if self.record else "")
         self.answers = Admission(settings.max_concurrent_answers, queue, timeout, "answers" if self.record else "")
         keys = settings.reader_key_set
         self.rate = KeyRateLimit(settings.rate_limit, keys) if keys and settings.rate_limit else None
@@ -150,13 +146,14 @@ class AdmissionMiddleware:
                 await json_error(scope, send, 429, "rate_limited", message, wait)
                 return
         self.trim.enter()
-        # an answer waits for its own gate first, so answers queued there hold none of the shared slots
+        # an answer waits at its own gate first, so answers queued there hold none of the shared slots
         gates = [self.answers, self.gate] if str(scope["path"]).rstrip("/") in ANSWERS else [self.gate]
         held: list[Admission] = []
+        started: float | None = None
         try:
             for gate in gates:
                 refused = await gate.enter()
-                if refused is not None:
+                if refused is not None:  # a gate already passed is given back below
                     retry = gate.retry_after()
                     log.warning("503 %s %s: %s", scope.get("method"), scope.get("path"), refused)
                     self._rejected("overloaded")
@@ -164,15 +161,11 @@ class AdmissionMiddleware:
                     return
                 held.append(gate)
             started = time.perf_counter()
-            try:
-                await self._bounded(scope, receive, send)
-            finally:
-                for gate in reversed(held):
-                    await gate.leave(time.perf_counter() - started)
-                held.clear()
+            await self._bounded(scope, receive, send)
         finally:
-            for gate in reversed(held):  # turned away at a later gate: give back the earlier one
-                await gate.leave(None)
+            served = None if started is None else time.perf_counter() - started
+            for gate in reversed(held):
+                await gate.leave(served)
             self.trim.leave()  # the last request out: freed heap goes back to the system once idle
 
     def _rejected(self, reason: str) -> None:

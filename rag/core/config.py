@@ -179,13 +179,7 @@ class Settings(BaseSettings):
         "16, 118 with 8).",
     )
     max_concurrent_answers: int = Field(
-        4,
-        ge=1,
-        description="Answers (/v1/ask, /v1/chat/completions) one API worker composes at once, within "
-        "max_concurrent_requests; more wait in the same bounded queue. Composing is Python work on a "
-        "core, so more at once only holds more memory (16 clients at sotu scale on 2 cores: 1.12x memory "
-        "when ready with 4, 1.37x with 16, at the same answers per second). Raise it when a remote LLM "
-        "writes the answers.",
+        4, ge=1, description="Answers one worker composes at once (CPU-bound: more only hold more memory)."
     )
     max_queued_requests: int = Field(
         64, ge=0, description="Requests that may wait for a slot; beyond this a worker answers 503 at once."
