@@ -18,7 +18,8 @@ from rag.core.chunks import page_label
 Turn = dict[str, Any]  # {"question": str, "answer": Answer as a dict}
 
 
-QUOTE_FIELDS = ("n", "chunk_id", "section", "quote", "char_start", "char_end", "page_start", "page_end", "highlight")
+QUOTE_FIELDS = ("n", "chunk_id", "section", "quote", "char_start", "char_end", "page_start", "page_end", "highlight",
+                "highlights")  # fmt: skip
 
 
 def references(answer: dict[str, Any]) -> list[dict[str, Any]]:

@@ -156,7 +156,10 @@ def show_answer(i: int, turn: dict[str, Any]) -> None:
             if ref.get("warning"):
                 st.warning(plain(ref["warning"]))
             for q in ref["quotes"]:
-                st.markdown(highlight(q["passage"], q["quote"], bool(q.get("highlight"))), unsafe_allow_html=True)
+                st.markdown(
+                    highlight(q["passage"], q["quote"], bool(q.get("highlight")), q.get("highlights") or ()),
+                    unsafe_allow_html=True,
+                )
                 where = f"{plain(q['section'])}, " if q.get("section") else ""
                 page = page_label(q.get("page_start"), q.get("page_end"))
                 where += f"{page}, " if page else ""

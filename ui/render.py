@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from typing import Any
 
 CITATION = re.compile(r"\[\d{1,3}\]")
@@ -28,13 +29,18 @@ def plain(text: str) -> str:
     return ANSWER_SPECIALS.sub(r"\\\1", " ".join(str(text).split()))
 
 
-def highlight(passage: str, quote: str, answering: bool = False) -> str:
-    """The passage as escaped HTML, with the verbatim quote marked (in bold when it is one of the
-    sentences that bear most on the question)."""
-    mark = f"<mark><b>{html.escape(quote)}</b></mark>" if answering else f"<mark>{html.escape(quote)}</mark>"
+def highlight(passage: str, quote: str, answering: bool = False, bold: Sequence[Sequence[int]] = ()) -> str:
+    """The passage as escaped HTML with the verbatim quote marked: in bold where it bears most on
+    the question (``bold``: offsets in the quote of those sentences; ``answering``: all of it)."""
+    runs = [(int(a), int(b)) for a, b in bold] or ([(0, len(quote))] if answering else [])
+    inner, at = [], 0
+    for a, b in sorted(runs):
+        inner += [html.escape(quote[at:a]), f"<b>{html.escape(quote[a:b])}</b>"]
+        at = b
+    mark = f"<mark>{''.join(inner)}{html.escape(quote[at:])}</mark>"
     at = passage.find(quote) if quote else -1
     if at < 0:
-        return mark if quote else html.escape(passage)
+        return mark.replace("\n", "<br>") if quote else html.escape(passage)
     before, after = passage[:at], passage[at + len(quote) :]
     return f"{html.escape(before)}{mark}{html.escape(after)}".replace("\n", "<br>")
 

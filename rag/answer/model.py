@@ -42,17 +42,24 @@ class Citation(BaseModel):
     currency: str | None = Field(None, description="current, superseded, past_review or undated")
     warning: str | None = Field(None, description="Why the source may be out of date, naming the newer document.")
     passage: str = Field("", description="The whole retrieved passage the quote sits in (for source cards).")
-    highlight: bool = Field(False, description="One of the sentences that bear most on the question (in bold).")
+    highlight: bool = Field(False, description="It holds a sentence that bears most on the question (in bold).")
+    highlights: list[tuple[int, int]] = Field(
+        default_factory=list, description="Those sentences' [start, end) offsets within the quote.")  # fmt: skip
 
     @classmethod
-    def quoting(cls, n: int, src: SearchResult, span: Span, score: float, highlight: bool = False) -> Citation:
-        """Citation ``n``: ``span`` of ``src``, located in its file (offsets, pages, OCR)."""
+    def quoting(
+        cls, n: int, src: SearchResult, span: Span, score: float, highlight: bool = False,
+        highlights: list[tuple[int, int]] | None = None,
+    ) -> Citation:  # fmt: skip
+        """Citation ``n``: ``span`` of ``src``, located in its file (offsets, pages, OCR); all of it
+        highlighted when ``highlight`` and no ``highlights`` within it are given."""
         start, end = src.locate(span.start, span.end)
         first, last = src.pages_of(start, end)
         return cls(n=n, chunk_id=src.chunk_id, doc_id=src.doc_id, title=src.title, section=src.section,
                    quote=span.text, char_start=start, char_end=end, page_start=first, page_end=last,
                    ocr=src.read_by_ocr(start, end), score=round(score, 4), passage=src.text,
-                   highlight=highlight)  # fmt: skip
+                   highlight=highlight or bool(highlights),
+                   highlights=highlights or ([(0, len(span.text))] if highlight else []))  # fmt: skip
 
 
 class Quote(BaseModel):
@@ -67,6 +74,7 @@ class Quote(BaseModel):
     page_start: int | None = None
     page_end: int | None = None
     highlight: bool = False
+    highlights: list[tuple[int, int]] = Field(default_factory=list)
 
 
 class Reference(BaseModel):
@@ -94,7 +102,7 @@ def group_references(citations: list[Citation]) -> list[Reference]:
         ref = refs.setdefault(c.doc_id, Reference(doc_id=c.doc_id, title=c.title, quotes=[], **about))
         ref.quotes.append(Quote(n=c.n, chunk_id=c.chunk_id, section=c.section, quote=c.quote, char_start=c.char_start,
                                 char_end=c.char_end, page_start=c.page_start, page_end=c.page_end,
-                                highlight=c.highlight))  # fmt: skip
+                                highlight=c.highlight, highlights=c.highlights))  # fmt: skip
     return list(refs.values())
 
 

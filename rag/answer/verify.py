@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rag.answer.claims import NUMBER, names, swapped_role
+from rag.answer.joining import joined
 from rag.answer.model import Citation
 from rag.core.models import SearchResult
 from rag.core.text import MARKER, STEERING, Span, content_tokens, disguised, display, plain, sentences
@@ -163,9 +164,11 @@ class Verifier:
         for n, sup in good:
             src = sources[n - 1]
             key = (src.chunk_id, sup.span.start, sup.span.end)
-            if key not in numbering:
-                numbering[key] = len(numbering) + 1
-                result.citations.append(Citation.quoting(numbering[key], src, sup.span, sup.score, highlight))
+            if key not in numbering:  # a unit's next sentence extends its citation (rag.answer.joining)
+                unit = len(good) == 1 and joined(numbering, result.citations, src, sup.span, sup.score, highlight)
+                numbering[key] = unit or len(result.citations) + 1
+                if not unit:
+                    result.citations.append(Citation.quoting(numbering[key], src, sup.span, sup.score, highlight))
             refs.append(numbering[key])
         return refs
 

@@ -204,9 +204,12 @@ def test_the_lead_paragraph_reads_in_the_authors_order_says_nothing_twice_and_bo
     draft = composer(embeddings).draft("How much does a usability session cost to run?", sources, Mode.explain)
     verified = Verifier(embeddings, 0.5).verify(draft, sources, whole_units=True)
     assert not verified.dropped
-    assert [c.quote for c in verified.citations] == [s.strip() + "." for s in text.split(".") if s.strip()]
+    assert [c.quote for c in verified.citations] == [text]  # the paragraph is one citation, verbatim
     assert verified.text.count("Usability sessions cost") == 1
-    assert next(c.quote for c in verified.citations if c.highlight).startswith("Usability sessions cost")
+    (cited,) = verified.citations
+    assert [cited.quote[a:b] for a, b in cited.highlights] == [
+        "Usability sessions cost very little to run: a room and five users."
+    ]
 
 
 def test_the_lead_reads_on_into_what_follows_it_before_what_came_before(embeddings: MiniLMEmbeddings) -> None:
@@ -276,8 +279,9 @@ def test_the_sentences_that_answer_are_highlighted(embeddings: MiniLMEmbeddings)
     sources = [passage(GUIDE)]
     draft = composer(embeddings).draft("Is usability testing expensive?", sources, Mode.explain)
     verified = Verifier(embeddings, 0.5).verify(draft, sources, whole_units=True)
-    bold = [c.quote for c in verified.citations if c.highlight]
-    assert bold and len(bold) < len(verified.citations)
+    bold = [c.quote[a:b] for c in verified.citations for a, b in c.highlights]
+    shown = sum(len(c.quote) for c in verified.citations)
+    assert bold and sum(map(len, bold)) < shown  # what answers is marked inside its unit, not the whole unit
     assert all(f"**{q.lstrip('- ')}**" in verified.text for q in bold)
 
 
@@ -330,7 +334,9 @@ def test_a_highlighted_item_of_one_sentence_keeps_its_place_and_its_citation(emb
         whole_units=True,
     )
     assert verified.text.splitlines()[0].startswith("1. **List every page of the website.** [")
-    assert verified.citations[0].quote == "1. List every page of the website."
+    (cited,) = verified.citations  # the list's two items are one citation, the bold one marked inside it
+    assert cited.quote == "1. List every page of the website.\n2. Take a screenshot of each page."
+    assert [cited.quote[a:b] for a, b in cited.highlights] == ["1. List every page of the website."]
     draft = composed.draft("Which pages should I list first for a site map?", sources, Mode.howto)
     verified = Verifier(embeddings, Settings().support_threshold).verify(draft, sources, whole_units=True)
     assert not verified.dropped and "List every page of the website." in verified.text

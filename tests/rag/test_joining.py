@@ -1,0 +1,64 @@
+"""One citation per unit: consecutive quotes of adjacent text in one passage share a citation."""
+
+from __future__ import annotations
+
+from rag.answer.joining import adjacent, joined
+from rag.answer.model import Citation
+from rag.core.models import SearchResult
+from rag.core.text import Span
+
+TEXT = (
+    "Plan the sessions early. Book a quiet room.\n\n"
+    "To prepare:\n- Write the tasks.\n- **Print** the consent forms.\n\n"
+    "## Afterwards\n\nWrite up what went wrong."
+)
+
+
+def passage(text: str = TEXT, chunk_id: str = "c1") -> SearchResult:
+    return SearchResult(chunk_id=chunk_id, doc_id="guide", title="Guide", section="", text=text, score=1.0,
+                        char_start=0, char_end=len(text))  # fmt: skip
+
+
+def cite(numbering: dict[tuple[str, int, int], int], citations: list[Citation], src: SearchResult, quote: str,
+         highlight: bool = False) -> int:  # fmt: skip
+    """What verification does for one supported sentence: extend the last citation or start one."""
+    start = src.text.index(quote)
+    span = Span(quote, start, start + len(quote))
+    n = joined(numbering, citations, src, span, 0.9, highlight) or len(citations) + 1
+    if n > len(citations):
+        citations.append(Citation.quoting(n, src, span, 0.9, highlight))
+    numbering[(src.chunk_id, span.start, span.end)] = n
+    return n
+
+
+def test_a_paragraphs_sentences_are_one_citation_with_the_answering_one_marked() -> None:
+    numbering: dict[tuple[str, int, int], int] = {}
+    citations: list[Citation] = []
+    src = passage()
+    assert [cite(numbering, citations, src, q, q.startswith("Book")) for q in
+            ("Plan the sessions early.", "Book a quiet room.")] == [1, 1]  # fmt: skip
+    (c,) = citations
+    assert c.quote == "Plan the sessions early. Book a quiet room." and (c.char_start, c.char_end) == (0, 43)
+    assert [c.quote[a:b] for a, b in c.highlights] == ["Book a quiet room."] and c.highlight
+
+
+def test_a_list_and_its_lead_in_are_one_citation_across_bullets_and_emphasis() -> None:
+    numbering: dict[tuple[str, int, int], int] = {}
+    citations: list[Citation] = []
+    src = passage()
+    quotes = ["To prepare:", "- Write the tasks.", "- **Print** the consent forms."]
+    assert [cite(numbering, citations, src, q) for q in quotes] == [1, 1, 1]
+    assert citations[0].quote == "To prepare:\n- Write the tasks.\n- **Print** the consent forms."
+
+
+def test_a_blank_line_a_heading_a_skipped_sentence_or_another_passage_starts_a_new_citation() -> None:
+    numbering: dict[tuple[str, int, int], int] = {}
+    citations: list[Citation] = []
+    src, other = passage(), passage(chunk_id="c2")
+    assert cite(numbering, citations, src, "Book a quiet room.") == 1
+    assert cite(numbering, citations, src, "To prepare:") == 2  # a blank line ends the paragraph
+    assert cite(numbering, citations, src, "Write up what went wrong.") == 3  # past a heading
+    assert cite(numbering, citations, other, "Plan the sessions early.") == 4
+    assert cite(numbering, citations, other, "To prepare:") == 5  # "Book a quiet room." between was not quoted
+    assert [c.n for c in citations] == [1, 2, 3, 4, 5]
+    assert adjacent(" ") and adjacent("\n- ") and adjacent("\n  2. **") and not adjacent("\n\n") and not adjacent(" x ")
