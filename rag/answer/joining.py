@@ -7,8 +7,9 @@ citation was the paragraph's opening sentence rather than the paragraph. Here co
 sentences of an answer that quote adjacent text of one passage (nothing between them but spaces,
 a line break, a list item's bullet or number, or emphasis marks) share one citation whose quote
 runs over all of them, verbatim; the highlighted ones are ``highlights`` offsets inside it. A
-blank line, a heading or any other word between two quotes ends the unit, so a citation never
-spans two paragraphs or lists. This holds for any generator, since every draft is verified.
+word not quoted or a heading between two quotes ends the unit, and so does a blank line unless it
+parts a lead-in from what it introduces or two items of a list, so a citation never spans two
+paragraphs or lists. This holds for any generator, since every draft is verified.
 """
 
 from __future__ import annotations
@@ -19,16 +20,22 @@ from rag.answer.model import Citation
 from rag.core.models import SearchResult
 from rag.core.text import MARK, NUMBER, Span
 
-BLANK_LINE = re.compile(r"\n[ \t]*\n")
-OPENING = re.compile(rf"(?m)^[ \t]*(?:{MARK}|{NUMBER})[ \t]+")  # a list item's bullet or number
+BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
+OPENING = re.compile(rf"(?m)^[^\S\n]*(?:{MARK}|{NUMBER})(?:[^\S\n]+|$)")  # a list item's bullet or number
 EMPHASIS = re.compile(r"\*\*|__")
 
 
-def adjacent(between: str) -> bool:
-    """Whether two quotes with ``between`` in the passage between them belong to one unit."""
-    if BLANK_LINE.search(between):
+def adjacent(before: str, between: str, after: str) -> bool:
+    """Whether the quotes ``before`` and ``after``, with ``between`` between them in the passage,
+    belong to one unit: nothing but layout between them, and across a blank line only a lead-in
+    ("To prepare:") and what it introduces, or two items of one list (rag.answer.units reads the same)."""
+    if OPENING.sub("", EMPHASIS.sub("", between)).strip():
         return False
-    return not OPENING.sub("", EMPHASIS.sub("", between)).strip()
+    if not BLANK_LINE.search(between):
+        return True
+    lead_in = before.rstrip().endswith(":")
+    items = bool(OPENING.match(before.rsplit("\n", 1)[-1])) and bool(OPENING.match(between.rsplit("\n", 1)[-1] + after))
+    return lead_in or items
 
 
 def joined(
@@ -44,7 +51,7 @@ def joined(
     if not mine:
         return None
     start, end = min(s for s, _ in mine), max(e for _, e in mine)
-    if span.start < end or not adjacent(src.text[end : span.start]):
+    if span.start < end or not adjacent(src.text[start:end], src.text[end : span.start], span.text):
         return None
     marks = [*last.highlights, *([(span.start - start, span.end - start)] if highlight else [])]
     citations[-1] = Citation.quoting(

@@ -110,23 +110,28 @@ def _stretches(sources: list[SearchResult], primary: int) -> list[_Stretch]:
     return out
 
 
-def _holder(sources: list[SearchResult], stretch: _Stretch, start: int, end: int) -> int | None:
-    """The passage (0-based) that holds ``[start, end)`` of the document whole, best ranked first."""
-    for i in sorted(stretch.sources):
+def _holder(sources: list[SearchResult], stretch: _Stretch, start: int, end: int, prefer: int | None) -> int | None:
+    """The passage (0-based) that holds ``[start, end)`` of the document whole: ``prefer`` (the one
+    the text before it was read from, so a unit is quoted from one passage, as one citation) when
+    it does, else the best ranked."""
+    order = sorted(stretch.sources)
+    for i in ([prefer] if prefer is not None else []) + order:
         r = sources[i]
         if r.char_start <= start and end <= r.char_start + len(r.text):
             return i
     return None
 
 
-def _pieces(sources: list[SearchResult], stretch: _Stretch, a: int, b: int, rows: bool = False) -> list[Piece]:
+def _pieces(
+    sources: list[SearchResult], stretch: _Stretch, a: int, b: int, rows: bool = False, prefer: int | None = None
+) -> list[Piece]:
     """The sentences of ``stretch.text[a:b]`` (a table's rows, when ``rows``) as citable pieces."""
-    out = []
+    out: list[Piece] = []
     spans = [Span(m.group(0).strip(), m.start() + len(m.group(0)) - len(m.group(0).lstrip()), m.end())
              for m in re.finditer(r"[^\n]+", stretch.text[a:b]) if m.group(0).strip()] if rows else []  # fmt: skip
     for span in spans or sentences(stretch.text[a:b]):
         start = stretch.start + a + span.start
-        i = _holder(sources, stretch, start, start + len(span.text))
+        i = _holder(sources, stretch, start, start + len(span.text), out[-1].source - 1 if out else prefer)
         if i is None:
             continue  # a sentence no single passage holds whole cannot be cited
         if MARK_ONLY.match(span.text) or disguised(span.text):
@@ -169,7 +174,8 @@ def units(sources: list[SearchResult], primary: int, longest: int = 200) -> list
                 previous = None
                 continue
             kind = _kind(block)
-            pieces = [p for p in _pieces(sources, stretch, a, b, kind == "table") if not TABLE_RULE.match(p.text)]
+            held = previous.all_pieces[-1].source - 1 if previous is not None else None
+            pieces = [p for p in _pieces(sources, stretch, a, b, kind == "table", held) if not TABLE_RULE.match(p.text)]
             pieces = [p for p in pieces if not HEADING_LINE.match(p.text) and not NAVIGATION.match(p.text)]
             if kind == "paragraph" and any(STEERING.search(p.text) for p in pieces):
                 pieces = []  # a paragraph that addresses a model is the injection whole, not one line of it

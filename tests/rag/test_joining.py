@@ -61,4 +61,6 @@ def test_a_blank_line_a_heading_a_skipped_sentence_or_another_passage_starts_a_n
     assert cite(numbering, citations, other, "Plan the sessions early.") == 4
     assert cite(numbering, citations, other, "To prepare:") == 5  # "Book a quiet room." between was not quoted
     assert [c.n for c in citations] == [1, 2, 3, 4, 5]
-    assert adjacent(" ") and adjacent("\n- ") and adjacent("\n  2. **") and not adjacent("\n\n") and not adjacent(" x ")
+    assert adjacent("A.", " ", "B.") and adjacent("- A.", "\n", "- B.") and adjacent("1. A.", "\n  2. **", "B.**")
+    assert adjacent("This requires:", "\n\n", "• B.") and adjacent("• A.", "\n\n", "•\xa0B.")  # a loose list
+    assert not adjacent("A.", "\n\n", "B.") and not adjacent("A.", "\n\n", "- B.") and not adjacent("A.", " x ", "B.")

@@ -310,3 +310,8 @@ def test_the_chat_box_speaks_of_the_library_in_use_not_our_seed_corpus() -> None
 def test_a_highlighted_quote_is_bold_in_its_source_card() -> None:
     assert "<mark><b>" in highlight(PASSAGE, QUOTE, answering=True)
     assert "<b>" not in highlight(PASSAGE, QUOTE)
+    words = QUOTE.split()
+    a = QUOTE.index(words[1])
+    b = a + len(words[1])
+    marked = highlight(PASSAGE, QUOTE, answering=True, bold=[(a, b)])  # a unit's quote, one sentence of it bold
+    assert f"<b>{words[1]}</b>" in marked and f"<mark>{words[0]}" in marked
