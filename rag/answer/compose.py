@@ -187,9 +187,11 @@ class PassageComposer:
                 lines[-1] += " " + said(p)  # a further sentence of the same item
             elif p.item and p.indent > top:
                 lines.append(f"   - {said(p)}")
-            elif p.item:
+            elif p.item:  # the author's number, so a list a passage cut reads as it does in the source
                 n += 1
-                lines.append(f"{n}. {said(p)}" if numbered or NUMBERED.match(p.text) else f"- {said(p)}")
+                own = NUMBERED.match(p.text)
+                mark = own.group(0).strip() if own else f"{n}." if numbered else "-"
+                lines.append(f"{mark} {said(p)}")
             else:
                 lines.append(said(p))
         return "\n".join(lines)

@@ -286,7 +286,7 @@ class VerifySession:
         self._line_emitted = True
         prefix = self._prefix
         step = re.match(r"^(\s*)\d{1,2}([.)])\s+", prefix)
-        if step:  # keep numbered steps consecutive after dropped lines
+        if step and not self.whole_units:  # an LLM's steps renumbered past dropped lines; an author's kept
             self._steps += 1
             prefix = f"{step.group(1)}{self._steps}{step.group(2)} " + prefix[step.end() :]
         owed, self._break = self._break, ""
