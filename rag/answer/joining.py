@@ -9,7 +9,8 @@ a line break, a list item's bullet or number, or emphasis marks) share one citat
 runs over all of them, verbatim; the highlighted ones are ``highlights`` offsets inside it. A
 word not quoted or a heading between two quotes ends the unit, and so does a blank line unless it
 parts a lead-in from what it introduces or two items of a list, so a citation never spans two
-paragraphs or lists. This holds for any generator, since every draft is verified.
+paragraphs or lists; a table's rows stay a citation each, as records. This holds for any
+generator, since every draft is verified.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import re
 
 from rag.answer.model import Citation
 from rag.core.models import SearchResult
-from rag.core.text import MARK, NUMBER, Span
+from rag.core.text import MARK, NUMBER, TABLE_ROW, Span
 
 BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
 OPENING = re.compile(rf"(?m)^[^\S\n]*(?:{MARK}|{NUMBER})(?:[^\S\n]+|$)")  # a list item's bullet or number
@@ -51,6 +52,8 @@ def joined(
     if not mine:
         return None
     start, end = min(s for s, _ in mine), max(e for _, e in mine)
+    if TABLE_ROW.match(span.text) or TABLE_ROW.match(src.text[start:end].rsplit("\n", 1)[-1]):
+        return None  # a table's rows are records, each cited on its own (with its page, in a PDF)
     if span.start < end or not adjacent(src.text[start:end], src.text[end : span.start], span.text):
         return None
     marks = [*last.highlights, *([(span.start - start, span.end - start)] if highlight else [])]

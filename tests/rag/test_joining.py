@@ -61,6 +61,8 @@ def test_a_blank_line_a_heading_a_skipped_sentence_or_another_passage_starts_a_n
     assert cite(numbering, citations, other, "Plan the sessions early.") == 4
     assert cite(numbering, citations, other, "To prepare:") == 5  # "Book a quiet room." between was not quoted
     assert [c.n for c in citations] == [1, 2, 3, 4, 5]
+    table = passage("| Town | Cost |\n| A | £1 |\n| B | £2 |", chunk_id="c3")
+    assert [cite(numbering, citations, table, row) for row in ("| A | £1 |", "| B | £2 |")] == [6, 7]  # records
     assert adjacent("A.", " ", "B.") and adjacent("- A.", "\n", "- B.") and adjacent("1. A.", "\n  2. **", "B.**")
     assert adjacent("This requires:", "\n\n", "• B.") and adjacent("• A.", "\n\n", "•\xa0B.")  # a loose list
     assert not adjacent("A.", "\n\n", "B.") and not adjacent("A.", "\n\n", "- B.") and not adjacent("A.", " x ", "B.")
