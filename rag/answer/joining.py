@@ -19,10 +19,10 @@ import re
 
 from rag.answer.model import Citation
 from rag.core.models import SearchResult
-from rag.core.text import MARK, NUMBER, TABLE_ROW, Span
+from rag.core.text import BULLET, MARK, NUMBER, TABLE_ROW, Span
 
 BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
-OPENING = re.compile(rf"(?m)^[^\S\n]*(?:{MARK}|{NUMBER})(?:[^\S\n]+|$)")  # a list item's bullet or number
+OPENING = re.compile(rf"(?m)^[^\S\n]*(?:{MARK}|{NUMBER})(?:[^\S\n]+|$)")  # an item's bullet or number, in a gap
 EMPHASIS = re.compile(r"\*\*|__")
 
 
@@ -35,7 +35,7 @@ def adjacent(before: str, between: str, after: str) -> bool:
     if not BLANK_LINE.search(between):
         return True
     lead_in = before.rstrip().endswith(":")
-    items = bool(OPENING.match(before.rsplit("\n", 1)[-1])) and bool(OPENING.match(between.rsplit("\n", 1)[-1] + after))
+    items = bool(BULLET.match(before.rsplit("\n", 1)[-1])) and bool(BULLET.match(between.rsplit("\n", 1)[-1] + after))
     return lead_in or items
 
 

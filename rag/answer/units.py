@@ -114,8 +114,7 @@ def _holder(sources: list[SearchResult], stretch: _Stretch, start: int, end: int
     """The passage (0-based) that holds ``[start, end)`` of the document whole: ``prefer`` (the one
     the text before it was read from, so a unit is quoted from one passage, as one citation) when
     it does, else the best ranked."""
-    order = sorted(stretch.sources)
-    for i in ([prefer] if prefer is not None else []) + order:
+    for i in ([prefer] if prefer is not None else []) + sorted(stretch.sources):
         r = sources[i]
         if r.char_start <= start and end <= r.char_start + len(r.text):
             return i
