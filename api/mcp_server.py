@@ -46,7 +46,8 @@ class LibraryCitation(BaseModel):
     doc_id: str
     title: str
     section: str = ""
-    chunk_id: str
+    chunk_id: str = Field(description="The passage the quote starts in (get_passage).")
+    chunk_ids: list[str] = Field(default_factory=list, description="Every passage the quote runs over, in order.")
     char_start: int
     char_end: int
     page_start: int | None = Field(None, description="A PDF quote's page (1-based).")

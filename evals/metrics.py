@@ -102,8 +102,9 @@ def key_point_coverage(answer: str, key_points: Sequence[Sequence[str]]) -> floa
 
 
 def citation_validity(answer: str, citations: Sequence[dict[str, object]], chunk_texts: dict[str, str]) -> float | None:
-    """Share of citations that are used by a marker and whose quote is verbatim in the cited chunk;
-    a marker with no citation entry counts as an invalid citation."""
+    """Share of citations that are used by a marker and whose quote is verbatim in the passage the
+    citation gives (a quote that runs on into the next chunk gives both), else in its chunk's text
+    in ``chunk_texts``; a marker with no citation entry counts as an invalid citation."""
     used = {int(n) for n in _MARKER.findall(answer)}
     if not used and not citations:
         return None
@@ -112,7 +113,7 @@ def citation_validity(answer: str, citations: Sequence[dict[str, object]], chunk
     valid = 0
     for n in used:
         c = by_n.get(n)
-        if c is not None and str(c["quote"]) in chunk_texts.get(str(c["chunk_id"]), ""):
+        if c is not None and str(c["quote"]) in str(c.get("passage") or chunk_texts.get(str(c["chunk_id"]), "")):
             valid += 1
     return valid / total
 

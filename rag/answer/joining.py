@@ -9,8 +9,10 @@ a line break, a list item's bullet or number, or emphasis marks) share one citat
 runs over all of them, verbatim; the highlighted ones are ``highlights`` offsets inside it. A
 word not quoted or a heading between two quotes ends the unit, and so does a blank line unless it
 parts a lead-in from what it introduces or two items of a list, so a citation never spans two
-paragraphs or lists; a table's rows stay a citation each, as records. This holds for any
-generator, since every draft is verified.
+paragraphs or lists; a table's rows stay a citation each, as records. A unit that a chunk
+boundary cut (a lead-in at the end of one passage, its list at the start of the next) is one
+citation too: its quote runs on into the next passage of the document (``chunk_ids`` names both).
+This holds for any generator, since every draft is verified.
 """
 
 from __future__ import annotations
@@ -39,25 +41,48 @@ def adjacent(before: str, between: str, after: str) -> bool:
     return lead_in or items
 
 
+def _document(passages: list[SearchResult], start: int, end: int) -> str | None:
+    """The document's text at ``[start, end)`` (file offsets), read from passages of it that overlap
+    or touch; None when they leave a gap there."""
+    text, at = "", start
+    for p in sorted(passages, key=lambda p: p.char_start):
+        if p.char_start <= at < p.char_end and at < end:
+            upto = min(end, p.char_end)
+            text += p.text[at - p.char_start : upto - p.char_start]
+            at = upto
+    return text if at >= end else None
+
+
 def joined(
-    numbering: dict[tuple[str, int, int], int], citations: list[Citation], src: SearchResult, span: Span,
-    score: float, highlight: bool,
+    numbering: dict[tuple[str, int, int], int], citations: list[Citation], sources: list[SearchResult],
+    src: SearchResult, span: Span, score: float, highlight: bool,
 ) -> int | None:  # fmt: skip
-    """Extend the last citation made with ``span`` of ``src`` when it quotes the text just before it
-    in the same passage, and return its number; None when ``span`` starts a citation of its own."""
-    if not citations:
+    """Extend the last citation made with ``span`` of ``src`` when it quotes the document's text just
+    before it, in the same passage or in one it overlaps or touches (a lead-in a chunk boundary
+    parted from its list), and return its number; None when ``span`` starts a citation of its own."""
+    if not citations or src.is_card:
         return None
     last = citations[-1]
-    mine = [(s, e) for (chunk, s, e), n in numbering.items() if n == last.n and chunk == src.chunk_id]
-    if not mine:
+    chunks = {chunk for (chunk, _, _), n in numbering.items() if n == last.n}
+    held = [p for p in sources if p.chunk_id in chunks and not p.is_card]
+    if last.doc_id != src.doc_id or len(held) != len(chunks) or not held:
         return None
-    start, end = min(s for s, _ in mine), max(e for _, e in mine)
-    if TABLE_ROW.match(span.text) or TABLE_ROW.match(src.text[start:end].rsplit("\n", 1)[-1]):
+    start, end = last.char_start, last.char_end
+    at, upto = src.locate(span.start, span.end)
+    between = _document([*held, src], end, at) if end <= at else None
+    if between is None or last.quote != _document(held, start, end):
+        return None
+    if TABLE_ROW.match(span.text) or TABLE_ROW.match(last.quote.rsplit("\n", 1)[-1]):
         return None  # a table's rows are records, each cited on its own (with its page, in a PDF)
-    if span.start < end or not adjacent(src.text[start:end], src.text[end : span.start], span.text):
+    if not adjacent(last.quote, between, span.text):
         return None
-    marks = [*last.highlights, *([(span.start - start, span.end - start)] if highlight else [])]
-    citations[-1] = Citation.quoting(
-        last.n, src, Span(src.text[start : span.end], start, span.end), min(last.score, score), highlights=marks
-    )
+    passages = [*held, src] if src.chunk_id not in chunks else held
+    first = min(p.char_start for p in passages)
+    marks = [*last.highlights, *([(at - start, upto - start)] if highlight else [])]
+    citations[-1] = last.model_copy(update={
+        "quote": last.quote + between + span.text, "char_end": upto, "score": round(min(last.score, score), 4),
+        "page_end": src.pages_of(at, upto)[1] or last.page_end, "ocr": last.ocr or src.read_by_ocr(at, upto),
+        "passage": _document(passages, first, max(p.char_end for p in passages)) or last.passage,
+        "highlight": bool(marks), "highlights": marks,
+        "chunk_ids": list(dict.fromkeys([*last.chunk_ids, src.chunk_id]))})  # fmt: skip
     return last.n

@@ -22,10 +22,12 @@ class Mode(StrEnum):
 
 
 class Citation(BaseModel):
-    """One numbered source: ``quote`` is verbatim text of the chunk, at ``char_start:char_end`` of the document."""
+    """One numbered source: ``quote`` is verbatim text of the document at ``char_start:char_end``."""
 
     n: int
-    chunk_id: str
+    chunk_id: str = Field(description="The passage the quote starts in.")
+    chunk_ids: list[str] = Field(default_factory=list, description="Every passage the quote runs over, in order: "
+                                 "a unit that a chunk boundary cut is quoted whole.")  # fmt: skip
     doc_id: str
     title: str
     section: str = ""
@@ -41,7 +43,7 @@ class Citation(BaseModel):
     level: str | None = Field(None, description="central, local or any")
     currency: str | None = Field(None, description="current, superseded, past_review or undated")
     warning: str | None = Field(None, description="Why the source may be out of date, naming the newer document.")
-    passage: str = Field("", description="The whole retrieved passage the quote sits in (for source cards).")
+    passage: str = Field("", description="The retrieved passage the quote sits in, whole (for source cards).")
     highlight: bool = Field(False, description="It holds a sentence that bears most on the question (in bold).")
     highlights: list[tuple[int, int]] = Field(
         default_factory=list, description="Those sentences' [start, end) offsets within the quote.")  # fmt: skip
@@ -55,9 +57,9 @@ class Citation(BaseModel):
         highlighted when ``highlight`` and no ``highlights`` within it are given."""
         start, end = src.locate(span.start, span.end)
         first, last = src.pages_of(start, end)
-        return cls(n=n, chunk_id=src.chunk_id, doc_id=src.doc_id, title=src.title, section=src.section,
-                   quote=span.text, char_start=start, char_end=end, page_start=first, page_end=last,
-                   ocr=src.read_by_ocr(start, end), score=round(score, 4), passage=src.text,
+        return cls(n=n, chunk_id=src.chunk_id, chunk_ids=[src.chunk_id], doc_id=src.doc_id, title=src.title,
+                   section=src.section, quote=span.text, char_start=start, char_end=end, page_start=first,
+                   page_end=last, ocr=src.read_by_ocr(start, end), score=round(score, 4), passage=src.text,
                    highlight=highlight or bool(highlights),
                    highlights=highlights or ([(0, len(span.text))] if highlight else []))  # fmt: skip
 
@@ -67,6 +69,7 @@ class Quote(BaseModel):
 
     n: int
     chunk_id: str
+    chunk_ids: list[str] = Field(default_factory=list)
     section: str = ""
     quote: str
     char_start: int
@@ -100,9 +103,9 @@ def group_references(citations: list[Citation]) -> list[Reference]:
     for c in citations:
         about = {"evidence_type": c.evidence_type, "jurisdiction": c.jurisdiction, "warning": c.warning}
         ref = refs.setdefault(c.doc_id, Reference(doc_id=c.doc_id, title=c.title, quotes=[], **about))
-        ref.quotes.append(Quote(n=c.n, chunk_id=c.chunk_id, section=c.section, quote=c.quote, char_start=c.char_start,
-                                char_end=c.char_end, page_start=c.page_start, page_end=c.page_end,
-                                highlight=c.highlight, highlights=c.highlights))  # fmt: skip
+        ref.quotes.append(Quote(n=c.n, chunk_id=c.chunk_id, chunk_ids=c.chunk_ids, section=c.section, quote=c.quote,
+                                char_start=c.char_start, char_end=c.char_end, page_start=c.page_start,
+                                page_end=c.page_end, highlight=c.highlight, highlights=c.highlights))  # fmt: skip
     return list(refs.values())
 
 

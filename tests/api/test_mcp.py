@@ -47,9 +47,13 @@ async def _check_library(client: Client) -> None:
     numbers = {int(n) for n in re.findall(r"\[(\d+)\]", answer["answer"])}
     cited = {c["n"]: c for c in answer["citations"]}
     assert numbers and numbers <= set(cited)  # every marker resolves to a citation
-    for c in answer["citations"]:  # each quote is verbatim in the passage it names
-        text = (await client.call_tool("get_passage", {"chunk_id": c["chunk_id"]})).structured_content
-        assert c["quote"] in (text or {})["text"]
+    for c in answer["citations"]:  # each quote is verbatim in the passages it names, at its offsets
+        assert c["chunk_id"] == c["chunk_ids"][0]
+        parts = [
+            (await client.call_tool("get_passage", {"chunk_id": i})).structured_content or {} for i in c["chunk_ids"]
+        ]
+        text = {p["char_start"] + k: ch for p in parts for k, ch in enumerate(p["text"])}
+        assert "".join(text.get(k, "") for k in range(c["char_start"], c["char_end"])) == c["quote"]
 
     docs = await client.call_tool("list_documents", {})
     ids = {d["doc_id"] for d in (docs.structured_content or {})["documents"]}

@@ -56,6 +56,9 @@ def test_citation_validity_by_hand() -> None:
     ]
     assert citation_validity("A [1]. B [2]. C [3].", citations, chunks) == pytest.approx(1 / 3)
     assert citation_validity("No markers.", [], chunks) is None
+    # a quote that runs on into the next chunk is checked against the passage its citation gives
+    running = {"n": 1, "chunk_id": "c1", "quote": "the Council.\n\nOther", "passage": "by the Council.\n\nOther text."}
+    assert citation_validity("A [1].", [running], chunks) == 1.0
 
 
 def test_refusal_correct() -> None:

@@ -24,7 +24,7 @@ def cite(numbering: dict[tuple[str, int, int], int], citations: list[Citation], 
     """What verification does for one supported sentence: extend the last citation or start one."""
     start = src.text.index(quote)
     span = Span(quote, start, start + len(quote))
-    n = joined(numbering, citations, src, span, 0.9, highlight) or len(citations) + 1
+    n = joined(numbering, citations, [src], src, span, 0.9, highlight) or len(citations) + 1
     if n > len(citations):
         citations.append(Citation.quoting(n, src, span, 0.9, highlight))
     numbering[(src.chunk_id, span.start, span.end)] = n
@@ -66,3 +66,34 @@ def test_a_blank_line_a_heading_a_skipped_sentence_or_another_passage_starts_a_n
     assert adjacent("A.", " ", "B.") and adjacent("- A.", "\n", "- B.") and adjacent("1. A.", "\n  2. **", "B.**")
     assert adjacent("This requires:", "\n\n", "• B.") and adjacent("• A.", "\n\n", "•\xa0B.")  # a loose list
     assert not adjacent("A.", "\n\n", "B.") and not adjacent("A.", "\n\n", "- B.") and not adjacent("A.", " x ", "B.")
+
+
+def test_a_lead_in_a_chunk_boundary_parted_from_its_list_is_one_citation_with_it() -> None:
+    doc = "Some context here. To run the session you need:\n\n- A quiet room.\n- Two observers.\n\nLater text."
+    cut = doc.index("- A quiet")
+
+    def part(a: int, b: int, chunk_id: str) -> SearchResult:
+        return SearchResult(chunk_id=chunk_id, doc_id="guide", title="Guide", section="", text=doc[a:b],
+                            score=1.0, char_start=a, char_end=b)  # fmt: skip
+
+    head, tail = part(0, cut, "a"), part(cut - 2, len(doc), "b")  # overlapping by the blank line
+    sources = [tail, head]
+    numbering: dict[tuple[str, int, int], int] = {}
+    citations: list[Citation] = []
+
+    def cite_in(src: SearchResult, quote: str) -> int:
+        start = src.text.index(quote)
+        span = Span(quote, start, start + len(quote))
+        n = joined(numbering, citations, sources, src, span, 0.9, quote.startswith("- Two")) or len(citations) + 1
+        if n > len(citations):
+            citations.append(Citation.quoting(n, src, span, 0.9))
+        numbering[(src.chunk_id, span.start, span.end)] = n
+        return n
+
+    quotes = [(head, "To run the session you need:"), (tail, "- A quiet room."), (tail, "- Two observers.")]
+    assert [cite_in(src, q) for src, q in quotes] == [1, 1, 1]
+    (c,) = citations
+    assert c.quote == "To run the session you need:\n\n- A quiet room.\n- Two observers."
+    assert doc[c.char_start : c.char_end] == c.quote and c.chunk_id == "a"
+    assert c.passage == doc and [c.quote[a:b] for a, b in c.highlights] == ["- Two observers."]
+    assert cite_in(tail, "Later text.") == 2  # a blank line after a list ends the unit, across chunks too
