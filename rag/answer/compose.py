@@ -190,7 +190,7 @@ class PassageComposer:
             elif p.item:  # the author's number, so a list a passage cut reads as it does in the source
                 n += 1
                 own = NUMBERED.match(p.text)
-                mark = own.group(0).strip() if own else f"{n}." if numbered else "-"
+                mark = own.group(0).strip() if own else p.number or (f"{n}." if numbered else "-")
                 lines.append(f"{mark} {said(p)}")
             else:
                 lines.append(said(p))

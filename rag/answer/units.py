@@ -38,6 +38,7 @@ class Piece:
     at: int  # offset in the document, for reading order
     item: bool = False  # it starts a list item (its line starts with a bullet or a number)
     indent: int = 0  # spaces before the item's bullet (a nested item is indented)
+    number: str = ""  # an item's own number ("1.") when the sentence splitter parted it from the text
 
     @property
     def introduces(self) -> bool:
@@ -139,7 +140,8 @@ def _pieces(
         line = stretch.text[: a + span.start].rsplit("\n", 1)[-1]
         item = (bool(BULLET.match(span.text)) and not line.strip()) or bool(MARK_ONLY.match(line))
         indent = len(line) - len(line.lstrip()) + (len(span.text) - len(span.text.lstrip()))
-        out.append(Piece(span.text, i + 1, offset, offset + len(span.text), start, item, indent))
+        number = line.strip() if NUMBERED.match(line) and MARK_ONLY.match(line) else ""
+        out.append(Piece(span.text, i + 1, offset, offset + len(span.text), start, item, indent, number))
     return out
 
 

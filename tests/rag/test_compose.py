@@ -99,6 +99,15 @@ def test_a_blank_block_does_not_part_a_lead_in_from_its_list() -> None:
     assert features.kind == "list" and [p.text for p in features.lead] == ["Its key features include:"]
 
 
+def test_an_item_keeps_its_own_number_when_the_sentence_splitter_parts_it_from_its_text() -> None:
+    text = "- A step fails\n\n1. Look for elements that flash\n   - Blinking text"
+    pieces = [p for u in units([passage(text)], primary=1) for p in u.all_pieces]
+    assert [p.number for p in pieces if p.text.startswith("Look")] == ["1."]  # "1." and its text split apart
+    listed = next(u for u in units([passage(text)], primary=1) if "Look" in u.text)
+    rendered = PassageComposer._render(listed, listed.pieces, set(), numbered=False)
+    assert "1. Look for elements that flash" in rendered and "- Look" not in rendered
+
+
 def test_a_table_keeps_its_header_row() -> None:
     (table,) = units([passage(TABLE)], primary=1)
     assert table.kind == "table" and len(table.lead) == 1 and "What it requires" in table.lead[0].text
