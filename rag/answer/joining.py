@@ -54,8 +54,8 @@ def _document(passages: list[SearchResult], start: int, end: int) -> str | None:
 
 
 def joined(
-    numbering: dict[tuple[str, int, int], int], citations: list[Citation], sources: list[SearchResult],
-    src: SearchResult, span: Span, score: float, highlight: bool,
+    citations: list[Citation], sources: list[SearchResult], src: SearchResult, span: Span, score: float,
+    highlight: bool,
 ) -> int | None:  # fmt: skip
     """Extend the last citation made with ``span`` of ``src`` when it quotes the document's text just
     before it, in the same passage or in one it overlaps or touches (a lead-in a chunk boundary
@@ -63,7 +63,7 @@ def joined(
     if not citations or src.is_card:
         return None
     last = citations[-1]
-    chunks = {chunk for (chunk, _, _), n in numbering.items() if n == last.n}
+    chunks = set(last.chunk_ids)
     held = [p for p in sources if p.chunk_id in chunks and not p.is_card]
     if last.doc_id != src.doc_id or len(held) != len(chunks) or not held:
         return None

@@ -165,9 +165,7 @@ class Verifier:
             src = sources[n - 1]
             key = (src.chunk_id, sup.span.start, sup.span.end)
             if key not in numbering:  # a unit's next sentence extends its citation (rag.answer.joining)
-                unit = len(good) == 1 and joined(
-                    numbering, result.citations, sources, src, sup.span, sup.score, highlight
-                )
+                unit = len(good) == 1 and joined(result.citations, sources, src, sup.span, sup.score, highlight)
                 numbering[key] = unit or len(result.citations) + 1
                 if not unit:
                     result.citations.append(Citation.quoting(numbering[key], src, sup.span, sup.score, highlight))
