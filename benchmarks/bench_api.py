@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,9 @@ def _timed(client: httpx.Client, path: str, body: dict[str, Any]) -> float:
     return elapsed
 
 
+BLOCK = 20  # queries searched, then embedded, in turn
+
+
 def measure_api(
     data_dir: Path,
     corpus_dir: Path,
@@ -61,9 +65,15 @@ def measure_api(
     clients: int = 16,
     port: int = 8765,
     pythonpath: Path | None = None,
+    embed: Callable[[str], object] | None = None,
 ) -> dict[str, Any]:
     """Sequential and loaded latency of a server on ``data_dir``; ``pythonpath``: serve the code of
-    that tree instead of this one (an older revision, measured beside this one)."""
+    that tree instead of this one (an older revision, measured beside this one).
+
+    ``embed`` (the stock query embedding, in this process) is timed on the same queries in turn with
+    the searches, ``BLOCK`` of each (``embed_p50``): the ratio of the two is then read on the same
+    minutes of the machine, whose speed drifts by a fifth from one minute to the next on a shared
+    host; in blocks, each side runs warm, as it would measured alone."""
     env = {
         **os.environ,
         **({"PYTHONPATH": str(pythonpath)} if pythonpath else {}),
@@ -85,7 +95,15 @@ def measure_api(
         with httpx.Client(base_url=url, timeout=120) as client:
             for q in questions[:3]:  # warm the answer path once (sentence splitter, first verify)
                 _timed(client, "/v1/ask", {"question": q + " (warm-up)"})
-            search = [_timed(client, "/v1/search", {"query": q, "k": 5}) for q in queries]
+            search: list[float] = []
+            embedded: list[float] = []
+            for start in range(0, len(queries), BLOCK):
+                block = queries[start : start + BLOCK]
+                search += [_timed(client, "/v1/search", {"query": q, "k": 5}) for q in block]
+                for q in block if embed is not None else []:
+                    t0 = time.perf_counter()
+                    embed(q)
+                    embedded.append((time.perf_counter() - t0) * 1000)
             cached = [_timed(client, "/v1/search", {"query": q, "k": 5}) for q in queries]
             ask = [_timed(client, "/v1/ask", {"question": q}) for q in questions]
         results.update(
@@ -96,6 +114,7 @@ def measure_api(
             ask_p50=statistics.median(ask),
             ask_p95=percentile(ask, 0.95),
             n_search=len(search),
+            **({"embed_p50": statistics.median(embedded)} if embedded else {}),
             n_ask=len(ask),
         )
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
@@ -116,3 +135,17 @@ def measure_api(
     finally:
         proc.terminate()
         proc.wait(timeout=60)
+
+
+def measure_revision(rev: str, repo: Path, **kwargs: Any) -> dict[str, Any]:
+    """:func:`measure_api` on the code of git revision ``rev`` (a temporary worktree of ``repo`` put
+    first on the server's PYTHONPATH), with the same data dir and queries as ``kwargs``."""
+    with tempfile.TemporaryDirectory(prefix="bench-base-") as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", str(tree), rev],
+                       check=True, capture_output=True)  # fmt: skip
+        try:
+            return measure_api(pythonpath=tree, **kwargs)
+        finally:
+            subprocess.run(["git", "-C", str(repo), "worktree", "remove", "--force", str(tree)],
+                           check=False, capture_output=True)  # fmt: skip
