@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     )
     embedding_batch_size: int = Field(32, ge=1, le=1024, description="Texts encoded per model call at ingest.")
     embedding_traced: bool = Field(True, description="Encode with the transformer traced to TorchScript once warm.")
+    embedding_onnx: bool = Field(True, description="Encode up to 4 texts a call in ONNX Runtime once warm.")
     query_cache_size: int = Field(4096, ge=0, description="Query and sentence embeddings kept in memory.")
     query_batch_max: int = Field(
         64,

@@ -25,6 +25,7 @@ from langchain_core.embeddings import Embeddings
 
 from rag.core.observability import metrics
 from rag.index.batcher import QueryBatcher
+from rag.index.onnx_encoder import MAX_TEXTS, OnnxEncoder
 from rag.index.traced import TracedEncoder
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ class MiniLMEmbeddings(Embeddings):
         query_batch_window_s: float = 0.0,
         record: bool = False,
         traced: bool = True,
+        onnx: bool = True,
     ) -> None:
         self.model_path = Path(model_path) if model_path else None
         self.batch_size = batch_size
@@ -71,6 +73,8 @@ class MiniLMEmbeddings(Embeddings):
         self._model: SentenceTransformer | None = None
         self._traced: TracedEncoder | None = None
         self.traced = traced  # after warm_up, encode through the transformer traced to TorchScript
+        self._onnx: OnnxEncoder | None = None
+        self.onnx = onnx  # and a few texts at a time through it in ONNX Runtime
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()  # float32 rows: an eighth of a list of floats
         self._caches = threading.Lock()  # API workers' threads share the caches: look up and evict under it
@@ -123,6 +127,12 @@ class MiniLMEmbeddings(Embeddings):
             with self._lock:
                 if self._traced is None:
                     self._traced = TracedEncoder.of(model)
+        if self.onnx and self._onnx is None:
+            import torch
+
+            with self._lock:
+                if self._onnx is None:
+                    self._onnx = OnnxEncoder.of(model, torch.get_num_threads())
 
     def _encode_one(self, text: str) -> np.ndarray:
         """One text straight through the modules: ``model.encode`` spends ~2 ms per call on
@@ -142,6 +152,9 @@ class MiniLMEmbeddings(Embeddings):
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         model = self.model  # loaded on first use
+        if self._onnx is not None and len(texts) <= MAX_TEXTS:
+            self.documents_embedded += len(texts)
+            return self._onnx(texts)
         if self._traced is not None:
             self.documents_embedded += len(texts)
             return self._encode_traced(self._traced, texts)
@@ -265,4 +278,5 @@ def embedder(settings: Settings) -> MiniLMEmbeddings:
         settings.query_batch_window_ms / 1000,
         settings.metrics_enabled,
         settings.embedding_traced,
+        settings.embedding_onnx,
     )

@@ -48,10 +48,9 @@ class TracedEncoder:
         import torch
         from transformers.utils import logging as hf_logging
 
-        modules = list(model)
-        names = [type(m).__name__ for m in modules]
-        if names not in (SHAPE, [*SHAPE, "Normalize"]) or getattr(modules[1], "pooling_mode", None) != "mean":
+        if not mean_pooled(model):
             return None
+        modules = list(model)
         try:
             features = model.preprocess(CHECK[:2])
             inputs: list[str] = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in features]
@@ -67,7 +66,7 @@ class TracedEncoder:
                 finally:
                     hf_logging.set_verbosity(verbosity)
             encoder = cls(model, traced, inputs)
-            ours, theirs = encoder(CHECK), _reference(model, CHECK)
+            ours, theirs = encoder(CHECK), reference(model, CHECK)
         except Exception as exc:  # noqa: BLE001 - any failure to trace keeps the model's own path
             logger.info("embedding model not traced (%s): its own forward pass is used", exc)
             return None
@@ -88,7 +87,16 @@ class TracedEncoder:
             return torch.nn.functional.normalize(pooled.float(), p=2, dim=1).numpy()
 
 
-def _reference(model: SentenceTransformer, texts: list[str]) -> np.ndarray:
+def mean_pooled(model: SentenceTransformer) -> bool:
+    """Whether ``model`` is exactly a transformer, mean pooling and (optionally) normalisation:
+    the shape the traced and exported encoders rebuild around the transformer."""
+    modules = list(model)
+    names = [type(m).__name__ for m in modules]
+    return names in (SHAPE, [*SHAPE, "Normalize"]) and getattr(modules[1], "pooling_mode", None) == "mean"
+
+
+def reference(model: SentenceTransformer, texts: list[str]) -> np.ndarray:
+    """The model's own unit vectors of ``texts``, which the other encoders are checked against."""
     import torch
 
     with torch.inference_mode():
