@@ -154,8 +154,7 @@ def main() -> int:
         "client's process, on the same queries, in turn with the searches (20 searches, then those 20 "
         "embedded, and so on), so both are read on the same minutes of the machine: p50 "
         + " and ".join(f"{r['embed_p50']:.1f}" for r in runs.values())
-        + f" ms in the runs above (this code's own encoder, the transformer traced to TorchScript: "
-        f"{ours_p50:.1f} ms).",
+        + f" ms in the runs above (this code's own encoder, in process: {ours_p50:.1f} ms).",
         "",
         "## Against a plain LangChain baseline",
         "",

@@ -5,7 +5,7 @@ is framework overhead rather than arithmetic: per operator dispatch and thread h
 Runtime (already installed: Chroma depends on it) runs the same graph in about half the time of
 the TorchScript trace (``rag.index.traced``) for one to four texts, and level with it from eight
 on, where the trace stays. The graph is exported once when a long-lived process warms up (about
-a second, through a temporary file, then held in memory), with the model's own tokenizer and mean
+a second; the session reads it from a temporary file), with the model's own tokenizer and mean
 pooling around it, and kept only if its vectors match the model's own on a check; otherwise the
 traced or stock path is used.
 """
@@ -66,14 +66,15 @@ class OnnxEncoder:
                         opset_version=17,
                         dynamo=False,
                     )
-                    graph = (Path(tmp) / "model.onnx").read_bytes()
                 finally:
                     hf_logging.set_verbosity(verbosity)
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-            options.log_severity_level = 3
-            session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+                options = ort.SessionOptions()
+                options.intra_op_num_threads = threads
+                options.inter_op_num_threads = 1
+                options.log_severity_level = 3
+                session = ort.InferenceSession(
+                    str(Path(tmp) / "model.onnx"), options, providers=["CPUExecutionProvider"]
+                )
             encoder = cls(model, session, inputs)
             ours, theirs = encoder(CHECK), reference(model, CHECK)
         except Exception as exc:  # noqa: BLE001 - any failure to export keeps the other paths
