@@ -85,12 +85,12 @@ def rank(
     sims = np.clip(vecs[1:] @ vecs[0], 0.0, 1.0)
     similarity = {(p.source, p.start): float(s) for (_, p), s in zip(pieces, sims[: len(pieces)], strict=True)}
     heading_sim = dict(zip(headings, sims[len(pieces) :].tolist(), strict=True))
-    asked = set(tokenize([question])[0])
-    weight = {t: idf(t) for t in asked}
+    asked, *stems = tokenize([question, *(u.text for u in units)])  # one call: its own cost is per call
+    weight = {t: idf(t) for t in set(asked)}
     total = sum(weight.values()) or 1.0
-    for u in units:
+    for u, held_stems in zip(units, stems, strict=True):
         own = sorted((similarity[(p.source, p.start)] for p in u.all_pieces), reverse=True)
-        held = set(tokenize([u.text])[0])
+        held = set(held_stems)
         u.features = {
             "best": own[0],
             "top2": float(np.mean(own[:2])),
