@@ -137,6 +137,49 @@ def measure_api(
         proc.wait(timeout=60)
 
 
+def _load(r: dict[str, Any]) -> str:
+    return (f"{r['requests_per_s']} req/s, p50 {r['p50_ms']} / p95 {r['p95_ms']} ms, {r['ok']} ok, "
+            f"errors {r['errors'] or 0}")  # fmt: skip
+
+
+def _memory(a: dict[str, Any]) -> str:
+    ready, after, idle = a["rss_ready_kb"], a["rss_after_load_kb"], a.get("rss_idle_kb", 0)
+    return f"{ready >> 10} → {after >> 10} → {idle >> 10} MiB ({after / ready:.2f} ×)"
+
+
+# The rows of the API table (issue 40's targets): name, cell of one run, target.
+API_ROWS: list[tuple[str, Callable[[dict[str, Any]], str], str]] = [
+    ("`/v1/search` p50 / p95, new queries", lambda a: f"{a['search_p50']:.1f} / {a['search_p95']:.1f} ms", ""),
+    (
+        "`/v1/search` p50 / stock query embedding p50",
+        lambda a: f"**{a['search_p50'] / a['embed_p50']:.2f}** ({a['embed_p50']:.1f} ms)",
+        "≤ 1.3",
+    ),
+    (
+        "`/v1/search` p50 / p95, repeated queries",
+        lambda a: f"{a['search_cached_p50']:.1f} / {a['search_cached_p95']:.1f} ms",
+        "",
+    ),
+    ("`/v1/ask` extractive p50 / p95", lambda a: f"**{a['ask_p50']:.0f}** / {a['ask_p95']:.0f} ms", "p50 ≤ 250 ms"),
+    ("`/v1/ask` p50 / `/v1/search` p50", lambda a: f"{a['ask_p50'] / a['search_p50']:.1f}", "≤ 3"),
+    ("`/v1/search`, 16 clients", lambda a: _load(a["load_search"]), "≥ 200 req/s, p95 < 150 ms, 0 errors"),
+    ("`/v1/ask` extractive, 16 clients", lambda a: _load(a["load_ask"]), "≥ 40 req/s, 0 errors"),
+    ("memory when ready → right after load → 2 s idle", _memory, "after load ≤ 1.3 × ready"),
+]
+
+
+def api_table(runs: dict[str, dict[str, Any]]) -> list[str]:
+    """The API table's Markdown lines, a column per run (this code, then any baselines)."""
+    return [
+        "| measure | " + " | ".join(runs) + " | target |",
+        "| --- | " + " | ".join("---" for _ in runs) + " | --- |",
+        *(
+            f"| {name} | " + " | ".join(cell(r) for r in runs.values()) + f" | {target} |"
+            for name, cell, target in API_ROWS
+        ),
+    ]
+
+
 def measure_revision(rev: str, repo: Path, **kwargs: Any) -> dict[str, Any]:
     """:func:`measure_api` on the code of git revision ``rev`` (a temporary worktree of ``repo`` put
     first on the server's PYTHONPATH), with the same data dir and queries as ``kwargs``."""

@@ -27,14 +27,13 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import bench_baseline
-from bench_api import measure_api, measure_revision
+from bench_api import api_table, measure_api, measure_revision
 from bench_baseline import compare_baseline, markdown
 from bench_ingest_search import git_commit, machine, sample_spans
 
@@ -47,25 +46,6 @@ from rag.core.config import Settings
 from rag.index.embeddings import MiniLMEmbeddings
 
 HERE = Path(__file__).resolve().parent
-
-
-def _load(r: dict[str, Any]) -> str:
-    return (f"{r['requests_per_s']} req/s, p50 {r['p50_ms']} / p95 {r['p95_ms']} ms, {r['ok']} ok, "
-            f"errors {r['errors'] or 0}")  # fmt: skip
-
-
-API_ROWS: list[tuple[str, Callable[[dict[str, Any]], str], str]] = [
-    ("`/v1/search` p50 / p95, new queries", lambda a: f"{a['search_p50']:.1f} / {a['search_p95']:.1f} ms", ""),
-    ("`/v1/search` p50 / query embedding p50", lambda a: f"**{a['search_p50'] / a['embed_p50']:.2f}**", "≤ 1.3"),
-    ("`/v1/ask` extractive p50 / p95", lambda a: f"**{a['ask_p50']:.0f}** / {a['ask_p95']:.0f} ms", "p50 ≤ 250 ms"),
-    ("`/v1/search`, 16 clients", lambda a: _load(a["load_search"]), "≥ 200 req/s, p95 < 150 ms"),
-    ("`/v1/ask` extractive, 16 clients", lambda a: _load(a["load_ask"]), "≥ 40 req/s, 0 errors"),
-    (
-        "memory when ready → right after load → 2 s idle",
-        lambda a: f"{a['rss_ready_kb'] >> 10} → {a['rss_after_load_kb'] >> 10} → {a.get('rss_idle_kb', 0) >> 10} MiB",
-        "≤ 1.3 ×",
-    ),
-]
 
 
 def stock_embedding() -> tuple[Callable[[str], object], float]:
@@ -141,12 +121,7 @@ def main() -> int:
         f"questions the server has not seen, one at a time, after three warm-up asks; then "
         f"{la['clients']} closed-loop clients for {args.load_seconds:.0f} s.",
         "",
-        "| measure | " + " | ".join(runs) + " | target |",
-        "| --- | " + " | ".join("---" for _ in runs) + " | --- |",
-        *(
-            f"| {name} | " + " | ".join(cell(r) for r in runs.values()) + f" | {target} |"
-            for name, cell, target in API_ROWS
-        ),
+        *api_table(runs),
         "",
         "Memory is the server's resident set (VmRSS) when ready, right after both load runs, and 2 s later.",
         "",
