@@ -181,6 +181,7 @@ LINK = re.compile(r"\[([^\]]+)\](?:" + _TARGET + r"|\[[^\]]*\])")  # [text](url)
 IMAGE = re.compile(r"!\[[^\]]*\]" + _TARGET)  # ![alt](src): a picture, no words on the page
 IMAGE_INSIDE = re.compile(r"(?<=\S) *" + IMAGE.pattern + r" *(?=\S)")
 QUOTED = re.compile(r"^(?:>\s*)+")  # a Markdown blockquote's markers
+HEADING_MARK = re.compile(r"^#{1,6}\s+")  # a heading written inside a list item ("2. ### Market ...")
 EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
 STAR = re.compile(r"(?<!\w)\*|\*(?!\w)")  # an italic mark (list bullets are gone by then)
 
@@ -190,7 +191,7 @@ def plain(sentence: str) -> str:
     italic marks (paired or left alone). An answer shows this; its citation keeps the verbatim
     text and offsets."""
     # a mark left alone: the sentence splitter cut a span the author ran over two sentences
-    text = IMAGE_INSIDE.sub(" ", QUOTED.sub("", display(sentence)))
+    text = IMAGE_INSIDE.sub(" ", HEADING_MARK.sub("", QUOTED.sub("", display(sentence))))
     text = LINK.sub(r"\1", IMAGE.sub("", text))
     text = EMPHASIS.sub(r"\2", text).replace("**", "")
     return " ".join(STAR.sub("", text).split())  # an asterisk between two letters stays (a footnote's is dropped)

@@ -36,6 +36,14 @@ def test_plain_reads_links_as_text_and_drops_bold_marks_even_when_a_sentence_cut
     assert plain("We strongly advise against *this*.*") == "We strongly advise against this."
 
 
+def test_plain_reads_a_heading_written_inside_a_list_item_as_its_text() -> None:
+    from rag.core.text import plain
+
+    assert plain("2. ### Investigation is research on named sources.") == "Investigation is research on named sources."
+    assert plain("> ## Quoted heading") == "Quoted heading"
+    assert plain("Issue #3 stays, and so does C# 12.") == "Issue #3 stays, and so does C# 12."
+
+
 def test_a_name_is_a_proper_noun_or_entity_not_any_capitalised_word() -> None:
     """Capitals alone made "OK" and "PM" names the library never uses, and the refusal gate turned
     the question away; spaCy's tagger tells an interjection or a job title from a name."""
