@@ -44,7 +44,9 @@ from evals.dataset import load_dataset
 from ingest.chunking import SectionChunker
 from ingest.loaders import load_bytes
 from ingest.pipeline import Ingestor
+from ingest.sentences import texts_to_encode
 from rag.compose import compose
+from rag.core.chunks import Chunk
 from rag.core.config import Settings
 from rag.index.documents import embedding_input
 from rag.index.embeddings import MiniLMEmbeddings
@@ -142,6 +144,17 @@ def main() -> int:
     ingest_s = time.perf_counter() - t0
     assert report.chunks_total == len(inputs), (report.chunks_total, len(inputs))
     print(f"ingest: {report.chunks_total} chunks in {ingest_s:.1f} s", flush=True)
+    # ingest also encodes every text the answer composer scores (its sentence-vector stage): the raw
+    # cost of those too, on exactly the texts it encoded, so the ratio compares like with like
+    by_doc: dict[str, list[Chunk]] = {}
+    for chunk in index.lexical.chunks:
+        by_doc.setdefault(chunk.doc_id, []).append(chunk)
+    sentence_texts = [text for chunks in by_doc.values() for text in texts_to_encode(chunks)]
+    t0 = time.perf_counter()
+    for start in range(0, len(sentence_texts), 256):
+        embeddings.encode(sentence_texts[start : start + 256])
+    raw_sentences_s = time.perf_counter() - t0
+    print(f"raw encode: {len(sentence_texts)} sentence texts in {raw_sentences_s:.1f} s", flush=True)
 
     noop_index = compose(settings, MiniLMEmbeddings()).index
     t0 = time.perf_counter()
@@ -159,13 +172,13 @@ def main() -> int:
     index.warm_up()
     embed_ms, ours_ms, search_ms = [], [], []
     stock = embeddings.model
-    for q in queries:
-        t0 = time.perf_counter()
-        stock.encode([q])
-        embed_ms.append((time.perf_counter() - t0) * 1000)
-        t0 = time.perf_counter()
-        embeddings.encode([q])
-        ours_ms.append((time.perf_counter() - t0) * 1000)
+    # each encoder over all the queries in turn: one right after the other, ONNX Runtime's threads
+    # still spinning would take the cores from torch's (the stock call measured 17 ms, not 7)
+    for encode, times in ((stock.encode, embed_ms), (embeddings.encode, ours_ms)):
+        for q in queries:
+            t0 = time.perf_counter()
+            encode([q])
+            times.append((time.perf_counter() - t0) * 1000)
     for q in queries:
         t0 = time.perf_counter()
         index.search(q, k=5)
@@ -173,7 +186,7 @@ def main() -> int:
 
     e50, e95 = statistics.median(embed_ms), percentile(embed_ms, 0.95)
     s50, s95 = statistics.median(search_ms), percentile(search_ms, 0.95)
-    ratio_ingest = ingest_s / raw_s
+    ratio_ingest = ingest_s / (raw_s + raw_sentences_s)
     ratio_search = s50 / e50
     print(f"search: p50 {s50:.1f} ms; starting the API", flush=True)
 
@@ -215,7 +228,9 @@ def main() -> int:
         "",
         "| measure | value | target |",
         "| --- | --- | --- |",
-        f"| raw `model.encode` | {raw_s:.1f} s ({len(inputs) / raw_s:.1f} chunks/s) | |",
+        f"| raw `model.encode`, passages | {raw_s:.1f} s ({len(inputs) / raw_s:.1f} chunks/s) | |",
+        f"| raw `model.encode`, the composer's texts | {raw_sentences_s:.1f} s ({len(sentence_texts):,} texts, "
+        f"{report.sentences_encoded:,} encoded by ingest) | |",
         f"| ingest wall time | {ingest_s:.1f} s ({report.chunks_total / ingest_s:.1f} chunks/s) | |",
         f"| ingest / raw encode | **{ratio_ingest:.3f}** | ≤ 1.15 |",
         f"| no-op re-ingest | {noop_s:.2f} s, 0 embeddings, model never loaded | < 3 s |",

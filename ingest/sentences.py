@@ -35,6 +35,13 @@ def fingerprint(model_id: str, chunks: list[Chunk]) -> str:
     return h.hexdigest()[:32]
 
 
+def texts_to_encode(chunks: list[Chunk]) -> list[str]:
+    """Every text the composer encodes for one document's passages (its units read as the composer
+    reads them), in the order they are stored."""
+    ordered = sorted(chunks, key=lambda c: (c.is_card, c.chunk_index))
+    return texts_of(document_units([SearchResult.of(c) for c in ordered]))
+
+
 def store_sentence_vectors(index: SearchIndex, progress: Callable[[int, int], None] | None = None) -> int:
     """Bring every indexed document's stored sentence vectors up to date; the number of texts encoded."""
     vectors = index.sentences
@@ -45,13 +52,13 @@ def store_sentence_vectors(index: SearchIndex, progress: Callable[[int, int], No
     for doc_id, chunks in by_doc.items():
         fp = fingerprint(index.embeddings.model_id, chunks)
         if vectors.fingerprint(doc_id) != fp:
-            stale.append((doc_id, fp, sorted(chunks, key=lambda c: (c.is_card, c.chunk_index))))
+            stale.append((doc_id, fp, chunks))
     vectors.prune(set(by_doc))
     if not stale:
         return 0
     work = []
     for doc_id, fp, chunks in stale:
-        texts = texts_of(document_units([SearchResult.of(c) for c in chunks]))
+        texts = texts_to_encode(chunks)
         old = vectors.load(doc_id)
         kept = {t: v for t, v in zip(texts, old.read(texts) if old else [], strict=False) if v is not None}
         work.append((doc_id, fp, texts, kept))
