@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ingest.loaders import SUPPORTED
+from rag.core.chunks import Chunk
 from rag.core.config import Settings
 from rag.index.store import ChunkStore
 
@@ -66,10 +68,11 @@ def file_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def index_state(store: ChunkStore) -> dict[str, DocState]:
-    """Each indexed document's path, hash and chunks, and whether its last write completed."""
+def index_state(store: ChunkStore, chunks: Iterable[Chunk] | None = None) -> dict[str, DocState]:
+    """Each indexed document's path, hash and chunks, and whether its last write completed, from
+    ``chunks`` (the collection's records, without texts) when the caller has read them already."""
     state: dict[str, DocState] = {}
-    for chunk in store.iter_all():
+    for chunk in store.iter_all() if chunks is None else chunks:
         meta, doc = chunk.doc, state.setdefault(chunk.doc_id, DocState())
         doc.ids.add(chunk.chunk_id)
         doc.path = meta.path or doc.path

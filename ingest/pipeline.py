@@ -102,7 +102,8 @@ class Ingestor:
         if rebuild:
             store.reset()
             shutil.rmtree(self.settings.lexical_path, ignore_errors=True)
-        state = index_state(store)
+        records = list(store.iter_all())  # read once: the state below, and the lexical check when nothing changes
+        state = index_state(store, records)
         files = discover(roots, report)
         report.files_seen = len(files)
 
@@ -125,7 +126,7 @@ class Ingestor:
         changed |= self._remove_missing(roots, state, claimed, report)
         # always: a writer killed between its writes and telling the readers (above) left the
         # collection ahead of this node's mirror; finding that here tells them now
-        moved = self.index.refresh()
+        moved = self.index.refresh(None if changed else records)  # under the writer lock: unchanged since read
         if changed or rebuild or moved:
             self.index.mark_changed()
         if changed or rebuild or not self.settings.cases_path.exists():

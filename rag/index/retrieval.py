@@ -87,13 +87,14 @@ class SearchIndex:
         self.store.query(self.embeddings.embed_query("warm up"), 1)
         _ = self.lexical
 
-    def refresh(self) -> bool:
+    def refresh(self, records: list[Chunk] | None = None) -> bool:
         """Re-derive the lexical side from the collection (after an ingest or upload). True when the
         collection holds what this process's mirror (or, before one was loaded, the disk cache) did
-        not: a writer that died after writing and before telling the other nodes left that."""
+        not: a writer that died after writing and before telling the other nodes left that.
+        ``records``: the collection's records (no texts) as the caller has just read them."""
         with self._lock:
             before = self._lexical.fingerprint if self._lexical is not None else None
-            self._lexical = self._load_lexical(self._lexical)
+            self._lexical = self._load_lexical(self._lexical, records)
             return self._lexical.fingerprint != before and not (before is None and self._from_cache)
 
     # -- freshness across processes ---------------------------------------------------------------
@@ -149,11 +150,11 @@ class SearchIndex:
             keep = [d for d in keep if d in filters.doc_ids]
         return filters.model_copy(update={"doc_ids": keep or ["(no current document)"], "current_only": False})
 
-    def _load_lexical(self, previous: LexicalIndex | None = None) -> LexicalIndex:
-        """The BM25 side of what the collection holds now: the disk cache when its fingerprint
-        matches, else rebuilt, fetching only texts it does not already hold (chunk ids are content
-        hashes, so a known id's text never changes)."""
-        entries = list(self.store.iter_all(include_documents=False))
+    def _load_lexical(self, previous: LexicalIndex | None = None, records: list[Chunk] | None = None) -> LexicalIndex:
+        """The BM25 side of what the collection holds now (``records``, when just read): the disk
+        cache when its fingerprint matches, else rebuilt, fetching only texts it does not already
+        hold (chunk ids are content hashes, so a known id's text never changes)."""
+        entries = records if records is not None else list(self.store.iter_all(include_documents=False))
         current = fingerprint(entries)
         cache_path = self.settings.lexical_path
         cached = LexicalIndex.load(cache_path)
