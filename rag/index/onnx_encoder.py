@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rag.index.traced import CHECK, TOLERANCE, mean_pooled, reference
+from rag.index.traced import CHECK, agrees, mean_pooled
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -76,11 +76,11 @@ class OnnxEncoder:
                     str(Path(tmp) / "model.onnx"), options, providers=["CPUExecutionProvider"]
                 )
             encoder = cls(model, session, inputs)
-            ours, theirs = encoder(CHECK), reference(model, CHECK)
+            same = agrees(encoder, model)
         except Exception as exc:  # noqa: BLE001 - any failure to export keeps the other paths
             logger.info("embedding model not exported to ONNX (%s): the traced path is used", exc)
             return None
-        if ours.shape != theirs.shape or float(np.abs(ours - theirs).max()) > TOLERANCE:
+        if not same:
             logger.info("embedding model not exported to ONNX: its vectors differ from the model's own")
             return None
         return encoder

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -66,11 +67,11 @@ class TracedEncoder:
                 finally:
                     hf_logging.set_verbosity(verbosity)
             encoder = cls(model, traced, inputs)
-            ours, theirs = encoder(CHECK), reference(model, CHECK)
+            same = agrees(encoder, model)
         except Exception as exc:  # noqa: BLE001 - any failure to trace keeps the model's own path
             logger.info("embedding model not traced (%s): its own forward pass is used", exc)
             return None
-        if ours.shape != theirs.shape or float(np.abs(ours - theirs).max()) > TOLERANCE:
+        if not same:
             logger.info("embedding model not traced: its vectors differ from the model's own")
             return None
         return encoder
@@ -95,10 +96,12 @@ def mean_pooled(model: SentenceTransformer) -> bool:
     return names in (SHAPE, [*SHAPE, "Normalize"]) and getattr(modules[1], "pooling_mode", None) == "mean"
 
 
-def reference(model: SentenceTransformer, texts: list[str]) -> np.ndarray:
-    """The model's own unit vectors of ``texts``, which the other encoders are checked against."""
+def agrees(encoder: Callable[[list[str]], np.ndarray], model: SentenceTransformer) -> bool:
+    """Whether ``encoder`` gives the model's own unit vectors on the check texts (within ``TOLERANCE``)."""
     import torch
 
     with torch.inference_mode():
-        out = model.forward(model.preprocess(texts))["sentence_embedding"]
-    return torch.nn.functional.normalize(out.float(), p=2, dim=1).numpy()
+        own = model.forward(model.preprocess(CHECK))["sentence_embedding"]
+    theirs = torch.nn.functional.normalize(own.float(), p=2, dim=1).numpy()
+    ours = encoder(CHECK)
+    return ours.shape == theirs.shape and float(np.abs(ours - theirs).max()) <= TOLERANCE
