@@ -13,7 +13,6 @@ from typing import Any
 from ingest.loaders import SUPPORTED
 from rag.core.chunks import Chunk
 from rag.core.config import Settings
-from rag.index.store import ChunkStore
 
 logger = logging.getLogger(__name__)
 
@@ -68,11 +67,11 @@ def file_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def index_state(store: ChunkStore, chunks: Iterable[Chunk] | None = None) -> dict[str, DocState]:
+def index_state(records: Iterable[Chunk]) -> dict[str, DocState]:
     """Each indexed document's path, hash and chunks, and whether its last write completed, from
-    ``chunks`` (the collection's records, without texts) when the caller has read them already."""
+    the collection's records (``ChunkStore.iter_all``, without texts)."""
     state: dict[str, DocState] = {}
-    for chunk in store.iter_all() if chunks is None else chunks:
+    for chunk in records:
         meta, doc = chunk.doc, state.setdefault(chunk.doc_id, DocState())
         doc.ids.add(chunk.chunk_id)
         doc.path = meta.path or doc.path

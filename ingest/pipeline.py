@@ -73,7 +73,7 @@ class Ingestor:
         The file goes first, so a crash in between leaves a document the next ingest removes.
         """
         with self.writer_lock(lock_timeout, purpose):
-            doc = index_state(self.index.store).get(doc_id)
+            doc = index_state(self.index.store.iter_all()).get(doc_id)
             if doc is None or not doc.ids:
                 raise KeyError(doc_id)
             if delete_file and doc.path:
@@ -103,7 +103,7 @@ class Ingestor:
             store.reset()
             shutil.rmtree(self.settings.lexical_path, ignore_errors=True)
         records = list(store.iter_all())  # read once: the state below, and the lexical check when nothing changes
-        state = index_state(store, records)
+        state = index_state(records)
         files = discover(roots, report)
         report.files_seen = len(files)
 
