@@ -8,8 +8,9 @@ import json
 import numpy as np
 import pytest
 
+from evals.modes import QUESTIONS, data_hash, examples, train
 from rag.answer.model import Mode
-from rag.answer.modes import QUESTIONS, WEIGHTS, ModeClassifier, data_hash, examples, train
+from rag.answer.modes import WEIGHTS, ModeClassifier
 from rag.index.embeddings import MiniLMEmbeddings
 
 
@@ -33,7 +34,7 @@ def test_the_labelled_set_is_large_and_apart_from_the_evaluation_sets() -> None:
 @pytest.mark.slow
 def test_the_shipped_weights_are_what_training_on_the_shipped_data_gives(embeddings: MiniLMEmbeddings) -> None:
     shipped = json.loads(WEIGHTS.read_text(encoding="utf-8"))
-    assert shipped["data_sha256_16"] == data_hash(QUESTIONS), "questions.jsonl changed: run python -m rag.answer.modes"
+    assert shipped["data_sha256_16"] == data_hash(QUESTIONS), "modes.jsonl changed: run python -m evals.modes"
     again = train(embeddings)
     assert again["heldout_accuracy"] >= 0.90
     assert again["heldout_accuracy"] == shipped["heldout_accuracy"]

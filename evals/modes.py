@@ -1,13 +1,12 @@
-"""The answer mode from examples, not a regex: a small classifier over the embedding model we load.
+"""Train the answer-mode classifier (``rag.answer.modes``) and measure it on questions held out.
 
-    python -m rag.answer.modes          # retrain from questions.jsonl, report held-out accuracy, write weights.json
+    python -m evals.modes      # fit, report held-out accuracy, write rag/answer/modes.json
 
-``questions.jsonl`` holds labelled questions (how-to, precedent, explain) written for this purpose,
-none from the evaluation sets. The classifier is multinomial logistic regression on MiniLM's
-normalised question vectors, fitted by plain gradient descent (deterministic: the same data and
-model give the same weights). Its accuracy is measured on a fixed, stratified 20% held out from
-training; the shipped weights are then fitted on every example. A question it is unsure of
-(top probability under ``MIN_CONFIDENCE``) is answered as an explanation, the safe default.
+The examples are ``evals/datasets/modes.jsonl``: labelled questions (how-to, precedent, explain)
+written for this purpose, none from the evaluation sets. Softmax regression by plain full-batch
+gradient descent (deterministic: the same data and model give the same weights). Its accuracy is
+measured on a fixed, stratified 20% held out from training; the shipped weights are then fitted on
+every example.
 """
 
 from __future__ import annotations
@@ -15,26 +14,18 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from rag.answer.model import Mode
+from rag.answer.modes import LABELS, MIN_CONFIDENCE, WEIGHTS, Encoder, softmax
 
-log = logging.getLogger(__name__)
-
-HERE = Path(__file__).resolve().parent
-QUESTIONS = HERE / "questions.jsonl"
-WEIGHTS = HERE / "weights.json"
-LABELS = (Mode.howto, Mode.precedent, Mode.explain)
-MIN_CONFIDENCE = 0.5
+QUESTIONS = Path(__file__).resolve().parent / "datasets" / "modes.jsonl"
 HOLDOUT = 0.2
 
-
-class Encoder(Protocol):
-    def embed_cached(self, texts: list[str]) -> np.ndarray: ...
+log = logging.getLogger(__name__)
 
 
 def examples(path: Path = QUESTIONS) -> list[tuple[str, Mode]]:
@@ -55,12 +46,6 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, steps: int = 800, rate: 
         p = softmax(xb @ w)
         w -= rate * (xb.T @ (p - onehot) / len(x) + l2 * w)
     return w
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def split(labels: np.ndarray, holdout: float = HOLDOUT) -> tuple[np.ndarray, np.ndarray]:
@@ -93,33 +78,6 @@ def train(encoder: Encoder, path: Path = QUESTIONS) -> dict[str, Any]:
     }
 
 
-@dataclass
-class ModeClassifier:
-    """Picks how-to, precedent or explain for a question; unsure means explain."""
-
-    encoder: Encoder
-    path: Path = WEIGHTS
-
-    def __post_init__(self) -> None:
-        self._w: np.ndarray | None = None
-
-    @property
-    def weights(self) -> np.ndarray:
-        if self._w is None:
-            self._w = np.asarray(json.loads(self.path.read_text(encoding="utf-8"))["weights"])
-        return self._w
-
-    def probabilities(self, question: str) -> dict[Mode, float]:
-        x = self.encoder.embed_cached([question])
-        p = softmax(np.hstack([x, np.ones((1, 1))]) @ self.weights)[0]
-        return {m: float(p[i]) for i, m in enumerate(LABELS)}
-
-    def __call__(self, question: str) -> Mode:
-        probs = self.probabilities(question)
-        mode, p = max(probs.items(), key=lambda kv: kv[1])
-        return mode if p >= MIN_CONFIDENCE else Mode.explain
-
-
 def main() -> int:
     from rag.core.config import get_settings
     from rag.index.embeddings import embedder
@@ -127,6 +85,9 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING)
     report = train(embedder(get_settings()))
     WEIGHTS.write_text(json.dumps(report) + "\n", encoding="utf-8")
-    summary = {k: v for k, v in report.items() if k != "weights"}
-    log.warning("mode classifier: %s", json.dumps(summary, indent=2))
+    log.warning("mode classifier: %s", json.dumps({k: v for k, v in report.items() if k != "weights"}, indent=2))
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
