@@ -25,6 +25,7 @@ from typing import Any
 
 from evals import searchbox
 from evals.dataset import SPLITS, DatasetError, EvalCase, Kind, dataset_hash, load_dataset
+from evals.faithfulness import supported_claims
 from evals.judge import Judge, judge_results
 from evals.metrics import (
     METRICS,
@@ -69,7 +70,7 @@ class Scorer:
             return None
         passages = {int(c["n"]): c.get("passage") or c["quote"] for c in answer.get("citations", [])}
         # the pipeline's own "The library does not say ..." lines cite nothing by design
-        supported, sentences = self.verifier.recheck(str(answer.get("answer", "")), passages, is_note)
+        supported, sentences = supported_claims(self.verifier, str(answer.get("answer", "")), passages, is_note)
         return supported / sentences if sentences else None
 
     def score(self, case: EvalCase, answer: dict[str, Any]) -> dict[str, float | None]:

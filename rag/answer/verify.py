@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -102,24 +101,6 @@ class Verifier:
         session.feed(draft)
         session.close()
         return session.result
-
-    def recheck(self, answer: str, passages: dict[int, str], skip: Callable[[str], bool]) -> tuple[int, int]:
-        """(supported, checked) claims of a finished answer against the passages its markers cite,
-        by the same claim split and support score as verification; lines ``skip`` accepts (the
-        pipeline's own notes) are not claims. Evaluation's faithfulness, for answers from anywhere."""
-        checked = supported = 0
-        for line in answer.splitlines():
-            if skip(line):
-                continue
-            prefix = LIST_PREFIX.match(line)
-            for claim, cited in self.claims(line[prefix.end() if prefix else 0 :]):
-                if len(content_tokens(claim)) < MIN_CLAIM_TOKENS:
-                    continue
-                checked += 1
-                supported += any(
-                    self.support(claim, _passage(passages[n])).score >= self.threshold for n in cited if n in passages
-                )
-        return supported, checked
 
     def session(self, sources: list[SearchResult], whole_units: bool = False) -> VerifySession:
         """An incremental verifier for a draft that arrives in pieces (a streaming LLM). With
@@ -291,8 +272,3 @@ class VerifySession:
             prefix = f"{step.group(1)}{self._steps}{step.group(2)} " + prefix[step.end() :]
         owed, self._break = self._break, ""
         return owed + prefix + text
-
-
-def _passage(text: str) -> SearchResult:
-    return SearchResult(chunk_id="", doc_id="", title="", section="", text=text, score=0.0, char_start=0,
-                        char_end=len(text))  # fmt: skip
