@@ -6,18 +6,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rag.answer.model import Mode
+from rag.answer.model import Mode, Turn
 from rag.core.chunks import IndexedDocument
 from rag.core.models import SearchFilters
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class Turn(Strict):
-    role: Literal["user", "assistant"]
-    content: str = Field(max_length=20_000)
 
 
 class AskRequest(Strict):

@@ -9,7 +9,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from rag.answer.model import Answer, AnswerEvent, render_markdown
+from rag.answer.model import Answer, AnswerEvent
+from rag.export import render_markdown
 from rag.index.store import StoreUnavailable
 from rag.llm.chat import LLMError
 

@@ -12,6 +12,8 @@ from typing import Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from rag.answer.model import Turn
+
 
 class Kind(StrEnum):
     fact = "fact"
@@ -53,12 +55,6 @@ class MissingPart(BaseModel):
     model_config = ConfigDict(extra="forbid")
     part: str = Field(min_length=1)
     terms: list[str] = Field(min_length=1)
-
-
-class Turn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    role: str = Field(pattern="^(user|assistant)$")
-    content: str
 
 
 class EvalCase(BaseModel):

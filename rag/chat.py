@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from rag.answer.model import Answer, AnswerError, Mode, render_markdown
+from rag.answer.model import Answer, AnswerError, Mode
 from rag.answer.pipeline import AnswerPipeline
-from rag.export import to_docx, to_markdown
+from rag.export import render_markdown, to_docx, to_markdown
 from rag.llm.chat import LLMError
 
 HELP = """Ask a question, or:

@@ -213,7 +213,8 @@ def ask_command(
     # Only what the answer needs is imported: with a local server running, the model, Chroma and
     # torch never load in this process.
     from rag import local_server
-    from rag.answer.model import AnswerError, load_history, render_markdown
+    from rag.answer.model import AnswerError, load_history
+    from rag.export import render_markdown
 
     chosen = _mode(mode)
     settings = get_settings()

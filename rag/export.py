@@ -1,7 +1,8 @@
 """Briefing exports: an answer or a whole conversation as Markdown or Word, with numbered references.
 
 Pure rendering over answers as the API sends them (``Answer.model_dump(mode="json")``), shared by
-the chat UI and the terminal chat.
+the chat UI and the terminal chat; and one ``Answer`` with its references, for a terminal or a
+streamed reply's closing text (:func:`render_markdown`).
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ import re
 from datetime import date
 from typing import Any
 
-from docx import Document
-
+from rag.answer.model import Answer
 from rag.core.chunks import page_label
 
 Turn = dict[str, Any]  # {"question": str, "answer": Answer as a dict}
@@ -78,6 +78,8 @@ def to_markdown(turns: list[Turn], title: str = "Briefing note") -> str:
 
 
 def to_docx(turns: list[Turn], title: str = "Briefing note") -> bytes:
+    from docx import Document  # only when a Word file is asked for
+
     doc = Document()
     doc.add_heading(title, level=1)
     doc.add_paragraph(f"Prepared {date.today().isoformat()} with policyrag. Every sentence cites its source.")
@@ -108,3 +110,18 @@ def to_docx(turns: list[Turn], title: str = "Briefing note") -> bytes:
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()
+
+
+def render_markdown(answer: Answer) -> str:
+    """The answer followed by its references, one per document with its quotes beneath, for
+    terminals and exports."""
+    if answer.refused or not answer.citations:
+        return answer.answer
+    refs = []
+    for ref in answer.references:
+        refs.append(f"- {ref.describe()}" + (f"\n   Warning: {ref.warning}" if ref.warning else ""))
+        for q in ref.quotes:
+            where = "".join(f"{part}, " for part in (q.section, page_label(q.page_start, q.page_end)) if part)
+            quote = " ".join(q.quote.split())
+            refs.append(f"   [{q.n}] “{quote}” ({where}chars {q.char_start}-{q.char_end})")
+    return answer.answer + "\n\nReferences\n" + "\n".join(refs)

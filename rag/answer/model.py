@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, computed_field
 
-from rag.core.chunks import page_label
 from rag.core.models import SearchResult
 from rag.core.text import Span
 
@@ -19,6 +17,14 @@ class Mode(StrEnum):
     howto = "howto"
     precedent = "precedent"
     explain = "explain"
+
+
+class Turn(BaseModel):
+    """One earlier turn of a conversation (the API's ``history``, a dataset case's, ``ask --history``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=20_000)
 
 
 class Citation(BaseModel):
@@ -178,30 +184,12 @@ class AnswerError(ValueError):
     """Raised by the answer stage for a question it cannot take (empty, too long)."""
 
 
-def render_markdown(answer: Answer) -> str:
-    """The answer followed by its references, one per document with its quotes beneath, for
-    terminals and exports."""
-    if answer.refused or not answer.citations:
-        return answer.answer
-    refs = []
-    for ref in answer.references:
-        refs.append(f"- {ref.describe()}" + (f"\n   Warning: {ref.warning}" if ref.warning else ""))
-        for q in ref.quotes:
-            where = "".join(f"{part}, " for part in (q.section, page_label(q.page_start, q.page_end)) if part)
-            quote = " ".join(q.quote.split())
-            refs.append(f"   [{q.n}] “{quote}” ({where}chars {q.char_start}-{q.char_end})")
-    return answer.answer + "\n\nReferences\n" + "\n".join(refs)
-
-
 def load_history(path: Path) -> list[dict[str, str]]:
     """Earlier turns from a JSON file: ``[{"role": "user"|"assistant", "content": "..."}, ...]``."""
     try:
-        turns = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        return [turn.model_dump() for turn in TypeAdapter(list[Turn]).validate_json(path.read_bytes())]
+    except OSError as exc:
         raise AnswerError(f"history: cannot read {path}: {exc}") from exc
-    if not isinstance(turns, list) or not all(
-        isinstance(t, dict) and t.get("role") in {"user", "assistant"} and isinstance(t.get("content"), str)
-        for t in turns
-    ):
-        raise AnswerError(f'history: {path} must be a JSON list of {{"role": "user"|"assistant", "content": "..."}}')
-    return [{"role": t["role"], "content": t["content"]} for t in turns]
+    except ValidationError as exc:
+        shape = '[{"role": "user"|"assistant", "content": "..."}]'
+        raise AnswerError(f"history: {path} must be a JSON list {shape} ({exc.errors()[0]['msg']})") from exc
