@@ -28,14 +28,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from tune_composer import loaded  # noqa: E402  (benchmarks/, beside this file)
+
 from evals.dataset import load_dataset  # noqa: E402
 from evals.metrics import first_on_gold  # noqa: E402
-from rag.answer.compose import PassageComposer  # noqa: E402
-from rag.answer.pipeline import AnswerPipeline  # noqa: E402
 from rag.answer.stages import Work  # noqa: E402
 from rag.answer.units import Unit  # noqa: E402
-from rag.compose import compose  # noqa: E402
-from rag.core.config import Settings  # noqa: E402
 from rag.core.models import SearchResult  # noqa: E402
 
 DEPTHS = (1, 3, 10, 20, 50)
@@ -55,11 +53,7 @@ def main() -> None:
     ap.add_argument("--dataset", type=Path, default=REPO / "evals/datasets/dev.jsonl")
     ap.add_argument("--split", default="all", help="the dataset's split to read (tune, test or all)")
     args = ap.parse_args()
-    settings = Settings()
-    index = compose(settings).index
-    pipeline = AnswerPipeline(settings, index)
-    composer = pipeline.generator
-    assert isinstance(composer, PassageComposer)
+    index, pipeline, composer = loaded()
     cases = [
         c for c in load_dataset(args.dataset)
         if c.gold_spans and not c.out_of_scope and not c.history and args.split in ("all", c.split)

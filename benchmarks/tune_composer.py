@@ -30,6 +30,7 @@ from rag.answer.rank import WEIGHTS, Ranked, Weights  # noqa: E402
 from rag.answer.stages import Work  # noqa: E402
 from rag.compose import compose  # noqa: E402
 from rag.core.config import Settings  # noqa: E402
+from rag.index.retrieval import SearchIndex  # noqa: E402
 
 GRID = {
     "top2": [0.5, 1.0],
@@ -42,6 +43,15 @@ OTHERS = [0.0, 0.7, 0.8, 0.9, 1.01]  # a unit of another document: its share of 
 FIRST = 0.5  # the objective: gold recall + FIRST x the rate at which the first piece shown is gold
 
 
+def loaded() -> tuple[SearchIndex, AnswerPipeline, PassageComposer]:
+    """The index, answer pipeline and extractive composer of the library the POLICYRAG_* settings name."""
+    settings = Settings()
+    index = compose(settings).index
+    pipeline = AnswerPipeline(settings, index)
+    assert isinstance(pipeline.generator, PassageComposer)
+    return index, pipeline, pipeline.generator
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", type=Path, default=REPO / "evals/datasets/dev.jsonl")
@@ -49,11 +59,7 @@ def main() -> None:
     ap.add_argument("--report", action="store_true", help="score the shipped weights only, no search")
     ap.add_argument("--weights", help="with --report: these weights (JSON) and floor instead of the shipped ones")
     args = ap.parse_args()
-    settings = Settings()
-    index = compose(settings).index
-    pipeline = AnswerPipeline(settings, index)
-    composer = pipeline.generator
-    assert isinstance(composer, PassageComposer)
+    _, pipeline, composer = loaded()
     cases = [json.loads(line) for line in args.dataset.read_text(encoding="utf-8").splitlines() if line.strip()]
     cases = [c for c in cases if c.get("gold") and (args.split == "all" or c.get("split") == args.split)]
     prepared = []
