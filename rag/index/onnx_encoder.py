@@ -12,7 +12,6 @@ traced or stock path is used.
 
 from __future__ import annotations
 
-import logging
 import tempfile
 import warnings
 from pathlib import Path
@@ -20,12 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rag.index.traced import CHECK, agrees, mean_pooled
+from rag.index.traced import CHECK, kept, mean_pooled
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-logger = logging.getLogger(__name__)
 
 MAX_TEXTS = 4  # up to this many texts per call run here; more go to the trace, as quick from 8 on
 
@@ -44,7 +42,8 @@ class OnnxEncoder:
         mean-pooled transformer, ``onnx`` or ``onnxruntime`` is missing, or its vectors differ."""
         if not mean_pooled(model):
             return None
-        try:
+
+        def build() -> OnnxEncoder:
             import onnxruntime as ort
             import torch
             from transformers.utils import logging as hf_logging
@@ -75,15 +74,9 @@ class OnnxEncoder:
                 session = ort.InferenceSession(
                     str(Path(tmp) / "model.onnx"), options, providers=["CPUExecutionProvider"]
                 )
-            encoder = cls(model, session, inputs)
-            same = agrees(encoder, model)
-        except Exception as exc:  # noqa: BLE001 - any failure to export keeps the other paths
-            logger.info("embedding model not exported to ONNX (%s): the traced path is used", exc)
-            return None
-        if not same:
-            logger.info("embedding model not exported to ONNX: its vectors differ from the model's own")
-            return None
-        return encoder
+            return cls(model, session, inputs)
+
+        return kept(build, model, "exported to ONNX", "the traced path is used")
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         features = self.model.preprocess(texts)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -32,6 +32,7 @@ CHECK = [
     "they are often described as more innovative and efficient in responding to citizens' needs.",
 ]
 TOLERANCE = 1e-5
+E = TypeVar("E", bound=Callable[[list[str]], np.ndarray])
 
 
 class TracedEncoder:
@@ -52,7 +53,8 @@ class TracedEncoder:
         if not mean_pooled(model):
             return None
         modules = list(model)
-        try:
+
+        def build() -> TracedEncoder:
             features = model.preprocess(CHECK[:2])
             inputs: list[str] = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in features]
             transformer: Any = modules[0].auto_model
@@ -66,15 +68,9 @@ class TracedEncoder:
                     )
                 finally:
                     hf_logging.set_verbosity(verbosity)
-            encoder = cls(model, traced, inputs)
-            same = agrees(encoder, model)
-        except Exception as exc:  # noqa: BLE001 - any failure to trace keeps the model's own path
-            logger.info("embedding model not traced (%s): its own forward pass is used", exc)
-            return None
-        if not same:
-            logger.info("embedding model not traced: its vectors differ from the model's own")
-            return None
-        return encoder
+            return cls(model, traced, inputs)
+
+        return kept(build, model, "traced", "its own forward pass is used")
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         import torch
@@ -96,12 +92,22 @@ def mean_pooled(model: SentenceTransformer) -> bool:
     return names in (SHAPE, [*SHAPE, "Normalize"]) and getattr(modules[1], "pooling_mode", None) == "mean"
 
 
-def agrees(encoder: Callable[[list[str]], np.ndarray], model: SentenceTransformer) -> bool:
-    """Whether ``encoder`` gives the model's own unit vectors on the check texts (within ``TOLERANCE``)."""
+def kept(build: Callable[[], E], model: SentenceTransformer, what: str, instead: str) -> E | None:
+    """The encoder ``build`` makes of ``model``, kept only when it builds and gives the model's own
+    unit vectors on the check texts (within ``TOLERANCE``); else None, and a log line saying which
+    path is used ``instead``."""
     import torch
 
-    with torch.inference_mode():
-        own = model.forward(model.preprocess(CHECK))["sentence_embedding"]
-    theirs = torch.nn.functional.normalize(own.float(), p=2, dim=1).numpy()
-    ours = encoder(CHECK)
-    return ours.shape == theirs.shape and float(np.abs(ours - theirs).max()) <= TOLERANCE
+    try:
+        encoder = build()
+        with torch.inference_mode():
+            own = model.forward(model.preprocess(CHECK))["sentence_embedding"]
+        theirs = torch.nn.functional.normalize(own.float(), p=2, dim=1).numpy()
+        ours = encoder(CHECK)
+    except Exception as exc:  # noqa: BLE001 - any failure keeps the other paths
+        logger.info("embedding model not %s (%s): %s", what, exc, instead)
+        return None
+    if ours.shape != theirs.shape or float(np.abs(ours - theirs).max()) > TOLERANCE:
+        logger.info("embedding model not %s: its vectors differ from the model's own", what)
+        return None
+    return encoder
